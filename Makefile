@@ -1,0 +1,51 @@
+# Two commands a newcomer needs: `make demo` and `make test`. Everything else is what they call.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint bench widgets chromium migrate clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) widgets chromium
+	mkdir -p var
+
+# Debian's Chromium for the browser tests; a test tool's own browser download does not work here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+widgets:
+	@if [ -f widgets/package.json ]; then \
+	  cd widgets && { [ -d node_modules ] || npm ci --no-audit --no-fund --silent; } && npm run --silent build; \
+	fi
+
+migrate: $(STAMP)
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+demo: setup migrate
+	$(PY) manage.py demo
+
+test: setup
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -x -m "not browser"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PIP) install -q -e '.[bench]'
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) var widgets/node_modules widgets/dist

@@ -1,0 +1,16 @@
+from django.urls import include, path
+
+from backend.core.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("", include("integrations.shopify.urls")),
+    path("", include("integrations.woocommerce.urls")),
+    path("api/storefront/", include("backend.storefront.urls")),
+    path("", include("backend.dashboard.urls")),
+    path("", include("backend.events.urls")),
+    path("", include("backend.recommendations.urls")),
+    path("", include("backend.segments.urls")),
+    path("", include("backend.popups.urls")),
+    path("", include("backend.experiments.urls")),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PopupsConfig(AppConfig):
+    name = "backend.popups"
+    label = "popups"

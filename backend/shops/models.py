@@ -1,0 +1,120 @@
+"""A Shop is one merchant's store on one platform: the tenant every other row belongs to."""
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from backend.core.scoping import ShopScoped
+
+from .crypto import EncryptedTextField
+
+
+def _public_key() -> str:
+    return "pk_" + secrets.token_urlsafe(18)
+
+
+class Shop(models.Model):
+    class Platform(models.TextChoices):
+        SHOPIFY = "shopify", "Shopify"
+        WOOCOMMERCE = "woocommerce", "WooCommerce"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        INSTALLED = "installed", "Installed"
+        UNINSTALLED = "uninstalled", "Uninstalled"
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    domain = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True)
+    access_token = EncryptedTextField(blank=True, default="")
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = EncryptedTextField(blank=True, default="")
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.CharField(max_length=1000, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    installed_at = models.DateTimeField(null=True, blank=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    locale = models.CharField(max_length=10, default="en")
+    timezone = models.CharField(max_length=64, default="UTC")
+    # Identifies the shop to the storefront script on origins other than the platform's app proxy.
+    public_key = models.CharField(max_length=40, unique=True, default=_public_key)
+    # Where incremental reconciliation resumes: the newest platform updated_at we have applied, per resource.
+    reconcile_cursors = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "domain"], name="shop_platform_domain")]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.domain}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.INSTALLED
+
+    def mark_installed(self) -> None:
+        self.state = self.State.INSTALLED
+        self.installed_at = timezone.now()
+        self.uninstalled_at = None
+
+    def revoke(self) -> None:
+        """Forget credentials and stop work; the data stays until the platform asks for redaction."""
+        self.access_token = ""
+        self.refresh_token = ""
+        self.access_token_expires_at = None
+        self.refresh_token_expires_at = None
+        self.state = self.State.UNINSTALLED
+        self.uninstalled_at = timezone.now()
+
+
+class SyncRun(ShopScoped):
+    """One full or incremental sync of a shop: its progress is what the admin and `sync_shop` display."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=20, default="full")  # full | incremental
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    # Per resource (products, customers, orders): {"state": ..., "bulk_id": ..., "url": ..., "lines_done": n, ...}
+    stages = models.JSONField(default=dict, blank=True)
+    rows_done = models.BigIntegerField(default=0)
+    rows_total = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "-started_at"])]
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))
+
+
+class WebhookDelivery(ShopScoped):
+    """Every accepted platform webhook, keyed by the platform's event id so a redelivery is applied once."""
+
+    platform = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=255)
+    webhook_id = models.CharField(max_length=255, blank=True)
+    topic = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform", "event_id"], name="webhook_event_once"),
+        ]
+
