@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
 app = Celery("personalize")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(lambda: ["integrations.shopify", "integrations.woocommerce", "backend.shops"])
+app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     # Heals missed webhooks by paging through what changed since each shop's last cursor.

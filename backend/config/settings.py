@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "backend.experiments",
     "backend.storefront",
     "backend.dashboard",
+    "backend.demostore",
     "integrations.shopify",
     "integrations.woocommerce",
 ]

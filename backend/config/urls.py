@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("backend.segments.urls")),
     path("", include("backend.popups.urls")),
     path("", include("backend.experiments.urls")),
+    path("demo/", include("backend.demostore.urls")),
 ]

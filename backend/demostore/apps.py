@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DemostoreConfig(AppConfig):
+    name = "backend.demostore"
+    label = "demostore"

@@ -1,0 +1,3 @@
+"""Celery tasks for Shopify, one module per kind of work (Celery autodiscovers this package)."""
+from .sync import *  # noqa: F403
+from .webhooks import *  # noqa: F403

@@ -1,0 +1,1 @@
+"""Sync and reconciliation tasks (queue: sync)."""

@@ -1,0 +1,1 @@
+"""Webhook processing tasks (queue: webhooks)."""
