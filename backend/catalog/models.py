@@ -44,6 +44,7 @@ class Variant(ShopScoped):
     inventory_item_id = models.CharField(max_length=64, blank=True)
     inventory_quantity = models.IntegerField(default=0)
     inventory_tracked = models.BooleanField(default=True)
+    inventory_policy = models.CharField(max_length=20, default="deny")  # deny | continue (sell when out of stock)
     available_for_sale = models.BooleanField(default=True)
     platform_updated_at = models.DateTimeField(null=True, blank=True)
 

@@ -23,6 +23,8 @@ CSRF_TRUSTED_ORIGINS = [APP_URL]
 
 SHOPIFY_API_KEY = env_str("SHOPIFY_API_KEY", "demo-api-key")
 SHOPIFY_API_SECRET = env_str("SHOPIFY_API_SECRET", "demo-api-secret")
+# The previous secret while Shopify rotates it: webhooks signed with either verify until it is removed.
+SHOPIFY_API_SECRET_OLD = env_str("SHOPIFY_API_SECRET_OLD", "")
 SHOPIFY_API_VERSION = env_str("SHOPIFY_API_VERSION", "2026-10")
 # Tests and the demo point Shopify traffic at a local stand-in; empty means the real shopify.com hosts.
 SHOPIFY_STANDIN_URL = env_str("SHOPIFY_STANDIN_URL", "")

@@ -112,9 +112,33 @@ class WebhookDelivery(ShopScoped):
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The parsed body, kept until processed so a queued job survives a broker or worker crash (the queue message
+    # carries only the id); cleared once applied, so the customer PII in it does not outlive its use.
+    payload = models.JSONField(null=True, blank=True)
+    api_version = models.CharField(max_length=20, blank=True)
+    triggered_at = models.DateTimeField(null=True, blank=True)
+    # True when processing gave up for good (malformed payload): not retried, kept for a human to look at.
+    failed = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["shop", "platform", "event_id"], name="webhook_event_once"),
         ]
+        indexes = [models.Index(fields=["processed_at", "received_at"], name="webhook_pending")]
+
+
+class CustomerDataExport(ShopScoped):
+    """A customer's data, gathered for the merchant when the platform relays the customer's access request (GDPR).
+
+    Kept as a row rather than a file so `shop/redact` removes it with every other row of the shop and
+    `customers/redact` can find and delete it.
+    """
+
+    request_id = models.CharField(max_length=255)
+    customer_platform_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "request_id"], name="customer_export_once")]
 

@@ -29,6 +29,8 @@ class VariantData:
     inventory_quantity: int = 0
     inventory_tracked: bool = True
     available_for_sale: bool = True
+    # "deny" stops selling at zero stock, "continue" oversells: decides availability after a stock change.
+    inventory_policy: str = "deny"
     # None means "not part of this payload": keep stored levels. A list (even empty) replaces them.
     inventory_levels: tuple[InventoryLevelData, ...] | None = None
     updated_at: datetime | None = None

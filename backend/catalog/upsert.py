@@ -1,0 +1,382 @@
+"""Write platform catalog data into our models: batched, idempotent and order-safe.
+
+Every function takes plain dataclasses (integrations.base.types) for one shop. Re-applying a batch changes nothing;
+a record whose `updated_at` is older than the stored `platform_updated_at` is skipped with all of its children, so
+a late webhook never overwrites a newer sync (and the other way round). Rows are written with
+INSERT ... ON CONFLICT DO UPDATE (Django's bulk_create(update_conflicts=True)), which PostgreSQL and SQLite share.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from django.db import models, transaction
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from backend.shops.models import Shop
+from integrations.base.types import (
+    CollectionData,
+    InventoryLevelData,
+    InventoryUpdate,
+    ProductData,
+    VariantData,
+)
+
+from .models import Collection, CollectionMembership, InventoryLevel, Product, Variant
+
+PRODUCT_FIELDS = [
+    "title", "handle", "vendor", "product_type", "tags", "status", "url", "image_url", "images",
+    "platform_created_at", "platform_updated_at", "synced_at",
+]
+PRODUCT_STOCK_FIELDS = ["total_inventory", "available_for_sale"]
+VARIANT_FIELDS = [
+    "product", "title", "sku", "price", "compare_at_price", "inventory_item_id", "inventory_quantity",
+    "inventory_tracked", "inventory_policy", "available_for_sale", "platform_updated_at",
+]
+
+
+class Versioned(Protocol):
+    platform_id: str
+    updated_at: datetime | None
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+def cut(value: Any, limit: int) -> str:
+    """Platform strings are outside input: coerce to str and cap to the column's length."""
+    return ("" if value is None else str(value))[:limit]
+
+
+def not_older(new: datetime | None, stored: datetime | None) -> bool:
+    """True when `new` may overwrite `stored` (unknown times never block; equal times re-apply harmlessly)."""
+    return new is None or stored is None or new >= stored
+
+
+def latest_per_id(items: Iterable[V]) -> dict[str, V]:
+    """Collapse a batch to the newest version of each record (a batch may carry one record twice)."""
+    out: dict[str, V] = {}
+    for item in items:
+        if not item.platform_id:
+            continue
+        prev = out.get(item.platform_id)
+        if prev is None or not_older(item.updated_at, prev.updated_at):
+            out[item.platform_id] = item
+    return out
+
+
+def select_fresh(
+    model: type[models.Model], shop: Shop, items: Iterable[V]
+) -> tuple[list[V], dict[str, tuple[int, datetime | None]]]:
+    """The items not older than the stored rows, and the stored (id, platform_updated_at) by platform id.
+
+    Runs inside the caller's transaction; on PostgreSQL the stored rows are locked so a concurrent webhook and
+    sync cannot interleave between this check and the write.
+    """
+    latest = latest_per_id(items)
+    if not latest:
+        return [], {}
+    rows = (
+        model.objects.for_shop(shop)
+        .select_for_update()
+        .filter(platform_id__in=list(latest))
+        .order_by("id")
+        .values_list("platform_id", "id", "platform_updated_at")
+    )
+    stored = {pid: (pk, ts) for pid, pk, ts in rows}
+    fresh = [it for pid, it in latest.items() if pid not in stored or not_older(it.updated_at, stored[pid][1])]
+    return fresh, stored
+
+
+def ids_by_platform_id(model: type[models.Model], shop: Shop, platform_ids: Iterable[str]) -> dict[str, int]:
+    ids = list(set(platform_ids))
+    if not ids:
+        return {}
+    return dict(model.objects.for_shop(shop).filter(platform_id__in=ids).values_list("platform_id", "id"))
+
+
+def upsert_rows(model: type[models.Model], rows: Sequence[models.Model], unique: list[str], fields: list[str]) -> None:
+    if rows:
+        model.objects.bulk_create(
+            rows, batch_size=1000, update_conflicts=True, unique_fields=unique, update_fields=fields
+        )
+
+
+# --- products, variants, stock -------------------------------------------------------------------------------
+
+
+def _variant_quantity(v: VariantData) -> int:
+    # The variant's total is the sum over locations when the payload carries them (that is what Shopify shows).
+    return sum(level.available for level in v.inventory_levels) if v.inventory_levels else v.inventory_quantity
+
+
+def _product_row(shop: Shop, p: ProductData, stored_ts: datetime | None) -> Product:
+    row = Product(
+        shop=shop,
+        platform_id=cut(p.platform_id, 64),
+        title=cut(p.title, 512),
+        handle=cut(p.handle, 255),
+        vendor=cut(p.vendor, 255),
+        product_type=cut(p.product_type, 255),
+        tags=[cut(t, 255) for t in p.tags][:250],
+        status=cut(p.status or "active", 20).lower(),
+        url=cut(p.url, 1024),
+        image_url=cut(p.image_url or (p.images[0] if p.images else ""), 1024),
+        images=[cut(i, 1024) for i in p.images][:50],
+        platform_created_at=p.created_at,
+        platform_updated_at=p.updated_at or stored_ts,
+    )
+    if p.variants is not None:
+        row.total_inventory = sum(_variant_quantity(v) for v in p.variants if v.inventory_tracked)
+        row.available_for_sale = any(v.available_for_sale for v in p.variants)
+    return row
+
+
+def upsert_products(shop: Shop, items: Iterable[ProductData]) -> int:
+    """Create or update products with their variants, stock levels and collection memberships. Returns the
+    number of products applied (skipped stale ones not counted)."""
+    with transaction.atomic():
+        fresh, stored = select_fresh(Product, shop, items)
+        if not fresh:
+            return 0
+        with_variants = [_product_row(shop, p, stored.get(p.platform_id, (0, None))[1]) for p in fresh
+                         if p.variants is not None]
+        without = [_product_row(shop, p, stored.get(p.platform_id, (0, None))[1]) for p in fresh
+                   if p.variants is None]
+        unique = ["shop", "platform_id"]
+        upsert_rows(Product, with_variants, unique, PRODUCT_FIELDS + PRODUCT_STOCK_FIELDS)
+        upsert_rows(Product, without, unique, PRODUCT_FIELDS)
+        product_ids = {pid: pk for pid, (pk, _) in stored.items()}
+        product_ids.update(ids_by_platform_id(Product, shop, [p.platform_id for p in fresh if p.platform_id
+                                                              not in stored]))
+        _write_variants(shop, fresh, product_ids, preexisting=set(stored))
+        _write_memberships_from_products(shop, fresh, product_ids, preexisting=set(stored))
+        from backend.orders.upsert import link_line_items
+
+        link_line_items(shop, product_platform_ids=list(product_ids),
+                        variant_platform_ids=[v.platform_id for p in fresh for v in (p.variants or ())])
+    return len(fresh)
+
+
+def _write_variants(shop: Shop, products: list[ProductData], product_ids: dict[str, int],
+                    preexisting: set[str]) -> None:
+    rows: list[Variant] = []
+    carried: list[VariantData] = []
+    for p in products:
+        if p.variants is None:
+            continue
+        for v in p.variants:
+            if not v.platform_id:
+                continue
+            carried.append(v)
+            rows.append(Variant(
+                shop=shop,
+                product_id=product_ids[p.platform_id],
+                platform_id=cut(v.platform_id, 64),
+                title=cut(v.title, 512),
+                sku=cut(v.sku, 255),
+                price=v.price,
+                compare_at_price=v.compare_at_price,
+                inventory_item_id=cut(v.inventory_item_id, 64),
+                inventory_quantity=_variant_quantity(v),
+                inventory_tracked=v.inventory_tracked,
+                inventory_policy=cut(v.inventory_policy or "deny", 20).lower(),
+                available_for_sale=v.available_for_sale,
+                platform_updated_at=v.updated_at or p.updated_at,
+            ))
+    # Variants that vanished from a product we already had were deleted on the platform.
+    replaced = [product_ids[pid] for pid in preexisting if pid in product_ids]
+    replaced = [product_ids[p.platform_id] for p in products if p.variants is not None and p.platform_id in preexisting]
+    if replaced:
+        Variant.objects.for_shop(shop).filter(product_id__in=replaced).exclude(
+            platform_id__in=[v.platform_id for v in carried]
+        ).delete()
+    upsert_rows(Variant, rows, ["shop", "platform_id"], VARIANT_FIELDS)
+    with_levels = [v for v in carried if v.inventory_levels is not None]
+    if not with_levels:
+        return
+    variant_ids = ids_by_platform_id(Variant, shop, [v.platform_id for v in with_levels])
+    level_rows = [
+        InventoryLevel(
+            shop=shop,
+            variant_id=variant_ids[v.platform_id],
+            location_id=cut(level.location_id, 64),
+            location_name=cut(level.location_name, 255),
+            available=level.available,
+            platform_updated_at=v.updated_at,
+        )
+        for v in with_levels
+        for level in _dedupe_levels(v.inventory_levels or ())
+    ]
+    if preexisting:
+        keep = Q()
+        for v in with_levels:
+            keep |= Q(variant_id=variant_ids[v.platform_id],
+                      location_id__in=[lv.location_id for lv in v.inventory_levels or ()])
+        stale = InventoryLevel.objects.for_shop(shop).filter(variant_id__in=[variant_ids[v.platform_id]
+                                                                             for v in with_levels])
+        stale.exclude(keep).delete() if keep else stale.delete()
+    upsert_rows(InventoryLevel, level_rows, ["shop", "variant", "location_id"],
+                ["location_name", "available", "platform_updated_at"])
+
+
+def _dedupe_levels(levels: Iterable[InventoryLevelData]) -> list[InventoryLevelData]:
+    return list({lv.location_id: lv for lv in levels if lv.location_id}.values())
+
+
+def _write_memberships_from_products(shop: Shop, products: list[ProductData], product_ids: dict[str, int],
+                                     preexisting: set[str]) -> None:
+    carrying = [p for p in products if p.collection_ids is not None]
+    if not carrying:
+        return
+    collection_ids = ids_by_platform_id(Collection, shop, [c for p in carrying for c in p.collection_ids or ()])
+    wanted = {
+        (collection_ids[c], product_ids[p.platform_id])
+        for p in carrying for c in p.collection_ids or () if c in collection_ids
+    }
+    touched = [product_ids[p.platform_id] for p in carrying if p.platform_id in preexisting]
+    if touched:
+        existing = set(CollectionMembership.objects.for_shop(shop).filter(product_id__in=touched)
+                       .values_list("collection_id", "product_id", "id"))
+        gone = [pk for cid, pid, pk in existing if (cid, pid) not in wanted]
+        if gone:
+            CollectionMembership.objects.for_shop(shop).filter(id__in=gone).delete()
+    CollectionMembership.objects.bulk_create(
+        [CollectionMembership(shop=shop, collection_id=c, product_id=p) for c, p in sorted(wanted)],
+        batch_size=1000, ignore_conflicts=True,
+    )
+
+
+def delete_products(shop: Shop, platform_ids: Iterable[str]) -> int:
+    """Soft delete: the row stays (order history points at it) but storefront and engines skip it."""
+    ids = [cut(p, 64) for p in platform_ids if p]
+    if not ids:
+        return 0
+    return Product.objects.for_shop(shop).filter(platform_id__in=ids, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), available_for_sale=False
+    )
+
+
+# --- collections ---------------------------------------------------------------------------------------------
+
+
+def upsert_collections(shop: Shop, items: Iterable[CollectionData]) -> int:
+    with transaction.atomic():
+        fresh, stored = select_fresh(Collection, shop, items)
+        if not fresh:
+            return 0
+        rows = [
+            Collection(shop=shop, platform_id=cut(c.platform_id, 64), title=cut(c.title, 512),
+                       handle=cut(c.handle, 255),
+                       platform_updated_at=c.updated_at or stored.get(c.platform_id, (0, None))[1])
+            for c in fresh
+        ]
+        upsert_rows(Collection, rows, ["shop", "platform_id"], ["title", "handle", "platform_updated_at"])
+        carrying = [c for c in fresh if c.product_ids is not None]
+        if carrying:
+            collection_ids = ids_by_platform_id(Collection, shop, [c.platform_id for c in carrying])
+            product_ids = ids_by_platform_id(Product, shop, [p for c in carrying for p in c.product_ids or ()])
+            CollectionMembership.objects.for_shop(shop).filter(
+                collection_id__in=collection_ids.values()
+            ).exclude(product_id__in=list(product_ids.values())).delete()
+            members = []
+            for c in carrying:
+                for position, pid in enumerate(c.product_ids or ()):
+                    if pid in product_ids:
+                        members.append(CollectionMembership(shop=shop, collection_id=collection_ids[c.platform_id],
+                                                            product_id=product_ids[pid], position=position))
+            # Memberships are keyed by (collection, product); positions follow the collection's own order.
+            upsert_rows(CollectionMembership, members, ["shop", "collection", "product"], ["position"])
+    return len(fresh)
+
+
+def delete_collections(shop: Shop, platform_ids: Iterable[str]) -> int:
+    ids = [cut(p, 64) for p in platform_ids if p]
+    if not ids:
+        return 0
+    deleted, _ = Collection.objects.for_shop(shop).filter(platform_id__in=ids).delete()
+    return deleted
+
+
+# --- stock changes -------------------------------------------------------------------------------------------
+
+
+def apply_inventory_updates(shop: Shop, items: Iterable[InventoryUpdate]) -> int:
+    """Stock of one inventory item at one location. A level older than the stored one is ignored; the
+    variant's total and the product's total and availability are recomputed from the levels."""
+    latest: dict[tuple[str, str], InventoryUpdate] = {}
+    for it in items:
+        key = (it.inventory_item_id, it.location_id)
+        prev = latest.get(key)
+        if it.inventory_item_id and it.location_id and (prev is None or not_older(it.updated_at, prev.updated_at)):
+            latest[key] = it
+    if not latest:
+        return 0
+    with transaction.atomic():
+        variants = list(
+            Variant.objects.for_shop(shop)
+            .select_for_update()
+            .filter(inventory_item_id__in={item for item, _ in latest})
+            .order_by("id")
+            .values_list("id", "inventory_item_id", "product_id")
+        )
+        by_item: dict[str, list[tuple[int, int]]] = {}
+        for vid, item_id, product_id in variants:
+            by_item.setdefault(item_id, []).append((vid, product_id))
+        variant_ids = [vid for vid, _, _ in variants]
+        stored = {
+            (vid, loc): ts
+            for vid, loc, ts in InventoryLevel.objects.for_shop(shop)
+            .filter(variant_id__in=variant_ids)
+            .values_list("variant_id", "location_id", "platform_updated_at")
+        }
+        rows = []
+        for (item_id, location), upd in latest.items():
+            for vid, _ in by_item.get(item_id, ()):
+                if (vid, location) in stored and not not_older(upd.updated_at, stored[(vid, location)]):
+                    continue
+                rows.append(InventoryLevel(shop=shop, variant_id=vid, location_id=cut(location, 64),
+                                           available=upd.available, platform_updated_at=upd.updated_at))
+        if not rows:
+            return 0
+        upsert_rows(InventoryLevel, rows, ["shop", "variant", "location_id"], ["available", "platform_updated_at"])
+        touched = {r.variant_id for r in rows}
+        refresh_variant_stock(shop, touched)
+        refresh_product_stock(shop, {pid for vid, _, pid in variants if vid in touched})
+    return len(rows)
+
+
+def refresh_variant_stock(shop: Shop, variant_ids: Iterable[int]) -> None:
+    """A variant's quantity is the sum of its levels; availability follows its inventory policy."""
+    ids = list(variant_ids)
+    totals = dict(
+        InventoryLevel.objects.for_shop(shop).filter(variant_id__in=ids)
+        .values("variant_id").annotate(total=Sum("available")).values_list("variant_id", "total")
+    )
+    variants = list(Variant.objects.for_shop(shop).filter(id__in=ids))
+    for v in variants:
+        v.inventory_quantity = int(totals.get(v.id) or 0)
+        v.available_for_sale = (not v.inventory_tracked or v.inventory_policy == "continue"
+                                or v.inventory_quantity > 0)
+    Variant.objects.for_shop(shop).bulk_update(variants, ["inventory_quantity", "available_for_sale"],
+                                               batch_size=1000)
+
+
+def refresh_product_stock(shop: Shop, product_ids: Iterable[int]) -> None:
+    """Keep Product.total_inventory and available_for_sale equal to what its variants say."""
+    ids = list(product_ids)
+    stats = {
+        row["product_id"]: row
+        for row in Variant.objects.for_shop(shop).filter(product_id__in=ids).values("product_id").annotate(
+            total=Sum("inventory_quantity", filter=Q(inventory_tracked=True)),
+            available=Max("available_for_sale"),
+        )
+    }
+    products = list(Product.objects.for_shop(shop).filter(id__in=ids))
+    for p in products:
+        row = stats.get(p.id, {})
+        p.total_inventory = int(row.get("total") or 0)
+        p.available_for_sale = bool(row.get("available")) and p.deleted_at is None
+    Product.objects.for_shop(shop).bulk_update(products, PRODUCT_STOCK_FIELDS, batch_size=1000)

@@ -1,0 +1,98 @@
+"""Read side of the merchandising rules: a frozen snapshot other rooms (the engines, the widget API) consume.
+
+Snapshots are cached per shop × widget; saving a rule bumps the shop's widget-cache version, so both the rule
+and every cached widget payload built with the old rule are replaced at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+
+from backend.shops.models import Shop
+
+from .models import MAX_ITEMS, Widget, WidgetRule
+
+DEFAULT_TITLES: dict[str, dict[str, str]] = {
+    Widget.ALSO_BOUGHT: {"en": "Customers also bought", "es": "Los clientes también compraron"},
+    Widget.RECENTLY_VIEWED: {"en": "Continue shopping", "es": "Sigue comprando"},
+    Widget.BESTSELLERS: {"en": "Bestsellers", "es": "Los más vendidos"},
+}
+DEFAULT_LIMIT = 8
+_RULE_TTL = 300
+
+
+@dataclass(frozen=True)
+class WidgetRuleData:
+    shop_id: int
+    widget: str
+    enabled: bool = True
+    title_en: str = ""
+    title_es: str = ""
+    limit: int = DEFAULT_LIMIT
+    algorithm: str = ""
+    excluded_product_ids: frozenset[int] = field(default_factory=frozenset)
+    excluded_collection_ids: frozenset[int] = field(default_factory=frozenset)
+    pinned_product_ids: tuple[int, ...] = ()
+    rebuyable_product_ids: frozenset[int] = field(default_factory=frozenset)
+    min_stock: int = 0
+
+    def title(self, locale: str) -> str:
+        """The merchant's title in locale, else the other language's, else our default."""
+        own = self.title_es if locale == "es" else self.title_en
+        if own:
+            return own
+        default = DEFAULT_TITLES.get(self.widget, {}).get(locale) or ""
+        return default or self.title_en or self.title_es
+
+
+def _ints(values: object) -> list[int]:
+    return [v for v in values if isinstance(v, int)] if isinstance(values, list) else []
+
+
+def snapshot(rule: WidgetRule) -> WidgetRuleData:
+    return WidgetRuleData(
+        shop_id=rule.shop_id,
+        widget=rule.widget,
+        enabled=rule.enabled,
+        title_en=rule.title_en,
+        title_es=rule.title_es,
+        limit=max(1, min(MAX_ITEMS, rule.limit)),
+        algorithm=rule.algorithm,
+        excluded_product_ids=frozenset(_ints(rule.excluded_product_ids)),
+        excluded_collection_ids=frozenset(_ints(rule.excluded_collection_ids)),
+        pinned_product_ids=tuple(dict.fromkeys(_ints(rule.pinned_product_ids))),
+        rebuyable_product_ids=frozenset(_ints(rule.rebuyable_product_ids)),
+        min_stock=rule.min_stock,
+    )
+
+
+def cache_version(shop_id: int) -> int:
+    """Current widget-cache generation of the shop; part of every cached rule and payload key."""
+    version = cache.get(f"storefront:ver:{shop_id}")
+    if version is None:
+        version = 1
+        cache.add(f"storefront:ver:{shop_id}", version, timeout=None)
+    return int(version)
+
+
+def invalidate(shop_id: int) -> None:
+    """Drop every cached rule and widget payload of the shop (they are keyed by the version)."""
+    key = f"storefront:ver:{shop_id}"
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 2, timeout=None)
+
+
+def rule_for(shop: Shop | int, widget: str, version: int | None = None) -> WidgetRuleData:
+    """The shop's rule for `widget`, or the defaults when the merchant never saved one."""
+    shop_id = shop if isinstance(shop, int) else shop.pk
+    version = cache_version(shop_id) if version is None else version
+    key = f"storefront:rule:{shop_id}:{widget}:{version}"
+    data = cache.get(key)
+    if data is None:
+        rule = WidgetRule.objects.for_shop(shop_id).filter(widget=widget).first()
+        data = snapshot(rule) if rule else WidgetRuleData(shop_id=shop_id, widget=widget)
+        cache.set(key, data, _RULE_TTL)
+    return data
