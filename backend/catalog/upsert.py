@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from django.db import models, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from backend.shops.models import Shop
@@ -187,7 +187,6 @@ def _write_variants(shop: Shop, products: list[ProductData], product_ids: dict[s
                 platform_updated_at=v.updated_at or p.updated_at,
             ))
     # Variants that vanished from a product we already had were deleted on the platform.
-    replaced = [product_ids[pid] for pid in preexisting if pid in product_ids]
     replaced = [product_ids[p.platform_id] for p in products if p.variants is not None and p.platform_id in preexisting]
     if replaced:
         Variant.objects.for_shop(shop).filter(product_id__in=replaced).exclude(
@@ -211,13 +210,12 @@ def _write_variants(shop: Shop, products: list[ProductData], product_ids: dict[s
         for level in _dedupe_levels(v.inventory_levels or ())
     ]
     if preexisting:
-        keep = Q()
-        for v in with_levels:
-            keep |= Q(variant_id=variant_ids[v.platform_id],
-                      location_id__in=[lv.location_id for lv in v.inventory_levels or ()])
-        stale = InventoryLevel.objects.for_shop(shop).filter(variant_id__in=[variant_ids[v.platform_id]
-                                                                             for v in with_levels])
-        stale.exclude(keep).delete() if keep else stale.delete()
+        # Levels at locations the payload no longer lists were removed (location deactivated, stock untracked).
+        keep = {(r.variant_id, r.location_id) for r in level_rows}
+        stored = InventoryLevel.objects.for_shop(shop).filter(variant_id__in=[r for r in variant_ids.values()])
+        gone = [pk for pk, vid, loc in stored.values_list("id", "variant_id", "location_id") if (vid, loc) not in keep]
+        if gone:
+            InventoryLevel.objects.for_shop(shop).filter(id__in=gone).delete()
     upsert_rows(InventoryLevel, level_rows, ["shop", "variant", "location_id"],
                 ["location_name", "available", "platform_updated_at"])
 
@@ -371,7 +369,7 @@ def refresh_product_stock(shop: Shop, product_ids: Iterable[int]) -> None:
         row["product_id"]: row
         for row in Variant.objects.for_shop(shop).filter(product_id__in=ids).values("product_id").annotate(
             total=Sum("inventory_quantity", filter=Q(inventory_tracked=True)),
-            available=Max("available_for_sale"),
+            available=Count("id", filter=Q(available_for_sale=True)),
         )
     }
     products = list(Product.objects.for_shop(shop).filter(id__in=ids))

@@ -18,4 +18,9 @@ app.conf.beat_schedule = {
         "task": "integrations.shopify.tasks.reconcile_all_shops",
         "schedule": crontab(minute="*/15"),
     },
+    # The same for WooCommerce stores: an incremental sync (modified_after) per connected store.
+    "reconcile-woocommerce-shops": {
+        "task": "integrations.woocommerce.tasks.reconcile_woocommerce_shops",
+        "schedule": crontab(minute="7-59/15"),
+    },
 }

@@ -28,6 +28,10 @@ SHOPIFY_API_SECRET_OLD = env_str("SHOPIFY_API_SECRET_OLD", "")
 SHOPIFY_API_VERSION = env_str("SHOPIFY_API_VERSION", "2026-10")
 # Tests and the demo point Shopify traffic at a local stand-in; empty means the real shopify.com hosts.
 SHOPIFY_STANDIN_URL = env_str("SHOPIFY_STANDIN_URL", "")
+# WooCommerce: stores on loopback/private addresses are refused (we call them from our servers) except in the demo
+# and tests; a CA bundle lets the client trust a stand-in's self-signed certificate.
+WOOCOMMERCE_ALLOW_LOOPBACK_STORES = env_bool("WOOCOMMERCE_ALLOW_LOOPBACK_STORES", DEBUG)
+WOOCOMMERCE_CA_BUNDLE = env_str("WOOCOMMERCE_CA_BUNDLE", "")
 
 # Comma-separated Fernet keys, newest first: the first encrypts, all decrypt, so keys rotate without downtime.
 _default_key = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()

@@ -83,6 +83,7 @@ class CustomerProfile(ShopScoped):
 
     # Consent: marketing from the platform; analytics from the storefront's consent state; with when.
     accepts_marketing = models.BooleanField(default=False)
+    analytics_consent = models.BooleanField(null=True, blank=True)  # None: the storefront never told us
     consent_updated_at = models.DateTimeField(null=True, blank=True)
 
     # Predicted value (segments.clv), refreshed by the shop's fit; tier source says whether it is model or RFM.

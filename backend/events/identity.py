@@ -35,7 +35,11 @@ def stitch(shop: Shop | int, visitor_id: str, customer: Customer | int) -> None:
         return
     now = timezone.now()
     VisitorIdentity.objects.bulk_create(
-        [VisitorIdentity(shop_id=shop_id, visitor_id=visitor_id, customer_id=customer_id, first_seen=now, last_seen=now)],
+        [
+            VisitorIdentity(
+                shop_id=shop_id, visitor_id=visitor_id, customer_id=customer_id, first_seen=now, last_seen=now
+            )
+        ],
         update_conflicts=True,
         unique_fields=["shop", "visitor_id"],
         update_fields=["customer", "last_seen"],

@@ -64,7 +64,7 @@ def _collapse(*cols: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 def bgnbd_log_likelihood(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:  # noqa: N803
     """Per-customer log-likelihood (FHL 2005, eq. 6; stable form of note 027)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    x = np.asarray(x, dtype=float)
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))  # noqa: N806
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)
@@ -106,7 +106,7 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, start: BgNbdParams 
 def bgnbd_p_alive(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:  # noqa: N803
     """P(alive | x, t_x, T) (FHL 2005, eq. 12). A customer who never repeated is alive with certainty."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    x = np.asarray(x, dtype=float)
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))  # noqa: N806
     repeat = x > 0
     log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     odds = np.where(repeat, np.exp(np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) + log_ratio), 0.0)
@@ -118,8 +118,7 @@ def bgnbd_expected_purchases(
 ) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: expected purchases in the next t periods (FHL 2005, eq. 10)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    x = np.asarray(x, dtype=float)
-    T = np.asarray(T, dtype=float)  # noqa: N806
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))  # noqa: N806
     z = t / (alpha + T + t)
     hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
     numer = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
@@ -185,28 +184,37 @@ def gamma_gamma_expected_spend(params: GammaGammaParams, x: np.ndarray, mbar: np
 # ---------------------------------------------------------------- simulation (benches and tests)
 
 
-def simulate_bgnbd(params: BgNbdParams, T: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
-    """Draw (x, t_x) for customers observed for T periods from the BG/NBD generative story."""
+def simulate_bgnbd(params: BgNbdParams, T: np.ndarray, seed: int = 0,  # noqa: N803
+                   holdout: float = 0.0) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw (x, t_x) for customers observed for T periods from the BG/NBD generative story.
+
+    With `holdout` > 0 also return each customer's purchases in (T, T + holdout], for checking forecasts.
+    """
     rng = np.random.default_rng(seed)
     T = np.asarray(T, dtype=float)  # noqa: N806
     n = len(T)
     lam = rng.gamma(params.r, 1.0 / params.alpha, size=n)
     p_drop = rng.beta(params.a, params.b, size=n)
     x = np.zeros(n, dtype=int)
+    later = np.zeros(n, dtype=int)
     t_x = np.zeros(n)
     t = np.zeros(n)
+    end = T + holdout
     active = np.ones(n, dtype=bool)
     while active.any():
         idx = np.flatnonzero(active)
         t_next = t[idx] + rng.exponential(1.0 / lam[idx])
-        inside = t_next <= T[idx]
-        done = idx[~inside]
-        active[done] = False
+        inside = t_next <= end[idx]
+        active[idx[~inside]] = False
         buy = idx[inside]
         t[buy] = t_next[inside]
-        x[buy] += 1
-        t_x[buy] = t[buy]
+        calibration = t[buy] <= T[buy]
+        x[buy[calibration]] += 1
+        t_x[buy[calibration]] = t[buy[calibration]]
+        later[buy[~calibration]] += 1
         # After each purchase the customer drops out with probability p (the "BG" part).
         dropped = rng.random(len(buy)) < p_drop[buy]
         active[buy[dropped]] = False
+    if holdout:
+        return x, t_x, later
     return x, t_x

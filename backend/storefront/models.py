@@ -17,7 +17,10 @@ class Widget(models.TextChoices):
 
 
 class WidgetRule(ShopScoped):
-    """Merchandising rules for one widget of one shop. Product/collection ids are our pks (admin/API show platform ids)."""
+    """Merchandising rules for one widget of one shop.
+
+    Product and collection ids are our pks; the admin screen and the API speak the platform's ids.
+    """
 
     widget = models.CharField(max_length=32, choices=Widget.choices)
     enabled = models.BooleanField(default=True)

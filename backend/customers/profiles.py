@@ -1,0 +1,143 @@
+"""Derived facts about one profile, recomputed from its orders (every channel) and storefront events.
+
+refresh_profile() touches only one person's rows, so an order webhook or a storefront event updates the profile in
+milliseconds without recomputing the shop. Facts that need the whole shop (RFM quintiles, value tiers) are scored
+by backend.segments.valuation against the shop's stored breakpoints.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, Max, Min, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import Customer, CustomerProfile, Identity, ProfileCollectionView
+
+DEFAULT_VIEWED_WINDOW_DAYS = 30
+DEFAULT_CART_WINDOW_HOURS = 24
+ZERO = Decimal("0.00")
+
+
+def days_since(moment: datetime | None, now: datetime | None = None) -> float | None:
+    if moment is None:
+        return None
+    return ((now or timezone.now()) - moment) / timedelta(days=1)
+
+
+def cart_abandoned(profile: CustomerProfile, now: datetime | None = None,
+                   window_hours: int = DEFAULT_CART_WINDOW_HOURS) -> bool:
+    """Added to cart, no order since, and the shop's window (default 24 h) has passed."""
+    if profile.last_cart_at is None:
+        return False
+    if profile.last_order_at is not None and profile.last_order_at >= profile.last_cart_at:
+        return False
+    return (now or timezone.now()) - profile.last_cart_at > timedelta(hours=window_hours)
+
+
+def linked_ids(profile: CustomerProfile) -> tuple[list[int], list[str]]:
+    """(customer pks, visitor ids) owned by the profile."""
+    rows = Identity.objects.for_shop(profile.shop_id).filter(
+        profile=profile, kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
+    ).values_list("kind", "value", "customer_id")
+    customers = [cid for kind, _, cid in rows if kind == Identity.Kind.CUSTOMER and cid]
+    visitors = [value for kind, value, _ in rows if kind == Identity.Kind.VISITOR]
+    return customers, visitors
+
+
+def _apply_customers(profile: CustomerProfile, customer_ids: list[int]) -> None:
+    customers = list(Customer.objects.for_shop(profile.shop_id).filter(pk__in=customer_ids)
+                     .order_by(F("platform_updated_at").desc(nulls_last=True), "-pk"))
+    profile.is_known = bool(customers)
+    profile.email = next((c.email.strip().lower() for c in customers if c.email), "")[:320]
+    profile.country = next((c.country.upper() for c in customers if c.country), "")[:2]
+    tags = sorted({str(t).strip().lower()[:60] for c in customers for t in (c.tags or []) if str(t).strip()})
+    text = "|" + "|".join(tags) + "|" if tags else ""
+    profile.tags_text = text if len(text) <= 2000 else ""
+    marketing = any(c.accepts_marketing for c in customers)
+    if marketing != profile.accepts_marketing:
+        profile.accepts_marketing = marketing
+        profile.consent_updated_at = timezone.now()
+
+
+def _apply_orders(profile: CustomerProfile, customer_ids: list[int]) -> None:
+    from backend.orders.models import Order
+
+    orders = Order.objects.for_shop(profile.shop_id).filter(customer_id__in=customer_ids, cancelled_at__isnull=True)
+    when = Coalesce("processed_at", "platform_created_at")
+    agg = orders.aggregate(
+        n=Count("id"),
+        spent=Coalesce(Sum(F("total_price") - F("total_refunded"), output_field=DecimalField()), ZERO,
+                       output_field=DecimalField()),
+        first=Min(when),
+        last=Max(when),
+    )
+    profile.orders_count = agg["n"] or 0
+    profile.total_spent = Decimal(agg["spent"] or 0).quantize(Decimal("0.01"))
+    profile.aov = (profile.total_spent / profile.orders_count).quantize(Decimal("0.01")) if profile.orders_count \
+        else ZERO
+    profile.first_order_at = agg["first"]
+    profile.last_order_at = agg["last"]
+    channels = sorted(set(orders.values_list("channel", flat=True).distinct()))
+    profile.channels = "|" + "|".join(channels) + "|" if channels else ""
+
+
+def _apply_events(profile: CustomerProfile, customer_ids: list[int], visitor_ids: list[str],
+                  viewed_window_days: int, now: datetime) -> None:
+    try:
+        from backend.events.models import Event
+    except ImportError:  # events arrive with the storefront API; profiles work from orders alone before that
+        return
+    if not customer_ids and not visitor_ids:
+        return
+    events = Event.objects.for_shop(profile.shop_id).filter(
+        Q(visitor_id__in=visitor_ids) | Q(customer_id__in=customer_ids)
+    )
+    agg = events.aggregate(
+        n=Count("id"),
+        sessions=Count("session_id", distinct=True, filter=~Q(session_id="")),
+        first=Min("created_at"),
+        last=Max("created_at"),
+        cart=Max("created_at", filter=Q(type="added_to_cart")),
+    )
+    profile.events_count = agg["n"] or 0
+    profile.sessions_count = agg["sessions"] or 0
+    profile.first_seen_at = agg["first"]
+    profile.last_seen_at = agg["last"]
+    profile.last_cart_at = agg["cart"]
+
+    since = now - timedelta(days=viewed_window_days)
+    viewed = dict(
+        events.filter(type="collection_viewed", collection_id__isnull=False, created_at__gte=since)
+        .values("collection_id").annotate(last=Max("created_at")).values_list("collection_id", "last")
+    )
+    views = ProfileCollectionView.objects.for_shop(profile.shop_id)
+    views.filter(profile=profile).exclude(collection_id__in=list(viewed)).delete()
+    if viewed:
+        ProfileCollectionView.objects.bulk_create(
+            [ProfileCollectionView(shop_id=profile.shop_id, profile=profile, collection_id=cid, last_viewed_at=at)
+             for cid, at in viewed.items()],
+            update_conflicts=True, unique_fields=["profile", "collection_id"], update_fields=["last_viewed_at"],
+        )
+
+
+def refresh_profile(profile: CustomerProfile, now: datetime | None = None,
+                    viewed_window_days: int = DEFAULT_VIEWED_WINDOW_DAYS, save: bool = True) -> CustomerProfile:
+    """Recompute the profile's own facts from its customers' orders and its visitors' events."""
+    now = now or timezone.now()
+    customer_ids, visitor_ids = linked_ids(profile)
+    _apply_customers(profile, customer_ids)
+    _apply_orders(profile, customer_ids)
+    _apply_events(profile, customer_ids, visitor_ids, viewed_window_days, now)
+    if save:
+        profile.save()
+    return profile
+
+
+def viewed_collection_ids(profile: CustomerProfile, days: int, now: datetime | None = None) -> set[int]:
+    since = (now or timezone.now()) - timedelta(days=days)
+    return set(
+        ProfileCollectionView.objects.for_shop(profile.shop_id)
+        .filter(profile=profile, last_viewed_at__gte=since).values_list("collection_id", flat=True)
+    )

@@ -1,0 +1,163 @@
+"""The demo storefront: home, collection, product and cart pages for one shop's synced catalog, in es or en.
+
+It loads the storefront script exactly as the Shopify app embed does (templates/demostore/_app_embed.html mirrors
+integrations/shopify/extension/blocks/app-embed.liquid), so the browser tests and Lighthouse see what a shopper sees.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from backend.shops.models import Shop
+from backend.storefront.access import customer_signature
+
+from . import catalog
+from .strings import ui_strings
+
+DIST = settings.BASE_DIR / "widgets" / "dist"
+ASSET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.(js|css)")
+CART_MAX_LINES = 50
+
+
+def _locale(request: HttpRequest, shop: Shop) -> str:
+    lang = request.GET.get("lang", "")
+    if lang in ("es", "en"):
+        request.session["demo_lang"] = lang
+        return lang
+    stored = request.session.get("demo_lang", "")
+    return stored if stored in ("es", "en") else ("es" if shop.locale.lower().startswith("es") else "en")
+
+
+def _shop(domain: str) -> Shop:
+    shop = catalog.active_shop(domain)
+    if shop is None:
+        raise Http404("no installed shop with that domain")
+    return shop
+
+
+def _embed_css() -> str:
+    """The reserved-space rules the app embed inlines, so placeholders have their size at first paint."""
+    for path in (DIST / "personalize.css", settings.BASE_DIR / "widgets" / "src" / "personalize.css"):
+        if path.exists():
+            return "\n".join(line for line in path.read_text().splitlines() if not line.startswith(("/*", "   ")))
+    return ""
+
+
+def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
+    customer = request.session.get("demo_customer", "")
+    product = page.get("product")
+    collection = page.get("collection")
+    return {
+        "shop": shop,
+        "locale": locale,
+        "ui": ui_strings(locale),
+        "collections": catalog.collections(shop),
+        "cart_count": sum(qty for _, qty in request.session.get("demo_cart", [])),
+        # `?embed=0` renders the page without the app embed: the baseline Lighthouse compares against.
+        "embed": request.GET.get("embed") != "0",
+        "embed_css": _embed_css(),
+        "embed_script": reverse("demostore-asset", args=["personalize.js"]),
+        "embed_api": "/api/storefront",
+        "embed_customer": customer,
+        "embed_customer_sig": customer_signature(shop, customer) if customer else "",
+        "embed_consent": "denied" if request.GET.get("consent") == "denied" else "",
+        "embed_product": product.platform_id if product is not None else "",
+        "embed_collection": collection.platform_id if collection is not None else "",
+        **page,
+    }
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    shops = Shop.objects.filter(state=Shop.State.INSTALLED).order_by("domain")
+    return render(request, "demostore/index.html", {"shops": shops, "ui": ui_strings("en")})
+
+
+@require_GET
+def home(request: HttpRequest, domain: str) -> HttpResponse:
+    if "customer" in request.GET:  # a stand-in for logging in: the page then vouches for this customer id
+        request.session["demo_customer"] = request.GET["customer"][:64]
+    shop = _shop(domain)
+    locale = _locale(request, shop)
+    ctx = _context(request, shop, locale, products=catalog.home_products(shop, locale))
+    return render(request, "demostore/home.html", ctx)
+
+
+@require_GET
+def collection(request: HttpRequest, domain: str, handle: str) -> HttpResponse:
+    shop = _shop(domain)
+    locale = _locale(request, shop)
+    found = catalog.collection_page(shop, handle, locale)
+    if found is None:
+        raise Http404("no such collection")
+    coll, cards = found
+    ctx = _context(request, shop, locale, collection=coll, products=cards)
+    return render(request, "demostore/collection.html", ctx)
+
+
+@require_GET
+def product(request: HttpRequest, domain: str, handle: str) -> HttpResponse:
+    shop = _shop(domain)
+    locale = _locale(request, shop)
+    item = catalog.product(shop, handle)
+    if item is None:
+        raise Http404("no such product")
+    price, was = catalog.price_of(shop, item, locale)
+    first_collection = next(iter(item.collections.all()), None)
+    ctx = _context(request, shop, locale, product=item, price=price, was=was, collection=first_collection)
+    return render(request, "demostore/product.html", ctx)
+
+
+@require_GET
+def cart(request: HttpRequest, domain: str) -> HttpResponse:
+    shop = _shop(domain)
+    locale = _locale(request, shop)
+    lines = request.session.get("demo_cart", [])
+    qty = dict(lines)
+    cards = catalog.products_by_id(shop, [pid for pid, _ in lines], locale)
+    rows = [(card, qty[card.platform_id]) for card in cards]
+    return render(request, "demostore/cart.html", _context(request, shop, locale, rows=rows))
+
+
+@require_POST
+def cart_add(request: HttpRequest, domain: str) -> HttpResponse:
+    shop = _shop(domain)
+    product_id = request.POST.get("product-id", "")[:64]
+    if catalog.products_by_id(shop, [product_id], "en"):
+        lines = dict(request.session.get("demo_cart", []))
+        lines[product_id] = min(99, lines.get(product_id, 0) + 1)
+        request.session["demo_cart"] = list(lines.items())[-CART_MAX_LINES:]
+    return redirect("demostore-cart", domain=shop.domain)
+
+
+@require_GET
+def asset(request: HttpRequest, name: str) -> FileResponse:
+    """The built storefront script (widgets/dist), as the theme app extension's assets/ serves it on Shopify."""
+    if not ASSET_NAME.fullmatch(name) or not (DIST / name).is_file():
+        raise Http404("no such asset")
+    content_type = "text/javascript" if name.endswith(".js") else "text/css"
+    response = FileResponse((DIST / name).open("rb"), content_type=content_type)
+    # Chunk names carry a content hash; the loader's does not, so it is only cached briefly.
+    hashed = "-" in name
+    response["Cache-Control"] = "public, max-age=31536000, immutable" if hashed else "public, max-age=300"
+    return response
+
+
+@require_GET
+def placeholder_image(request: HttpRequest, seed: str) -> HttpResponse:
+    """A product image without internet: a square in a colour derived from the seed."""
+    hue = int(hashlib.sha256(seed.encode()).hexdigest()[:4], 16) % 360
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="600" viewBox="0 0 600 600">'
+        f'<rect width="600" height="600" fill="hsl({hue},55%,78%)"/>'
+        f'<circle cx="300" cy="300" r="150" fill="hsl({hue},45%,60%)"/></svg>'
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

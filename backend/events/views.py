@@ -1,0 +1,113 @@
+"""`POST /api/storefront/events` (public key + Origin) and `/api/storefront/proxy/events` (Shopify app proxy).
+
+The storefront script sends `text/plain` so browsers skip the CORS preflight; `application/json` works too.
+Answers 202 with what was accepted and what was refused (index + reason); 4xx for an unusable envelope.
+"""
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from backend.core.rejections import reject
+from backend.storefront.access import (
+    AccessDenied,
+    Caller,
+    check_origin,
+    client_ip,
+    cors_headers,
+    customer_pk,
+    shop_for_key,
+    trusted_customer,
+    verify_proxy,
+)
+
+from .bots import is_bot
+from .ingest import MAX_BODY, BadBatch, parse_envelope, store_batch
+from .throttle import over_budget
+
+
+def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(json.dumps(body, separators=(",", ":")), status=status, content_type="application/json")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _read_json(request: HttpRequest) -> object:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY:
+        raise BadBatch(f"body larger than {MAX_BODY} bytes", status=413)
+    body = request.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise BadBatch(f"body larger than {MAX_BODY} bytes", status=413)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadBatch("body is not JSON") from None
+
+
+def _ingest(request: HttpRequest, caller: Caller, data: object, cors: dict[str, str]) -> HttpResponse:
+    shop = caller.shop
+    if is_bot(request.headers.get("User-Agent", "")):
+        reject("storefront_event", "bot user agent", shop.domain)
+        return _json(202, {"accepted": 0, "rejected": [], "dropped": "bot"}, cors)
+    customer_platform_id = caller.customer_platform_id
+    if not caller.via_proxy and isinstance(data, dict):
+        customer_platform_id = trusted_customer(
+            shop, str(data.get("customer") or "")[:64], str(data.get("customer_sig") or "")[:128]
+        )
+    envelope = parse_envelope(data, customer_platform_id)
+    retry_after = over_budget(shop.id, client_ip(request, caller.via_proxy), envelope.visitor_id)
+    if retry_after:
+        reject("storefront_event", "rate limited", shop.domain)
+        return _json(429, {"error": "rate limited"}, {**cors, "Retry-After": str(retry_after)})
+    customer_id = customer_pk(shop, envelope.customer_platform_id) if envelope.customer_platform_id else None
+    outcome = store_batch(shop.id, shop.domain, envelope, customer_id)
+    return _json(202, {"accepted": outcome.accepted, "rejected": outcome.rejected}, cors)
+
+
+@csrf_exempt
+def events(request: HttpRequest) -> HttpResponse:
+    if request.method not in ("POST", "OPTIONS"):
+        return _json(405, {"error": "POST only"}, {"Allow": "POST, OPTIONS"})
+    try:
+        data = None
+        key = request.GET.get("key", "")
+        if request.method == "POST":
+            data = _read_json(request)
+            if not key and isinstance(data, dict) and isinstance(data.get("key"), str):
+                key = data["key"]
+        shop = shop_for_key(key)
+        if shop is None:
+            return _json(404, {"error": "unknown key"})
+        origin = check_origin(request, shop)
+        cors = cors_headers(origin, methods="POST")
+        if request.method == "OPTIONS":
+            return _json(204, {}, cors)
+        return _ingest(request, Caller(shop=shop), data, cors)
+    except AccessDenied as denied:
+        reject("storefront_event", denied.reason)
+        return _json(denied.status, {"error": denied.reason})
+    except BadBatch as bad:
+        reject("storefront_event", bad.reason)
+        return _json(bad.status, {"error": bad.reason})
+
+
+@csrf_exempt
+def proxy_events(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _json(405, {"error": "POST only"}, {"Allow": "POST"})
+    try:
+        caller = verify_proxy(request)
+        return _ingest(request, caller, _read_json(request), {})
+    except AccessDenied as denied:
+        reject("storefront_event", denied.reason)
+        return _json(denied.status, {"error": denied.reason})
+    except BadBatch as bad:
+        reject("storefront_event", bad.reason, "")
+        return _json(bad.status, {"error": bad.reason})

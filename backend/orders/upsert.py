@@ -1,0 +1,163 @@
+"""Write platform orders (with their lines and refunds) into our models: batched, idempotent, order-safe.
+
+An order older than the stored version changes nothing, lines and refunds included. Lines link to our product,
+variant and customer rows by platform id when those exist; when the catalog arrives later, `link_line_items`
+(called by the catalog upsert) fills the links in.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+
+from backend.catalog.models import Product, Variant
+from backend.catalog.upsert import cut, ids_by_platform_id, select_fresh, upsert_rows
+from backend.customers.models import Customer
+from backend.shops.models import Shop
+from integrations.base.types import OrderData
+
+from .models import LineItem, Order, Refund
+
+CHANNELS = {c.value for c in Order.Channel}
+ORDER_FIELDS = [
+    "name", "customer", "customer_platform_id", "email", "currency", "subtotal_price", "total_price",
+    "total_discounts", "total_tax", "total_refunded", "discount_codes", "channel", "source_name",
+    "financial_status", "cancelled_at", "cancel_reason", "shipping_address", "note_attributes", "processed_at",
+    "platform_created_at", "platform_updated_at",
+]
+LINE_FIELDS = [
+    "order", "product", "variant", "product_platform_id", "variant_platform_id", "title", "sku", "quantity",
+    "refunded_quantity", "price", "total_discount", "properties",
+]
+
+
+def upsert_orders(shop: Shop, items: Iterable[OrderData]) -> int:
+    """Create or update orders; returns how many were applied (stale versions are skipped)."""
+    with transaction.atomic():
+        fresh, stored = select_fresh(Order, shop, items)
+        if not fresh:
+            return 0
+        customers = ids_by_platform_id(Customer, shop, [o.customer_platform_id for o in fresh
+                                                        if o.customer_platform_id])
+        rows = [_order_row(shop, o, customers, stored.get(o.platform_id, (0, None))[1]) for o in fresh]
+        upsert_rows(Order, rows, ["shop", "platform_id"], ORDER_FIELDS)
+        order_ids = {pid: pk for pid, (pk, _) in stored.items()}
+        order_ids.update(ids_by_platform_id(Order, shop, [o.platform_id for o in fresh if o.platform_id
+                                                          not in stored]))
+        _write_lines(shop, fresh, order_ids, preexisting=set(stored))
+        _write_refunds(shop, fresh, order_ids, preexisting=set(stored))
+    return len(fresh)
+
+
+def _order_row(shop: Shop, o: OrderData, customers: dict[str, int], stored_ts) -> Order:  # noqa: ANN001
+    refunded = o.total_refunded or sum((r.amount for r in o.refunds or ()), start=o.total_refunded)
+    return Order(
+        shop=shop,
+        platform_id=cut(o.platform_id, 64),
+        name=cut(o.name, 64),
+        customer_id=customers.get(o.customer_platform_id),
+        customer_platform_id=cut(o.customer_platform_id, 64),
+        email=cut(o.email, 320),
+        currency=cut(o.currency or shop.currency, 3).upper(),
+        subtotal_price=o.subtotal_price,
+        total_price=o.total_price,
+        total_discounts=o.total_discounts,
+        total_tax=o.total_tax,
+        total_refunded=refunded,
+        discount_codes=[cut(c, 255) for c in o.discount_codes][:50],
+        channel=o.channel if o.channel in CHANNELS else Order.Channel.OTHER,
+        source_name=cut(o.source_name, 255),
+        financial_status=cut(o.financial_status, 40).lower(),
+        cancelled_at=o.cancelled_at,
+        cancel_reason=cut(o.cancel_reason, 64),
+        shipping_address=o.shipping_address or {},
+        note_attributes=[[cut(k, 255), cut(v, 1000)] for k, v in o.note_attributes][:50],
+        processed_at=o.processed_at or o.created_at,
+        platform_created_at=o.created_at,
+        platform_updated_at=o.updated_at or stored_ts,
+    )
+
+
+def _write_lines(shop: Shop, orders: list[OrderData], order_ids: dict[str, int], preexisting: set[str]) -> None:
+    carrying = [o for o in orders if o.line_items is not None]
+    if not carrying:
+        return
+    lines = [(o, li) for o in carrying for li in o.line_items or () if li.platform_id]
+    products = ids_by_platform_id(Product, shop, [li.product_platform_id for _, li in lines
+                                                  if li.product_platform_id])
+    variants = ids_by_platform_id(Variant, shop, [li.variant_platform_id for _, li in lines
+                                                  if li.variant_platform_id])
+    rows = []
+    for o, li in lines:
+        refunded_by_refunds = sum(q for r in o.refunds or () for lid, q in r.line_items if lid == li.platform_id)
+        rows.append(LineItem(
+            shop=shop,
+            order_id=order_ids[o.platform_id],
+            platform_id=cut(li.platform_id, 64),
+            product_id=products.get(li.product_platform_id),
+            variant_id=variants.get(li.variant_platform_id),
+            product_platform_id=cut(li.product_platform_id, 64),
+            variant_platform_id=cut(li.variant_platform_id, 64),
+            title=cut(li.title, 512),
+            sku=cut(li.sku, 255),
+            quantity=li.quantity,
+            refunded_quantity=min(li.quantity, max(li.refunded_quantity, refunded_by_refunds)),
+            price=li.price,
+            total_discount=li.total_discount,
+            properties=[[cut(k, 255), cut(v, 1000)] for k, v in li.properties][:50],
+        ))
+    # Only orders we had before can hold lines the new version dropped (an edited order).
+    replaced = [order_ids[o.platform_id] for o in carrying if o.platform_id in preexisting]
+    if replaced:
+        LineItem.objects.for_shop(shop).filter(order_id__in=replaced).exclude(
+            platform_id__in=[r.platform_id for r in rows]
+        ).delete()
+    upsert_rows(LineItem, rows, ["shop", "platform_id"], LINE_FIELDS)
+
+
+def _write_refunds(shop: Shop, orders: list[OrderData], order_ids: dict[str, int], preexisting: set[str]) -> None:
+    carrying = [o for o in orders if o.refunds is not None]
+    if not carrying:
+        return
+    rows = [
+        Refund(shop=shop, order_id=order_ids[o.platform_id], platform_id=cut(r.platform_id, 64), amount=r.amount,
+               note=cut(r.note, 5000), platform_created_at=r.created_at)
+        for o in carrying for r in o.refunds or () if r.platform_id
+    ]
+    replaced = [order_ids[o.platform_id] for o in carrying if o.platform_id in preexisting]
+    if replaced:
+        Refund.objects.for_shop(shop).filter(order_id__in=replaced).exclude(
+            platform_id__in=[r.platform_id for r in rows]
+        ).delete()
+    upsert_rows(Refund, rows, ["shop", "platform_id"], ["order", "amount", "note", "platform_created_at"])
+
+
+def link_line_items(shop: Shop, product_platform_ids: Iterable[str] = (),
+                    variant_platform_ids: Iterable[str] = ()) -> int:
+    """Point lines that arrived before their product or variant at the rows now present."""
+    linked = 0
+    pids = [p for p in set(product_platform_ids) if p]
+    if pids:
+        linked += LineItem.objects.for_shop(shop).filter(product__isnull=True, product_platform_id__in=pids).update(
+            product_id=Subquery(Product.objects.for_shop(shop).filter(
+                platform_id=OuterRef("product_platform_id")).values("id")[:1])
+        )
+    vids = [v for v in set(variant_platform_ids) if v]
+    if vids:
+        linked += LineItem.objects.for_shop(shop).filter(variant__isnull=True, variant_platform_id__in=vids).update(
+            variant_id=Subquery(Variant.objects.for_shop(shop).filter(
+                platform_id=OuterRef("variant_platform_id")).values("id")[:1])
+        )
+    return linked
+
+
+def link_orders_to_customers(shop: Shop, customer_platform_ids: Iterable[str]) -> int:
+    """Orders synced before their customer get linked once the customer row exists."""
+    cids = [c for c in set(customer_platform_ids) if c]
+    if not cids:
+        return 0
+    return Order.objects.for_shop(shop).filter(customer__isnull=True, customer_platform_id__in=cids).update(
+        customer_id=Subquery(Customer.objects.for_shop(shop).filter(
+            platform_id=OuterRef("customer_platform_id")).values("id")[:1])
+    )

@@ -1,0 +1,205 @@
+"""Also-bought from the shop's orders: full recompute, incremental update after one order, and the lookup.
+
+The math is `cooccurrence` (pure, shared with the benches); this module only turns orders into baskets and
+stores the neighbour lists. A basket is everything one customer bought (orders from every channel, POS too);
+orders without a customer are baskets on their own. That beat per-order baskets on the UCI validation split
+(bench/bench_offline_quality.py). Cancelled orders, fully refunded lines and lines without a product are left out;
+variants fold into their product because lines are read by product.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from backend.orders.models import LineItem
+from backend.recommendations import cooccurrence as co
+from backend.recommendations.models import AlsoBoughtList, AlsoBoughtState, ItemStat
+from backend.recommendations.registry import ALSO_BOUGHT_ALGORITHMS, DEFAULT_ALSO_BOUGHT_ALGORITHM
+from backend.shops.models import Shop
+
+log = logging.getLogger(__name__)
+
+# Chosen on the UCI validation split (train < 2011-06-01, validate Jun-Aug 2011), see bench_offline_quality.py.
+DEFAULT_PARAMS = co.Params(
+    algorithm=DEFAULT_ALSO_BOUGHT_ALGORITHM, half_life_days=60.0, min_support=3, shrink=2.0, top_k=30, b=0.5
+)
+HORIZON_DAYS = 540  # with a 60-day half-life older orders weigh < 0.2 %
+MAX_BASKETS_PER_PRODUCT = 3000  # incremental update reads at most this many recent baskets per affected product
+WRITE_BATCH = 2000
+
+
+def params_for(algorithm: str) -> co.Params:
+    return replace(DEFAULT_PARAMS, algorithm=algorithm if algorithm in ALSO_BOUGHT_ALGORITHMS else
+                   DEFAULT_PARAMS.algorithm)
+
+
+def _lines(shop: Shop, since: datetime):
+    return (
+        LineItem.objects.for_shop(shop)
+        .filter(product__isnull=False, order__cancelled_at__isnull=True, quantity__gt=F("refunded_quantity"))
+        .annotate(when=Coalesce("order__processed_at", "order__platform_created_at"))
+        .filter(when__gte=since)
+    )
+
+
+def _basket_arrays(rows: Iterable[tuple[int, int | None, int, datetime | None]]):
+    """(order_id, customer_id, product_id, when) rows -> basket keys, product pks, timestamps."""
+    keys: list[int] = []
+    products: list[int] = []
+    times: list[float] = []
+    now = timezone.now().timestamp()
+    for order_id, customer_id, product_id, when in rows:
+        # Customers and guest orders share one key space: even = customer, odd = guest order.
+        keys.append(customer_id * 2 if customer_id else order_id * 2 + 1)
+        products.append(product_id)
+        times.append(when.timestamp() if when else now)
+    return np.array(keys, dtype=np.int64), np.array(products, dtype=np.int64), np.array(times, dtype=np.float64)
+
+
+def algorithms_in_use(shop: Shop) -> list[str]:
+    """The default plus whatever the merchant picked for the widget (the only lists worth storing)."""
+    algos = {DEFAULT_PARAMS.algorithm}
+    algos.update(
+        AlsoBoughtList.objects.for_shop(shop).values_list("algorithm", flat=True).distinct().order_by()
+    )
+    try:
+        from backend.storefront.rules import rule_for
+
+        chosen = getattr(rule_for(shop, "also_bought"), "algorithm", "")
+        if chosen in ALSO_BOUGHT_ALGORITHMS:
+            algos.add(chosen)
+    except Exception:  # noqa: BLE001 - the storefront rules are optional here: without them, the default serves
+        log.debug("no widget rule for also_bought on shop %s", shop.pk)
+    return sorted(a for a in algos if a in ALSO_BOUGHT_ALGORITHMS)
+
+
+def write_lists(shop: Shop, algorithm: str, neigh: co.Neighbours, pks: np.ndarray,
+                only: np.ndarray | None = None) -> int:
+    """Rewrite the stored lists of `algorithm` (all of the shop's, or only the products `only`, as pks)."""
+    now = timezone.now()
+    items = np.unique(neigh.item)
+    objs = []
+    for item in items:
+        nb, sc = neigh.of(int(item))
+        lo = np.searchsorted(neigh.item, item)
+        supports = neigh.support[lo:lo + len(nb)]
+        objs.append(AlsoBoughtList(
+            shop=shop, product_id=int(pks[item]), algorithm=algorithm,
+            neighbour_ids=[int(pks[j]) for j in nb], scores=[float(f"{s:.6g}") for s in sc],
+            supports=[int(s) for s in supports], computed_at=now,
+        ))
+    with transaction.atomic():
+        stale = AlsoBoughtList.objects.for_shop(shop).filter(algorithm=algorithm)
+        if only is not None:
+            stale = stale.filter(product_id__in=[int(p) for p in only])
+        stale.delete()
+        AlsoBoughtList.objects.bulk_create(objs, batch_size=WRITE_BATCH)
+    return len(objs)
+
+
+def full_recompute(shop: Shop, algorithms: list[str] | None = None) -> dict:
+    """Rebuild every neighbour list of the shop from its orders (the scheduled job)."""
+    started = time.perf_counter()
+    now = timezone.now()
+    rows = _lines(shop, now - timedelta(days=HORIZON_DAYS)).values_list(
+        "order_id", "order__customer_id", "product_id", "when"
+    )
+    keys, products, times = _basket_arrays(rows.iterator(chunk_size=20000))
+    pks, items = np.unique(products, return_inverse=True)
+    anchor = now.timestamp()
+    baskets = co.encode(keys, items, times, n_items=len(pks))
+    stats = co.item_stats(baskets, anchor, DEFAULT_PARAMS)
+    written = {}
+    for algo in algorithms or algorithms_in_use(shop):
+        neigh = co.neighbours(baskets, anchor, params_for(algo), stats)
+        written[algo] = write_lists(shop, algo, neigh, pks)
+    with transaction.atomic():
+        ItemStat.objects.for_shop(shop).delete()
+        ItemStat.objects.bulk_create(
+            [ItemStat(shop=shop, product_id=int(pk), weight=float(w), baskets=int(b))
+             for pk, w, b in zip(pks, stats.weight, stats.baskets, strict=True)],
+            batch_size=WRITE_BATCH,
+        )
+        AlsoBoughtState.objects.update_or_create(
+            shop=shop,
+            defaults={"anchor": now, "total_weight": stats.total_weight, "n_items_active": stats.n_items_active,
+                      "avg_baskets": stats.avg_baskets, "computed_at": timezone.now(), "lines": len(products),
+                      "seconds": time.perf_counter() - started},
+        )
+    log.info("also-bought recompute shop=%s lines=%d products=%d lists=%s in %.2fs", shop.domain, len(products),
+             len(pks), written, time.perf_counter() - started)
+    return {"lines": len(products), "products": len(pks), "lists": written}
+
+
+def update_for_products(shop: Shop, product_ids: Iterable[int]) -> int:
+    """Recompute the lists of the products one new order touched, from every basket that holds them.
+
+    Only pairs inside the new basket change their co-counts, so rewriting the touched products' lists is enough;
+    other products' normalisers drift slightly until the next full recompute.
+    """
+    affected = sorted({int(p) for p in product_ids if p})
+    if not affected:
+        return 0
+    state = AlsoBoughtState.objects.for_shop(shop).first()
+    if state is None:
+        full_recompute(shop)
+        return len(affected)
+    since = timezone.now() - timedelta(days=HORIZON_DAYS)
+    holders = (
+        _lines(shop, since).filter(product_id__in=affected).order_by("-when")
+        .values_list("order_id", "order__customer_id")[: MAX_BASKETS_PER_PRODUCT * len(affected)]
+    )
+    customers, guest_orders = set(), set()
+    for order_id, customer_id in holders:
+        (customers.add(customer_id) if customer_id else guest_orders.add(order_id))
+    rows = _lines(shop, since).filter(Q(order__customer_id__in=customers) | Q(order_id__in=guest_orders)).values_list(
+        "order_id", "order__customer_id", "product_id", "when"
+    )
+    keys, products, times = _basket_arrays(rows)
+    if not len(products):
+        return 0
+    pks, items = np.unique(products, return_inverse=True)
+    anchor = state.anchor.timestamp()
+    baskets = co.encode(keys, items, times, n_items=len(pks))
+    local = co.item_stats(baskets, anchor, DEFAULT_PARAMS)
+    weight, raw = local.weight.copy(), local.baskets.copy()
+    affected_mask = np.isin(pks, affected)
+    stored = dict(
+        (pid, (w, b)) for pid, w, b in ItemStat.objects.for_shop(shop)
+        .filter(product_id__in=[int(p) for p in pks[~affected_mask]]).values_list("product_id", "weight", "baskets")
+    )
+    for n, pk in enumerate(pks):
+        if not affected_mask[n] and int(pk) in stored:
+            weight[n], raw[n] = stored[int(pk)]
+    stats = co.ItemStats(weight=weight, baskets=raw, total_weight=max(state.total_weight, float(weight.max())),
+                         n_items_active=max(state.n_items_active, len(pks)), avg_baskets=state.avg_baskets)
+    rows_idx = np.flatnonzero(affected_mask)
+    for algo in algorithms_in_use(shop):
+        neigh = co.neighbours(baskets, anchor, params_for(algo), stats, rows=rows_idx)
+        write_lists(shop, algo, neigh, pks, only=pks[rows_idx])
+    for n in rows_idx:
+        ItemStat.objects.update_or_create(
+            shop=shop, product_id=int(pks[n]), defaults={"weight": float(weight[n]), "baskets": int(raw[n])}
+        )
+    return len(rows_idx)
+
+
+def stored_neighbours(shop: Shop, product_id: int, algorithm: str = "") -> list[int]:
+    """The stored list for one product (unfiltered), best first; empty when the product has no co-purchases."""
+    algorithm = algorithm if algorithm in ALSO_BOUGHT_ALGORITHMS else DEFAULT_PARAMS.algorithm
+    ids = (
+        AlsoBoughtList.objects.for_shop(shop).filter(product_id=product_id, algorithm=algorithm)
+        .values_list("neighbour_ids", flat=True).first()
+    )
+    if ids is None and algorithm != DEFAULT_PARAMS.algorithm:
+        return stored_neighbours(shop, product_id)
+    return list(ids or [])

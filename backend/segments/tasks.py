@@ -1,0 +1,152 @@
+"""Celery tasks that keep profiles, memberships and value scores current. Thin: each loads ids and calls a function.
+
+Real time: an order (post_save, or `orders_changed` from a bulk upsert) or a storefront event (events hook)
+refreshes one profile and re-evaluates its memberships in Python, without touching the rest of the shop.
+Every task runs on the "compute" queue (CELERY_TASK_DEFAULT_QUEUE).
+Scheduled: `full_pass_all_shops` re-runs every segment as one query per segment (time-based rules), and
+`refit_all_shops` rebuilds profiles from scratch, refits the CLV models and rescores every profile.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db import transaction
+
+from backend.customers.identities import resolve_customer, resolve_visitor
+from backend.customers.models import Customer, CustomerProfile, Identity
+from backend.customers.profiles import refresh_profile
+from backend.shops.models import Shop
+
+from . import membership, valuation
+from .presets import ensure_presets
+
+logger = logging.getLogger("personalize.segments")
+
+PENDING_TTL = 30
+RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
+
+
+def update_profile(profile: CustomerProfile) -> tuple[list[str], list[str]]:
+    """Refresh one profile's facts and scores, then its memberships: the whole real-time path."""
+    settings = membership.settings_for(profile.shop_id)
+    refresh_profile(profile, viewed_window_days=settings.viewed_window_days, save=False)
+    valuation.score_profile(profile, vip_top_percent=settings.vip_top_percent)
+    profile.save()
+    return membership.update_profile_memberships(profile)
+
+
+def _absorbed_profiles(profile: CustomerProfile) -> list[CustomerProfile]:
+    """Profiles merged into this one that still hold memberships (they must leave their segments)."""
+    return list(CustomerProfile.objects.for_shop(profile.shop_id).filter(merged_into=profile, memberships__isnull=False)
+                .distinct())
+
+
+def _settle(profile: CustomerProfile | None) -> None:
+    if profile is None:
+        return
+    for gone in _absorbed_profiles(profile):
+        membership.update_profile_memberships(gone)
+    update_profile(profile)
+
+
+@shared_task(acks_late=True, **RETRY)
+def profile_changed(shop_id: int, customer_id: int, channel: str = "") -> None:
+    """An order or the customer changed: refresh that person's profile and memberships."""
+    cache.delete(f"segments:pending:{shop_id}:c:{customer_id}")
+    customer = Customer.objects.for_shop(shop_id).filter(pk=customer_id).first()
+    if customer is None:
+        return
+    _settle(resolve_customer(customer, channel))
+
+
+@shared_task(acks_late=True, **RETRY)
+def visitor_changed(shop_id: int, visitor_id: str, customer_id: int | None = None) -> None:
+    """New storefront events from a visitor (perhaps now known as a customer)."""
+    cache.delete(f"segments:pending:{shop_id}:v:{visitor_id}")
+    _settle(resolve_visitor(shop_id, visitor_id, customer_id))
+
+
+def _enqueue_once(key: str, task, *args) -> None:  # noqa: ANN001 - a Celery task
+    # A burst from one shopper becomes one task: the flag is cleared when the task starts reading, so any event
+    # stored after that start enqueues a fresh task and nothing is missed.
+    if cache.add(key, 1, PENDING_TTL):
+        task.delay(*args)
+
+
+def orders_changed(shop_id: int, customer_ids: Iterable[int | None], channel: str = "") -> None:
+    """Call after orders were written (e.g. at the end of a bulk upsert): one task per customer, after commit."""
+    ids = sorted({c for c in customer_ids if c})
+
+    def send() -> None:
+        for cid in ids:
+            _enqueue_once(f"segments:pending:{shop_id}:c:{cid}", profile_changed, shop_id, cid, channel)
+
+    transaction.on_commit(send)
+
+
+def on_events(shop_id: int, events: list) -> None:
+    """backend.events hook: one refresh per visitor in the batch (events without consent carry no visitor)."""
+    seen: dict[str, int | None] = {}
+    for e in events:
+        if e.visitor_id:
+            seen[e.visitor_id] = e.customer_id or seen.get(e.visitor_id)
+    for visitor_id, customer_id in seen.items():
+        _enqueue_once(f"segments:pending:{shop_id}:v:{visitor_id}", visitor_changed, shop_id, visitor_id,
+                      customer_id)
+
+
+def on_order_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001 - Django signal signature
+    if instance.customer_id:
+        orders_changed(instance.shop_id, [instance.customer_id], instance.channel)
+
+
+# ------------------------------------------------------------------ scheduled
+
+
+def rebuild_shop(shop_id: int) -> int:
+    """Give every customer a profile and refresh every active profile (after a bulk sync, nightly)."""
+    linked = set(Identity.objects.for_shop(shop_id).filter(kind=Identity.Kind.CUSTOMER)
+                 .values_list("customer_id", flat=True))
+    for customer in Customer.objects.for_shop(shop_id).exclude(pk__in=linked).iterator(chunk_size=1000):
+        resolve_customer(customer)
+    settings = membership.settings_for(shop_id)
+    n = 0
+    for profile in CustomerProfile.objects.for_shop(shop_id).filter(is_active=True).iterator(chunk_size=1000):
+        refresh_profile(profile, viewed_window_days=settings.viewed_window_days)
+        n += 1
+    return n
+
+
+def refit_shop(shop_id: int) -> None:
+    ensure_presets(shop_id)
+    rebuild_shop(shop_id)
+    fit = valuation.fit_shop(shop_id)
+    valuation.score_shop(shop_id, membership.settings_for(shop_id).vip_top_percent, fit)
+    membership.full_pass(shop_id)
+    logger.info("shop %s refit: %s %s", shop_id, fit.method, fit.reason or "")
+
+
+@shared_task(acks_late=True, **RETRY)
+def refit_shop_task(shop_id: int) -> None:
+    refit_shop(shop_id)
+
+
+@shared_task(acks_late=True, **RETRY)
+def full_pass_shop(shop_id: int) -> None:
+    ensure_presets(shop_id)
+    membership.full_pass(shop_id)
+
+
+@shared_task
+def full_pass_all_shops() -> None:
+    for shop_id in Shop.objects.filter(state=Shop.State.INSTALLED).values_list("pk", flat=True):
+        full_pass_shop.delay(shop_id)
+
+
+@shared_task
+def refit_all_shops() -> None:
+    for shop_id in Shop.objects.filter(state=Shop.State.INSTALLED).values_list("pk", flat=True):
+        refit_shop_task.delay(shop_id)

@@ -1,0 +1,175 @@
+"""The public widget API: `GET /api/storefront/widgets/<widget>` (public key + Origin check) and the same behind
+Shopify's app proxy (`/apps/personalize/widgets/<widget>` → `/api/storefront/proxy/widgets/<widget>`).
+
+Fast path: the shop is resolved in process, a non-personal payload is served from cache as ready-made bytes
+(keyed by the shop's rule version, so a rule change shows at once) with headers a CDN can use.
+"""
+from __future__ import annotations
+
+import json
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from backend.catalog.models import Collection, Product
+
+from .access import (
+    AccessDenied,
+    Caller,
+    ShopInfo,
+    check_origin,
+    cors_headers,
+    customer_pk,
+    shop_for_key,
+    trusted_customer,
+    verify_proxy,
+)
+from .fields import LOCALES, PLATFORM_ID, SEGMENT, VISITOR_ID, matches, plain_id
+from .models import MAX_ITEMS, Widget
+from .payload import WidgetRequest, build_items
+from .rules import cache_version, rule_for
+
+PUBLIC_TTL = 60  # seconds a non-personal payload may be reused, by us and by a CDN
+_WIDGETS = frozenset(Widget.values)
+
+
+def _json(status: int, body: dict | bytes, headers: dict[str, str] | None = None) -> HttpResponse:
+    content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    response = HttpResponse(content, status=status, content_type="application/json")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+class BadParams(Exception):
+    pass
+
+
+def _param(request: HttpRequest, name: str, pattern, default: str = "") -> str:  # noqa: ANN001
+    value = request.GET.get(name, default)
+    if value and not matches(pattern, value):
+        raise BadParams(f"invalid {name}")
+    return value
+
+
+def _limit(request: HttpRequest, default: int) -> int:
+    raw = request.GET.get("limit", "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ITEMS:
+        raise BadParams(f"limit must be 1..{MAX_ITEMS}")
+    return int(raw)
+
+
+def _pk(model: type[Product] | type[Collection], shop: ShopInfo, platform_id: str) -> int | None:
+    if not platform_id:
+        return None
+    rows = model.objects.for_shop(shop.id).filter(platform_id=plain_id(platform_id))
+    return rows.values_list("pk", flat=True).first()
+
+
+def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> HttpResponse:
+    shop = caller.shop
+    cors = cors_headers(origin)
+    product = _param(request, "product", PLATFORM_ID)
+    collection = _param(request, "collection", PLATFORM_ID)
+    visitor = _param(request, "visitor", VISITOR_ID)
+    segment = _param(request, "segment", SEGMENT)
+    locale = request.GET.get("locale") or shop.locale[:2]
+    if locale not in LOCALES:
+        if "locale" in request.GET:
+            raise BadParams("locale must be es or en")
+        locale = "en"
+
+    version = cache_version(shop.id)
+    rule = rule_for(shop.id, widget, version)
+    limit = _limit(request, rule.limit)
+    limit = min(limit, rule.limit)
+    # Only "continue shopping" and a known customer's list depend on who asks; everything else is shared.
+    personal = widget == Widget.RECENTLY_VIEWED or bool(caller.customer_platform_id)
+    if personal and widget == Widget.RECENTLY_VIEWED and not (visitor or caller.customer_platform_id):
+        personal = False  # no identity, nothing personal to show: an empty list anyone may cache
+    vary = {"Vary": "Origin"}
+    cache_headers = (
+        {"Cache-Control": "private, no-store", **vary}
+        if personal
+        else {"Cache-Control": f"public, max-age={PUBLIC_TTL}", **vary}
+    )
+    head = {"widget": widget, "enabled": rule.enabled, "title": rule.title(locale), "locale": locale,
+            "currency": shop.currency}
+    if not rule.enabled:
+        return _json(200, {**head, "items": []}, {**cors, **cache_headers})
+
+    cache_key = f"storefront:w:{shop.id}:{version}:{widget}:{product}:{collection}:{segment}:{locale}:{limit}"
+    if not personal:
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return _json(200, cached, {**cors, **cache_headers})
+
+    req = WidgetRequest(
+        widget=widget,
+        locale=locale,
+        limit=limit,
+        product_id=_pk(Product, shop, product),
+        collection_id=_pk(Collection, shop, collection),
+        visitor_id=visitor if personal else "",
+        customer_id=customer_pk(shop, caller.customer_platform_id) if personal else None,
+        segment=segment,
+        personal=personal,
+    )
+    if widget == Widget.RECENTLY_VIEWED and not personal:
+        items: list[dict] = []
+    else:
+        items = build_items(shop, req, rule)
+    body = json.dumps({**head, "items": items}, ensure_ascii=False, separators=(",", ":")).encode()
+    if not personal:
+        cache.set(cache_key, body, PUBLIC_TTL)
+    return _json(200, body, {**cors, **cache_headers})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "OPTIONS"])
+def widget(request: HttpRequest, widget: str) -> HttpResponse:
+    if widget not in _WIDGETS:
+        return _json(404, {"error": "unknown widget"})
+    shop = shop_for_key(request.GET.get("key", ""))
+    if shop is None:
+        return _json(404, {"error": "unknown key"})
+    try:
+        origin = check_origin(request, shop)
+        if request.method == "OPTIONS":
+            return _json(204, b"", cors_headers(origin))
+        caller = Caller(
+            shop=shop,
+            customer_platform_id=trusted_customer(
+                shop, request.GET.get("customer", ""), request.GET.get("customer_sig", "")
+            ),
+        )
+        return _serve(request, widget, caller, origin)
+    except AccessDenied as denied:
+        return _json(denied.status, {"error": denied.reason})
+    except BadParams as bad:
+        return _json(400, {"error": str(bad)})
+
+
+@csrf_exempt
+@require_http_methods(["GET"])
+def proxy_widget(request: HttpRequest, widget: str) -> HttpResponse:
+    """Reached through the shop's own domain, so no Origin or CORS: the app-proxy signature is the credential."""
+    if widget not in _WIDGETS:
+        return _json(404, {"error": "unknown widget"})
+    try:
+        caller = verify_proxy(request)
+        return _serve(request, widget, caller, origin="")
+    except AccessDenied as denied:
+        return _json(denied.status, {"error": denied.reason})
+    except BadParams as bad:
+        return _json(400, {"error": str(bad)})
+
+
+@require_http_methods(["GET"])
+def ping(request: HttpRequest) -> HttpResponse:
+    """The bare-view reference the widget API benchmark compares against."""
+    return HttpResponse(b'{"ok":true}', content_type="application/json")

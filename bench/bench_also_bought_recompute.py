@@ -1,0 +1,116 @@
+"""Bench 3: also-bought full recompute over 1,000,000 order lines (target <= 30 s).
+
+Generates a realistic long-tailed order history (Zipf product popularity, geometric basket sizes with a heavy
+tail, planted co-purchase themes, two years of timestamps), then times separately:
+  core   the pure NumPy/SciPy co-occurrence + top-K (backend.recommendations.cooccurrence), peak memory too;
+  db     writing the neighbour table for every product (backend.recommendations.also_bought.write_lists) into the
+         database named by DATABASE_URL (default: a throwaway SQLite file).
+Usage: bench_also_bought_recompute.py [--lines 1000000] [--products 50000] [--skip-db]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def generate(lines: int, products: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(basket id, product index, timestamp) per line, ~`lines` long."""
+    rng = np.random.default_rng(seed)
+    ranks = np.arange(1, products + 1)
+    pop = 1.0 / ranks**1.05
+    pop /= pop.sum()
+    # Basket sizes: mostly 1-4 lines, a heavy tail of wholesale-like baskets up to 80 lines.
+    sizes = np.minimum(rng.geometric(0.33, size=lines) + (rng.random(lines) < 0.03) * rng.integers(5, 60, lines), 80)
+    csum = np.cumsum(sizes)
+    n_baskets = int(np.searchsorted(csum, lines)) + 1
+    sizes = sizes[:n_baskets]
+    sizes[-1] -= int(csum[n_baskets - 1] - lines)
+    sizes = sizes[sizes > 0]
+    basket = np.repeat(np.arange(len(sizes)), sizes)
+    total = len(basket)
+    # Half the lines come from a theme (a cluster of 20 related products) anchored on the basket's first item.
+    items = rng.choice(products, size=total, p=pop)
+    first = items[np.r_[0, np.cumsum(sizes)[:-1]]]
+    themed = rng.random(total) < 0.5
+    theme_item = (first[basket] // 20) * 20 + rng.integers(0, 20, total)
+    items = np.where(themed, np.minimum(theme_item, products - 1), items)
+    now = 1_780_000_000.0
+    t_basket = now - rng.random(len(sizes)) * 730 * 86400
+    return basket, items.astype(np.int64), t_basket[basket]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--products", type=int, default=50_000)
+    ap.add_argument("--algorithm", default="")
+    ap.add_argument("--skip-db", action="store_true")
+    args = ap.parse_args()
+
+    from backend.recommendations import cooccurrence as co
+    from backend.recommendations.registry import DEFAULT_ALSO_BOUGHT_ALGORITHM
+
+    algorithm = args.algorithm or DEFAULT_ALSO_BOUGHT_ALGORITHM
+    basket, items, times = generate(args.lines, args.products)
+    print(f"generated {len(items):,} order lines, {basket.max() + 1:,} orders, {args.products:,} products")
+
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    baskets = co.encode(basket, items, times, n_items=args.products)
+    params = co.Params(algorithm=algorithm)
+    neigh = co.neighbours(baskets, anchor=float(times.max()), params=params)
+    core_s = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    covered = len(np.unique(neigh.item))
+    print(f"core ({algorithm}): {core_s:.2f} s, peak traced memory {peak / 2**20:.0f} MiB, "
+          f"process max RSS {rss1 / 1024:.0f} MiB (before: {rss0 / 1024:.0f} MiB); "
+          f"{len(neigh.item):,} neighbour entries for {covered:,} products  target <= 30 s: "
+          f"{'PASS' if core_s <= 30 else 'FAIL'}")
+    if args.skip_db:
+        return
+
+    tmp = None
+    if not os.environ.get("DATABASE_URL"):
+        tmp = tempfile.mkdtemp(prefix="bench_ab_")
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from backend.catalog.models import Product
+    from backend.recommendations.also_bought import write_lists
+    from backend.shops.models import Shop
+
+    Shop.all_shops.filter(domain="bench-recompute.myshopify.com").delete() if hasattr(Shop, "all_shops") else None
+    shop = Shop(platform="shopify", domain="bench-recompute.myshopify.com")
+    shop.save()
+    Product.objects.bulk_create(
+        [Product(shop=shop, platform_id=str(i), title=f"P{i}") for i in range(args.products)], batch_size=5000
+    )
+    pks = np.array(Product.objects.for_shop(shop).order_by("id").values_list("id", flat=True))
+    t1 = time.perf_counter()
+    written = write_lists(shop, algorithm, neigh, pks)
+    db_s = time.perf_counter() - t1
+    engine = django.db.connection.vendor
+    print(f"db write ({engine}): {db_s:.2f} s for {written:,} product lists; total core + write {core_s + db_s:.2f} s")
+    shop.delete()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""First (full) sync of a Shopify store through Bulk Operations, resumable at any point.
+
+Stages run one after another (Shopify runs one bulk query per shop at a time): collections, then products with
+variants, stock per location and memberships, then customers, then orders with lines and refunds. Each stage:
+start `bulkOperationRunQuery` → wait for `bulk_operations/finish` (the webhook calls `on_bulk_operation_finished`;
+polling is the fallback) → stream the JSONL result line by line, regroup children under their parent by
+`__parentId`, map to dataclasses and upsert in batches.
+
+Progress lives in SyncRun.stages[stage]: the bulk operation id, its result url, and the line/byte offset up to
+which everything has been applied. A killed worker's task is redelivered (acks_late) and continues from that
+offset; re-applying the batch that was in flight is harmless because upserts are idempotent.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from backend.catalog.upsert import upsert_collections, upsert_products
+from backend.customers.upsert import upsert_customers
+from backend.orders.upsert import upsert_orders
+from backend.shops.models import Shop, SyncRun
+from integrations.base.errors import IntegrationError, NotFound, RateLimited
+
+from . import documents
+from .client import ShopifyClient
+from .records import MAPPERS, gid_type
+
+logger = logging.getLogger("personalize.shopify.sync")
+
+STAGES = ("collections", "products", "customers", "orders")
+UPSERTS: dict[str, Callable[[Shop, Any], int]] = {
+    "collections": upsert_collections,
+    "products": upsert_products,
+    "customers": upsert_customers,
+    "orders": upsert_orders,
+}
+# A child line's GID type → the key its parent node holds it under (the connection's field name).
+CHILD_KEYS = {"ProductVariant": "variants", "Collection": "collections", "InventoryLevel": "inventoryLevels",
+              "LineItem": "lineItems"}
+# Children connections a parent line always gets (empty when no child line follows: "has none", not "unknown").
+CHILD_LISTS = {"products": ("variants", "collections"), "orders": ("lineItems",)}
+BATCH_SIZE = 1000
+FINISHED_KEY = "shopify:bulk-finished:{}"
+MAX_STAGE_ATTEMPTS = 3
+CURSOR_MARGIN = timedelta(minutes=5)  # reconciliation restarts a little before the bulk snapshot was taken
+
+
+class SyncFailed(Exception):
+    pass
+
+
+# --- entry points -------------------------------------------------------------------------------------------------
+
+
+def start_full_sync(shop: Shop, *, force_new: bool = False, enqueue: bool = True) -> SyncRun:
+    """Create (or reuse the running) full SyncRun and queue the task that drives it."""
+    run = None if force_new else current_run(shop)
+    if run is None:
+        if force_new:
+            SyncRun.objects.for_shop(shop).filter(status=SyncRun.Status.RUNNING).update(
+                status=SyncRun.Status.CANCELLED, finished_at=timezone.now())
+        run = SyncRun.objects.create(shop=shop, kind="full", stages={s: {"state": "pending"} for s in STAGES})
+    if enqueue:
+        from .tasks.sync import sync_shop
+
+        sync_shop.delay(shop.pk, run.pk)
+    return run
+
+
+def current_run(shop: Shop) -> SyncRun | None:
+    return SyncRun.objects.for_shop(shop).filter(kind="full", status=SyncRun.Status.RUNNING).order_by(
+        "-started_at").first()
+
+
+def on_bulk_operation_finished(shop: Shop, payload: dict) -> None:
+    """Called by the bulk_operations/finish webhook: wake the sync waiting for that operation.
+
+    Only a flag in the cache (the waiting sync polls it): the webhook never writes the SyncRun, so it cannot race
+    the sync's own progress writes. If the flag is lost, polling Shopify still finds the operation finished.
+    """
+    gid = str(payload.get("admin_graphql_api_id") or "")[:200]
+    if not gid.startswith("gid://shopify/BulkOperation/"):
+        return
+    cache.set(FINISHED_KEY.format(gid), str(payload.get("status") or "completed")[:40], timeout=86400)
+    logger.info("bulk operation finished shop=%s op=%s status=%s", shop.domain, gid, payload.get("status"))
+
+
+def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, batch_size: int = BATCH_SIZE,
+             poll_interval: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> SyncRun:
+    """Drive a full sync to the end, resuming from whatever `run.stages` records."""
+    if run.status != SyncRun.Status.RUNNING:
+        return run
+    own_client = client is None
+    client = client or ShopifyClient(shop, sleep=sleep)
+    try:
+        for stage in STAGES:
+            state = run.stages.setdefault(stage, {"state": "pending"})
+            if state.get("state") == "done":
+                continue
+            _run_stage(client, shop, run, stage, batch_size, poll_interval, sleep)
+        run.status = SyncRun.Status.DONE
+        run.finished_at = timezone.now()
+        run.error = ""
+        run.save(update_fields=["status", "finished_at", "error", "stages", "rows_done", "rows_total"])
+        logger.info("full sync done shop=%s rows=%s", shop.domain, run.rows_done)
+    finally:
+        if own_client:
+            client.close()
+    return run
+
+
+def fail_run(run: SyncRun, error: str) -> None:
+    run.status = SyncRun.Status.FAILED
+    run.error = error[:2000]
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+
+
+# --- one stage ----------------------------------------------------------------------------------------------------
+
+
+def _save(run: SyncRun) -> None:
+    run.save(update_fields=["stages", "rows_done", "rows_total"])
+
+
+def _run_stage(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int, poll_interval: float,
+               sleep: Callable[[float], None]) -> None:
+    state = run.stages[stage]
+    while True:
+        if not state.get("bulk_id"):
+            _start_bulk(client, run, stage, sleep)
+        if state.get("state") == "running":
+            op = _wait_for_bulk(client, state["bulk_id"], poll_interval, sleep)
+            status = str(op.get("status") or "").upper()
+            if status != "COMPLETED":
+                attempts = state.get("attempts", 0) + 1
+                logger.warning("bulk %s for shop=%s ended %s (%s)", stage, shop.domain, status, op.get("errorCode"))
+                if attempts >= MAX_STAGE_ATTEMPTS:
+                    raise SyncFailed(f"{stage}: bulk operation {status} ({op.get('errorCode')})")
+                run.stages[stage] = state = {"state": "pending", "attempts": attempts}
+                _save(run)
+                continue
+            objects = int(op.get("objectCount") or 0)
+            state.update(state="downloading", url=op.get("url") or "", objects=objects, lines_done=0, bytes_done=0)
+            run.rows_total = (run.rows_total or 0) + objects
+            _save(run)
+        if state.get("state") == "downloading":
+            try:
+                if state.get("url"):
+                    _apply_file(client, shop, run, stage, batch_size)
+            except NotFound:
+                # The result URL expired (Shopify keeps it a week): run the stage's bulk query again.
+                run.stages[stage] = state = {"state": "pending", "attempts": state.get("attempts", 0)}
+                _save(run)
+                continue
+            state["state"] = "done"
+            _advance_cursor(shop, stage, state.get("snapshot_at"))
+            _save(run)
+            return
+
+
+def _start_bulk(client: ShopifyClient, run: SyncRun, stage: str, sleep: Callable[[float], None]) -> None:
+    query = documents.BULK_QUERIES[stage]
+    waited = 0.0
+    while True:
+        try:
+            op = client.run_bulk_query(query)
+            break
+        except RateLimited:
+            # Another bulk query of this app is running: ours from a crashed attempt (adopt it if it is this
+            # stage's query), or something else (wait for it to end).
+            current = client.current_bulk_operation() or {}
+            if current.get("status") in ("CREATED", "RUNNING") and _same_query(current.get("query"), query):
+                op = current
+                break
+            if waited > 900:
+                raise
+            sleep(2.0)
+            waited += 2.0
+    state = run.stages[stage]
+    state.update(state="running", bulk_id=op["id"], snapshot_at=timezone.now().isoformat())
+    _save(run)
+
+
+def _same_query(a: Any, b: str) -> bool:
+    return bool(a) and " ".join(str(a).split()) == " ".join(b.split())
+
+
+def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep: Callable[[float], None]) -> dict:
+    """Wait until the operation is no longer running. Wakes early when the finish webhook arrives; otherwise asks
+    Shopify every `poll_interval` seconds, backing off to 10 s."""
+    interval = poll_interval
+    key = FINISHED_KEY.format(gid)
+    while True:
+        op = client.bulk_operation(gid)
+        if str(op.get("status") or "").upper() not in ("CREATED", "RUNNING", "CANCELING"):
+            cache.delete(key)
+            return op
+        waited = 0.0
+        while waited < interval:
+            if cache.get(key):
+                break
+            step = min(0.2, interval)
+            sleep(step)
+            waited += step
+        interval = min(interval * 1.5, 10.0)
+
+
+def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int) -> None:
+    """Stream the stage's JSONL from the recorded offset, applying complete parents in batches."""
+    state = run.stages[stage]
+    mapper = MAPPERS[stage]
+    upsert = UPSERTS[stage]
+    window = max(batch_size // 4, 10)  # children follow their parent, but not always immediately
+    parents: OrderedDict[str, dict] = OrderedDict()
+    starts: dict[str, tuple[int, int]] = {}  # parent gid → (lines, bytes) before its line: the resume point
+    index: dict[str, dict] = {}  # gid → node, for parents and nested parents (variants)
+    line_no = int(state.get("lines_done") or 0)
+    offset = int(state.get("bytes_done") or 0)
+
+    def flush(count: int | None) -> None:
+        taken = []
+        while parents and (count is None or len(taken) < count):
+            gid, node = parents.popitem(last=False)
+            starts.pop(gid, None)
+            _forget(index, gid, node)
+            taken.append(node)
+        if taken:
+            upsert(shop, [mapper(n) for n in taken])
+        done_lines, done_bytes = (next(iter(starts.values())) if starts else (line_no, offset))
+        run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
+        state["lines_done"], state["bytes_done"] = done_lines, done_bytes
+        _save(run)
+
+    for raw, end in client.stream_lines(state["url"], start=offset):
+        before = (line_no, offset)
+        line_no, offset = line_no + 1, end
+        if not raw.strip():
+            continue
+        row = json.loads(raw)
+        parent_id = row.pop("__parentId", None)
+        gid = str(row.get("id") or "")
+        if parent_id is None:
+            if len(parents) >= batch_size + window:
+                flush(batch_size)
+            for key in CHILD_LISTS.get(stage, ()):
+                row.setdefault(key, [])
+            parents[gid] = row
+            starts[gid] = before
+            index[gid] = row
+            continue
+        holder = index.get(parent_id)
+        if holder is None:
+            # Its parent was applied already (late child beyond the window, or a resumed file): the
+            # reconciliation pass heals what a late child would have changed.
+            state["orphans"] = int(state.get("orphans") or 0) + 1
+            continue
+        holder.setdefault(CHILD_KEYS.get(gid_type(gid), gid_type(gid) or "children"), []).append(row)
+        if gid_type(gid) == "ProductVariant":
+            row.setdefault("inventoryLevels", [])
+            index[gid] = row
+            item = (row.get("inventoryItem") or {}).get("id")
+            if item:
+                index[item] = row  # levels may name the inventory item as their parent
+    flush(None)
+
+
+def _forget(index: dict[str, dict], gid: str, node: dict) -> None:
+    index.pop(gid, None)
+    for child in node.get("variants") or ():
+        index.pop(child.get("id"), None)
+        index.pop((child.get("inventoryItem") or {}).get("id"), None)
+
+
+def _advance_cursor(shop: Shop, stage: str, snapshot_at: str | None) -> None:
+    """Reconciliation continues from just before the bulk snapshot of this resource."""
+    if not snapshot_at:
+        return
+    from backend.core.timefmt import parse_ts
+
+    at = parse_ts(snapshot_at)
+    if at is None:
+        return
+    with transaction.atomic():
+        locked = Shop.objects.select_for_update().get(pk=shop.pk)
+        cursors = dict(locked.reconcile_cursors or {})
+        cursors[stage] = (at - CURSOR_MARGIN).isoformat()
+        locked.reconcile_cursors = cursors
+        locked.save(update_fields=["reconcile_cursors"])
+        shop.reconcile_cursors = cursors
+
+
+__all__ = ["start_full_sync", "run_sync", "on_bulk_operation_finished", "current_run", "IntegrationError"]

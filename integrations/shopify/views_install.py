@@ -1,0 +1,144 @@
+"""Installing the app into a Shopify store, both ways Shopify offers.
+
+Embedded (Shopify-managed installation): the admin opens the App Home, `GET /app/`, with a session token
+(`id_token`); we verify it (shopifyapp), exchange it for an expiring offline token + refresh token, and install.
+
+Non-embedded (authorization code grant): `GET /shopify/install` (signed by Shopify) → redirect to the shop's
+authorize page with a single-use state → `GET /shopify/callback` (signed, with that state) → code exchange → install.
+
+A refused request answers 4xx with its reason and writes nothing (the rejection is logged and counted).
+"""
+from __future__ import annotations
+
+import html
+import logging
+
+import jwt
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.views.decorators.http import require_GET
+from shopify_app import app_home_patch_id_token, verify_app_home_req
+
+from backend.core.rejections import reject
+from backend.shops.install import install_shop
+from backend.shops.models import Shop, SyncRun
+
+from .oauth import (
+    OAuthError,
+    app_config,
+    authorize_url,
+    clean_shop_domain,
+    exchange_code,
+    exchange_session_token,
+    issue_state,
+    spend_state,
+    verify_query,
+)
+
+logger = logging.getLogger("personalize.shopify.install")
+
+PATCH_ID_TOKEN_PATH = "/app/patch-id-token"  # noqa: S105 - a URL path, not a secret
+
+
+def _refuse(kind: str, exc: OAuthError, domain: str = "") -> HttpResponse:
+    reject(kind, exc.reason, domain)
+    return HttpResponse(f"Refused: {exc.reason}\n", status=exc.status, content_type="text/plain")
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    return {k: v for k, v in request.GET.items()}
+
+
+@require_GET
+def install(request: HttpRequest) -> HttpResponse:
+    """Shopify's signed install link: verify it, then send the merchant to approve our scopes."""
+    try:
+        domain = verify_query(_params(request))
+    except OAuthError as exc:
+        return _refuse("shopify_install", exc, request.GET.get("shop", "")[:255])
+    return HttpResponseRedirect(authorize_url(domain, issue_state(domain)))
+
+
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    """The merchant approved: verify HMAC, timestamp and state (once), exchange the code, install."""
+    params = _params(request)
+    try:
+        domain = verify_query(params)
+        spend_state(params.get("state"), domain)
+        token = exchange_code(domain, params.get("code", ""))
+    except OAuthError as exc:
+        return _refuse("shopify_callback", exc, params.get("shop", "")[:255])
+    install_shop(Shop.Platform.SHOPIFY, domain, token)
+    logger.info("installed shop=%s (authorization code grant)", domain)
+    return HttpResponseRedirect(f"https://{domain}/admin/apps/{settings.SHOPIFY_API_KEY}")
+
+
+def _request_input(request: HttpRequest) -> dict:
+    return {
+        "method": request.method or "GET",
+        "headers": {k: v for k, v in request.headers.items()},
+        "url": request.build_absolute_uri(),
+        "body": "",
+    }
+
+
+def _forged(token: str) -> bool:
+    """True when the session token's signature is wrong (as opposed to merely expired, which the patch page
+    renews): a forged token gets a plain 401, not a redirect that invites a retry."""
+    secrets_ = [s for s in (settings.SHOPIFY_API_SECRET, getattr(settings, "SHOPIFY_API_SECRET_OLD", "")) if s]
+    for secret in secrets_:
+        try:
+            jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False, "verify_nbf": False,
+                                                                        "verify_aud": False})
+            return False
+        except jwt.PyJWTError:
+            continue
+    return True
+
+
+def _respond_with(res, body: str = "", content_type: str = "text/plain") -> HttpResponse:  # noqa: ANN001
+    response = HttpResponse(body or res.body, status=res.status, content_type=content_type)
+    for name, value in (res.headers or {}).items():
+        response[name] = value
+    return response
+
+
+@require_GET
+def app_home(request: HttpRequest) -> HttpResponse:
+    """App Home inside the Shopify admin. The first visit of a new shop installs it (token exchange)."""
+    request_input = _request_input(request)
+    token = request.GET.get("id_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+    result = verify_app_home_req(request_input, app_config(), PATCH_ID_TOKEN_PATH)
+    if not result.ok:
+        if token and _forged(token):
+            return _refuse("shopify_session_token", OAuthError("invalid session token", 401),
+                           request.GET.get("shop", "")[:255])
+        return _respond_with(result.response)  # missing or expired: the patch page fetches a fresh token
+    try:
+        domain = clean_shop_domain(f"{result.shop}.myshopify.com")
+        shop = Shop.objects.filter(platform=Shop.Platform.SHOPIFY, domain=domain).first()
+        if shop is None or not shop.is_active or not shop.access_token:
+            shop = install_shop(Shop.Platform.SHOPIFY, domain, exchange_session_token(result.id_token))
+            logger.info("installed shop=%s (token exchange)", domain)
+    except OAuthError as exc:
+        return _refuse("shopify_session_token", exc, str(result.shop or "")[:255])
+    return _respond_with(result.response, _home_page(shop), "text/html; charset=utf-8")
+
+
+def _home_page(shop: Shop) -> str:
+    run = SyncRun.objects.for_shop(shop).order_by("-started_at").first()
+    progress = f"{run.get_status_display()} ({run.percent}%)" if run else "not started"
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Personalize</title>"
+        "<script src='https://cdn.shopify.com/shopifycloud/app-bridge.js'></script></head><body>"
+        f"<h1>Personalize is installed on {html.escape(shop.domain)}</h1>"
+        f"<p>Catalog sync: {html.escape(progress)}</p></body></html>"
+    )
+
+
+@require_GET
+def patch_id_token(request: HttpRequest) -> HttpResponse:
+    """Shopify's bounce page: App Bridge puts a fresh session token on the URL and reloads the App Home."""
+    result = app_home_patch_id_token(_request_input(request), app_config())
+    return _respond_with(result.response, content_type="text/html; charset=utf-8")

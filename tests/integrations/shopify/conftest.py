@@ -1,0 +1,2 @@
+"""Fixtures shared by the Shopify integration tests (webhooks: tests/integrations/shopify/webhook_support.py)."""
+from .webhook_support import dispatcher, eager_celery, standin_store  # noqa: F401

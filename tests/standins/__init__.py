@@ -1,0 +1,1 @@
+"""Stand-in servers for the platforms the app talks to."""

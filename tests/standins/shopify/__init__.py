@@ -1,0 +1,65 @@
+"""A local Shopify: a real HTTP server that speaks Shopify's documented protocol, for tests and `make demo`.
+
+Start it, add shops, point shopifyapp at it::
+
+    from tests.standins.shopify import ShopifyStandin, StoreSize, standin_http_client
+
+    standin = ShopifyStandin("api-key", "api-secret", app_url="http://127.0.0.1:8000",
+                             webhook_url="http://127.0.0.1:8000/shopify/webhooks",
+                             size=StoreSize(products=200, orders=1000), seed=7,
+                             token_lifetime=3600, bucket_size=1000, restore_rate=50,
+                             webhook_timeout=5, retry_delays=(0.1, 0.2), bulk_duration=0.0).start()
+    standin.add_shop("alpha.myshopify.com")            # size/seed/currency per shop optional
+    client = standin_http_client(standin.base_url)      # httpx.Client routing *.myshopify.com to the stand-in
+    ...
+    standin.stop()
+
+The server binds 127.0.0.1 on an ephemeral port (`standin.base_url`) and picks the shop from the Host header, so
+requests must keep `Host: <shop>.myshopify.com` (the client above does). Endpoints:
+
+- ``GET /admin/oauth/authorize`` and ``POST /admin/oauth/access_token`` (authorization code, token exchange,
+  refresh_token grants; see ``oauth.py``). ``standin.session_token(shop, user_id=1, expires_in=60, secret=None,
+  aud=None, dest=None)`` mints an App Bridge session token; ``standin.signed_install_query(shop)`` the signed
+  query for the app's install URL; ``standin.issue_token(shop)`` an offline token without the install dance;
+  ``standin.expire_token(token)``; ``token_lifetime`` makes expiring tokens short (refresh tests).
+- ``POST /admin/api/<version>/graphql.json`` with ``X-Shopify-Access-Token`` (401 if missing, wrong, expired or
+  revoked): validated against ../shared/shopify/admin-2025-04.graphql.gz (``schema.schema_available()`` tells
+  whether it is), cost in ``extensions.cost``, per-shop leaky bucket answering THROTTLED, access scopes enforced.
+  ``standin.fail_graphql(shop, status=503, count=1)`` injects failures (429 carries Retry-After).
+  Served: shop, node/nodes, product, productVariant, customer, order, collection, inventoryItem, inventoryLevel,
+  location, products/customers/orders (query "updated_at:>'ISO'", sortKey UPDATED_AT/CREATED_AT/ID, reverse,
+  first/after/last/before), collections, locations, currentBulkOperation, bulkOperationRunQuery,
+  bulkOperationCancel. Any field present in the store's dicts can be selected (see ``store.py``).
+- Bulk results at ``GET /bulk-results/<shop>/<n>/<secret>.jsonl`` on the stand-in itself (the operation's ``url``),
+  streamed, children after parents with ``__parentId``; ``bulk_operations/finish`` is POSTed when done.
+- Webhooks to ``webhook_url`` (compliance topics to ``compliance_webhook_url`` or the same), signed like Shopify's,
+  only for installed shops (install = a token was issued), retried after each delay in ``retry_delays`` until a
+  2xx. ``standin.deliveries`` / ``deliveries_for(topic, shop)`` list `Delivery` records (topic, payload, body,
+  headers, webhook_id, event_id, attempts[].status, delivered, gave_up); ``wait_for_webhooks(timeout)``;
+  ``replay(delivery)`` sends the identical delivery again; ``webhook_payload(shop, topic, index)`` snapshots a
+  payload to ``send_webhook(shop, topic, payload)`` later (out of order, new event id).
+
+Store changes that fire the matching webhooks: ``set_price(shop, variant, price, compare_at=False)``,
+``update_product(shop, i, title=..., status=...)``, ``delete_product``, ``set_stock(shop, variant, location,
+available)``, ``update_collection``, ``create_customer(shop, **fields) -> index``, ``update_customer``,
+``create_order(shop, [(variant, qty)], customer=-1, source="web"|"pos"|..., discount_code=None) -> index``,
+``cancel_order``, ``refund_order(shop, order, [(line_no, qty)] | None)``, ``update_order``,
+``request_customer_data``, ``redact_customer``, ``redact_shop``, ``uninstall`` (revokes tokens, app/uninstalled).
+
+The generated data: ``standin.store(shop)`` is a `Store` (``store.py`` documents the catalog and co-purchase
+rules): ``product(i)``, ``variant(v)``, ``customer(c)``, ``order(o)``, ``collection(k)`` return the GraphQL-shaped
+dicts the API serves; ``companions(i)`` the products bought with product i; ids are ``*_BASE + index``.
+
+CLI (``make demo``): ``python -m tests.standins.shopify --port 8001 --shop demo.myshopify.com --api-key K
+--api-secret S --app-url http://127.0.0.1:8000 --webhook-url http://127.0.0.1:8000/shopify/webhooks``.
+"""
+from __future__ import annotations
+
+from .schema import schema_available
+from .standin import DEFAULT_SCOPES, ShopifyStandin, ShopState
+from .store import COMPANION_RULES, Store, StoreSize
+from .transport import StandinTransport, standin_http_client
+from .webhooks import Delivery, sign
+
+__all__ = ["COMPANION_RULES", "DEFAULT_SCOPES", "Delivery", "ShopState", "ShopifyStandin", "StandinTransport",
+           "Store", "StoreSize", "schema_available", "sign", "standin_http_client"]

@@ -1,0 +1,419 @@
+"""The Admin GraphQL endpoint: authentication, scopes, validation, cost + leaky bucket, execution.
+
+Execution is graphql-core's over the schema built from Shopify's SDL, with one field resolver: root fields are
+served from the shop's `Store`; every other field reads the GraphQL-shaped dict built by the store (a callable
+value is called with the field's arguments), and any `...Connection` field paginates the list it gets
+(first/after/last/before/reverse, opaque cursors). Root connections (products, customers, orders, collections,
+locations) also take `query` (Shopify search syntax: `updated_at:>'2025-01-01T00:00:00Z' AND id:>123`, on
+updated_at, created_at and id) and `sortKey` (ID, UPDATED_AT, CREATED_AT).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from graphql import GraphQLError, GraphQLResolveInfo, execute, get_named_type
+
+from .schema import MAX_QUERY_COST, CostCalculator, load_schema, operation_of, parse_and_validate
+from .store import CUSTOMER_BASE, LOCATIONS, ORDER_BASE, PRODUCT_BASE, Store, gid
+
+if TYPE_CHECKING:
+    from .standin import ShopState
+
+MAX_PAGE = 250
+RATE_LIMIT_DOC = "https://shopify.dev/api/usage/rate-limits"
+
+# Which access scope a root field needs (write_X implies read_X).
+ROOT_SCOPES = {
+    "products": "read_products", "product": "read_products", "productVariant": "read_products",
+    "productVariants": "read_products", "collections": "read_products", "collection": "read_products",
+    "inventoryItem": "read_inventory", "inventoryLevel": "read_inventory", "inventoryItems": "read_inventory",
+    "customers": "read_customers", "customer": "read_customers",
+    "orders": "read_orders", "order": "read_orders",
+    "locations": "read_locations", "location": "read_locations",
+}
+
+
+def has_scope(granted: set[str], needed: str) -> bool:
+    return needed in granted or needed.replace("read_", "write_") in granted
+
+
+class LeakyBucket:
+    """Shopify's cost bucket for one app on one shop: refills continuously at restore_rate points per second."""
+
+    def __init__(self, maximum: float = 1000.0, restore_rate: float = 50.0) -> None:
+        self.maximum = float(maximum)
+        self.restore_rate = float(restore_rate)
+        self.available = float(maximum)
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.available = min(self.maximum, self.available + (now - self.stamp) * self.restore_rate)
+        self.stamp = now
+
+    def take(self, cost: int) -> bool:
+        with self.lock:
+            self._refill()
+            if cost > self.available:
+                return False
+            self.available -= cost
+            return True
+
+    def refund(self, points: float) -> None:
+        with self.lock:
+            self._refill()
+            self.available = min(self.maximum, self.available + max(points, 0))
+
+    def status(self) -> dict[str, float]:
+        with self.lock:
+            self._refill()
+            return {"maximumAvailable": self.maximum, "currentlyAvailable": round(self.available, 1),
+                    "restoreRate": self.restore_rate}
+
+
+# ------------------------------------------------------------------------------------------- cursors and paging
+def encode_cursor(payload: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GraphQLError("Invalid cursor for current pagination sort.", extensions={"code": "BAD_REQUEST"}) from exc
+    if not isinstance(value, list) or len(value) != 2:
+        raise GraphQLError("Invalid cursor for current pagination sort.", extensions={"code": "BAD_REQUEST"})
+    return value
+
+
+def _page_size(args: dict[str, Any]) -> tuple[int, bool]:
+    first, last = args.get("first"), args.get("last")
+    if first is None and last is None:
+        raise GraphQLError("you must provide one of first or last", extensions={"code": "BAD_REQUEST"})
+    if first is not None and last is not None:
+        raise GraphQLError("providing both first and last is not supported", extensions={"code": "BAD_REQUEST"})
+    n = first if first is not None else last
+    if n < 0 or n > MAX_PAGE:
+        raise GraphQLError(f"The maximum number of items requested per page is {MAX_PAGE}, got {n}",
+                           extensions={"code": "BAD_REQUEST"})
+    return n, last is not None
+
+
+def paginate_list(items: list[Any], args: dict[str, Any]) -> dict[str, Any]:
+    """A nested connection over a plain list (variants of a product, line items of an order...)."""
+    n, backwards = _page_size(args)
+    order = list(range(len(items)))
+    if args.get("reverse"):
+        order.reverse()
+    start, stop = 0, len(order)
+    if args.get("after"):
+        pos = decode_cursor(args["after"])[1]
+        start = next((k + 1 for k, i in enumerate(order) if i == pos), len(order))
+    if args.get("before"):
+        pos = decode_cursor(args["before"])[1]
+        stop = next((k for k, i in enumerate(order) if i == pos), stop)
+    window = order[start:stop]
+    page = window[-n:] if backwards else window[:n]
+    edges = [{"cursor": encode_cursor(["i", i]), "node": items[i]} for i in page]
+    more_after = (page[-1] != window[-1]) if page else False
+    more_before = (page[0] != window[0]) if page else False
+    return _connection(edges, more_after or (stop < len(order)), more_before or start > 0)
+
+
+def _connection(edges: list[dict[str, Any]], has_next: bool, has_previous: bool) -> dict[str, Any]:
+    return {"edges": edges, "nodes": [e["node"] for e in edges],
+            "pageInfo": {"hasNextPage": has_next, "hasPreviousPage": has_previous,
+                         "startCursor": edges[0]["cursor"] if edges else None,
+                         "endCursor": edges[-1]["cursor"] if edges else None}}
+
+
+# ------------------------------------------------------------------------------------------- search syntax
+_TERM = re.compile(r"""(?P<field>[a-z_]+):(?P<op><=|>=|<|>|=)?(?P<value>'[^']*'|"[^"]*"|\S+)""")
+_SEARCH_FIELDS = {"updated_at", "created_at", "id"}
+
+
+def _parse_time(value: str) -> int:
+    value = value.strip().strip("'\"")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        value += "T00:00:00Z"
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise GraphQLError(f"Invalid date in search query: {value}", extensions={"code": "BAD_REQUEST"}) from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp())
+
+
+def parse_search(query: str | None) -> tuple[list[tuple[str, str, int]], list[dict[str, Any]]]:
+    """Terms (field, op, value) joined by AND, plus Shopify-style warnings for terms it ignores."""
+    if not query:
+        return [], []
+    terms, warnings = [], []
+    rest = _TERM.sub(" ", query)
+    for m in _TERM.finditer(query):
+        field, op, value = m.group("field"), m.group("op") or "=", m.group("value")
+        if field not in _SEARCH_FIELDS:
+            warnings.append({"field": field, "message": "Invalid search field for this query."})
+            continue
+        if field == "id":
+            try:
+                v = int(value.strip("'\"").rsplit("/", 1)[-1])
+            except ValueError:
+                warnings.append({"field": field, "message": "Invalid id value."})
+                continue
+        else:
+            v = _parse_time(value)
+        terms.append((field, op, v))
+    leftover = [w for w in rest.split() if w.upper() not in ("AND",)]
+    if leftover:
+        warnings.append({"field": "default", "message": f"Free-text search is not supported by the stand-in: "
+                         f"{' '.join(leftover)[:60]}"})
+    return terms, warnings
+
+
+_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "=": np.equal}
+
+
+def root_connection(store: Store, kind: str, args: dict[str, Any], info: GraphQLResolveInfo | None,
+                    builder: Any = None) -> dict[str, Any]:
+    """products / customers / orders with query filter, sort key, reverse and cursors over (key, index)."""
+    n, backwards = _page_size(args)
+    terms, warnings = parse_search(args.get("query"))
+    if warnings and info is not None:
+        info.context.setdefault("search_warnings", []).extend(warnings)
+    idx, key = select_indexes(store, kind, terms, args.get("sortKey") or "ID", bool(args.get("reverse")))
+    start_mask = np.ones(len(idx), bool)
+    rev = bool(args.get("reverse"))
+    for arg_name, after in (("after", True), ("before", False)):
+        if args.get(arg_name):
+            c = decode_cursor(args[arg_name])
+            ck, ci = int(c[0]), int(c[1])
+            greater = (key > ck) | ((key == ck) & (idx > ci))
+            less = (key < ck) | ((key == ck) & (idx < ci))
+            start_mask &= (greater if after != rev else less)
+    pos = np.nonzero(start_mask)[0]
+    page_pos = pos[-n:] if backwards else pos[:n]
+    build = builder or store.get
+    edges = []
+    for p in page_pos.tolist():
+        i = int(idx[p])
+        edges.append({"cursor": encode_cursor([int(key[p]), i]), "node": build(kind, i)})
+    has_next = bool(len(pos) and len(page_pos) and pos[-1] != page_pos[-1])
+    has_prev = bool(len(page_pos) and page_pos[0] != 0)
+    return _connection(edges, has_next, has_prev)
+
+
+def select_indexes(store: Store, kind: str, terms: list[tuple[str, str, int]], sort_key: str,
+                   reverse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Matching indexes in sort order and their sort keys (the cursor compares (key, index))."""
+    base = {"products": PRODUCT_BASE, "customers": CUSTOMER_BASE, "orders": ORDER_BASE}[kind]
+    count = store.count(kind)
+    idx = np.arange(count, dtype=np.int64)
+    updated = created = None
+    mask = np.ones(count, bool)
+    if kind == "products" and store.deleted_products:
+        mask[list(store.deleted_products)] = False
+    for field, op, value in terms:
+        if field == "updated_at":
+            updated = store.updated_column(kind) if updated is None else updated
+            mask &= _OPS[op](updated, value)
+        elif field == "created_at":
+            created = store.created_column(kind) if created is None else created
+            mask &= _OPS[op](created, value)
+        else:
+            mask &= _OPS[op](idx + base, value)
+    sort_key = sort_key.upper()
+    if sort_key == "UPDATED_AT":
+        key = store.updated_column(kind) if updated is None else updated
+    elif sort_key in ("CREATED_AT", "PROCESSED_AT"):
+        key = store.created_column(kind) if created is None else created
+    else:
+        key = idx  # ID and anything else: by id
+    idx, key = idx[mask], key[mask]
+    order = np.lexsort((idx, key))
+    if reverse:
+        order = order[::-1]
+    return idx[order], key[order]
+
+
+# ------------------------------------------------------------------------------------------- resolvers
+def _node_for_gid(state: ShopState, value: str) -> dict[str, Any] | None:
+    store = state.store
+    if value.startswith("gid://shopify/BulkOperation/"):
+        op = state.bulk.get(value)
+        return op.as_graphql() if op else None
+    if value.startswith("gid://shopify/InventoryLevel/"):
+        m = re.match(r"gid://shopify/InventoryLevel/(\d+)\?inventory_item_id=(\d+)", value)
+        if not m:
+            return None
+        loc = next((k for k, loc in enumerate(LOCATIONS) if loc[0] == int(m.group(1))), None)
+        hit = store.index_from_gid(gid("InventoryItem", m.group(2)))
+        if loc is None or not hit or not (0 <= hit[1] < store.n_variants):
+            return None
+        return store.inventory_level(hit[1], loc)
+    hit = store.index_from_gid(value)
+    if not hit:
+        return None
+    kind, i = hit
+    if kind == "Product":
+        return store.product(i) if store.valid_index("products", i) else None
+    if kind == "ProductVariant":
+        ok = 0 <= i < store.n_variants and int(store.v_product[i]) not in store.deleted_products
+        return store.variant(i) if ok else None
+    if kind == "InventoryItem":
+        return store.inventory_item(i) if 0 <= i < store.n_variants else None
+    if kind == "Customer":
+        return store.customer(i) if store.valid_index("customers", i) else None
+    if kind == "Order":
+        return store.order(i) if store.valid_index("orders", i) else None
+    if kind == "Collection":
+        return store.collection(i) if 0 <= i < store.collection_count else None
+    if kind == "Location":
+        return store.location(i) if 0 <= i < len(LOCATIONS) else None
+    return None
+
+
+def _require(info: GraphQLResolveInfo, field: str) -> None:
+    needed = ROOT_SCOPES.get(field)
+    if needed and not has_scope(info.context["scopes"], needed):
+        raise GraphQLError(f"Access denied for {field} field. Required access: `{needed}` access scope.",
+                           extensions={"code": "ACCESS_DENIED", "documentation":
+                                       "https://shopify.dev/api/usage/access-scopes",
+                                       "requiredAccess": f"`{needed}` access scope."})
+
+
+def _resolve_query_root(state: ShopState, info: GraphQLResolveInfo, args: dict[str, Any]) -> Any:
+    name = info.field_name
+    store = state.store
+    _require(info, name)
+    if name == "shop":
+        return store.shop()
+    if name in ("products", "customers", "orders"):
+        return root_connection(store, name, args, info)
+    if name == "collections":
+        return paginate_list([store.collection(k) for k in range(store.collection_count)], args)
+    if name == "locations":
+        return paginate_list([store.location(k) for k in range(len(LOCATIONS))], args)
+    if name in ("node", "product", "productVariant", "customer", "order", "collection", "inventoryItem",
+                "inventoryLevel", "location"):
+        if name == "location" and not args.get("id"):
+            return store.location(0)
+        node = _node_for_gid(state, args["id"])
+        expected = {"product": "Product", "productVariant": "ProductVariant", "customer": "Customer",
+                    "order": "Order", "collection": "Collection", "inventoryItem": "InventoryItem",
+                    "inventoryLevel": "InventoryLevel", "location": "Location"}.get(name)
+        if node is not None and expected and node.get("__typename") != expected:
+            return None
+        return node
+    if name == "nodes":
+        return [_node_for_gid(state, i) for i in args.get("ids", [])]
+    if name == "currentBulkOperation":
+        op = state.bulk.current(args.get("type") or "QUERY")
+        return op.as_graphql() if op else None
+    raise GraphQLError(f"The stand-in does not implement the field {name}.", extensions={"code": "NOT_IMPLEMENTED"})
+
+
+def _resolve_mutation_root(state: ShopState, info: GraphQLResolveInfo, args: dict[str, Any]) -> Any:
+    name = info.field_name
+    if name == "bulkOperationRunQuery":
+        return state.bulk.run_query(args["query"], info.context["scopes"])
+    if name == "bulkOperationCancel":
+        return state.bulk.cancel(args["id"])
+    raise GraphQLError(f"The stand-in does not implement the mutation {name}.",
+                       extensions={"code": "NOT_IMPLEMENTED"})
+
+
+def make_resolver(state: ShopState) -> Any:
+    schema = load_schema()[0]
+    query_type, mutation_type = schema.query_type, schema.mutation_type
+
+    def resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        if info.parent_type is query_type:
+            return _resolve_query_root(state, info, args)
+        if info.parent_type is mutation_type:
+            return _resolve_mutation_root(state, info, args)
+        value = source.get(info.field_name) if isinstance(source, dict) else getattr(source, info.field_name, None)
+        if callable(value):
+            value = value(**args)
+        if isinstance(value, list) and get_named_type(info.return_type).name.endswith("Connection"):
+            value = paginate_list(value, args)
+        return value
+
+    return resolve
+
+
+# ------------------------------------------------------------------------------------------- the endpoint
+def graphql_response(state: ShopState, body: dict[str, Any], scopes: set[str]) -> dict[str, Any]:
+    """The JSON body Shopify answers (always HTTP 200 once authenticated)."""
+    schema, _ = load_schema()
+    query = body.get("query")
+    variables = body.get("variables") or {}
+    if not isinstance(query, str) or not isinstance(variables, dict):
+        return {"errors": [{"message": "Parameter query is required and must be a string",
+                            "extensions": {"code": "BAD_REQUEST"}}]}
+    document, errors = parse_and_validate(schema, query)
+    if errors:
+        return {"errors": errors}
+    operation = operation_of(document, body.get("operationName"))
+    if operation is None:
+        return {"errors": [{"message": "An operation name is required when the document has several operations",
+                            "extensions": {"code": "BAD_REQUEST"}}]}
+    calc = CostCalculator(schema, document, variables)
+    requested = calc.requested(operation)
+    bucket = state.bucket
+    if requested > MAX_QUERY_COST:
+        return {"errors": [{"message": f"Query cost is {requested}, which exceeds the single query max cost limit "
+                            f"({MAX_QUERY_COST}).\n\nSee {RATE_LIMIT_DOC} for more information on how the cost of a "
+                            "query is calculated.\n\nTo query larger amounts of data with fewer limits, bulk "
+                            "operations should be used instead.",
+                            "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
+                                           "maxCost": MAX_QUERY_COST}}],
+                "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": None,
+                                        "throttleStatus": bucket.status()}}}
+    if not bucket.take(requested):
+        state.throttled += 1
+        return {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED",
+                                                                   "documentation": RATE_LIMIT_DOC}}],
+                "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": None,
+                                        "throttleStatus": bucket.status()}}}
+    context: dict[str, Any] = {"scopes": scopes}
+    result = execute(schema, document, variable_values=variables, operation_name=body.get("operationName"),
+                     field_resolver=make_resolver(state), context_value=context)
+    actual = calc.actual(operation, result.data)
+    bucket.refund(requested - actual)
+    out: dict[str, Any] = {}
+    if result.errors:
+        out["errors"] = [_error_dict(e) for e in result.errors]
+    out["data"] = result.data
+    out["extensions"] = {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
+                                  "throttleStatus": bucket.status()}}
+    if context.get("search_warnings"):
+        out["extensions"]["search"] = [{"path": [], "query": "", "warnings": context["search_warnings"]}]
+    return out
+
+
+def _error_dict(err: GraphQLError) -> dict[str, Any]:
+    original = err.original_error
+    if original is not None and not isinstance(original, GraphQLError):
+        # A bug in the stand-in: say so loudly rather than hide it behind a generic error.
+        message = f"Internal error in the stand-in: {type(original).__name__}: {original}"
+        extensions = {"code": "INTERNAL_SERVER_ERROR"}
+    else:
+        message, extensions = err.message, err.extensions or {}
+    out: dict[str, Any] = {"message": message}
+    if err.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in err.locations]
+    if err.path:
+        out["path"] = list(err.path)
+    if extensions:
+        out["extensions"] = extensions
+    return out

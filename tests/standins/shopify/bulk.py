@@ -1,0 +1,356 @@
+"""Bulk operations: bulkOperationRunQuery, currentBulkOperation, bulkOperationCancel and the JSONL result.
+
+Rules enforced as Shopify documents them: the document must be a valid query against the schema, with at least
+one connection, at most five connections, and connections nested at most two levels under the root connection
+(products > variants > inventoryLevels is fine); one bulk query runs per shop at a time (a second one gets a
+userError with code OPERATION_IN_PROGRESS). The operation goes CREATED -> RUNNING -> COMPLETED in a background
+thread (optionally slowed by `duration` seconds), counts its objects, and then POSTs bulk_operations/finish.
+
+The result URL is served by the stand-in and generated on the fly, line by line, each time it is downloaded:
+one JSON object per line, a nested connection's nodes after their parent with "__parentId" (products, then their
+variants / collections / inventory levels; orders, then their line items), only the selected fields (aliases
+honoured), GIDs as ids. `fileSize` stays null because the file is never materialised.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+    is_leaf_type,
+)
+from graphql.utilities import value_from_ast_untyped
+
+from .admin_api import ROOT_SCOPES, has_scope, parse_search, select_indexes
+from .schema import load_schema, parse_and_validate
+
+if TYPE_CHECKING:
+    from .standin import ShopState
+
+BULK_ROOTS = ("products", "customers", "orders", "collections")
+MAX_CONNECTIONS = 5
+MAX_NESTED_DEPTH = 2
+
+
+@dataclass
+class PlanItem:
+    alias: str
+    name: str
+    args: dict[str, Any]
+    kind: str  # leaf | object | list | connection
+    plan: list[PlanItem] = field(default_factory=list)
+    type_condition: str | None = None
+
+
+class BulkQueryError(ValueError):
+    pass
+
+
+def _compile(schema: GraphQLSchema, selection_set: SelectionSetNode | None, parent: Any,
+             fragments: dict[str, FragmentDefinitionNode], depth: int, counter: list[int],
+             condition: str | None = None) -> list[PlanItem]:
+    items: list[PlanItem] = []
+    if selection_set is None:
+        return items
+    for sel in selection_set.selections:
+        if isinstance(sel, InlineFragmentNode):
+            tname = sel.type_condition.name.value if sel.type_condition else None
+            sub_parent = schema.get_type(tname) if tname else parent
+            items.extend(_compile(schema, sel.selection_set, sub_parent, fragments, depth, counter, tname))
+            continue
+        if isinstance(sel, FragmentSpreadNode):
+            frag = fragments[sel.name.value]
+            tname = frag.type_condition.name.value
+            items.extend(_compile(schema, frag.selection_set, schema.get_type(tname), fragments, depth, counter, tname))
+            continue
+        assert isinstance(sel, FieldNode)
+        name = sel.name.value
+        alias = sel.alias.value if sel.alias else name
+        args = {a.name.value: value_from_ast_untyped(a.value) for a in sel.arguments or ()}
+        if name == "__typename":
+            items.append(PlanItem(alias, name, args, "leaf", type_condition=condition))
+            continue
+        ftype = parent.fields[name].type
+        named = get_named_type(ftype)
+        if is_leaf_type(named):
+            items.append(PlanItem(alias, name, args, "leaf", type_condition=condition))
+        elif named.name.endswith("Connection"):
+            counter[0] += 1
+            if depth + 1 > MAX_NESTED_DEPTH:
+                raise BulkQueryError(f"Bulk queries cannot contain connections nested more than "
+                                     f"{MAX_NESTED_DEPTH} levels deep (at '{name}').")
+            node_plan: list[PlanItem] = []
+            for sub in (sel.selection_set.selections if sel.selection_set else ()):
+                if isinstance(sub, FieldNode) and sub.name.value == "nodes":
+                    node_type = get_named_type(named.fields["nodes"].type)
+                    node_plan += _compile(schema, sub.selection_set, node_type, fragments, depth + 1, counter)
+                elif isinstance(sub, FieldNode) and sub.name.value == "edges":
+                    edge_type = get_named_type(named.fields["edges"].type)
+                    for inner in (sub.selection_set.selections if sub.selection_set else ()):
+                        if isinstance(inner, FieldNode) and inner.name.value == "node":
+                            node_type = get_named_type(edge_type.fields["node"].type)
+                            node_plan += _compile(schema, inner.selection_set, node_type, fragments, depth + 1,
+                                                  counter)
+            items.append(PlanItem(alias, name, args, "connection", node_plan, condition))
+        else:
+            kind = "list" if "[" in str(ftype) else "object"
+            items.append(PlanItem(alias, name, args, kind,
+                                  _compile(schema, sel.selection_set, named, fragments, depth, counter), condition))
+    return items
+
+
+def compile_bulk_query(query: str) -> tuple[PlanItem, str]:
+    """Validate a bulk query the way Shopify does; returns the root connection's plan and its root field."""
+    schema, _ = load_schema()
+    document, errors = parse_and_validate(schema, query)
+    if errors:
+        raise BulkQueryError("Invalid bulk query: " + "; ".join(e["message"] for e in errors))
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(ops) != 1 or ops[0].operation != OperationType.QUERY:
+        raise BulkQueryError("Bulk queries must contain exactly one query operation (mutations are not allowed).")
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    roots = [s for s in ops[0].selection_set.selections if isinstance(s, FieldNode)]
+    if len(roots) != 1:
+        raise BulkQueryError("Bulk queries must have exactly one top-level field.")
+    counter = [0]
+    plan = _compile(schema, ops[0].selection_set, schema.query_type, fragments, -1, counter)
+    if counter[0] == 0:
+        raise BulkQueryError("Bulk queries must contain at least one connection.")
+    if counter[0] > MAX_CONNECTIONS:
+        raise BulkQueryError(f"Bulk queries cannot contain more than {MAX_CONNECTIONS} connections.")
+    root = plan[0]
+    if root.kind != "connection" or root.name not in BULK_ROOTS:
+        raise BulkQueryError(f"The stand-in runs bulk queries rooted at {', '.join(BULK_ROOTS)}; got '{root.name}'.")
+    return root, root.name
+
+
+# ------------------------------------------------------------------------------------------- JSONL rendering
+def _value(obj: dict[str, Any], item: PlanItem) -> Any:
+    value = obj.get(item.name)
+    if callable(value):
+        value = value(**item.args)
+    return value
+
+
+def _render(obj: dict[str, Any], plan: list[PlanItem], children: list[tuple[PlanItem, list[Any]]]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    typename = obj.get("__typename")
+    for item in plan:
+        if item.type_condition and typename and item.type_condition != typename:
+            continue
+        if item.kind == "connection":
+            children.append((item, _value(obj, item) or []))
+            continue
+        value = _value(obj, item)
+        if item.kind == "leaf" or value is None:
+            row[item.alias] = value
+        elif item.kind == "object":
+            row[item.alias] = _render(value, item.plan, children)
+        else:
+            row[item.alias] = [_render(v, item.plan, children) if isinstance(v, dict) else v for v in value]
+    return row
+
+
+def jsonl_lines(state: ShopState, root: PlanItem) -> Iterator[bytes]:
+    """Every line of the result, generated lazily (children right after their parent, with __parentId)."""
+    store = state.store
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def emit(obj: dict[str, Any], plan: list[PlanItem], parent_id: str | None) -> Iterator[bytes]:
+        children: list[tuple[PlanItem, list[Any]]] = []
+        row = _render(obj, plan, children)
+        if parent_id is not None:
+            row["__parentId"] = parent_id
+        yield (dumps(row) + "\n").encode()
+        for item, nodes in children:
+            for child in nodes:
+                yield from emit(child, item.plan, obj["id"])
+
+    for obj in root_objects(state, root):
+        yield from emit(obj, root.plan, None)
+    del store
+
+
+def root_objects(state: ShopState, root: PlanItem) -> Iterator[dict[str, Any]]:
+    store = state.store
+    if root.name == "collections":
+        for k in range(store.collection_count):
+            yield store.collection(k)
+        return
+    terms, _ = parse_search(root.args.get("query"))
+    idx, _ = select_indexes(store, root.name, terms, root.args.get("sortKey") or "ID", bool(root.args.get("reverse")))
+    get = {"products": store.product, "customers": store.customer, "orders": store.order}[root.name]
+    for i in idx.tolist():
+        yield get(i)
+
+
+def count_objects(state: ShopState, root: PlanItem) -> tuple[int, int]:
+    """(objectCount, rootObjectCount) without rendering: roots plus nested connection nodes."""
+    store = state.store
+    terms, _ = parse_search(root.args.get("query"))
+    if root.name == "collections":
+        roots = list(range(store.collection_count))
+    else:
+        roots = select_indexes(store, root.name, terms, "ID", False)[0]
+    n_roots = len(roots)
+    total = n_roots
+    nested = {item.name: item for item in _connections(root.plan)}
+    if root.name == "products":
+        vcount = int(store.p_vcount[roots].sum()) if n_roots else 0
+        if "variants" in nested:
+            total += vcount
+            inner = {i.name for i in _connections(nested["variants"].plan)}
+            if "inventoryLevels" in inner:
+                total += vcount * 2
+        if "collections" in nested:
+            total += sum(len(store.product_collections(int(i))) for i in roots)
+    elif root.name == "orders" and "lineItems" in nested:
+        total += int(sum(int(store.o_offsets[i + 1] - store.o_offsets[i]) if i < store.size.orders
+                         else len(store.order_spec(int(i)).lines) for i in roots.tolist()))
+    elif root.name == "collections" and "products" in nested:
+        total += sum(len(store.collection_product_indexes(k)) for k in roots)
+    return total, n_roots
+
+
+def _connections(plan: list[PlanItem]) -> Iterator[PlanItem]:
+    for item in plan:
+        if item.kind == "connection":
+            yield item
+        elif item.plan:
+            yield from _connections(item.plan)
+
+
+# ------------------------------------------------------------------------------------------- operations
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class BulkOperation:
+    number: int
+    query: str
+    root: PlanItem
+    secret: str
+    status: str = "CREATED"
+    created_at: str = field(default_factory=_now_iso)
+    completed_at: str | None = None
+    object_count: int = 0
+    root_object_count: int = 0
+    error_code: str | None = None
+    url: str | None = None
+    cancel_requested: bool = False
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/BulkOperation/{self.number}"
+
+    def as_graphql(self) -> dict[str, Any]:
+        return {"__typename": "BulkOperation", "id": self.gid, "status": self.status, "errorCode": self.error_code,
+                "createdAt": self.created_at, "completedAt": self.completed_at,
+                "objectCount": str(self.object_count), "rootObjectCount": str(self.root_object_count),
+                "fileSize": None, "url": self.url if self.status == "COMPLETED" else None, "partialDataUrl": None,
+                "query": self.query, "type": "QUERY"}
+
+
+class BulkOperations:
+    """One shop's bulk operations."""
+
+    _numbers = iter(range(4_400_000_000, 10**12))
+    _numbers_lock = threading.Lock()
+
+    def __init__(self, state: ShopState, url_for: Callable[[BulkOperation], str],
+                 on_finish: Callable[[BulkOperation], None], duration: float = 0.0) -> None:
+        self.state = state
+        self.url_for = url_for
+        self.on_finish = on_finish
+        self.duration = duration
+        self.operations: dict[str, BulkOperation] = {}
+        self.lock = threading.Lock()
+
+    def get(self, gid: str) -> BulkOperation | None:
+        return self.operations.get(gid)
+
+    def by_secret(self, number: int, secret: str) -> BulkOperation | None:
+        op = self.operations.get(f"gid://shopify/BulkOperation/{number}")
+        if op is None or not secrets.compare_digest(op.secret, secret):
+            return None
+        return op
+
+    def current(self, type_: str = "QUERY") -> BulkOperation | None:
+        if type_ != "QUERY" or not self.operations:
+            return None
+        return list(self.operations.values())[-1]
+
+    def run_query(self, query: str, scopes: set[str]) -> dict[str, Any]:
+        try:
+            root, root_name = compile_bulk_query(query)
+        except BulkQueryError as exc:
+            return {"bulkOperation": None, "userErrors": [{"field": ["query"], "message": str(exc), "code": "INVALID"}]}
+        needed = ROOT_SCOPES.get(root_name)
+        if needed and not has_scope(scopes, needed):
+            return {"bulkOperation": None, "userErrors": [{"field": ["query"], "code": "INVALID", "message":
+                                                           f"Access denied for {root_name} field. Required access: "
+                                                           f"`{needed}` access scope."}]}
+        with self.lock:
+            running = [op for op in self.operations.values() if op.status in ("CREATED", "RUNNING", "CANCELING")]
+            if running:
+                return {"bulkOperation": None, "userErrors": [{
+                    "field": None, "code": "OPERATION_IN_PROGRESS",
+                    "message": f"A bulk query operation for this app and shop is already in progress: "
+                               f"{running[0].gid}."}]}
+            with self._numbers_lock:
+                number = next(self._numbers)
+            op = BulkOperation(number, query, root, secrets.token_urlsafe(16))
+            self.operations[op.gid] = op
+        threading.Thread(target=self._run, args=(op,), name=f"standin-bulk-{number}", daemon=True).start()
+        return {"bulkOperation": op.as_graphql(), "userErrors": []}
+
+    def cancel(self, gid: str) -> dict[str, Any]:
+        op = self.operations.get(gid)
+        if op is None:
+            return {"bulkOperation": None, "userErrors": [{"field": ["id"], "message": "Bulk operation does not exist",
+                                                           "code": None}]}
+        if op.status not in ("CREATED", "RUNNING"):
+            return {"bulkOperation": op.as_graphql(), "userErrors": [{
+                "field": None, "code": None,
+                "message": f"A bulk operation cannot be canceled when it is {op.status.lower()}"}]}
+        op.cancel_requested = True
+        op.status = "CANCELING"
+        return {"bulkOperation": op.as_graphql(), "userErrors": []}
+
+    def _run(self, op: BulkOperation) -> None:
+        time.sleep(min(self.duration / 4, 0.05) if self.duration else 0.005)
+        if not op.cancel_requested:
+            op.status = "RUNNING"
+        objects, roots = count_objects(self.state, op.root)
+        steps = 10
+        for k in range(1, steps + 1):
+            if op.cancel_requested:
+                break
+            op.object_count, op.root_object_count = objects * k // steps, roots * k // steps
+            if self.duration:
+                time.sleep(self.duration / steps)
+        if op.cancel_requested:
+            op.status = "CANCELED"
+            op.completed_at = None
+        else:
+            op.object_count, op.root_object_count = objects, roots
+            op.url = self.url_for(op)
+            op.completed_at = _now_iso()
+            op.status = "COMPLETED"
+        self.on_finish(op)

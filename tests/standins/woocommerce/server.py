@@ -1,0 +1,621 @@
+"""A WooCommerce store over real HTTP: REST API v3, wc-auth key approval, and signed webhook deliveries.
+
+What it enforces, as WooCommerce does (class-wc-rest-authentication.php, class-wc-auth.php, class-wc-webhook.php):
+- Over https: HTTP Basic (or consumer_key/consumer_secret query parameters). Over http: only OAuth 1.0a query
+  signatures (HMAC-SHA1/256, timestamp within 15 minutes, nonce used once); Basic over http is ignored, so the
+  request is anonymous and refused with 401. A read-only key cannot write.
+- Pagination: `page`, `per_page` (1..100, else 400), `X-WP-Total`/`X-WP-TotalPages` headers and a `Link` header.
+  `modified_after` filters products and orders (customers ignore it, as WooCommerce does), `orderby`/`order`.
+- wc-auth: /wc-auth/v1/authorize validates its parameters (callback_url must be https), the approve link creates
+  a key and POSTs it as JSON to the callback; only a 200 from the callback keeps the key, then the merchant is sent
+  to return_url with success=1&user_id=...
+- Webhooks: CRUD under /webhooks; creating an active webhook sends the `webhook_id=<id>` ping; every delivery is
+  signed (X-WC-Webhook-Signature: base64 HMAC-SHA256 of the body with the webhook's secret), carries a delivery id,
+  and is retried with the same id until the receiver answers 2xx; after 5 failed deliveries in a row the webhook is
+  disabled.
+
+Not WooCommerce, but what hosts in front of it do: a token-bucket rate limit per key answering 429 + Retry-After.
+Test knobs: `fail_next(n, status)` injects server errors; `allow_http_callback_on_loopback` lets the wc-auth
+callback go to http://127.0.0.1 (Django's live_server speaks plain HTTP; a real store would refuse it).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import itertools
+import json
+import math
+import queue
+import re
+import secrets
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlparse
+
+import requests
+
+from . import oauth1
+from .store import Store, StoreSize, iso
+
+API_PREFIX = "/wp-json/wc/v3/"
+WEBHOOK_TOPICS = {f"{r}.{e}" for r in ("product", "order", "customer", "coupon")
+                  for e in ("created", "updated", "deleted", "restored")}
+MAX_DELIVERY_FAILURES = 5
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+@dataclass
+class ApiKey:
+    key_id: int
+    user_id: str
+    consumer_key: str
+    consumer_secret: str
+    permissions: str
+    description: str
+    nonces: set = field(default_factory=set)
+
+
+@dataclass
+class Delivery:
+    delivery_id: str
+    webhook_id: int
+    topic: str
+    body: bytes
+    headers: dict
+    attempts: list = field(default_factory=list)  # response codes (0: connection failed)
+
+    @property
+    def delivered(self) -> bool:
+        return any(200 <= code < 300 for code in self.attempts)
+
+
+class TokenBucket:
+    def __init__(self, capacity: float, per_second: float) -> None:
+        self.capacity, self.rate = capacity, per_second
+        self.tokens, self.at = capacity, time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when allowed; otherwise the seconds until a token is back."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate
+
+
+class WooStandin:
+    """Start with `with WooStandin() as store:`; `store.url` is the shop's home URL."""
+
+    def __init__(self, size: StoreSize | None = None, seed: int = 7, tls: bool = False,
+                 rate_limit: tuple[float, float] | None = None, allow_http_callback_on_loopback: bool = True,
+                 retry_delays: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0), app_name_required: str = "") -> None:
+        self.tls = tls
+        self.rate_limit = rate_limit
+        self.allow_http_callback_on_loopback = allow_http_callback_on_loopback
+        self.retry_delays = retry_delays
+        self.app_name_required = app_name_required
+        self.store = Store(size, seed)
+        self.keys: dict[str, ApiKey] = {}
+        self.webhooks: dict[int, dict] = {}
+        self.deliveries: list[Delivery] = []
+        self.pings: list[tuple[int, int]] = []  # (webhook id, response code)
+        self.callbacks: list[tuple[str, int]] = []  # (callback url, response code) of wc-auth key posts
+        self.requests_log: list[tuple[str, str, int]] = []  # (method, path?query, status)
+        self.buckets: dict[str, TokenBucket] = {}
+        self.throttled = 0
+        self._faults: list[int] = []
+        self._ids = itertools.count(1)
+        self._auth_nonces: set[str] = set()
+        self._lock = threading.RLock()
+        self._outbox: queue.Queue = queue.Queue()
+        self._modified_cache: dict[tuple[str, int], str] = {}
+        self.store.listeners.append(self._on_change)
+        self.cert_file: str | None = None
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> WooStandin:
+        handler = type("Handler", (_Handler,), {"standin": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        if self.tls:
+            self.cert_file = _self_signed_cert()
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.cert_file)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+        self.store.base_url = self.url
+        threading.Thread(target=self._server.serve_forever, name="woo-standin", daemon=True).start()
+        threading.Thread(target=self._deliver_loop, name="woo-standin-webhooks", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._outbox.put(None)
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> WooStandin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).netloc
+
+    # --- test knobs -----------------------------------------------------------------------------------------
+
+    def create_key(self, permissions: str = "read_write", user_id: str = "1", description: str = "test") -> ApiKey:
+        with self._lock:
+            key = ApiKey(next(self._ids), user_id, "ck_" + secrets.token_hex(20), "cs_" + secrets.token_hex(20),
+                         permissions, description)
+            self.keys[key.consumer_key] = key
+            return key
+
+    def revoke_key(self, consumer_key: str) -> None:
+        with self._lock:
+            self.keys.pop(consumer_key, None)
+
+    def fail_next(self, n: int, status: int = 500) -> None:
+        """The next n API requests fail with `status` (a crashed PHP worker, an overloaded host)."""
+        with self._lock:
+            self._faults.extend([status] * n)
+
+    def api_requests(self, path_prefix: str = "") -> list[tuple[str, str, int]]:
+        return [r for r in self.requests_log if r[1].startswith(API_PREFIX + path_prefix)]
+
+    def wait_deliveries(self, timeout: float = 10.0) -> None:
+        """Block until every queued webhook delivery succeeded or gave up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._outbox.unfinished_tasks == 0:
+                return
+            time.sleep(0.02)
+        raise TimeoutError("webhook deliveries still pending")
+
+    def redeliver(self, delivery: Delivery) -> int:
+        """Send a past delivery again, byte for byte (what WooCommerce's "resend" and network retries do)."""
+        hook = self.webhooks[delivery.webhook_id]
+        return self._post(hook["delivery_url"], delivery.body, delivery.headers)
+
+    # --- webhooks -------------------------------------------------------------------------------------------
+
+    def _on_change(self, topic: str, payload: dict) -> None:
+        resource = topic.split(".")[0]
+        for hook in list(self.webhooks.values()):
+            if hook["status"] == "active" and hook["topic"] in {topic, f"{resource}.*", "action.*"}:
+                self._queue_delivery(hook, topic, payload)
+
+    def _queue_delivery(self, hook: dict, topic: str, payload: dict) -> Delivery:
+        body = json.dumps(payload).encode()
+        signature = base64.b64encode(hmac.new(hook["_secret"].encode(), body, hashlib.sha256).digest()).decode()
+        resource, event = topic.split(".")
+        delivery = Delivery(
+            delivery_id=hashlib.sha1(f"{hook['id']}:{time.time_ns()}:{secrets.token_hex(4)}".encode()).hexdigest(),
+            webhook_id=hook["id"], topic=topic, body=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "WooCommerce/9.4.0 Hookshot (WordPress/6.7)",
+                "X-WC-Webhook-Source": self.url + "/",
+                "X-WC-Webhook-Topic": topic,
+                "X-WC-Webhook-Resource": resource,
+                "X-WC-Webhook-Event": event,
+                "X-WC-Webhook-Signature": signature,
+                "X-WC-Webhook-ID": str(hook["id"]),
+            },
+        )
+        delivery.headers["X-WC-Webhook-Delivery-ID"] = delivery.delivery_id
+        with self._lock:
+            self.deliveries.append(delivery)
+        self._outbox.put(delivery)
+        return delivery
+
+    def _deliver_loop(self) -> None:
+        while True:
+            delivery = self._outbox.get()
+            if delivery is None:
+                self._outbox.task_done()
+                return
+            try:
+                self._deliver(delivery)
+            finally:
+                self._outbox.task_done()
+
+    def _deliver(self, delivery: Delivery) -> None:
+        hook = self.webhooks.get(delivery.webhook_id)
+        for delay in (0.0, *self.retry_delays):
+            if hook is None or hook["status"] != "active":
+                return
+            time.sleep(delay)
+            code = self._post(hook["delivery_url"], delivery.body, delivery.headers)
+            delivery.attempts.append(code)
+            if 200 <= code < 300:
+                hook["_failures"] = 0
+                return
+            hook["_failures"] = hook.get("_failures", 0) + 1
+            if hook["_failures"] > MAX_DELIVERY_FAILURES:
+                hook["status"] = "disabled"
+
+    @staticmethod
+    def _post(url: str, body: bytes, headers: dict) -> int:
+        try:
+            return requests.post(url, data=body, headers=headers, timeout=10, allow_redirects=False).status_code
+        except requests.RequestException:
+            return 0
+
+    # --- auth -----------------------------------------------------------------------------------------------
+
+    def authenticate(self, method: str, path: str, query: dict[str, str], headers) -> ApiKey:  # noqa: ANN001
+        key: ApiKey | None = None
+        if self.tls:
+            auth = headers.get("Authorization", "")
+            if auth.startswith("Basic "):
+                try:
+                    user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                except ValueError:
+                    user, password = "", ""
+            else:
+                user, password = query.get("consumer_key", ""), query.get("consumer_secret", "")
+            if user or password:
+                key = self.keys.get(user)
+                if key is None:
+                    raise ApiError(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+                if not hmac.compare_digest(key.consumer_secret, password):
+                    raise ApiError(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+                return key
+        if "oauth_consumer_key" in query:
+            key = self.keys.get(query["oauth_consumer_key"])
+            if key is None:
+                raise ApiError(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+            for param in ("oauth_signature", "oauth_signature_method", "oauth_nonce", "oauth_timestamp"):
+                if not query.get(param):
+                    raise ApiError(401, "woocommerce_rest_authentication_error", f"{param} parameter is missing.")
+            problem = oauth1.verify(method, self.url + path, query, key.consumer_secret)
+            if problem:
+                raise ApiError(401, "woocommerce_rest_authentication_error", problem)
+            try:
+                ts = int(query["oauth_timestamp"])
+            except ValueError:
+                ts = 0
+            if abs(time.time() - ts) > oauth1.TIMESTAMP_WINDOW:
+                raise ApiError(401, "woocommerce_rest_authentication_error", "Invalid timestamp.")
+            with self._lock:
+                if query["oauth_nonce"] in key.nonces:
+                    raise ApiError(401, "woocommerce_rest_authentication_error",
+                                   "Invalid nonce - nonce has already been used.")
+                key.nonces.add(query["oauth_nonce"])
+            return key
+        raise ApiError(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+
+    def throttle(self, who: str) -> None:
+        if not self.rate_limit:
+            return
+        bucket = self.buckets.setdefault(who, TokenBucket(*self.rate_limit))
+        wait = bucket.take()
+        if wait:
+            self.throttled += 1
+            raise ApiError(429, "rest_too_many_requests", "Too many requests.",
+                           {"Retry-After": str(max(1, math.ceil(wait)))})
+
+    # --- REST -----------------------------------------------------------------------------------------------
+
+    def handle_api(self, method: str, route: str, query: dict[str, str], body: bytes, headers) -> tuple:  # noqa: ANN001
+        with self._lock:
+            if self._faults:
+                status = self._faults.pop(0)
+                raise ApiError(status, "internal_server_error", "There has been a critical error on this website.")
+        key = self.authenticate(method, API_PREFIX + route, query, headers)
+        self.throttle(key.consumer_key)
+        if method != "GET" and key.permissions == "read":
+            raise ApiError(401, "woocommerce_rest_authentication_error",
+                           "The API key provided does not have write permissions.")
+        data = {}
+        if body:
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                raise ApiError(400, "rest_invalid_json", "Invalid JSON body passed.") from exc
+        s = self.store
+        m = re.fullmatch(r"products/(\d+)/variations", route)
+        if method == "GET" and m:
+            if s.get_product(int(m[1])) is None:
+                raise ApiError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+            return self._page(s.get_variations(int(m[1])), query)
+        if method == "GET" and route == "products/categories":
+            return self._page(list(s.categories.values()), query)
+        if method == "GET" and route == "products/tags":
+            return self._page(list(s.tags.values()), query)
+        for resource, getter in (("products", s.get_product), ("customers", s.get_customer),
+                                 ("orders", s.get_order)):
+            if method == "GET" and route == resource:
+                return self._list(resource, query)
+            m = re.fullmatch(rf"{resource}/(\d+)", route)
+            if method == "GET" and m:
+                rec = getter(int(m[1]))
+                if rec is None:
+                    raise ApiError(404, f"woocommerce_rest_{resource[:-1]}_invalid_id", "Invalid ID.")
+                return 200, rec, {}
+        if route == "system_status" and method == "GET":
+            return 200, {"environment": {"home_url": self.url, "site_url": self.url, "version": "9.4.0",
+                                         "wp_version": "6.7", "language": "es_ES"},
+                         "settings": {"currency": s.currency, "currency_symbol": "€",
+                                      "currency_position": "right_space"}}, {}
+        if route == "data/currencies/current" and method == "GET":
+            return 200, {"code": s.currency, "name": "Euro", "symbol": "€"}, {}
+        if route == "webhooks":
+            if method == "GET":
+                return self._page([self._public_hook(h) for h in self.webhooks.values()], query)
+            if method == "POST":
+                return self._create_webhook(data)
+        m = re.fullmatch(r"webhooks/(\d+)", route)
+        if m:
+            hook = self.webhooks.get(int(m[1]))
+            if hook is None:
+                raise ApiError(404, "woocommerce_rest_webhook_invalid_id", "Invalid ID.")
+            if method == "GET":
+                return 200, self._public_hook(hook), {}
+            if method in {"PUT", "POST"}:
+                for k in ("name", "status", "delivery_url"):
+                    if k in data:
+                        hook[k] = str(data[k])
+                if "secret" in data:
+                    hook["_secret"] = str(data["secret"])
+                return 200, self._public_hook(hook), {}
+            if method == "DELETE":
+                if query.get("force") not in {"true", "1"}:
+                    raise ApiError(501, "woocommerce_rest_trash_not_supported",
+                                   "Webhooks do not support trashing.")
+                with self._lock:
+                    self.webhooks.pop(hook["id"], None)
+                return 200, self._public_hook(hook), {}
+        raise ApiError(404, "rest_no_route", "No route was found matching the URL and request method.")
+
+    def _create_webhook(self, data: dict) -> tuple:
+        topic = str(data.get("topic", ""))
+        url = str(data.get("delivery_url", ""))
+        if topic not in WEBHOOK_TOPICS:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): topic")
+        if urlparse(url).scheme not in {"http", "https"}:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): delivery_url")
+        now = iso(datetime.now(UTC))
+        with self._lock:
+            hook = {"id": next(self._ids), "name": str(data.get("name") or f"Webhook created on {now}"),
+                    "status": str(data.get("status") or "active"), "topic": topic,
+                    "resource": topic.split(".")[0], "event": topic.split(".")[1], "hooks": [],
+                    "delivery_url": url, "date_created": now, "date_created_gmt": now, "date_modified": now,
+                    "date_modified_gmt": now, "_secret": str(data.get("secret") or secrets.token_hex(16))}
+            self.webhooks[hook["id"]] = hook
+        if hook["status"] == "active":
+            code = self._post(url, f"webhook_id={hook['id']}".encode(),
+                              {"Content-Type": "application/x-www-form-urlencoded",
+                               "User-Agent": "WooCommerce/9.4.0 Hookshot (WordPress/6.7)"})
+            self.pings.append((hook["id"], code))
+        return 201, self._public_hook(hook), {}
+
+    @staticmethod
+    def _public_hook(hook: dict) -> dict:
+        return {k: v for k, v in hook.items() if not k.startswith("_")}
+
+    def _ts(self, resource: str, rid: int) -> str:
+        overrides = {"products": self.store.product_overrides, "customers": self.store.customer_overrides,
+                     "orders": self.store.order_overrides}[resource]
+        if rid in overrides:
+            return overrides[rid]["date_modified_gmt"]
+        cached = self._modified_cache.get((resource, rid))
+        if cached is None:
+            cached = self._modified_cache[(resource, rid)] = self.store.modified_ts(resource, rid)
+        return cached
+
+    def _list(self, resource: str, query: dict[str, str]) -> tuple:
+        s = self.store
+        ids = {"products": s.product_ids, "customers": s.customer_ids, "orders": s.order_ids}[resource]()
+        getter = {"products": s.get_product, "customers": s.get_customer, "orders": s.get_order}[resource]
+        after = query.get("modified_after")
+        if after and resource != "customers":  # WooCommerce's customers endpoint has no modified_after
+            try:
+                cutoff = iso(datetime.fromisoformat(after.replace("Z", "+00:00")).replace(tzinfo=UTC))
+            except ValueError as exc:
+                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): modified_after") from exc
+            ids = [i for i in ids if self._ts(resource, i) > cutoff]
+        orderby = query.get("orderby", "id" if resource == "customers" else "date")
+        desc = query.get("order", "asc" if resource == "customers" else "desc") == "desc"
+        if orderby == "modified":
+            ids = sorted(ids, key=lambda i: (self._ts(resource, i), i), reverse=desc)
+        elif orderby in {"id", "date", "include"}:  # generated ids grow with creation dates
+            ids = sorted(ids, reverse=desc)
+        else:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): orderby")
+        return self._page(ids, query, load=getter)
+
+    @staticmethod
+    def _page(items: list, query: dict[str, str], load: Callable | None = None) -> tuple:
+        try:
+            per_page = int(query.get("per_page", "10"))
+            page = int(query.get("page", "1"))
+        except ValueError as exc:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): page, per_page") from exc
+        if not 1 <= per_page <= 100 or page < 1:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+        total = len(items)
+        pages = math.ceil(total / per_page)
+        chunk = items[(page - 1) * per_page: page * per_page]
+        if load is not None:
+            chunk = [r for r in (load(i) for i in chunk) if r is not None]
+        if page > max(pages, 1):
+            raise ApiError(400, "woocommerce_rest_invalid_page_number",
+                           "The page number requested is larger than the number of pages available.")
+        return 200, chunk, {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+
+    # --- wc-auth --------------------------------------------------------------------------------------------
+
+    def handle_auth(self, route: str, query: dict[str, str]) -> tuple[int, str, dict]:
+        required = ("app_name", "scope", "user_id", "return_url", "callback_url")
+        missing = [p for p in required if not query.get(p)]
+        if missing:
+            return 400, _page("Error", f"Missing parameter {html.escape(missing[0])}"), {}
+        if query["scope"] not in {"read", "write", "read_write"}:
+            return 400, _page("Error", "Invalid scope " + html.escape(query["scope"])), {}
+        callback = urlparse(query["callback_url"])
+        loopback_http = (self.allow_http_callback_on_loopback and callback.scheme == "http"
+                         and callback.hostname in {"127.0.0.1", "localhost"})
+        if callback.scheme != "https" and not loopback_http:
+            return 400, _page("Error", "The callback_url needs to be over SSL"), {}
+        if self.app_name_required and query["app_name"] != self.app_name_required:
+            return 400, _page("Error", "Unknown app"), {}
+        params = {p: query[p] for p in required}
+        if route == "authorize":
+            nonce = secrets.token_hex(8)
+            self._auth_nonces.add(nonce)
+            approve = "/wc-auth/v1/access_granted?" + urlencode({**params, "wc_auth_nonce": nonce})
+            deny = "/wc-auth/v1/access_denied?" + urlencode(params)
+            body = (f"<p><strong>{html.escape(params['app_name'])}</strong> would like to connect to your store"
+                    f" with {html.escape(params['scope'])} access.</p>"
+                    f'<a class="wc-auth-approve" href="{html.escape(approve)}">Approve</a> '
+                    f'<a class="wc-auth-deny" href="{html.escape(deny)}">Deny</a>')
+            return 200, _page("Connect", body), {}
+        sep = "&" if "?" in params["return_url"] else "?"
+        if route == "access_denied":
+            back = params["return_url"] + sep + urlencode({"success": 0, "user_id": params["user_id"]})
+            return 302, "", {"Location": back}
+        if route == "access_granted":
+            nonce = query.get("wc_auth_nonce", "")
+            if nonce not in self._auth_nonces:
+                return 403, _page("Error", "Invalid nonce"), {}
+            self._auth_nonces.discard(nonce)
+            key = self.create_key(params["scope"], params["user_id"],
+                                  f"{params['app_name'][:170]} - API ({iso(datetime.now(UTC))})")
+            payload = {"key_id": key.key_id, "user_id": params["user_id"], "consumer_key": key.consumer_key,
+                       "consumer_secret": key.consumer_secret, "key_permissions": key.permissions}
+            code = self._post(params["callback_url"], json.dumps(payload).encode(),
+                              {"Content-Type": "application/json"})
+            self.callbacks.append((params["callback_url"], code))
+            if code != 200:
+                self.revoke_key(key.consumer_key)
+                return 401, _page("Error", "An error occurred in the request and at the time were unable to send "
+                                           "the consumer data"), {}
+            back = params["return_url"] + sep + urlencode({"success": 1, "user_id": params["user_id"]})
+            return 302, "", {"Location": back}
+        return 404, _page("Error", "Bad request"), {}
+
+
+def _page(title: str, body: str) -> str:
+    return f"<!doctype html><html><head><title>{title}</title></head><body>{body}</body></html>"
+
+
+def _self_signed_cert() -> str:
+    from datetime import timedelta
+    from ipaddress import IPv4Address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    path = Path(tempfile.mkdtemp(prefix="woo-standin-")) / "cert.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(path)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    standin: WooStandin
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet by design
+        pass
+
+    def _handle(self, method: str) -> None:
+        parsed = urlparse(self.path)
+        # PHP's $_GET: repeated keys keep the last value (the python client repeats its query parameters).
+        query = dict(parse_qsl(parsed.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = parsed.path
+        sd = self.standin
+        if path.startswith("/wc-auth/v1/") and method == "GET":
+            status, page, headers = sd.handle_auth(path.removeprefix("/wc-auth/v1/"), query)
+            sd.requests_log.append((method, self.path, status))
+            return self._send(status, page.encode(), "text/html; charset=UTF-8", headers)
+        if not path.startswith(API_PREFIX):
+            return self._send(404, b"Not found", "text/plain", {})
+        try:
+            status, data, headers = sd.handle_api(method, path.removeprefix(API_PREFIX).rstrip("/"), query, body,
+                                                  self.headers)
+        except ApiError as err:
+            status, data, headers = err.status, {"code": err.code, "message": err.message,
+                                                 "data": {"status": err.status}}, err.headers
+        if "X-WP-TotalPages" in headers:
+            page, pages = int(query.get("page", "1")), int(headers["X-WP-TotalPages"])
+            base = sd.url + path
+            links = []
+            if page > 1:
+                links.append(f'<{base}?{urlencode({**_plain(query), "page": page - 1})}>; rel="prev"')
+            if page < pages:
+                links.append(f'<{base}?{urlencode({**_plain(query), "page": page + 1})}>; rel="next"')
+            if links:
+                headers["Link"] = ", ".join(links)
+        sd.requests_log.append((method, self.path.split("&oauth_")[0], status))
+        self._send(status, json.dumps(data).encode(), "application/json; charset=UTF-8", headers)
+
+    def _send(self, status: int, body: bytes, ctype: str, headers: dict) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+
+def _plain(query: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in query.items() if not k.startswith("oauth_") and k not in {"consumer_key",
+                                                                                      "consumer_secret"}}
+
+
+__all__ = ["WooStandin", "StoreSize", "ApiKey", "Delivery"]

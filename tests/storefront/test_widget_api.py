@@ -1,0 +1,217 @@
+"""The public widget API as a storefront (or an attacker) calls it, over Django's test client and the real DB."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from shopify_app.verify.app_proxy import _generate_param_string
+
+from backend.storefront.access import customer_signature
+from backend.storefront.models import AllowedOrigin, WidgetRule
+from backend.storefront.rules import invalidate
+from tests.storefront.factories import make_collection, make_customer, make_order, make_product
+
+pytestmark = pytest.mark.django_db
+
+UA = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36"}
+
+
+def get(client, widget, **params):
+    return client.get(f"/api/storefront/widgets/{widget}", params, **UA)
+
+
+def ids(response):
+    return [item["id"] for item in response.json()["items"]]
+
+
+@pytest.fixture
+def catalog(shop):
+    shop.currency = "EUR"
+    shop.save()
+    products = [make_product(shop, title=f"P{i}", price=f"{10 + i}.50") for i in range(6)]
+    # Bestsellers order by units: P0 sells most, then P1, ...
+    for i, product in enumerate(products):
+        for _ in range(6 - i):
+            make_order(shop, [product])
+    return products
+
+
+def test_bestsellers_payload_has_prices_formatted_for_shop_currency_and_locale(client, shop, catalog):
+    shop.save()
+    catalog[0].variants.update(compare_at_price="15.00")
+    es = get(client, "bestsellers", key=shop.public_key, locale="es")
+    assert es.status_code == 200
+    body = es.json()
+    assert body["widget"] == "bestsellers" and body["locale"] == "es" and body["currency"] == "EUR"
+    assert body["title"] == "Los más vendidos"
+    first = body["items"][0]
+    assert first["id"] == catalog[0].platform_id
+    assert first["price"] == "10.50" and first["compare_at_price"] == "15.00"
+    assert first["price_formatted"] == "10,50\xa0€"
+    assert first["compare_at_price_formatted"] == "15,00\xa0€"
+    assert first["url"] == f"/products/{catalog[0].handle}" and first["available"] is True
+    en = get(client, "bestsellers", key=shop.public_key, locale="en").json()
+    assert en["items"][0]["price_formatted"] == "€10.50"
+    assert en["title"] == "Bestsellers"
+
+
+def test_unknown_key_404_and_bad_params_400_never_500(client, shop, catalog):
+    assert get(client, "bestsellers", key="pk_nope").status_code == 404
+    assert get(client, "bestsellers").json() == {"error": "unknown key"}
+    assert get(client, "nonsense", key=shop.public_key).status_code == 404
+    for bad in ({"limit": "0"}, {"limit": "99"}, {"limit": "x"}, {"locale": "fr"}, {"product": "x" * 65},
+                {"product": "<script>"}, {"visitor": "a b"}, {"segment": "s" * 65}):
+        response = get(client, "also_bought", key=shop.public_key, **bad)
+        assert response.status_code == 400, bad
+        assert response.json()["error"]
+
+
+def test_shop_a_key_never_returns_shop_b_products(client, shop, other_shop, catalog):
+    foreign = [make_product(other_shop, title=f"B{i}") for i in range(3)]
+    for p in foreign:
+        make_order(other_shop, [p], quantity=50)
+    # Asking shop A's widget about shop B's product id falls back to A's catalog, never B's.
+    response = get(client, "also_bought", key=shop.public_key, product=foreign[0].platform_id)
+    assert response.status_code == 200
+    returned = set(ids(response))
+    assert returned and returned <= {p.platform_id for p in catalog}
+    assert not returned & {p.platform_id for p in foreign}
+
+
+def test_rules_pinned_first_excluded_gone_out_of_stock_gone(client, shop, catalog):
+    pinned = make_product(shop, title="Pinned", stock=3)
+    empty = catalog[1]
+    empty.variants.update(inventory_quantity=0)
+    low = catalog[2]
+    low.variants.update(inventory_quantity=1)
+    excluded_by_collection = catalog[3]
+    collection = make_collection(shop, [excluded_by_collection])
+    WidgetRule.objects.create(
+        shop=shop,
+        widget="bestsellers",
+        limit=4,
+        pinned_product_ids=[pinned.pk],
+        excluded_product_ids=[catalog[0].pk],
+        excluded_collection_ids=[collection.pk],
+        min_stock=2,
+    )
+    invalidate(shop.pk)
+    got = ids(get(client, "bestsellers", key=shop.public_key))
+    assert got[0] == pinned.platform_id
+    for gone in (catalog[0], empty, low, excluded_by_collection):
+        assert gone.platform_id not in got
+    assert got == [pinned.platform_id, catalog[4].platform_id, catalog[5].platform_id]
+
+
+def test_disabled_widget_is_200_with_no_items(client, shop, catalog):
+    WidgetRule.objects.create(shop=shop, widget="bestsellers", enabled=False)
+    body = get(client, "bestsellers", key=shop.public_key).json()
+    assert body["enabled"] is False and body["items"] == []
+
+
+def test_rule_change_shows_up_live(client, shop, catalog):
+    assert len(ids(get(client, "bestsellers", key=shop.public_key))) == 6
+    rule = WidgetRule.objects.create(shop=shop, widget="bestsellers", limit=2, title_en="Hot now")
+    invalidate(shop.pk)
+    body = get(client, "bestsellers", key=shop.public_key, locale="en").json()
+    assert len(body["items"]) == 2 and body["title"] == "Hot now"
+    rule.enabled = False
+    rule.save()
+    invalidate(shop.pk)
+    assert get(client, "bestsellers", key=shop.public_key).json()["enabled"] is False
+
+
+def test_titles_round_trip_exactly(client, shop):
+    nasty = '<img src=x onerror=alert(1)> "Café" & ñ 🧥'
+    product = make_product(shop, title=nasty)
+    make_order(shop, [product])
+    body = json.loads(get(client, "bestsellers", key=shop.public_key).content)
+    assert body["items"][0]["title"] == nasty
+
+
+def test_cache_headers_public_vs_personal(client, shop, catalog):
+    public = get(client, "bestsellers", key=shop.public_key)
+    assert public["Cache-Control"] == "public, max-age=60"
+    assert "Origin" in public["Vary"]
+    personal = get(client, "recently_viewed", key=shop.public_key, visitor="v-123")
+    assert personal.status_code == 200
+    assert personal["Cache-Control"] == "private, no-store"
+    customer = make_customer(shop, platform_id="777")
+    signed = get(client, "also_bought", key=shop.public_key, product=catalog[0].platform_id,
+                 customer=customer.platform_id, customer_sig=customer_signature(shop, customer.platform_id))
+    assert signed["Cache-Control"] == "private, no-store"
+    # An unsigned customer claim is ignored: the answer stays the shared, cacheable one.
+    unsigned = get(client, "also_bought", key=shop.public_key, product=catalog[0].platform_id, customer="777")
+    assert unsigned["Cache-Control"] == "public, max-age=60"
+
+
+def test_origin_check_and_cors(client, shop, catalog):
+    AllowedOrigin.objects.create(shop=shop, origin="https://www.alpha-store.com")
+    ok = client.get("/api/storefront/widgets/bestsellers", {"key": shop.public_key},
+                    HTTP_ORIGIN="https://www.alpha-store.com", **UA)
+    assert ok.status_code == 200
+    assert ok["Access-Control-Allow-Origin"] == "https://www.alpha-store.com"
+    home = client.get("/api/storefront/widgets/bestsellers", {"key": shop.public_key},
+                      HTTP_ORIGIN="https://alpha.myshopify.com", **UA)
+    assert home.status_code == 200
+    evil = client.get("/api/storefront/widgets/bestsellers", {"key": shop.public_key},
+                      HTTP_ORIGIN="https://evil.example", **UA)
+    assert evil.status_code == 403 and "Access-Control-Allow-Origin" not in evil
+
+
+def _proxy_query(shop_domain: str, secret: str, **extra) -> dict:
+    params = {"shop": shop_domain, "path_prefix": "/apps/personalize", "timestamp": str(int(time.time())), **extra}
+    import hashlib
+    import hmac
+
+    params["signature"] = hmac.new(secret.encode(), _generate_param_string(params).encode(), hashlib.sha256).hexdigest()
+    return params
+
+
+def test_app_proxy_signature_verified(client, shop, catalog, settings):
+    good = client.get("/api/storefront/proxy/widgets/bestsellers",
+                      _proxy_query(shop.domain, settings.SHOPIFY_API_SECRET, locale="en"), **UA)
+    assert good.status_code == 200
+    assert ids(good)[0] == catalog[0].platform_id
+    forged = client.get("/api/storefront/proxy/widgets/bestsellers",
+                        _proxy_query(shop.domain, "not-the-secret"), **UA)
+    assert forged.status_code == 401
+    tampered = _proxy_query(shop.domain, settings.SHOPIFY_API_SECRET)
+    tampered["shop"] = "beta.myshopify.com"
+    assert client.get("/api/storefront/proxy/widgets/bestsellers", tampered, **UA).status_code == 401
+    stale = _proxy_query(shop.domain, settings.SHOPIFY_API_SECRET, timestamp=str(int(time.time()) - 3600))
+    assert client.get("/api/storefront/proxy/widgets/bestsellers", stale, **UA).status_code == 401
+    unknown = _proxy_query("gamma.myshopify.com", settings.SHOPIFY_API_SECRET)
+    assert client.get("/api/storefront/proxy/widgets/bestsellers", unknown, **UA).status_code == 404
+
+
+def test_app_proxy_logged_in_customer_makes_payload_personal(client, shop, catalog, settings):
+    make_customer(shop, platform_id="555")
+    response = client.get(
+        "/api/storefront/proxy/widgets/also_bought",
+        _proxy_query(shop.domain, settings.SHOPIFY_API_SECRET, logged_in_customer_id="555",
+                     product=catalog[0].platform_id),
+        **UA,
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_public_payload_is_served_from_cache_without_queries(client, shop, catalog, django_assert_max_num_queries):
+    first = get(client, "bestsellers", key=shop.public_key)
+    with django_assert_max_num_queries(0):
+        again = get(client, "bestsellers", key=shop.public_key)
+    assert again.content == first.content
+
+
+def test_payload_build_has_no_n_plus_one(client, shop, catalog, django_assert_max_num_queries):
+    for i in range(20):
+        make_product(shop, title=f"extra{i}")
+    WidgetRule.objects.create(shop=shop, widget="bestsellers", limit=24)
+    # shop, rule, engine's queries, products + variants prefetch: independent of the item count
+    with django_assert_max_num_queries(12):
+        response = get(client, "bestsellers", key=shop.public_key, limit="24")
+    got = ids(response)
+    assert len(got) == 24
+    assert got[:6] == [p.platform_id for p in catalog]

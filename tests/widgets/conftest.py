@@ -1,0 +1,99 @@
+"""One headless Chromium (Debian's) per test module, a fresh context per test, and a live app seeded per test."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (make chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.widgets.bundle import ensure_built
+
+    if shutil.which("npm"):
+        ensure_built()
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it are
+    # ordinary blocking calls in the test thread, which is what this switch tells Django.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@dataclass
+class PageWatch:
+    """What the page said on the console, which script errors escaped, and whether any dialog opened."""
+
+    console: list[tuple[str, str, str]] = field(default_factory=list)  # (type, text, url it points at)
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    @property
+    def console_errors(self) -> list[str]:
+        """Every console error except Chromium's own network log line for a request to an API we made fail.
+
+        The browser itself prints "Failed to load resource" for any failed request (an aborted fetch, a 500):
+        no script can silence or cause that line. Everything else, including anything our script logs, counts.
+        """
+        return [
+            f"{text} ({url})"
+            for kind, text, url in self.console
+            if kind == "error" and not (text.startswith("Failed to load resource") and "/api/storefront/" in url)
+        ]
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    page = context.new_page()
+    watch = PageWatch()
+    page.on("console", lambda m: watch.console.append((m.type, m.text, (m.location or {}).get("url", ""))))
+    page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
+
+    def on_dialog(dialog):
+        watch.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.watch = watch
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def store(live_server):
+    from django.core.cache import cache
+
+    from backend.storefront.access import forget_shops
+    from tests.widgets.factories import seed_store
+
+    cache.clear()
+    forget_shops()
+    yield seed_store(origin=live_server.url)
+    forget_shops()
+    cache.clear()

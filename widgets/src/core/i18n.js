@@ -1,0 +1,21 @@
+// The few strings the script shows itself; titles come from the merchant's settings via the API.
+const STRINGS = {
+  en: {
+    also_bought: "Customers also bought",
+    recently_viewed: "Continue shopping",
+    bestsellers: "Bestsellers",
+    sold_out: "Sold out",
+    was: "Regular price",
+  },
+  es: {
+    also_bought: "Los clientes también compraron",
+    recently_viewed: "Sigue comprando",
+    bestsellers: "Los más vendidos",
+    sold_out: "Agotado",
+    was: "Precio habitual",
+  },
+};
+
+export function t(locale, key) {
+  return (STRINGS[locale] || STRINGS.en)[key] || STRINGS.en[key] || "";
+}

@@ -1,0 +1,78 @@
+// The storefront script: reads the app embed's config, records page events, and loads a widget's chunk only
+// when its placeholder nears the viewport. It must never break or shift the host page.
+import { fetchWidget } from "./core/api.js";
+import { readConfig } from "./core/config.js";
+import { consentReady } from "./core/consent.js";
+import { t } from "./core/i18n.js";
+import { startTransport, track } from "./core/transport.js";
+
+const WIDGETS = {
+  also_bought: () => import("./widgets/also_bought.js"),
+  recently_viewed: () => import("./widgets/recently_viewed.js"),
+  bestsellers: () => import("./widgets/bestsellers.js"),
+};
+
+// Without data the reserved box stays, empty: collapsing it would shift whatever follows. Only a box that is
+// wholly below the viewport may collapse, since nothing the shopper sees moves then.
+function hide(host) {
+  host.dataset.pzState = "empty";
+  host.replaceChildren();
+  if (host.getBoundingClientRect().top >= innerHeight) host.style.display = "none";
+}
+
+function onSubmit(cfg, e) {
+  const form = e.target;
+  if (!(form instanceof HTMLFormElement) || !/\/cart\/add/.test(form.getAttribute("action") || "")) return;
+  const field = form.querySelector("[name='product-id'],[name='product_id']");
+  const product = form.dataset.productId || (field && field.value) || cfg.product;
+  track("added_to_cart", { product }, true);
+}
+
+function start() {
+  if (window.__personalize) return;
+  window.__personalize = true;
+  const cfg = readConfig();
+  startTransport(cfg);
+  if (cfg.product) track("product_viewed", { product: cfg.product, collection: cfg.collection });
+  else if (cfg.collection) track("collection_viewed", { collection: cfg.collection });
+  document.addEventListener("submit", (e) => onSubmit(cfg, e), true);
+
+  const ctx = { cfg, t, track, fetchWidget, hide, ready: consentReady() };
+  const load = (host) => {
+    const chunk = WIDGETS[host.dataset.personalizeWidget];
+    if (!chunk) return;
+    host.dataset.pzState = "loading";
+    ctx.ready
+      .then(chunk)
+      .then((m) => m.default(host, ctx))
+      .catch(() => hide(host));
+  };
+  const io =
+    "IntersectionObserver" in window &&
+    new IntersectionObserver(
+      (entries) => {
+        for (const e of entries) {
+          if (!e.isIntersecting) continue;
+          io.unobserve(e.target);
+          load(e.target);
+        }
+      },
+      { rootMargin: "400px 0px" },
+    );
+  const scan = () => {
+    for (const host of document.querySelectorAll("[data-personalize-widget]:not([data-pz-state])")) {
+      host.dataset.pzState = "waiting";
+      if (io) io.observe(host);
+      else load(host);
+    }
+  };
+  scan();
+  // The theme editor re-renders sections in place: pick up their new placeholders.
+  document.addEventListener("shopify:section:load", scan);
+}
+
+try {
+  start();
+} catch (e) {
+  /* never let the storefront script break the host page */
+}
