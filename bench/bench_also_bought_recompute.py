@@ -97,7 +97,7 @@ def main() -> None:
     from backend.recommendations.also_bought import write_lists
     from backend.shops.models import Shop
 
-    Shop.all_shops.filter(domain="bench-recompute.myshopify.com").delete() if hasattr(Shop, "all_shops") else None
+    Shop.objects.filter(domain="bench-recompute.myshopify.com").delete()
     shop = Shop(platform="shopify", domain="bench-recompute.myshopify.com")
     shop.save()
     Product.objects.bulk_create(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -98,10 +98,49 @@ def ids_by_platform_id(model: type[models.Model], shop: Shop, platform_ids: Iter
 
 
 def upsert_rows(model: type[models.Model], rows: Sequence[models.Model], unique: list[str], fields: list[str]) -> None:
-    if rows:
+    """INSERT ... ON CONFLICT (unique) DO UPDATE SET fields, for many rows (one row per unique key, last wins)."""
+    if not rows:
+        return
+    opts = model._meta
+    key_columns = [opts.get_field(f).attname for f in unique]
+    deduped = list({tuple(getattr(r, c) for c in key_columns): r for r in rows}.values())
+    if connection.vendor == "postgresql" and len(deduped) >= COPY_THRESHOLD:
+        _copy_upsert(model, deduped, unique, fields)
+    else:
         model.objects.bulk_create(
-            rows, batch_size=1000, update_conflicts=True, unique_fields=unique, update_fields=fields
+            deduped, batch_size=1000, update_conflicts=True, unique_fields=unique, update_fields=fields
         )
+
+
+COPY_THRESHOLD = 200
+
+
+def _copy_upsert(model: type[models.Model], rows: Sequence[models.Model], unique: list[str],
+                 fields: list[str]) -> None:
+    """PostgreSQL fast path: COPY the rows into a scratch table, then one INSERT ... SELECT ... ON CONFLICT.
+
+    Same semantics as bulk_create(update_conflicts=True), without building a statement with tens of thousands of
+    parameters (which costs more Python time than the database spends on the rows).
+    """
+    opts = model._meta
+    table = connection.ops.quote_name(opts.db_table)
+    scratch = connection.ops.quote_name(f"upsert_{opts.db_table}")
+    concrete = [f for f in opts.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in concrete)
+    conflict = ", ".join(connection.ops.quote_name(opts.get_field(f).column) for f in unique)
+    updates = ", ".join(
+        f"{q} = EXCLUDED.{q}" for q in (connection.ops.quote_name(opts.get_field(f).column) for f in fields)
+    )
+    with connection.cursor() as cursor:
+        # Session-local scratch table with the target's column types and no constraints; emptied per use.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {columns} FROM {table} WITH NO DATA")
+        cursor.execute(f"TRUNCATE {scratch}")
+        with cursor.cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([f.get_db_prep_save(f.pre_save(row, True), connection) for f in concrete])
+        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch} "  # noqa: S608
+                       f"ON CONFLICT ({conflict}) {action}")
 
 
 # --- products, variants, stock -------------------------------------------------------------------------------

@@ -23,4 +23,19 @@ app.conf.beat_schedule = {
         "task": "integrations.woocommerce.tasks.reconcile_woocommerce_shops",
         "schedule": crontab(minute="7-59/15"),
     },
+    # Segments: re-run every rule over the shop so time-based conditions ("no order in 60 days") stay right.
+    "segments-full-pass": {
+        "task": "backend.segments.tasks.full_pass_all_shops",
+        "schedule": crontab(minute="3-59/10"),
+    },
+    # Segments: rebuild profiles, refit BG/NBD + Gamma-Gamma per shop and rescore every profile, nightly.
+    "segments-refit-clv": {
+        "task": "backend.segments.tasks.refit_all_shops",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    # Recommendations: full also-bought recompute + bestseller counter rebuild per shop (orders update both live).
+    "recommendations-recompute": {
+        "task": "backend.recommendations.tasks.recompute_all_shops",
+        "schedule": crontab(hour=2, minute=41),
+    },
 }

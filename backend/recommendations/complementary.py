@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from backend.catalog.models import Collection, CollectionMembership, Product
 from backend.recommendations.models import ComplementaryRule
@@ -47,8 +48,6 @@ def save_rule(shop: Shop, *, source_product: int | None = None, source_collectio
         rule.save()
         rule.target_products.set(tp)
         rule.target_collections.set(tc)
-        # Keep the merchant's order of targets: the M2M does not, so it is stored alongside.
-        rule.__dict__["_ordered"] = (tp, tc)
     return rule
 
 
@@ -58,7 +57,8 @@ def complementary_for(shop: Shop, product_id: int, limit: int) -> list[int]:
                        .values_list("collection_id", flat=True))
     rules = (
         ComplementaryRule.objects.for_shop(shop).filter(enabled=True)
-        .filter(models_q(product_id, collections)).order_by("source_collection_id", "pk")
+        .filter(Q(source_product_id=product_id) | Q(source_collection_id__in=collections))
+        .order_by("source_collection_id", "pk")
         .prefetch_related("target_products", "target_collections")
     )
     out: list[int] = []
@@ -69,12 +69,6 @@ def complementary_for(shop: Shop, product_id: int, limit: int) -> list[int]:
     if target_collections and len(out) < limit:
         out += _collection_products(shop, target_collections, limit * 2)
     return list(dict.fromkeys(p for p in out if p != product_id))[: limit * 2]
-
-
-def models_q(product_id: int, collections: list[int]):
-    from django.db.models import Q
-
-    return Q(source_product_id=product_id) | Q(source_collection_id__in=collections)
 
 
 def _collection_products(shop: Shop, collection_ids: list[int], n: int) -> list[int]:

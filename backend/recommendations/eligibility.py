@@ -74,7 +74,16 @@ def not_to_rebuy(shop: Shop, customer_id: int | None) -> set[int]:
         ProductPreference.objects.for_shop(shop).filter(product_id__in=bought, rebuyable=True)
         .values_list("product_id", flat=True)
     )
-    return bought - rebuyable
+    return bought - rebuyable - _rule_rebuyable(shop)
+
+
+def _rule_rebuyable(shop: Shop) -> set[int]:
+    """Re-buyables the merchant listed on the widget rule (storefront app), besides ProductPreference rows."""
+    try:
+        from backend.storefront.rules import rule_for
+    except ImportError:
+        return set()
+    return set(getattr(rule_for(shop, "also_bought"), "rebuyable_product_ids", ()) or ())
 
 
 def keep(shop: Shop, candidates: Iterable[int], exclude: set[int]) -> list[int]:

@@ -109,6 +109,8 @@ class WidgetRuleSerializer(serializers.Serializer):
             rule.min_stock = data.get("min_stock", 0)
             rule.updated_at = timezone.now()
             rule.save()
+        # Bump now and again once committed: a reader between the two may cache the old row under the first bump.
+        invalidate(self.shop.pk)
         transaction.on_commit(lambda: invalidate(self.shop.pk))
         self.instance = rule
         return rule

@@ -9,6 +9,7 @@ from django.utils import timezone
 from backend.catalog.models import Collection, CollectionMembership, Product, Variant
 from backend.customers.models import Customer
 from backend.orders.models import LineItem, Order
+from backend.recommendations.tasks import order_recorded
 
 _seq = itertools.count(1000)
 
@@ -71,4 +72,6 @@ def make_order(shop, products, customer=None, quantity: int = 1, **kw) -> Order:
             quantity=quantity,
             price=product.variants.first().price if product.variants.exists() else Decimal("1"),
         )
+    # What the order sync's after-commit hook does; called directly because tests never commit.
+    order_recorded(shop.pk, order.pk)
     return order

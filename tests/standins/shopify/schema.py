@@ -283,11 +283,28 @@ class CostCalculator:
                 continue
             value = data[key]
             if _is_connection(named.name) and isinstance(named, GraphQLObjectType):
-                nodes = value.get("nodes") or [e.get("node") for e in value.get("edges") or [] if isinstance(e, dict)]
-                per = self._node_cost(field, named)
-                total += 2 + len(nodes) * per if nodes else 2
+                total += self._actual_connection(field, named, value)
             elif isinstance(value, list):
                 total += sum(1 + self._actual_selection(field.selection_set, named, v) for v in value)
             else:
                 total += 1 + self._actual_selection(field.selection_set, named, value)
         return total
+
+    def _actual_connection(self, field: FieldNode, connection: Any, value: dict[str, Any]) -> int:
+        best = 0
+        for sub, owner in self._fields(field.selection_set, connection):
+            key = sub.alias.value if sub.alias else sub.name.value
+            items = value.get(key) or []
+            if sub.name.value == "nodes":
+                node_type = get_named_type(owner.fields["nodes"].type)
+                best = max(best, sum(1 + self._actual_selection(sub.selection_set, node_type, n) for n in items))
+            elif sub.name.value == "edges":
+                edge_type = get_named_type(owner.fields["edges"].type)
+                for inner, inner_owner in self._fields(sub.selection_set, edge_type):
+                    if inner.name.value != "node":
+                        continue
+                    node_key = inner.alias.value if inner.alias else "node"
+                    node_type = get_named_type(inner_owner.fields["node"].type)
+                    best = max(best, sum(1 + self._actual_selection(inner.selection_set, node_type, e.get(node_key))
+                                         for e in items if isinstance(e, dict)))
+        return 2 + best

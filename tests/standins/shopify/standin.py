@@ -51,7 +51,7 @@ class ShopState:
 class ShopifyStandin:
     """A local Shopify serving many shops on 127.0.0.1. See the package docstring for the full API."""
 
-    def __init__(self, api_key: str = "standin-api-key", api_secret: str = "standin-api-secret", *,
+    def __init__(self, api_key: str = "standin-api-key", api_secret: str = "standin-api-secret-0123456789abcdef", *,
                  app_url: str = "http://127.0.0.1:8000", webhook_url: str | None = None,
                  compliance_webhook_url: str | None = None, scopes: str = DEFAULT_SCOPES,
                  size: StoreSize | None = None, seed: int = 1, api_version: str = "2026-10",

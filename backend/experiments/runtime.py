@@ -1,0 +1,86 @@
+"""What the storefront asks of experiments: which arm a visitor sees, and recording that they saw it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from backend.shops.models import Shop
+
+from .assignment import Arm, assign
+from .models import Experiment, Exposure
+
+_CACHE_TTL = 30
+
+
+@dataclass(frozen=True)
+class Assignment:
+    experiment_id: int
+    arm: str
+    config: dict[str, Any]
+
+
+def _cache_key(shop_id: int) -> str:
+    return f"experiments:running:{shop_id}"
+
+
+def running_experiments(shop: Shop | int) -> list[dict[str, Any]]:
+    shop_id = shop if isinstance(shop, int) else shop.pk
+    cached = cache.get(_cache_key(shop_id))
+    if cached is not None:
+        return cached
+    rows = list(
+        Experiment.objects.for_shop(shop_id)
+        .filter(status=Experiment.Status.RUNNING)
+        .values("id", "target_kind", "target_key", "arms", "salt")
+    )
+    cache.set(_cache_key(shop_id), rows, _CACHE_TTL)
+    return rows
+
+
+def forget_running(shop: Shop | int) -> None:
+    """Called when an experiment starts or stops so the storefront sees it at once."""
+    cache.delete(_cache_key(shop if isinstance(shop, int) else shop.pk))
+
+
+def arm_for(shop: Shop | int, target_kind: str, target_key: str, visitor_id: str) -> Assignment | None:
+    if not visitor_id:
+        return None
+    for exp in running_experiments(shop):
+        if exp["target_kind"] == target_kind and exp["target_key"] == target_key and exp["arms"]:
+            arms = [Arm(a["key"], float(a.get("weight", 1))) for a in exp["arms"]]
+            key = assign(exp["salt"], visitor_id, arms)
+            config = next((a.get("config") or {}) for a in exp["arms"] if a["key"] == key)
+            return Assignment(exp["id"], key, dict(config))
+    return None
+
+
+def record_exposures(shop: Shop | int, seen: list[tuple[str, str, str, datetime | None]]) -> int:
+    """Record (experiment id, arm, visitor id, when) reported by the storefront on a real impression.
+
+    The storefront can't choose its arm: a report whose arm differs from the deterministic assignment is dropped.
+    """
+    shop_id = shop if isinstance(shop, int) else shop.pk
+    running = {str(e["id"]): e for e in running_experiments(shop_id)}
+    rows = []
+    for experiment_id, arm, visitor_id, when in seen:
+        exp = running.get(str(experiment_id))
+        if exp is None or not visitor_id:
+            continue
+        arms = [Arm(a["key"], float(a.get("weight", 1))) for a in exp["arms"]]
+        if assign(exp["salt"], visitor_id, arms) != arm:
+            continue
+        rows.append(
+            Exposure(
+                shop_id=shop_id,
+                experiment_id=exp["id"],
+                arm=arm,
+                visitor_id=visitor_id,
+                first_exposed_at=when or timezone.now(),
+            )
+        )
+    Exposure.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

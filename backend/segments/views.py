@@ -1,0 +1,225 @@
+"""Merchant screens for segments: list, builder with a live member count and preview, merged profiles.
+
+Every view works on exactly one shop, the one the admin session is signed in to (`admin_shop`); ids in URLs are
+looked up inside that shop only, so another shop's segment is a 404, never a leak.
+"""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from backend.customers import metrics
+from backend.customers.identities import unmerge
+from backend.customers.models import CustomerProfile, MergeLog
+from backend.shops.models import Shop
+
+from . import membership
+from .admin_text import ui_text
+from .evaluator import to_q
+from .models import Segment
+from .presets import display_name, ensure_presets
+from .rules import RuleError, fields_catalog, summarize, validate
+from .valuation import latest_fit
+
+MAX_RULE_BYTES = 16 * 1024
+PREVIEW_MEMBERS = 20
+
+
+def admin_shop(request: HttpRequest) -> Shop | None:
+    """The shop this admin session manages (set by the install/login flow), or None."""
+    try:  # the dashboard's embedded-app auth, once present, is the source of truth
+        from backend.dashboard.auth import current_shop  # type: ignore[import-not-found]
+    except ImportError:
+        current_shop = None
+    if current_shop is not None:
+        return current_shop(request)
+    shop_id = request.session.get("shop_id")
+    if not isinstance(shop_id, int):
+        return None
+    return Shop.objects.filter(pk=shop_id, state=Shop.State.INSTALLED).first()
+
+
+def _lang(request: HttpRequest, shop: Shop) -> str:
+    lang = request.GET.get("lang", "")
+    if lang in ("es", "en"):
+        return lang
+    return "es" if shop.locale.lower().startswith("es") else "en"
+
+
+def _forbidden() -> HttpResponse:
+    return JsonResponse({"error": "sign in to a shop first"}, status=403)
+
+
+def _collection_names(shop: Shop, rule: dict) -> dict[int, str]:
+    from backend.catalog.models import Collection
+
+    ids: set[int] = set()
+
+    def walk(node: dict) -> None:
+        for key in ("all", "any"):
+            for child in node.get(key, []):
+                walk(child)
+        if "not" in node:
+            walk(node["not"])
+        if node.get("field") == "viewed_collection":
+            ids.add(node["value"])
+
+    walk(rule)
+    return dict(Collection.objects.for_shop(shop).filter(pk__in=ids).values_list("pk", "title")) if ids else {}
+
+
+def _clv_line(shop: Shop, t: dict) -> str:
+    fit = latest_fit(shop.pk)
+    if fit is None:
+        return t["clv_none"]
+    if fit.method == fit.Method.MODEL:
+        return t["clv_model"].format(n=fit.n_customers)
+    return t["clv_rfm"].format(reason=fit.reason)
+
+
+def _pct(ratio: float | None, t: dict) -> str:
+    return t["not_enough"] if ratio is None else f"{100 * ratio:.1f} %"
+
+
+@require_GET
+def segment_list(request: HttpRequest) -> HttpResponse:
+    shop = admin_shop(request)
+    if shop is None:
+        return _forbidden()
+    lang = _lang(request, shop)
+    t = ui_text(lang)
+    ensure_presets(shop)
+    settings = membership.settings_for(shop)
+    segments = []
+    for s in Segment.objects.for_shop(shop).order_by("pk"):
+        try:
+            summary = summarize(validate(s.rules), lang, settings.viewed_window_days, _collection_names(shop, s.rules))
+        except RuleError:
+            summary = "—"
+        segments.append({"pk": s.pk, "name": display_name(s, lang), "slug": s.slug, "count": s.member_count,
+                         "summary": summary, "active": s.is_active})
+    end = timezone.now()
+    start = end - timedelta(days=90)
+    aov = metrics.average_order_value(shop, start, end)
+    shop_metrics = [
+        (metrics.DEFINITIONS["retention_rate"][lang], _pct(metrics.retention_rate(shop, start, end).value, t)),
+        (metrics.DEFINITIONS["repeat_purchase_rate"][lang], _pct(metrics.repeat_purchase_rate(shop).value, t)),
+        (metrics.DEFINITIONS["aov"][lang], t["not_enough"] if aov is None else f"{aov} {shop.currency}"),
+        (metrics.DEFINITIONS["conversion_rate"][lang], _pct(metrics.conversion_rate(shop, start, end).value, t)),
+    ]
+    return render(request, "segments/list.html", {
+        "t": t, "lang": lang, "shop": shop, "segments": segments, "metrics": shop_metrics,
+        "clv": _clv_line(shop, t),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    shop = admin_shop(request)
+    if shop is None:
+        return _forbidden()
+    lang = _lang(request, shop)
+    t = ui_text(lang)
+    segment = None
+    if pk is not None:
+        segment = Segment.objects.for_shop(shop).filter(pk=pk).first()
+        if segment is None:
+            raise Http404("no such segment in this shop")
+    errors: list[dict] = []
+    name = segment.name if segment else ""
+    rule_text = json.dumps(segment.rules if segment else {"all": [{"field": "orders_count", "op": "gte",
+                                                                      "value": 1}]}, indent=2)
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()[:120]
+        rule_text = request.POST.get("rules", "")[:MAX_RULE_BYTES]
+        try:
+            rule = validate(json.loads(rule_text))
+        except json.JSONDecodeError as exc:
+            errors.append({"path": "rule", "en": f"not valid JSON ({exc.msg})", "es": f"JSON no válido ({exc.msg})"})
+        except RuleError as exc:
+            errors = exc.errors
+        if not name:
+            errors.append({"path": "name", "en": "a name is required", "es": "el nombre es obligatorio"})
+        if not errors:
+            if segment is None:
+                base = slugify(name)[:60] or "segment"
+                slug, n = base, 2
+                while Segment.objects.for_shop(shop).filter(slug=slug).exists():
+                    slug, n = f"{base}-{n}", n + 1
+                segment = Segment.objects.create(shop=shop, slug=slug, name=name, rules=rule)
+            else:
+                segment.name, segment.rules = name, rule
+                segment.is_active = request.POST.get("active") == "on"
+                segment.save(update_fields=["name", "rules", "is_active", "updated_at"])
+            membership.forget_segments(shop)
+            membership.evaluate_segment(segment)
+            return redirect(f"/admin/segments/{segment.pk}/?lang={lang}&saved=1")
+    return render(request, "segments/edit.html", {
+        "t": t, "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
+        "errors": [{"path": e["path"], "text": e[lang]} for e in errors], "fields": fields_catalog(lang),
+        "saved": request.GET.get("saved") == "1",
+        "display_name": display_name(segment, lang) if segment else "",
+    }, status=400 if errors else 200)
+
+
+@require_POST
+def segment_preview(request: HttpRequest) -> JsonResponse:
+    """The builder calls this as the rule changes: validity, summary, member count and a few members."""
+    shop = admin_shop(request)
+    if shop is None:
+        return _forbidden()
+    lang = _lang(request, shop)
+    if len(request.body) > MAX_RULE_BYTES:
+        return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": "too large"}]}, status=413)
+    try:
+        payload = json.loads(request.body or b"{}")
+        rule = validate(payload.get("rules") if isinstance(payload, dict) else None)
+    except json.JSONDecodeError as exc:
+        msg = f"not valid JSON ({exc.msg})" if lang == "en" else f"JSON no válido ({exc.msg})"
+        return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": msg}]}, status=400)
+    except RuleError as exc:
+        return JsonResponse({"ok": False, "errors": [{"path": e["path"], "text": e[lang]} for e in exc.errors]},
+                            status=400)
+    ctx = membership.context_for(shop)
+    members = CustomerProfile.objects.for_shop(shop).filter(is_active=True).filter(to_q(rule, ctx))
+    rows = members.order_by(F("total_spent").desc(), "-pk").values(
+        "pk", "email", "orders_count", "total_spent", "last_order_at", "value_tier")[:PREVIEW_MEMBERS]
+    return JsonResponse({
+        "ok": True,
+        "count": members.count(),
+        "summary": summarize(rule, lang, ctx.viewed_window_days, _collection_names(shop, rule)),
+        "members": [{"id": r["pk"], "email": r["email"], "orders": r["orders_count"],
+                     "spent": str(r["total_spent"]), "tier": r["value_tier"],
+                     "last_order": r["last_order_at"].date().isoformat() if r["last_order_at"] else ""}
+                    for r in rows],
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def merges(request: HttpRequest) -> HttpResponse:
+    """Merged profiles with the identity that joined them; a merchant can split any of them again."""
+    shop = admin_shop(request)
+    if shop is None:
+        return _forbidden()
+    lang = _lang(request, shop)
+    if request.method == "POST":
+        raw = request.POST.get("merge", "")[:20]
+        log = MergeLog.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdigit() else None
+        if log is None:
+            raise Http404("no such merge in this shop")
+        kept, absorbed = unmerge(log, by=f"admin session {request.session.session_key or ''}"[:255])
+        from .tasks import update_profile
+
+        update_profile(kept)
+        update_profile(absorbed)
+        return redirect(f"/admin/customers/merges/?lang={lang}")
+    logs = MergeLog.objects.for_shop(shop).filter(undone_at__isnull=True).select_related("kept", "absorbed") \
+        .order_by("-merged_at")[:200]
+    return render(request, "segments/merges.html", {"t": ui_text(lang), "lang": lang, "shop": shop, "logs": logs})

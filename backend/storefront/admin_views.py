@@ -1,0 +1,142 @@
+"""Merchant controls for the widgets: a server-rendered screen at /admin/widgets/ and `GET/PUT
+/api/admin/widgets/<widget>`. Both act for the shop in the merchant session and validate with one serializer."""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.shops.models import Shop
+
+from .access import forget_shops
+from .admin_strings import admin_strings
+from .merchandising import WidgetRuleSerializer, algorithm_choices, rule_as_json
+from .merchant_session import HasShop, MerchantSession, current_shop, shop_from_token, sign_in
+from .models import AllowedOrigin, Widget
+from .rules import invalidate
+
+MAX_ORIGINS = 20
+
+
+class WidgetRuleAPI(APIView):
+    authentication_classes = [MerchantSession]
+    permission_classes = [HasShop]
+
+    def get(self, request: Request, widget: str) -> Response:
+        if widget not in Widget.values:
+            return Response({"error": "unknown widget"}, status=404)
+        return Response(rule_as_json(request.auth, widget))
+
+    def put(self, request: Request, widget: str) -> Response:
+        if widget not in Widget.values:
+            return Response({"error": "unknown widget"}, status=404)
+        serializer = WidgetRuleSerializer(data=request.data, shop=request.auth, widget=widget)
+        if not serializer.is_valid():
+            return Response({"errors": serializer.errors}, status=400)
+        serializer.save()
+        return Response(rule_as_json(request.auth, widget))
+
+
+def _lines(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
+
+
+def _form_data(post: dict, widget: str) -> dict:
+    p = f"{widget}-"
+    return {
+        "enabled": post.get(p + "enabled") == "on",
+        "title_en": post.get(p + "title_en", ""),
+        "title_es": post.get(p + "title_es", ""),
+        "limit": post.get(p + "limit", ""),
+        "algorithm": post.get(p + "algorithm", ""),
+        "excluded_products": _lines(post.get(p + "excluded_products", "")),
+        "excluded_collections": _lines(post.get(p + "excluded_collections", "")),
+        "pinned_products": _lines(post.get(p + "pinned_products", "")),
+        "rebuyable_products": _lines(post.get(p + "rebuyable_products", "")),
+        "min_stock": post.get(p + "min_stock", "0") or "0",
+    }
+
+
+def _normal_origin(value: str) -> str:
+    parts = urlparse(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        return ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}".lower()
+
+
+def _save_origins(shop: Shop, text: str) -> list[str]:
+    origins, bad = [], []
+    for line in _lines(text)[:MAX_ORIGINS]:
+        (origins if _normal_origin(line) else bad).append(_normal_origin(line) or line)
+    if not bad:
+        AllowedOrigin.objects.for_shop(shop).exclude(origin__in=origins).delete()
+        AllowedOrigin.objects.bulk_create(
+            [AllowedOrigin(shop=shop, origin=o) for o in dict.fromkeys(origins)], ignore_conflicts=True
+        )
+        forget_shops()
+        invalidate(shop.pk)
+    return bad
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def widgets_admin(request: HttpRequest) -> HttpResponse:
+    token = request.GET.get("token")
+    if token:
+        shop = shop_from_token(token)
+        if shop is None:
+            return HttpResponse("This sign-in link is invalid or has expired.", status=403, content_type="text/plain")
+        sign_in(request, shop)
+        return HttpResponseRedirect("/admin/widgets/")
+    shop = current_shop(request)
+    if shop is None:
+        return HttpResponse("Open this screen from your shop's admin.", status=401, content_type="text/plain")
+    lang = request.GET.get("lang") or request.session.get("admin_lang") or shop.locale[:2]
+    lang = lang if lang in ("es", "en") else "en"
+    request.session["admin_lang"] = lang
+    strings = admin_strings(lang)
+
+    errors: dict[str, dict] = {}
+    origin_errors: list[str] = []
+    saved = False
+    submitted: dict[str, dict] = {}
+    if request.method == "POST":
+        target = request.POST.get("widget", "")
+        if target == "origins":
+            origin_errors = _save_origins(shop, request.POST.get("origins", ""))
+            saved = not origin_errors
+        elif target in Widget.values:
+            serializer = WidgetRuleSerializer(data=_form_data(request.POST, target), shop=shop, widget=target)
+            if serializer.is_valid():
+                serializer.save()
+                return HttpResponseRedirect("/admin/widgets/?saved=" + target)
+            errors[target] = serializer.errors
+            submitted[target] = _form_data(request.POST, target)
+    saved = saved or request.GET.get("saved", "") in Widget.values
+
+    widgets = []
+    for widget in Widget.values:
+        data = submitted.get(widget) or rule_as_json(shop, widget)
+        widgets.append({
+            "key": widget,
+            "name": strings["widgets"][widget],
+            "data": data,
+            "choices": algorithm_choices(widget),
+            "errors": errors.get(widget, {}),
+            "lists": {
+                name: "\n".join(data[name])
+                for name in ("excluded_products", "excluded_collections", "pinned_products", "rebuyable_products")
+            },
+        })
+    origins = "\n".join(AllowedOrigin.objects.for_shop(shop).order_by("origin").values_list("origin", flat=True))
+    return render(request, "storefront/widgets_admin.html", {
+        "shop": shop, "lang": lang, "t": strings, "widgets": widgets, "saved": saved,
+        "origins": origins, "origin_errors": origin_errors,
+    })
