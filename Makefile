@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench widgets chromium migrate clean
+.PHONY: setup demo test test-fast lint bench widgets chromium php plugin migrate clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) widgets chromium
+setup: $(STAMP) widgets chromium php
 	mkdir -p var
 
 # Debian's Chromium for the browser tests; a test tool's own browser download does not work here.
@@ -21,6 +21,16 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's php-cli: the WordPress plugin's tests run `php -l` and render its markup with it.
+php:
+	@command -v php >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq php-cli >/dev/null; }
+
+# The installable WordPress plugin zip (dist/personalize-<version>.zip).
+plugin: $(STAMP)
+	$(PY) -m integrations.woocommerce.plugin_build dist
 
 widgets:
 	@if [ -f widgets/package.json ]; then \

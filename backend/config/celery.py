@@ -18,6 +18,11 @@ app.conf.beat_schedule = {
         "task": "integrations.shopify.tasks.reconcile_all_shops",
         "schedule": crontab(minute="*/15"),
     },
+    # Webhook deliveries recorded but never applied (broker was down when they arrived): queue them again.
+    "webhook-backlog": {
+        "task": "integrations.shopify.tasks.process_webhook_backlog",
+        "schedule": crontab(minute="*/5"),
+    },
     # The same for WooCommerce stores: an incremental sync (modified_after) per connected store.
     "reconcile-woocommerce-shops": {
         "task": "integrations.woocommerce.tasks.reconcile_woocommerce_shops",

@@ -152,3 +152,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Public event endpoint budgets (requests per minute); raise for a NAT-heavy audience or a load test.
+STOREFRONT_EVENTS_PER_IP_PER_MINUTE = env_int("STOREFRONT_EVENTS_PER_IP_PER_MINUTE", 600)
+STOREFRONT_EVENTS_PER_VISITOR_PER_MINUTE = env_int("STOREFRONT_EVENTS_PER_VISITOR_PER_MINUTE", 120)

@@ -122,6 +122,7 @@ def _attach(shop_id: int, keys: list[Key], channel: str, customer_id: int | None
             kept, absorbed = (other, profile) if pid < profile.pk else (profile, other)
             merge_profiles(kept, absorbed, joined)
             profile = kept
+            profile.absorbed_now = True  # the caller settles the absorbed profiles' memberships
     for kind, value in keys:
         if (kind, value) in key_owner:
             continue
@@ -132,7 +133,21 @@ def _attach(shop_id: int, keys: list[Key], channel: str, customer_id: int | None
     return profile
 
 
+def _known(shop_id: int, keys: list[Key]) -> CustomerProfile | None:
+    """Fast path, no transaction: every key already belongs to the same active profile (the common case)."""
+    rows = list(
+        Identity.objects.for_shop(shop_id)
+        .filter(Q(*[Q(kind=k, value=v) for k, v in keys], _connector=Q.OR))
+        .select_related("profile")
+    )
+    if len(rows) == len(keys) and len({r.profile_id for r in rows}) == 1 and rows[0].profile.is_active:
+        return rows[0].profile
+    return None
+
+
 def _resolve(shop_id: int, keys: list[Key], channel: str, customer_id: int | None) -> CustomerProfile:
+    if (found := _known(shop_id, keys)) is not None:
+        return found
     # Two workers may attach the same new identity at once; the unique constraint lets one win, the other retries.
     for attempt in range(3):
         try:

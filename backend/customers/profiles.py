@@ -41,6 +41,8 @@ def linked_ids(profile: CustomerProfile) -> tuple[list[int], list[str]]:
     rows = Identity.objects.for_shop(profile.shop_id).filter(
         profile=profile, kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
     ).values_list("kind", "value", "customer_id")
+    rows = list(rows)
+    profile.linked_identities = [(kind, value) for kind, value, _ in rows]  # reused when dropping cached keys
     customers = [cid for kind, _, cid in rows if kind == Identity.Kind.CUSTOMER and cid]
     visitors = [value for kind, value, _ in rows if kind == Identity.Kind.VISITOR]
     return customers, visitors
@@ -112,8 +114,10 @@ def _apply_events(profile: CustomerProfile, customer_ids: list[int], visitor_ids
         events.filter(type="collection_viewed", collection_id__isnull=False, created_at__gte=since)
         .values("collection_id").annotate(last=Max("created_at")).values_list("collection_id", "last")
     )
-    views = ProfileCollectionView.objects.for_shop(profile.shop_id)
-    views.filter(profile=profile).exclude(collection_id__in=list(viewed)).delete()
+    views = ProfileCollectionView.objects.for_shop(profile.shop_id).filter(profile=profile)
+    stale = set(views.values_list("collection_id", flat=True)) - set(viewed)
+    if stale:  # checked first: a plain delete opens a transaction even when there is nothing to delete
+        views.filter(collection_id__in=stale).delete()
     if viewed:
         ProfileCollectionView.objects.bulk_create(
             [ProfileCollectionView(shop_id=profile.shop_id, profile=profile, collection_id=cid, last_viewed_at=at)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from backend.catalog.models import Collection, CollectionMembership, Product, Variant
 from backend.orders.models import LineItem, Order
+from backend.recommendations import also_bought, bestsellers
 from backend.shops.models import Shop
 from backend.storefront.models import AllowedOrigin
 
@@ -112,4 +113,8 @@ def seed_store(
                     quantity=1,
                     price=product.variants.first().price,
                 )
+    # What the scheduled jobs would do next: rebuild the also-bought lists and bestseller counters from all orders,
+    # so the sample does not depend on per-order updates having run (they may be queued on a broker).
+    also_bought.full_recompute(shop)
+    bestsellers.rebuild(shop)
     return Store(shop=shop, products=products, collection=collection)

@@ -129,7 +129,7 @@ def full_recompute(shop: Shop, algorithms: list[str] | None = None) -> dict:
              for pk, w, b in zip(pks, stats.weight, stats.baskets, strict=True)],
             batch_size=WRITE_BATCH,
         )
-        AlsoBoughtState.objects.update_or_create(
+        AlsoBoughtState.objects.for_shop(shop).update_or_create(
             shop=shop,
             defaults={"anchor": now, "total_weight": stats.total_weight, "n_items_active": stats.n_items_active,
                       "avg_baskets": stats.avg_baskets, "computed_at": timezone.now(), "lines": len(products),
@@ -187,7 +187,7 @@ def update_for_products(shop: Shop, product_ids: Iterable[int]) -> int:
         neigh = co.neighbours(baskets, anchor, params_for(algo), stats, rows=rows_idx)
         write_lists(shop, algo, neigh, pks, only=pks[rows_idx])
     for n in rows_idx:
-        ItemStat.objects.update_or_create(
+        ItemStat.objects.for_shop(shop).update_or_create(
             shop=shop, product_id=int(pks[n]), defaults={"weight": float(weight[n]), "baskets": int(raw[n])}
         )
     return len(rows_idx)

@@ -30,7 +30,7 @@ def order_recorded(shop_id: int, order_id: int) -> dict:
     return {"lines": counted, "lists": touched}
 
 
-@shared_task(name="backend.recommendations.tasks.order_recorded_task", queue="compute", acks_late=True,
+@shared_task(name="backend.recommendations.tasks.order_recorded_task", acks_late=True,
              autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
 def order_recorded_task(shop_id: int, order_id: int) -> dict:
     return order_recorded(shop_id, order_id)
@@ -45,13 +45,13 @@ def recompute_shop(shop_id: int) -> dict:
     return result
 
 
-@shared_task(name="backend.recommendations.tasks.recompute_shop_task", queue="compute", acks_late=True,
+@shared_task(name="backend.recommendations.tasks.recompute_shop_task", acks_late=True,
              autoretry_for=(Exception,), retry_backoff=30, max_retries=3)
 def recompute_shop_task(shop_id: int) -> dict:
     return recompute_shop(shop_id)
 
 
-@shared_task(name="backend.recommendations.tasks.recompute_all_shops", queue="compute")
+@shared_task(name="backend.recommendations.tasks.recompute_all_shops")
 def recompute_all_shops() -> int:
     """Fan out one recompute per installed shop, so shops run in parallel on the compute workers."""
     ids = list(Shop.objects.filter(state=Shop.State.INSTALLED).values_list("pk", flat=True))

@@ -58,6 +58,20 @@ def _collapse(*cols: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype(float)
 
 
+def _minimize(nll, theta0: np.ndarray, n: int) -> optimize.OptimizeResult:  # noqa: ANN001 - a callable
+    """L-BFGS-B in log-parameters; when its line search gives up near the optimum (finite-difference gradients
+    are noisy there), Nelder-Mead polishes from where it stopped and decides convergence."""
+    bounds = [(-12.0, 12.0)] * n  # keeps exp() finite; real shops sit far inside
+    res = optimize.minimize(nll, theta0, method="L-BFGS-B", bounds=bounds,
+                            options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8})
+    if res.success:
+        return res
+    polished = optimize.minimize(nll, res.x, method="Nelder-Mead", bounds=bounds,
+                                 options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-9})
+    polished.nit = int(res.nit) + int(polished.nit)
+    return polished
+
+
 # ---------------------------------------------------------------- BG/NBD
 
 
@@ -89,10 +103,7 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, start: BgNbdParams 
         value = -float(np.dot(w, ll))
         return value if np.isfinite(value) else 1e300
 
-    theta0 = np.log([s0.r, s0.alpha, s0.a, s0.b])
-    # Bounds keep exp() finite; real shops sit far inside them.
-    res = optimize.minimize(nll, theta0, method="L-BFGS-B", bounds=[(-12, 12)] * 4,
-                            options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8})
+    res = _minimize(nll, np.log([s0.r, s0.alpha, s0.a, s0.b]), 4)
     r, alpha, a, b = (float(v) for v in np.exp(res.x))
     return FitResult(
         params={"r": r, "alpha": alpha, "a": a, "b": b},
@@ -159,8 +170,7 @@ def fit_gamma_gamma(x: np.ndarray, mbar: np.ndarray, start: GammaGammaParams | N
         value = -float(np.dot(w, gamma_gamma_log_likelihood(GammaGammaParams(p, q, g), ux, um)))
         return value if np.isfinite(value) else 1e300
 
-    res = optimize.minimize(nll, np.log([s0.p, s0.q, s0.gamma]), method="L-BFGS-B", bounds=[(-12, 12)] * 3,
-                            options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8})
+    res = _minimize(nll, np.log([s0.p, s0.q, s0.gamma]), 3)
     p, q, g = (float(v) for v in np.exp(res.x))
     return FitResult(
         params={"p": p, "q": q, "gamma": g},

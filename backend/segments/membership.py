@@ -113,9 +113,11 @@ def segment_keys_for(shop: Shop | int, customer_id: int | None = None, visitor_i
 
 def forget_keys(profile: CustomerProfile) -> None:
     """Drop cached keys for every identity of the profile (after it changed or merged)."""
-    rows = Identity.objects.for_shop(profile.shop_id).filter(
-        profile=profile, kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
-    ).values_list("kind", "value")
+    rows = getattr(profile, "linked_identities", None)
+    if rows is None:
+        rows = Identity.objects.for_shop(profile.shop_id).filter(
+            profile=profile, kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
+        ).values_list("kind", "value")
     keys = [f"segments:keys:{profile.shop_id}:{'c' if kind == Identity.Kind.CUSTOMER else 'v'}:{value}"
             for kind, value in rows]
     if keys:

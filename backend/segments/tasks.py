@@ -33,7 +33,10 @@ def update_profile(profile: CustomerProfile) -> tuple[list[str], list[str]]:
     """Refresh one profile's facts and scores, then its memberships: the whole real-time path."""
     settings = membership.settings_for(profile.shop_id)
     refresh_profile(profile, viewed_window_days=settings.viewed_window_days, save=False)
-    valuation.score_profile(profile, vip_top_percent=settings.vip_top_percent)
+    if profile.is_known or profile.orders_count:
+        valuation.score_profile(profile, vip_top_percent=settings.vip_top_percent)
+    else:  # an anonymous visitor has no purchase history to value: skip the fit lookup on the hot path
+        valuation.ShopValuation(None).apply([profile], {}, settings.vip_top_percent)
     profile.save()
     return membership.update_profile_memberships(profile)
 
@@ -46,6 +49,9 @@ def _absorbed_profiles(profile: CustomerProfile) -> list[CustomerProfile]:
 
 def _settle(profile: CustomerProfile | None) -> None:
     if profile is None:
+        return
+    if not getattr(profile, "absorbed_now", False):
+        update_profile(profile)
         return
     for gone in _absorbed_profiles(profile):
         membership.update_profile_memberships(gone)

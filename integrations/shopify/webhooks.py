@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -215,6 +216,19 @@ def process_delivery(delivery_id: int) -> str:
     # Applied: the body has served its purpose and may hold customer PII, so it goes.
     done.update(processed_at=timezone.now(), payload=None, error="")
     return "processed"
+
+
+def stale_deliveries(older_than: timedelta = timedelta(minutes=10), max_attempts: int = 30,
+                     limit: int = 1000) -> list[int]:
+    """Ids of deliveries still unapplied well after arrival: their queue message was lost or retries ran out.
+    Past `max_attempts` a delivery is left for a human (its error says why) instead of looping forever."""
+    # all_shops: a cross-shop maintenance job; it only reads ids and hands each to the per-shop task.
+    return list(
+        WebhookDelivery.all_shops.filter(
+            platform=PLATFORM, processed_at__isnull=True, failed=False,
+            received_at__lt=timezone.now() - older_than, attempts__lt=max_attempts,
+        ).order_by("received_at").values_list("pk", flat=True)[:limit]
+    )
 
 
 def _product_changed(shop: Shop, payload: dict) -> None:

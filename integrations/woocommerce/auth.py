@@ -178,9 +178,9 @@ def accept_keys(raw: bytes) -> Shop:
 
 
 def _queue_finish(shop_id: int) -> None:
-    from .tasks.sync import finish_connect
+    from .tasks.sync import sync_after_connect
 
-    finish_connect.delay(shop_id)
+    sync_after_connect.delay(shop_id)
 
 
 def _save_shop(store_url: str, keys: Keys, status: dict) -> Shop:

@@ -129,6 +129,8 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
     if isinstance(verified, JsonResponse):
         return verified
     shop, _ = verified
+    from backend.storefront.access import _customer_key
+
     return JsonResponse({
         "connected": shop.state == Shop.State.INSTALLED,
         "shop": shop.domain,
@@ -138,6 +140,8 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
         "script_url": auth.app_url("/static/personalize.js"),
         "api_url": auth.app_url("/api/storefront"),
         "status_url": auth.app_url(reverse("woocommerce-connect")),
+        # The plugin signs the logged-in customer's id with it (data-customer-sig); pages never see the key.
+        "customer_signing_key": _customer_key(shop.pk).hex(),
     })
 
 

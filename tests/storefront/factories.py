@@ -9,7 +9,6 @@ from django.utils import timezone
 from backend.catalog.models import Collection, CollectionMembership, Product, Variant
 from backend.customers.models import Customer
 from backend.orders.models import LineItem, Order
-from backend.recommendations.tasks import order_recorded
 
 _seq = itertools.count(1000)
 
@@ -52,7 +51,7 @@ def make_customer(shop, platform_id: str | None = None, **kw) -> Customer:
     return Customer.objects.create(shop=shop, platform_id=platform_id or f"cust{next(_seq)}", **kw)
 
 
-def make_order(shop, products, customer=None, quantity: int = 1, **kw) -> Order:
+def make_order(shop, products, customer=None, quantity: int = 1, record: bool = False, **kw) -> Order:
     n = next(_seq)
     order = Order.objects.create(
         shop=shop,
@@ -72,6 +71,9 @@ def make_order(shop, products, customer=None, quantity: int = 1, **kw) -> Order:
             quantity=quantity,
             price=product.variants.first().price if product.variants.exists() else Decimal("1"),
         )
-    # What the order sync's after-commit hook does; called directly because tests never commit.
-    order_recorded(shop.pk, order.pk)
+    if record:
+        # What the order sync's after-commit hook does; called directly because tests never commit.
+        from backend.recommendations.tasks import order_recorded
+
+        order_recorded(shop.pk, order.pk)
     return order

@@ -5,8 +5,10 @@ import json
 import time
 
 import pytest
+from django.core.cache import cache
 from shopify_app.verify.app_proxy import _generate_param_string
 
+from backend.catalog.models import Product
 from backend.storefront.access import customer_signature
 from backend.storefront.models import AllowedOrigin, WidgetRule
 from backend.storefront.rules import invalidate
@@ -26,14 +28,20 @@ def ids(response):
 
 
 @pytest.fixture
-def catalog(shop):
+def catalog(shop, monkeypatch):
+    """Six products; the engines answer "P0..P5 in order" for any widget, so what the API adds is what's tested.
+
+    The engines' own ranking is theirs to test; test_real_engines_* below runs them for real end to end.
+    """
     shop.currency = "EUR"
     shop.save()
     products = [make_product(shop, title=f"P{i}", price=f"{10 + i}.50") for i in range(6)]
-    # Bestsellers order by units: P0 sells most, then P1, ...
-    for i, product in enumerate(products):
-        for _ in range(6 - i):
-            make_order(shop, [product])
+    picks = {shop.pk: [p.pk for p in products]}
+
+    def recommend(s, widget, ctx):
+        return [pk for pk in picks.get(s.pk, []) if pk != ctx.product_id][: ctx.limit]
+
+    monkeypatch.setattr("backend.recommendations.registry.recommend", recommend)
     return products
 
 
@@ -67,16 +75,42 @@ def test_unknown_key_404_and_bad_params_400_never_500(client, shop, catalog):
         assert response.json()["error"]
 
 
-def test_shop_a_key_never_returns_shop_b_products(client, shop, other_shop, catalog):
+def test_shop_a_key_never_returns_shop_b_products(client, shop, other_shop):
+    mine = [make_product(shop, title=f"A{i}") for i in range(3)]
     foreign = [make_product(other_shop, title=f"B{i}") for i in range(3)]
     for p in foreign:
-        make_order(other_shop, [p], quantity=50)
+        make_order(other_shop, [p, foreign[0]], quantity=50, record=True)
+    for p in mine:
+        make_order(shop, [p], record=True)
     # Asking shop A's widget about shop B's product id falls back to A's catalog, never B's.
     response = get(client, "also_bought", key=shop.public_key, product=foreign[0].platform_id)
     assert response.status_code == 200
     returned = set(ids(response))
-    assert returned and returned <= {p.platform_id for p in catalog}
+    assert returned and returned <= {p.platform_id for p in mine}
     assert not returned & {p.platform_id for p in foreign}
+    # Even when an engine misbehaves and hands back another shop's pks, the payload only holds this shop's rows.
+    from backend.recommendations import registry
+
+    real = registry.recommend
+    try:
+        registry.recommend = lambda s, w, ctx: [p.pk for p in foreign] + [p.pk for p in mine]
+        cache.clear()
+        leaked = get(client, "bestsellers", key=shop.public_key)
+    finally:
+        registry.recommend = real
+    assert set(ids(leaked)) == {p.platform_id for p in mine}
+
+
+def test_real_engines_bestsellers_and_also_bought_end_to_end(client, shop):
+    jacket, hat, gloves, socks = (make_product(shop, title=t) for t in ("Jacket", "Hat", "Gloves", "Socks"))
+    for _ in range(4):
+        make_order(shop, [jacket, hat], record=True)
+    make_order(shop, [jacket, gloves], record=True)
+    make_order(shop, [socks], quantity=1, record=True)
+    best = ids(get(client, "bestsellers", key=shop.public_key))
+    assert best[:2] == [jacket.platform_id, hat.platform_id]
+    also = ids(get(client, "also_bought", key=shop.public_key, product=jacket.platform_id))
+    assert also[0] == hat.platform_id and jacket.platform_id not in also
 
 
 def test_rules_pinned_first_excluded_gone_out_of_stock_gone(client, shop, catalog):
@@ -125,7 +159,7 @@ def test_rule_change_shows_up_live(client, shop, catalog):
 def test_titles_round_trip_exactly(client, shop):
     nasty = '<img src=x onerror=alert(1)> "Café" & ñ 🧥'
     product = make_product(shop, title=nasty)
-    make_order(shop, [product])
+    make_order(shop, [product], record=True)
     body = json.loads(get(client, "bestsellers", key=shop.public_key).content)
     assert body["items"][0]["title"] == nasty
 
@@ -205,12 +239,17 @@ def test_public_payload_is_served_from_cache_without_queries(client, shop, catal
     assert again.content == first.content
 
 
-def test_payload_build_has_no_n_plus_one(client, shop, catalog, django_assert_max_num_queries):
+def test_payload_build_has_no_n_plus_one(client, shop, catalog, django_assert_max_num_queries, monkeypatch):
     for i in range(20):
         make_product(shop, title=f"extra{i}")
     WidgetRule.objects.create(shop=shop, widget="bestsellers", limit=24)
-    # shop, rule, engine's queries, products + variants prefetch: independent of the item count
-    with django_assert_max_num_queries(12):
+    extra = list(Product.objects.for_shop(shop).exclude(pk__in=[p.pk for p in catalog]).order_by("pk"))
+    monkeypatch.setattr(
+        "backend.recommendations.registry.recommend",
+        lambda s, w, ctx: ([p.pk for p in catalog] + [p.pk for p in extra])[: ctx.limit],
+    )
+    # shop + origins, rule, products + variants prefetch: independent of the item count
+    with django_assert_max_num_queries(5):
         response = get(client, "bestsellers", key=shop.public_key, limit="24")
     got = ids(response)
     assert len(got) == 24

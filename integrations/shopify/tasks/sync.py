@@ -14,7 +14,7 @@ logger = logging.getLogger("personalize.shopify.tasks")
 __all__ = ["sync_shop", "reconcile_shop_task", "reconcile_all_shops"]
 
 
-@shared_task(name="integrations.shopify.tasks.sync_shop", bind=True, queue="sync", acks_late=True, max_retries=8)
+@shared_task(name="integrations.shopify.tasks.sync_shop", bind=True, acks_late=True, max_retries=8)
 def sync_shop(self, shop_id: int, run_id: int) -> str:  # noqa: ANN001
     """Drive one full sync; a redelivered or retried task resumes from the run's recorded progress."""
     from integrations.shopify.sync import SyncFailed, fail_run, run_sync
@@ -41,7 +41,7 @@ def sync_shop(self, shop_id: int, run_id: int) -> str:  # noqa: ANN001
     return "done"
 
 
-@shared_task(name="integrations.shopify.tasks.reconcile_shop", bind=True, queue="sync", acks_late=True,
+@shared_task(name="integrations.shopify.tasks.reconcile_shop", bind=True, acks_late=True,
              max_retries=3)
 def reconcile_shop_task(self, shop_id: int) -> dict:  # noqa: ANN001
     from integrations.shopify.reconcile import reconcile_shop
@@ -59,7 +59,7 @@ def reconcile_shop_task(self, shop_id: int) -> dict:  # noqa: ANN001
         return {}
 
 
-@shared_task(name="integrations.shopify.tasks.reconcile_all_shops", queue="sync")
+@shared_task(name="integrations.shopify.tasks.reconcile_all_shops")
 def reconcile_all_shops() -> int:
     """Beat entry point: one reconcile task per installed Shopify shop."""
     ids = list(Shop.objects.filter(platform=Shop.Platform.SHOPIFY, state=Shop.State.INSTALLED)

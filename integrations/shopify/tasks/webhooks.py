@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-__all__ = ["process_webhook"]
+__all__ = ["process_webhook", "process_webhook_backlog"]
 
 
 @shared_task(
@@ -21,3 +21,14 @@ def process_webhook(delivery_id: int) -> str:
     from integrations.shopify.webhooks import process_delivery
 
     return process_delivery(delivery_id)
+
+
+@shared_task(name="integrations.shopify.tasks.process_webhook_backlog", acks_late=True)
+def process_webhook_backlog() -> int:
+    """Beat: re-queue deliveries that were recorded but never applied, so a lost queue message loses no data."""
+    from integrations.shopify.webhooks import stale_deliveries
+
+    ids = stale_deliveries()
+    for delivery_id in ids:
+        process_webhook.delay(delivery_id)
+    return len(ids)

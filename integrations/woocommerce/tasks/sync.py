@@ -7,14 +7,14 @@ from celery import shared_task
 
 from integrations.base.errors import IntegrationError
 
-__all__ = ["finish_connect", "sync_shop", "reconcile_woocommerce_shops"]
+__all__ = ["sync_after_connect", "sync_shop", "reconcile_woocommerce_shops"]
 
 logger = logging.getLogger("personalize.woocommerce.tasks")
 
 
-@shared_task(name="integrations.woocommerce.tasks.finish_connect", queue="sync", acks_late=True,
+@shared_task(name="integrations.woocommerce.tasks.sync_after_connect", acks_late=True,
              autoretry_for=(IntegrationError,), retry_backoff=10, retry_jitter=True, max_retries=5)
-def finish_connect(shop_id: int) -> int:
+def sync_after_connect(shop_id: int) -> int:
     """After the keys arrive: subscribe to webhooks, then start the first full sync."""
     from backend.shops.models import Shop
     from integrations.woocommerce.auth import finish_connect as subscribe

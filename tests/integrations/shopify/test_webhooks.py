@@ -171,6 +171,25 @@ def test_a_queued_delivery_survives_until_a_worker_runs_it(client, shop, monkeyp
     assert webhooks.process_delivery(queued[0]) == "already processed"
 
 
+def test_lost_queue_messages_are_picked_up_by_the_backlog_job(client, shop, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.shopify.tasks.webhooks import process_webhook_backlog
+
+    with monkeypatch.context() as m:
+        m.setattr(process_webhook, "delay", lambda delivery_id: None)  # the broker accepted it, then lost it
+        post_webhook(client, "products/create", product_body(), DOMAIN)
+        post_webhook(client, "products/create", {"title": "malformed"}, DOMAIN)
+    WebhookDelivery.objects.for_shop(shop).filter(payload__title="malformed").update(failed=True)
+    assert process_webhook_backlog() == 0  # too recent: its message may still be on the way
+    WebhookDelivery.objects.for_shop(shop).update(received_at=timezone.now() - timedelta(minutes=11))
+    assert process_webhook_backlog() == 1  # the failed one is left for a human
+    assert products(shop).count() == 1
+    assert process_webhook_backlog() == 0
+
+
 def test_broker_failure_makes_shopify_retry_and_the_retry_is_applied(client, shop, monkeypatch):
     from kombu.exceptions import OperationalError
 

@@ -157,3 +157,16 @@ def test_platform_protocol_yields_batches(woo_shop):
     assert isinstance(platform, Platform)
     batches = list(platform.iter_orders(woo_shop))
     assert [len(b) for b in batches] == [100, 20]
+
+
+def test_throttled_sync_completes(db, woo_settings):
+    from tests.integrations.woocommerce.factories import connect_shop
+    from tests.standins.woocommerce import StoreSize, WooStandin
+
+    woo_settings.WOOCOMMERCE_RETRIES = 8
+    with WooStandin(StoreSize(products=30, customers=10, orders=150), rate_limit=(4, 10.0)) as store:
+        shop = connect_shop(store)
+        run = run_sync(start_sync(shop))
+        assert run.status == SyncRun.Status.DONE and store.throttled > 0
+        assert census(shop) == expected(store)
+

@@ -1,4 +1,6 @@
-"""Run the stand-in on its own (used by `make demo`): python -m tests.standins.shopify --port 8001 --shop demo.myshopify.com
+"""Run the stand-in on its own (used by `make demo`).
+
+    python -m tests.standins.shopify --port 8001 --shop demo.myshopify.com
 
 Prints `SHOPIFY_STANDIN_URL=http://127.0.0.1:<port>` once it listens, then serves until SIGINT/SIGTERM.
 """

@@ -148,27 +148,34 @@ def _value(obj: dict[str, Any], item: PlanItem) -> Any:
 
 
 def _render(obj: dict[str, Any], plan: list[PlanItem], children: list[tuple[PlanItem, list[Any]]]) -> dict[str, Any]:
+    """The node's own line: selected fields, nested objects inline, nested connections queued as children."""
     row: dict[str, Any] = {}
-    typename = obj.get("__typename")
+    typename = None
     for item in plan:
-        if item.type_condition and typename and item.type_condition != typename:
-            continue
-        if item.kind == "connection":
-            children.append((item, _value(obj, item) or []))
-            continue
-        value = _value(obj, item)
-        if item.kind == "leaf" or value is None:
+        if item.type_condition:
+            typename = typename or obj.get("__typename")
+            if typename and item.type_condition != typename:
+                continue
+        value = obj.get(item.name)
+        if value.__class__ is _FUNCTION:
+            value = value(**item.args)
+        kind = item.kind
+        if kind == "leaf" or value is None:
             row[item.alias] = value
-        elif item.kind == "object":
+        elif kind == "connection":
+            children.append((item, value))
+        elif kind == "object":
             row[item.alias] = _render(value, item.plan, children)
         else:
             row[item.alias] = [_render(v, item.plan, children) if isinstance(v, dict) else v for v in value]
     return row
 
 
+_FUNCTION = type(lambda: None)
+
+
 def jsonl_lines(state: ShopState, root: PlanItem) -> Iterator[bytes]:
     """Every line of the result, generated lazily (children right after their parent, with __parentId)."""
-    store = state.store
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def emit(obj: dict[str, Any], plan: list[PlanItem], parent_id: str | None) -> Iterator[bytes]:
@@ -177,13 +184,14 @@ def jsonl_lines(state: ShopState, root: PlanItem) -> Iterator[bytes]:
         if parent_id is not None:
             row["__parentId"] = parent_id
         yield (dumps(row) + "\n").encode()
-        for item, nodes in children:
-            for child in nodes:
-                yield from emit(child, item.plan, obj["id"])
+        if children:
+            own_id = obj["id"]
+            for item, nodes in children:
+                for child in nodes:
+                    yield from emit(child, item.plan, own_id)
 
     for obj in root_objects(state, root):
         yield from emit(obj, root.plan, None)
-    del store
 
 
 def root_objects(state: ShopState, root: PlanItem) -> Iterator[dict[str, Any]]:

@@ -17,8 +17,8 @@ Co-purchase rules (``COMPANION_RULES``): an order's first line is an "anchor" pr
 anchor's category the order also contains, with the rule's probability, the anchor's *companion* in that
 category: the product at the same rank (``rank % count``) in the companion category, e.g. the k-th jacket is
 bought with the k-th hat, the k-th gloves and the k-th scarf. `Store.companions(i)` lists them with their
-probability, so a test can assert "bought together" products. Extra random lines fill orders up to the size's
-mean lines per order. Popularity within a category is skewed (rank r is picked with density ~ 1/sqrt(r)), so
+probability, so a test can assert "bought together" products. Extra lines (up to 4), uniformly random products
+(noise), fill orders up to the size's mean lines per order. Anchor popularity within a category is skewed (rank r is picked with density ~ 1/sqrt(r)), so
 bestsellers exist.
 
 Orders: spread over the last 18 months before `now` (sorted by time, so order numbers grow with time); ~84% web,
@@ -29,6 +29,7 @@ Customers: countries ES, MX, AR, US, GB, CO, CL, FR with names in the country's 
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import unicodedata
@@ -118,7 +119,8 @@ _VENDORS = ("Northwind Apparel", "Sierra Outfitters", "Costa Textil", "Bruma & C
 _COUNTRIES: tuple[tuple[str, str, float, str, tuple[tuple[str, str, str], ...]], ...] = (
     # code, language, weight, phone prefix, (city, province, province code)
     ("ES", "es", 0.35, "+346", (("Madrid", "Madrid", "M"), ("Barcelona", "Barcelona", "B"),
-                                ("Valencia", "Valencia", "V"), ("Sevilla", "Sevilla", "SE"), ("Bilbao", "Bizkaia", "BI"))),
+                                ("Valencia", "Valencia", "V"), ("Sevilla", "Sevilla", "SE"),
+                                ("Bilbao", "Bizkaia", "BI"))),
     ("MX", "es", 0.15, "+5255", (("Ciudad de México", "Ciudad de México", "DF"), ("Guadalajara", "Jalisco", "JAL"),
                                  ("Monterrey", "Nuevo León", "NL"))),
     ("AR", "es", 0.10, "+54911", (("Buenos Aires", "Buenos Aires", "B"), ("Córdoba", "Córdoba", "X"),
@@ -144,24 +146,91 @@ _CANCEL_REASONS = ("CUSTOMER", "INVENTORY", "FRAUD", "DECLINED")
 LOCATIONS = ((LOCATION_BASE + 1, "Almacén Central", "Calle de Alcalá 120", True),
              (LOCATION_BASE + 2, "Tienda Gran Vía", "Gran Vía 32", False))
 
-CENT = Decimal("0.01")
+_APP_NAMES = tuple(APP_IDS)
 
 
 def gid(kind: str, legacy_id: int | str) -> str:
     return f"gid://shopify/{kind}/{legacy_id}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    return datetime.fromtimestamp(days * DAY, UTC).strftime("%Y-%m-%dT")
+
+
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Epoch seconds -> '2025-01-31T12:00:00Z' (hot path of bulk output: the date part is cached)."""
+    t = int(ts)
+    days, sec = divmod(t, DAY)
+    return f"{_day(days)}{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}Z"
 
 
-def money(value: Decimal) -> str:
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+def cents_str(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    cents = abs(int(cents))
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def to_cents(value: Decimal | str | int | float) -> int:
+    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return "-".join("".join(ch if ch.isalnum() else " " for ch in ascii_text).split())
+
+
+class Node(dict):
+    """A GraphQL object computed field by field on access (only what a query selects is ever built).
+
+    Behaves as a read-only mapping: `node["title"]`, `node.get("id")`, `dict(node.items())`. Fields with
+    arguments or connections hold callables taking the field's arguments (e.g. `node["variants"]()`).
+    """
+
+    __slots__ = ("_getters", "key", "_ctx", "_make_ctx")
+
+    def __init__(self, getters: dict[str, Any], key: Any, make_ctx: Any = None) -> None:
+        super().__init__()
+        self._getters, self.key, self._ctx, self._make_ctx = getters, key, None, make_ctx
+
+    @property
+    def ctx(self) -> Any:
+        if self._ctx is None:
+            self._ctx = self._make_ctx(self.key)
+        return self._ctx
+
+    def __getitem__(self, name: str) -> Any:
+        return self._getters[name](self)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        getter = self._getters.get(name)
+        return default if getter is None else getter(self)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._getters
+
+    def __iter__(self) -> Any:
+        return iter(self._getters)
+
+    def __len__(self) -> int:
+        return len(self._getters)
+
+    def keys(self) -> Any:
+        return self._getters.keys()
+
+    def items(self) -> Any:
+        return [(k, self[k]) for k in self._getters]
+
+    def values(self) -> Any:
+        return [self[k] for k in self._getters]
+
+    def __repr__(self) -> str:
+        return f"<{self._getters['__typename'](self)} node {self.key!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
 
 
 @dataclass
@@ -172,7 +241,7 @@ class OrderSpec:
     created: int
     customer: int  # -1: guest
     lines: list[tuple[int, int, int]]  # (product index, variant index, quantity)
-    unit_prices: list[Decimal]
+    unit_prices: list[int]  # cents
     source: str  # web | pos | marketplace:<app name> | shopify_draft_order | iphone
     discount_code: str | None
     updated: int
@@ -180,6 +249,8 @@ class OrderSpec:
     cancel_reason: str | None = None
     refunds: list[dict[str, Any]] = field(default_factory=list)  # {"id", "created", "lines": [(line_no, qty)]}
     financial_status: str = "PAID"
+    first_line: int = -1  # index of the first generated line (line item ids); -1 for created orders
+    totals: dict[str, int] | None = None
 
 
 class Store:
@@ -207,6 +278,9 @@ class Store:
         self.deleted_products: set[int] = set()
         self._ids = itertools.count(1)
         self._generate()
+        self._build_product_getters()
+        self._build_customer_getters()
+        self._build_order_getters()
 
     # ----------------------------------------------------------------- generation (vectorised, seconds at 50k/200k)
     def _generate(self) -> None:
@@ -282,7 +356,8 @@ class Store:
         mean_companions = {k: sum(p for _, p in COMPANION_RULES.get(c.handle, ())) for k, c in enumerate(CATEGORIES)}
         avg_comp = float(sum(mean_companions[k] * w for k, w in enumerate(cat_w / cat_w.sum())))
         extra = rng.poisson(max(s.lines_per_order - 1 - avg_comp, 0), n_o)
-        u = rng.random((n_o, 8))
+        u = rng.random((n_o, 4))
+        noise = rng.integers(0, max(s.products, 1), (n_o, 4))  # extra lines: uniformly random products
         lines_p: list[int] = []
         offsets = np.zeros(n_o + 1, np.int64)
         rules = [[(CATEGORY_INDEX[h], p) for h, p in COMPANION_RULES.get(c.handle, ())] for c in CATEGORIES]
@@ -302,9 +377,8 @@ class Store:
             for j, (cc, p) in enumerate(rules[ac]):
                 if counts[cc] and u[o, 1 + j] < p:
                     chosen.append(members[cc][rank % counts[cc]])
-            for k in range(int(extra[o])):
-                r = (u[o, 4 + k % 4] * 7919 * (k + 1)) % 1.0
-                cand = int(n_p * r ** 2)
+            for k in range(min(int(extra[o]), 4)):
+                cand = int(noise[o, k])
                 if cand not in chosen:
                     chosen.append(cand)
             lines_p.extend(chosen)
@@ -358,27 +432,43 @@ class Store:
         cat = CATEGORIES[int(self.p_cat[i])]
         style = _STYLES[int(self.p_style[i])]
         if self.p_spanish[i]:
-            noun = cat.nouns_es[int(self.p_noun[i]) % len(cat.nouns_es)]
-            return f"{noun} {style}"
-        noun = cat.nouns_en[int(self.p_noun[i]) % len(cat.nouns_en)]
-        return f"{style} {noun}"
+            return f"{cat.nouns_es[int(self.p_noun[i]) % len(cat.nouns_es)]} {style}"
+        return f"{style} {cat.nouns_en[int(self.p_noun[i]) % len(cat.nouns_en)]}"
 
-    def variant_price(self, v: int) -> Decimal:
+    def product_handle(self, i: int) -> str:
+        return f"{_slug(self.product_title(i))}-{i + 1}"
+
+    def product_status(self, i: int) -> str:
+        patch = self._product_patch.get(i)
+        if patch and "status" in patch:
+            return patch["status"]
+        return ("ACTIVE", "DRAFT", "ARCHIVED")[int(self.p_status[i])]
+
+    def variant_range(self, i: int) -> range:
+        start = int(self.p_vstart[i])
+        return range(start, start + int(self.p_vcount[i]))
+
+    def variant_price_cents(self, v: int) -> int:
         patch = self._variant_patch.get(v)
         if patch and "price" in patch:
             return patch["price"]
-        p = int(self.v_product[v])
-        cents = int(self.p_price_cents[p])
-        return Decimal(cents) / 100
+        return int(self.p_price_cents[int(self.v_product[v])])
 
-    def variant_compare_at(self, v: int) -> Decimal | None:
+    def variant_compare_at_cents(self, v: int) -> int | None:
         patch = self._variant_patch.get(v)
         if patch and "compare_at" in patch:
             return patch["compare_at"]
         p = int(self.v_product[v])
         if not self.p_on_sale[p]:
             return None
-        return (Decimal(int(self.p_price_cents[p])) * Decimal("1.3") / 100).quantize(Decimal("1")) - Decimal("0.05")
+        return int(self.p_price_cents[p]) * 13 // 1000 * 100 + 95
+
+    def variant_price(self, v: int) -> Decimal:
+        return Decimal(self.variant_price_cents(v)) / 100
+
+    def variant_compare_at(self, v: int) -> Decimal | None:
+        cents = self.variant_compare_at_cents(v)
+        return None if cents is None else Decimal(cents) / 100
 
     def stock(self, v: int, loc: int) -> tuple[int, int]:
         """(available, updated) for variant v at location index loc (0 or 1)."""
@@ -387,15 +477,42 @@ class Store:
             return hit
         return int(self.v_stock[v, loc]), int(self.v_updated[v])
 
+    def variant_updated(self, v: int) -> int:
+        t = int(self.v_updated[v])
+        patch = self._variant_patch.get(v)
+        if patch:
+            t = max(t, patch.get("updated", 0))
+        if self._stock_patch:
+            t = max(t, self.stock(v, 0)[1], self.stock(v, 1)[1])
+        return t
+
     def product_updated(self, i: int) -> int:
         patch = self._product_patch.get(i)
         return patch["updated"] if patch and "updated" in patch else int(self.p_updated[i])
 
     def product_collections(self, i: int) -> list[int]:
         cols = [int(self.p_cat[i])]
-        if self.variant_compare_at(int(self.p_vstart[i])) is not None:
+        if self.variant_compare_at_cents(int(self.p_vstart[i])) is not None:
             cols.append(SALE_COLLECTION)
         return cols
+
+    def _sku(self, v: int) -> str:
+        p = int(self.v_product[v])
+        return f"{CATEGORIES[int(self.p_cat[p])].handle[:3].upper()}-{p + 1:06d}-{int(self.v_pos[v]) + 1}"
+
+    def variant_option(self, v: int) -> tuple[str, str]:
+        p = int(self.v_product[v])
+        name, values = CATEGORIES[int(self.p_cat[p])].options
+        return name, values[(int(self.v_pos[v]) + (int(self.p_color[p]) if name == "Color" else 0)) % len(values)]
+
+    def product_image(self, i: int) -> dict[str, Any]:
+        return {"__typename": "Image", "id": gid("ProductImage", 30_000_000_000 + i),
+                "url": f"https://cdn.shopify.com/s/files/1/0000/0001/products/{self.product_handle(i)}.jpg",
+                "altText": self.product_title(i), "width": 1200, "height": 1500}
+
+    def _media(self, i: int) -> dict[str, Any]:
+        return {"__typename": "MediaImage", "id": gid("MediaImage", 31_000_000_000 + i), "image": self.product_image(i),
+                "alt": self.product_title(i), "mediaContentType": "IMAGE", "status": "READY"}
 
     def location(self, k: int) -> dict[str, Any]:
         lid, name, address, online = LOCATIONS[k]
@@ -404,121 +521,172 @@ class Store:
                 "address": {"address1": address, "city": "Madrid", "countryCode": "ES", "zip": "28013"},
                 "createdAt": iso(self.now - 800 * DAY), "updatedAt": iso(self.now - 800 * DAY)}
 
-    def inventory_level(self, v: int, loc: int) -> dict[str, Any]:
-        qty, updated = self.stock(v, loc)
-        item_id = INVENTORY_ITEM_BASE + v
-        quantities = {"available": qty, "on_hand": qty, "committed": 0, "incoming": 0, "reserved": 0}
+    def inventory_level(self, v: int, loc: int) -> Node:
+        return Node(self._g_level, (v, loc))
 
-        def _quantities(names: list[str] | None = None, **_: Any) -> list[dict[str, Any]]:
-            return [{"name": n, "quantity": quantities.get(n, 0), "id": f"{n}-{item_id}-{loc}",
-                     "updatedAt": iso(updated)} for n in (names or ["available"])]
+    def inventory_item(self, v: int) -> Node:
+        return Node(self._g_item, v)
 
-        return {"__typename": "InventoryLevel",
-                "id": f"gid://shopify/InventoryLevel/{LOCATIONS[loc][0]}?inventory_item_id={item_id}",
-                "location": self.location(loc), "quantities": _quantities, "available": qty,
-                "createdAt": iso(self.now - 800 * DAY), "updatedAt": iso(updated),
-                "canDeactivate": True, "item": lambda **_: self.inventory_item(v)}
+    def variant(self, v: int) -> Node:
+        return Node(self._g_variant, v)
 
-    def inventory_item(self, v: int) -> dict[str, Any]:
-        item_id = INVENTORY_ITEM_BASE + v
-        levels = lambda **_: [self.inventory_level(v, k) for k in range(len(LOCATIONS))]  # noqa: E731
-        return {"__typename": "InventoryItem", "id": gid("InventoryItem", item_id), "legacyResourceId": str(item_id),
-                "sku": self._sku(v), "tracked": True, "requiresShipping": True,
-                "createdAt": iso(self.p_created[int(self.v_product[v])]), "updatedAt": iso(self.stock(v, 0)[1]),
-                "inventoryLevels": levels, "variant": lambda **_: self.variant(v),
-                "inventoryLevel": lambda locationId=None, **_: next(
-                    (self.inventory_level(v, k) for k, loc in enumerate(LOCATIONS) if gid("Location", loc[0]) ==
-                     locationId), None)}
+    def product(self, i: int) -> Node:
+        return Node(self._g_product, i)
 
-    def _sku(self, v: int) -> str:
-        p = int(self.v_product[v])
-        cat = CATEGORIES[int(self.p_cat[p])]
-        return f"{cat.handle[:3].upper()}-{p + 1:06d}-{int(self.v_pos[v]) + 1}"
+    def collection(self, k: int) -> Node:
+        return Node(self._g_collection, k)
 
-    def variant_option(self, v: int) -> tuple[str, str]:
-        p = int(self.v_product[v])
-        cat = CATEGORIES[int(self.p_cat[p])]
-        name, values = cat.options
-        return name, values[(int(self.v_pos[v]) + (int(self.p_color[p]) if name == "Color" else 0)) % len(values)]
+    def _build_product_getters(self) -> None:
+        s = self
+        locations = [self.location(k) for k in range(len(LOCATIONS))]
+        self._locations = locations
 
-    def variant(self, v: int) -> dict[str, Any]:
-        p = int(self.v_product[v])
-        vid = VARIANT_BASE + v
-        opt_name, opt_value = self.variant_option(v)
-        s0, s1 = self.stock(v, 0)[0], self.stock(v, 1)[0]
-        cap = self.variant_compare_at(v)
-        updated = max(int(self.v_updated[v]), self._variant_patch.get(v, {}).get("updated", 0),
-                      self.stock(v, 0)[1], self.stock(v, 1)[1])
-        return {"__typename": "ProductVariant", "id": gid("ProductVariant", vid), "legacyResourceId": str(vid),
-                "title": opt_value, "displayName": f"{self.product_title(p)} - {opt_value}",
-                "sku": self._sku(v), "barcode": str(8_400_000_000_000 + v), "position": int(self.v_pos[v]) + 1,
-                "price": money(self.variant_price(v)), "compareAtPrice": money(cap) if cap is not None else None,
-                "inventoryQuantity": s0 + s1, "availableForSale": (s0 + s1) > 0 and p not in self.deleted_products,
-                "inventoryPolicy": "DENY", "taxable": True,
-                "selectedOptions": [{"name": opt_name, "value": opt_value}],
-                "createdAt": iso(self.p_created[p]), "updatedAt": iso(updated),
-                "inventoryItem": lambda **_: self.inventory_item(v), "product": lambda **_: self.product(p)}
+        def level_quantities(n: Node) -> Any:
+            v, loc = n.key
 
-    def product(self, i: int) -> dict[str, Any]:
-        pid = PRODUCT_BASE + i
-        title = self.product_title(i)
-        cat = CATEGORIES[int(self.p_cat[i])]
-        vs, vc = int(self.p_vstart[i]), int(self.p_vcount[i])
-        prices = [self.variant_price(v) for v in range(vs, vs + vc)]
-        total = sum(self.stock(v, 0)[0] + self.stock(v, 1)[0] for v in range(vs, vs + vc))
-        status = ("ACTIVE", "DRAFT", "ARCHIVED")[int(self.p_status[i])]
-        patch = self._product_patch.get(i, {})
-        status = patch.get("status", status)
-        handle = f"{_slug(title)}-{i + 1}"
-        tags = [cat.handle, _COLORS[int(self.p_color[i])].lower()] + (["sale"] if self.p_on_sale[i] else [])
-        image = {"__typename": "Image", "id": gid("ProductImage", 30_000_000_000 + i),
-                 "url": f"https://cdn.shopify.com/s/files/1/0000/0001/products/{handle}.jpg",
-                 "altText": title, "width": 1200, "height": 1500}
-        return {
-            "__typename": "Product", "id": gid("Product", pid), "legacyResourceId": str(pid), "title": title,
-            "handle": handle, "vendor": _VENDORS[int(self.p_vendor[i])], "productType": cat.title_en,
-            "status": status, "tags": tags, "descriptionHtml": f"<p>{title}: {cat.title_es} / {cat.title_en}.</p>",
-            "description": f"{title}: {cat.title_es} / {cat.title_en}.",
-            "onlineStoreUrl": f"https://{self.domain}/products/{handle}" if status == "ACTIVE" else None,
-            "createdAt": iso(self.p_created[i]), "publishedAt": iso(self.p_created[i]) if status == "ACTIVE" else None,
-            "updatedAt": iso(self.product_updated(i)), "totalInventory": total,
-            "tracksInventory": True, "hasOnlyDefaultVariant": False, "hasOutOfStockVariants": total == 0,
-            "featuredImage": image, "featuredMedia": {"__typename": "MediaImage", "id": gid("MediaImage", 31_000_000_000 + i),
-                                                      "image": image, "alt": title, "mediaContentType": "IMAGE"},
-            "images": lambda **_: [image],
-            "media": lambda **_: [{"__typename": "MediaImage", "id": gid("MediaImage", 31_000_000_000 + i),
-                                   "image": image, "alt": title, "mediaContentType": "IMAGE"}],
-            "priceRangeV2": {"minVariantPrice": {"amount": money(min(prices)), "currencyCode": self.currency},
-                             "maxVariantPrice": {"amount": money(max(prices)), "currencyCode": self.currency}},
-            "options": lambda **_: [{"name": cat.options[0], "values": [self.variant_option(v)[1]
-                                                                       for v in range(vs, vs + vc)]}],
-            "variants": lambda **_: [self.variant(v) for v in range(vs, vs + vc)],
-            "variantsCount": {"count": vc, "precision": "EXACT"},
-            "collections": lambda **_: [self.collection(c) for c in self.product_collections(i)],
+            def quantities(names: list[str] | None = None, **_: Any) -> list[dict[str, Any]]:
+                qty, updated = s.stock(v, loc)
+                values = {"available": qty, "on_hand": qty, "committed": 0, "incoming": 0, "reserved": 0}
+                return [{"name": name, "quantity": values.get(name, 0), "updatedAt": iso(updated),
+                         "id": f"gid://shopify/InventoryQuantity/{LOCATIONS[loc][0]}?inventory_item_id="
+                               f"{INVENTORY_ITEM_BASE + v}&name={name}"} for name in (names or ["available"])]
+            return quantities
+
+        self._g_level = {
+            "__typename": lambda n: "InventoryLevel",
+            "id": lambda n: f"gid://shopify/InventoryLevel/{LOCATIONS[n.key[1]][0]}?inventory_item_id="
+                            f"{INVENTORY_ITEM_BASE + n.key[0]}",
+            "location": lambda n: locations[n.key[1]],
+            "quantities": level_quantities,
+            "available": lambda n: s.stock(*n.key)[0],
+            "createdAt": lambda n: iso(s.now - 800 * DAY),
+            "updatedAt": lambda n: iso(s.stock(*n.key)[1]),
+            "canDeactivate": lambda n: True,
+            "item": lambda n: (lambda **_: s.inventory_item(n.key[0])),
         }
 
-    def collection(self, k: int) -> dict[str, Any]:
-        cid = COLLECTION_BASE + k
-        if k == SALE_COLLECTION:
-            title, handle = "Rebajas / Sale", "sale"
-        else:
-            title, handle = CATEGORIES[k].title_es if k % 3 == 0 else CATEGORIES[k].title_en, CATEGORIES[k].handle
+        def item_level(n: Node) -> Any:
+            def level(locationId: str | None = None, **_: Any) -> Node | None:  # noqa: N803 - GraphQL arg name
+                k = next((k for k, loc in enumerate(LOCATIONS) if gid("Location", loc[0]) == locationId), None)
+                return None if k is None else s.inventory_level(n.key, k)
+            return level
 
-        def products(**_: Any) -> list[dict[str, Any]]:
-            return [self.product(i) for i in self.collection_product_indexes(k)]
+        self._g_item = {
+            "__typename": lambda n: "InventoryItem",
+            "id": lambda n: f"gid://shopify/InventoryItem/{INVENTORY_ITEM_BASE + n.key}",
+            "legacyResourceId": lambda n: str(INVENTORY_ITEM_BASE + n.key),
+            "sku": lambda n: s._sku(n.key), "tracked": lambda n: True, "requiresShipping": lambda n: True,
+            "createdAt": lambda n: iso(s.p_created[int(s.v_product[n.key])]),
+            "updatedAt": lambda n: iso(s.variant_updated(n.key)),
+            "inventoryLevels": lambda n: (lambda **_: [s.inventory_level(n.key, k) for k in range(len(LOCATIONS))]),
+            "inventoryLevel": item_level,
+            "variant": lambda n: (lambda **_: s.variant(n.key)),
+        }
 
-        return {"__typename": "Collection", "id": gid("Collection", cid), "legacyResourceId": str(cid),
-                "title": title, "handle": handle, "updatedAt": iso(self.now - 400 * DAY), "sortOrder": "BEST_SELLING",
-                "description": title, "descriptionHtml": f"<p>{title}</p>", "products": products,
-                "productsCount": {"count": len(self.collection_product_indexes(k)), "precision": "EXACT"}}
+        def stock_total(v: int) -> int:
+            return s.stock(v, 0)[0] + s.stock(v, 1)[0]
+
+        def compare_at(n: Node) -> str | None:
+            cents = s.variant_compare_at_cents(n.key)
+            return None if cents is None else cents_str(cents)
+
+        self._g_variant = {
+            "__typename": lambda n: "ProductVariant",
+            "id": lambda n: f"gid://shopify/ProductVariant/{VARIANT_BASE + n.key}",
+            "legacyResourceId": lambda n: str(VARIANT_BASE + n.key),
+            "title": lambda n: s.variant_option(n.key)[1],
+            "displayName": lambda n: f"{s.product_title(int(s.v_product[n.key]))} - {s.variant_option(n.key)[1]}",
+            "sku": lambda n: s._sku(n.key), "barcode": lambda n: str(8_400_000_000_000 + n.key),
+            "position": lambda n: int(s.v_pos[n.key]) + 1,
+            "price": lambda n: cents_str(s.variant_price_cents(n.key)),
+            "compareAtPrice": compare_at,
+            "inventoryQuantity": lambda n: stock_total(n.key),
+            "sellableOnlineQuantity": lambda n: s.stock(n.key, 0)[0],
+            "availableForSale": lambda n: stock_total(n.key) > 0 and int(s.v_product[n.key]) not in s.deleted_products,
+            "inventoryPolicy": lambda n: "DENY", "taxable": lambda n: True, "requiresComponents": lambda n: False,
+            "selectedOptions": lambda n: [dict(zip(("name", "value"), s.variant_option(n.key), strict=True))],
+            "createdAt": lambda n: iso(s.p_created[int(s.v_product[n.key])]),
+            "updatedAt": lambda n: iso(s.variant_updated(n.key)),
+            "image": lambda n: s.product_image(int(s.v_product[n.key])),
+            "inventoryItem": lambda n: (lambda **_: s.inventory_item(n.key)),
+            "product": lambda n: (lambda **_: s.product(int(s.v_product[n.key]))),
+        }
+
+        def price_range(n: Node) -> dict[str, Any]:
+            prices = [s.variant_price_cents(v) for v in s.variant_range(n.key)]
+            return {"minVariantPrice": {"amount": cents_str(min(prices)), "currencyCode": s.currency},
+                    "maxVariantPrice": {"amount": cents_str(max(prices)), "currencyCode": s.currency}}
+
+        def tags(n: Node) -> list[str]:
+            i = n.key
+            out = [CATEGORIES[int(s.p_cat[i])].handle, _COLORS[int(s.p_color[i])].lower()]
+            return [*out, "sale"] if s.p_on_sale[i] else out
+
+        def total_inventory(n: Node) -> int:
+            return sum(stock_total(v) for v in s.variant_range(n.key))
+
+        def cat(n: Node) -> Category:
+            return CATEGORIES[int(s.p_cat[n.key])]
+
+        def description(n: Node) -> str:
+            return f"{s.product_title(n.key)}: {cat(n).title_es} / {cat(n).title_en}."
+
+        self._g_product = {
+            "__typename": lambda n: "Product",
+            "id": lambda n: f"gid://shopify/Product/{PRODUCT_BASE + n.key}",
+            "legacyResourceId": lambda n: str(PRODUCT_BASE + n.key),
+            "title": lambda n: s.product_title(n.key), "handle": lambda n: s.product_handle(n.key),
+            "vendor": lambda n: _VENDORS[int(s.p_vendor[n.key])], "productType": lambda n: cat(n).title_en,
+            "status": lambda n: s.product_status(n.key), "tags": tags,
+            "description": lambda n: (lambda **_: description(n)),
+            "descriptionHtml": lambda n: f"<p>{description(n)}</p>",
+            "onlineStoreUrl": lambda n: f"https://{s.domain}/products/{s.product_handle(n.key)}"
+            if s.product_status(n.key) == "ACTIVE" else None,
+            "createdAt": lambda n: iso(s.p_created[n.key]),
+            "publishedAt": lambda n: iso(s.p_created[n.key]) if s.product_status(n.key) == "ACTIVE" else None,
+            "updatedAt": lambda n: iso(s.product_updated(n.key)),
+            "totalInventory": total_inventory, "tracksInventory": lambda n: True,
+            "hasOnlyDefaultVariant": lambda n: False, "isGiftCard": lambda n: False,
+            "hasOutOfStockVariants": lambda n: any(stock_total(v) == 0 for v in s.variant_range(n.key)),
+            "featuredImage": lambda n: s.product_image(n.key), "featuredMedia": lambda n: s._media(n.key),
+            "images": lambda n: (lambda **_: [s.product_image(n.key)]),
+            "media": lambda n: (lambda **_: [s._media(n.key)]),
+            "priceRangeV2": price_range,
+            "options": lambda n: (lambda **_: [{"name": cat(n).options[0], "id": gid("ProductOption", n.key),
+                                                 "values": [s.variant_option(v)[1] for v in s.variant_range(n.key)]}]),
+            "variants": lambda n: (lambda **_: [s.variant(v) for v in s.variant_range(n.key)]),
+            "variantsCount": lambda n: {"count": int(s.p_vcount[n.key]), "precision": "EXACT"},
+            "collections": lambda n: (lambda **_: [s.collection(c) for c in s.product_collections(n.key)]),
+            "seo": lambda n: {"title": s.product_title(n.key), "description": description(n)},
+        }
+
+        def collection_title(k: int) -> str:
+            if k == SALE_COLLECTION:
+                return "Rebajas / Sale"
+            return CATEGORIES[k].title_es if k % 3 == 0 else CATEGORIES[k].title_en
+
+        self._g_collection = {
+            "__typename": lambda n: "Collection",
+            "id": lambda n: f"gid://shopify/Collection/{COLLECTION_BASE + n.key}",
+            "legacyResourceId": lambda n: str(COLLECTION_BASE + n.key),
+            "title": lambda n: collection_title(n.key),
+            "handle": lambda n: "sale" if n.key == SALE_COLLECTION else CATEGORIES[n.key].handle,
+            "updatedAt": lambda n: iso(s.now - 400 * DAY), "sortOrder": lambda n: "BEST_SELLING",
+            "description": lambda n: (lambda **_: collection_title(n.key)),
+            "descriptionHtml": lambda n: f"<p>{collection_title(n.key)}</p>",
+            "products": lambda n: (lambda **_: [s.product(i) for i in s.collection_product_indexes(n.key)]),
+            "productsCount": lambda n: {"count": len(s.collection_product_indexes(n.key)), "precision": "EXACT"},
+        }
 
     def collection_product_indexes(self, k: int) -> list[int]:
         if k == SALE_COLLECTION:
-            idx = np.nonzero(self.p_on_sale)[0].tolist()
-            idx = [i for i in idx if self.variant_compare_at(int(self.p_vstart[i])) is not None]
+            idx = [int(i) for i in np.nonzero(self.p_on_sale)[0]]
+            if self._variant_patch:
+                idx = [i for i in range(self.size.products)
+                       if self.variant_compare_at_cents(int(self.p_vstart[i])) is not None]
         else:
             idx = self.cat_members[k].tolist()
-        return [i for i in idx if i not in self.deleted_products]
+        return [i for i in idx if i not in self.deleted_products] if self.deleted_products else idx
 
     @property
     def collection_count(self) -> int:
@@ -530,46 +698,63 @@ class Store:
         first = _FIRST[lang][int(self.c_first[c]) % len(_FIRST[lang])]
         last = _LAST[lang][int(self.c_last[c]) % len(_LAST[lang])]
         city, province, province_code = cities[int(self.c_city[c]) % len(cities)]
-        email = f"{_slug(first)}.{_slug(last)}.{c + 1}@example.com"
-        phone = f"{prefix}{int(self.c_phone[c]):08d}"[:13]
         tags = [[], ["vip"], ["newsletter"], ["wholesale"]][int(self.c_tag[c])]
-        return {"first": first, "last": last, "email": email, "phone": phone, "country": code, "city": city,
+        return {"first": first, "last": last, "email": f"{_slug(first)}.{_slug(last)}.{c + 1}@example.com",
+                "phone": f"{prefix}{int(self.c_phone[c]):08d}"[:13], "country": code, "city": city,
                 "province": province, "province_code": province_code, "marketing": bool(self.c_marketing[c]),
-                "tags": tags, "created": int(self.c_created[c]), "updated": int(self.c_updated[c]),
-                "locale": {"es": "es", "en": "en", "fr": "fr"}[lang]}
+                "tags": tags, "created": int(self.c_created[c]), "updated": int(self.c_updated[c]), "locale": lang}
 
     def customer_fields(self, c: int) -> dict[str, Any]:
         base = self._extra_customers.get(c) or self._customer_base(c)
         patch = self._customer_patch.get(c)
         return {**base, **patch} if patch else base
 
-    def customer(self, c: int) -> dict[str, Any]:
-        f = self.customer_fields(c)
-        cid = CUSTOMER_BASE + c
-        address = None
-        if not f.get("redacted"):
-            address = {"__typename": "MailingAddress", "id": gid("MailingAddress", 20_000_000_000 + c),
-                       "firstName": f["first"], "lastName": f["last"], "name": f"{f['first']} {f['last']}",
-                       "address1": f"Calle {c % 90 + 1}", "city": f["city"], "province": f["province"],
-                       "provinceCode": f["province_code"], "country": f["country"], "countryCodeV2": f["country"],
-                       "zip": f"{10000 + c % 89999}", "phone": f["phone"]}
-        state = "SUBSCRIBED" if f["marketing"] else "NOT_SUBSCRIBED"
-        consent = {"marketingState": state, "marketingOptInLevel": "SINGLE_OPT_IN" if f["marketing"] else None,
-                   "consentUpdatedAt": iso(f["created"])}
-        return {"__typename": "Customer", "id": gid("Customer", cid), "legacyResourceId": str(cid),
-                "firstName": f["first"], "lastName": f["last"], "displayName": f"{f['first']} {f['last']}".strip(),
-                "email": f["email"], "phone": f["phone"], "locale": f["locale"], "tags": f["tags"],
-                "verifiedEmail": True, "state": "ENABLED", "taxExempt": False, "note": None,
-                "defaultEmailAddress": {"emailAddress": f["email"], "marketingState": state} if f["email"] else None,
-                "defaultPhoneNumber": {"phoneNumber": f["phone"], "marketingState": "NOT_SUBSCRIBED"}
-                if f["phone"] else None,
-                "emailMarketingConsent": consent, "acceptsMarketing": f["marketing"],
-                "defaultAddress": address, "addresses": lambda **_: [address] if address else [],
-                "createdAt": iso(f["created"]), "updatedAt": iso(f["updated"]),
-                "numberOfOrders": "0", "amountSpent": {"amount": "0.00", "currencyCode": self.currency}}
+    def customer(self, c: int) -> Node:
+        return Node(self._g_customer, c, self.customer_fields)
+
+    def customer_address(self, c: int, f: dict[str, Any]) -> dict[str, Any] | None:
+        if f.get("redacted"):
+            return None
+        return {"__typename": "MailingAddress", "id": gid("MailingAddress", 20_000_000_000 + c),
+                "firstName": f["first"], "lastName": f["last"], "name": f"{f['first']} {f['last']}",
+                "address1": f"Calle {c % 90 + 1}", "address2": None, "company": None, "city": f["city"],
+                "province": f["province"], "provinceCode": f["province_code"], "country": f["country"],
+                "countryCodeV2": f["country"], "zip": f"{10000 + c % 89999}", "phone": f["phone"]}
 
     def customer_updated(self, c: int) -> int:
         return self.customer_fields(c)["updated"]
+
+    def _build_customer_getters(self) -> None:
+        s = self
+
+        def consent(n: Node) -> dict[str, Any]:
+            f = n.ctx
+            return {"marketingState": "SUBSCRIBED" if f["marketing"] else "NOT_SUBSCRIBED",
+                    "marketingOptInLevel": "SINGLE_OPT_IN" if f["marketing"] else None,
+                    "consentUpdatedAt": iso(f["created"])}
+
+        self._g_customer = {
+            "__typename": lambda n: "Customer",
+            "id": lambda n: f"gid://shopify/Customer/{CUSTOMER_BASE + n.key}",
+            "legacyResourceId": lambda n: str(CUSTOMER_BASE + n.key),
+            "firstName": lambda n: n.ctx["first"], "lastName": lambda n: n.ctx["last"],
+            "displayName": lambda n: f"{n.ctx['first']} {n.ctx['last']}".strip(),
+            "email": lambda n: n.ctx["email"], "phone": lambda n: n.ctx["phone"],
+            "locale": lambda n: n.ctx["locale"], "tags": lambda n: list(n.ctx["tags"]),
+            "verifiedEmail": lambda n: True, "state": lambda n: "ENABLED", "taxExempt": lambda n: False,
+            "note": lambda n: None,
+            "defaultEmailAddress": lambda n: {"emailAddress": n.ctx["email"],
+                                              "marketingState": consent(n)["marketingState"]}
+            if n.ctx["email"] else None,
+            "defaultPhoneNumber": lambda n: {"phoneNumber": n.ctx["phone"], "marketingState": "NOT_SUBSCRIBED"}
+            if n.ctx["phone"] else None,
+            "emailMarketingConsent": consent, "acceptsMarketing": lambda n: n.ctx["marketing"],
+            "defaultAddress": lambda n: s.customer_address(n.key, n.ctx),
+            "addresses": lambda n: (lambda **_: [a] if (a := s.customer_address(n.key, n.ctx)) else []),
+            "createdAt": lambda n: iso(n.ctx["created"]), "updatedAt": lambda n: iso(n.ctx["updated"]),
+            "numberOfOrders": lambda n: "0",
+            "amountSpent": lambda n: {"amount": "0.00", "currencyCode": s.currency},
+        }
 
     # ----------------------------------------------------------------- orders
     def order_spec(self, o: int) -> OrderSpec:
@@ -577,28 +762,27 @@ class Store:
         if hit is not None:
             return hit
         a, b = int(self.o_offsets[o]), int(self.o_offsets[o + 1])
-        lines = [(int(self.l_product[k]), int(self.l_variant[k]), int(self.l_qty[k])) for k in range(a, b)]
-        prices = [Decimal(int(self.p_price_cents[p])) / 100 for p, _, _ in lines]
-        src = int(self.o_source[o])
-        source = ("web", "pos", "marketplace", "shopify_draft_order", "iphone", "web")[src]
+        lines = list(zip(self.l_product[a:b].tolist(), self.l_variant[a:b].tolist(), self.l_qty[a:b].tolist(),
+                         strict=True))
+        prices = [int(self.p_price_cents[p]) for p, _, _ in lines]
+        source = ("web", "pos", "marketplace", "shopify_draft_order", "iphone", "web")[int(self.o_source[o])]
         if source == "marketplace":
-            source = "marketplace:" + list(APP_IDS)[int(self.o_app[o])]
+            source = "marketplace:" + _APP_NAMES[int(self.o_app[o])]
         dc = int(self.o_discount[o])
         created, updated = int(self.o_created[o]), int(self.o_updated[o])
         fate = int(self.o_fate[o])
         spec = OrderSpec(o, created, int(self.o_customer[o]), lines, prices, source,
-                         _DISCOUNT_CODES[dc] if dc >= 0 else None, updated)
+                         _DISCOUNT_CODES[dc] if dc >= 0 else None, updated, first_line=a)
         when = created + int(self.o_fate_delay[o])
+        everything = [(n, q) for n, (_, _, q) in enumerate(lines)]
         if fate == 1:
             spec.cancelled, spec.cancel_reason = when, _CANCEL_REASONS[o % len(_CANCEL_REASONS)]
             spec.financial_status = "REFUNDED" if o % 2 else "VOIDED"
             if spec.financial_status == "REFUNDED":
-                spec.refunds = [{"id": REFUND_BASE + o * 4, "created": when,
-                                 "lines": [(n, q) for n, (_, _, q) in enumerate(lines)]}]
+                spec.refunds = [{"id": REFUND_BASE + o * 4, "created": when, "lines": everything}]
         elif fate == 2:
             spec.financial_status = "REFUNDED"
-            spec.refunds = [{"id": REFUND_BASE + o * 4, "created": when,
-                             "lines": [(n, q) for n, (_, _, q) in enumerate(lines)]}]
+            spec.refunds = [{"id": REFUND_BASE + o * 4, "created": when, "lines": everything}]
         elif fate == 3 and lines:
             spec.financial_status = "PARTIALLY_REFUNDED" if len(lines) > 1 or lines[0][2] > 1 else "REFUNDED"
             spec.refunds = [{"id": REFUND_BASE + o * 4, "created": when, "lines": [(len(lines) - 1, 1)]}]
@@ -610,109 +794,170 @@ class Store:
         hit = self._order_patch.get(o)
         return hit.updated if hit is not None else int(self.o_updated[o])
 
-    def order_totals(self, spec: OrderSpec) -> dict[str, Decimal]:
-        subtotal = sum((price * qty for price, (_, _, qty) in zip(spec.unit_prices, spec.lines, strict=True)),
-                       Decimal(0))
-        pct = Decimal(int("".join(ch for ch in spec.discount_code if ch.isdigit()))) if spec.discount_code else 0
-        discount = (subtotal * pct / 100).quantize(CENT) if pct else Decimal(0)
-        shipping = Decimal("4.95") if spec.source.startswith("web") and subtotal - discount < 50 else Decimal(0)
+    def order_totals(self, spec: OrderSpec) -> dict[str, int]:
+        """Totals in cents; discount codes carry their percentage (SUMMER20 = 20%); taxes included (21%)."""
+        if spec.totals is not None:
+            return spec.totals
+        subtotal = sum(price * qty for price, (_, _, qty) in zip(spec.unit_prices, spec.lines, strict=True))
+        pct = int("".join(ch for ch in spec.discount_code if ch.isdigit()) or 0) if spec.discount_code else 0
+        discount = subtotal * pct // 100
+        shipping = 495 if spec.source in ("web", "iphone") and subtotal - discount < 5000 else 0
         total = subtotal - discount + shipping
-        refunded = Decimal(0)
-        for r in spec.refunds:
-            for n, q in r["lines"]:
-                refunded += spec.unit_prices[n] * q
-        refunded = min(refunded * (1 - Decimal(pct) / 100) if pct else refunded, total).quantize(CENT)
-        tax = (total * Decimal(21) / Decimal(121)).quantize(CENT)
-        return {"subtotal": subtotal - discount, "discount": discount, "shipping": shipping, "total": total,
-                "tax": tax, "refunded": refunded, "current": total - refunded}
+        refunded = sum(spec.unit_prices[n] * q for r in spec.refunds for n, q in r["lines"])
+        refunded = min(refunded * (100 - pct) // 100, total)
+        spec.totals = {"subtotal": subtotal - discount, "discount": discount, "shipping": shipping, "total": total,
+                       "tax": total * 21 // 121, "refunded": refunded, "current": total - refunded}
+        return spec.totals
 
-    def _bag(self, amount: Decimal) -> dict[str, Any]:
-        m = {"amount": money(amount), "currencyCode": self.currency}
+    def _bag(self, cents: int) -> dict[str, Any]:
+        m = {"amount": cents_str(cents), "currencyCode": self.currency}
         return {"shopMoney": m, "presentmentMoney": m}
 
-    def line_item(self, spec: OrderSpec, n: int) -> dict[str, Any]:
-        p, v, qty = spec.lines[n]
-        price = spec.unit_prices[n]
-        line_id = LINE_ITEM_BASE + (int(self.o_offsets[spec.index]) + n if spec.index < self.size.orders
-                                    else 10_000_000_000 + spec.index * 100 + n)
-        refunded = sum(q for r in spec.refunds for k, q in r["lines"] if k == n)
-        opt = self.variant_option(v)[1]
-        title = self.product_title(p)
-        deleted = p in self.deleted_products
-        return {"__typename": "LineItem", "id": gid("LineItem", line_id), "title": title, "name": f"{title} - {opt}",
-                "variantTitle": opt, "sku": self._sku(v), "vendor": _VENDORS[int(self.p_vendor[p])],
-                "quantity": qty, "currentQuantity": qty - refunded, "refundableQuantity": qty - refunded,
-                "originalUnitPriceSet": self._bag(price), "discountedUnitPriceSet": self._bag(price),
-                "originalTotalSet": self._bag(price * qty), "discountedTotalSet": self._bag(price * qty),
-                "totalDiscountSet": self._bag(Decimal(0)), "requiresShipping": True, "taxable": True,
-                "isGiftCard": False,
-                "product": None if deleted else lambda **_: self.product(p),
-                "variant": None if deleted else lambda **_: self.variant(v)}
+    def line_item(self, spec: OrderSpec, n: int) -> Node:
+        return Node(self._g_line, (spec, n))
 
-    def order(self, o: int) -> dict[str, Any]:
-        spec = self.order_spec(o)
-        oid = ORDER_BASE + o
-        t = self.order_totals(spec)
-        source = spec.source
-        app = None
-        source_name = source
-        if source.startswith("marketplace:"):
-            app_name = source.split(":", 1)[1]
-            source_name = str(APP_IDS[app_name])
-            app = {"id": gid("App", APP_IDS[app_name]), "name": app_name}
-        elif source == "pos":
-            app = {"id": gid("App", 129785), "name": "Point of Sale"}
-        elif source in ("web", "iphone"):
-            app = {"id": gid("App", 580111), "name": "Online Store"}
-        elif source == "shopify_draft_order":
-            app = {"id": gid("App", 1354745), "name": "Draft Orders"}
-        customer = None
-        email = phone = None
-        address = None
-        if spec.customer >= 0:
-            cf = self.customer_fields(spec.customer)
-            customer = lambda **_: self.customer(spec.customer)  # noqa: E731
-            if not cf.get("redacted"):
-                email, phone = cf["email"], cf["phone"]
-                address = {"firstName": cf["first"], "lastName": cf["last"], "name": f"{cf['first']} {cf['last']}",
-                           "city": cf["city"], "province": cf["province"], "provinceCode": cf["province_code"],
-                           "country": cf["country"], "countryCodeV2": cf["country"], "zip": "28013",
-                           "address1": f"Calle {spec.customer % 90 + 1}", "phone": cf["phone"]}
-        refunds = [{"__typename": "Refund", "id": gid("Refund", r["id"]), "legacyResourceId": str(r["id"]),
-                    "createdAt": iso(r["created"]), "updatedAt": iso(r["created"]), "note": None,
-                    "totalRefundedSet": self._bag(sum((spec.unit_prices[n] * q for n, q in r["lines"]), Decimal(0))),
-                    "refundLineItems": [{"quantity": q, "restockType": "RETURN", "restocked": True,
-                                         "lineItem": self.line_item(spec, n),
-                                         "subtotalSet": self._bag(spec.unit_prices[n] * q),
-                                         "priceSet": self._bag(spec.unit_prices[n])} for n, q in r["lines"]]}
-                   for r in spec.refunds]
-        pos = source == "pos"
-        return {
-            "__typename": "Order", "id": gid("Order", oid), "legacyResourceId": str(oid),
-            "name": f"#{1001 + o}", "email": email, "phone": phone, "createdAt": iso(spec.created),
-            "processedAt": iso(spec.created), "updatedAt": iso(spec.updated),
-            "cancelledAt": iso(spec.cancelled) if spec.cancelled else None, "cancelReason": spec.cancel_reason,
-            "closed": spec.cancelled is not None, "closedAt": iso(spec.cancelled) if spec.cancelled else None,
-            "confirmed": True, "test": False, "currencyCode": self.currency, "presentmentCurrencyCode": self.currency,
-            "sourceName": source_name, "sourceIdentifier": f"{oid}" if not pos else f"pos-{oid}", "app": app,
-            "channelInformation": {"channelDefinition": {"handle": source_name}} if app else None,
-            "retailLocation": self.location(1) if pos else None,
-            "physicalLocation": self.location(1) if pos else None,
-            "displayFinancialStatus": spec.financial_status,
-            "displayFulfillmentStatus": "FULFILLED" if spec.cancelled is None else "UNFULFILLED",
-            "discountCode": spec.discount_code, "discountCodes": [spec.discount_code] if spec.discount_code else [],
-            "customer": customer, "customerLocale": "es", "customerAcceptsMarketing": False,
-            "shippingAddress": None if pos else address, "billingAddress": address,
-            "tags": ["pos"] if pos else [], "taxesIncluded": True, "note": None,
-            "subtotalPriceSet": self._bag(t["subtotal"]), "currentSubtotalPriceSet": self._bag(t["subtotal"]),
-            "totalDiscountsSet": self._bag(t["discount"]), "currentTotalDiscountsSet": self._bag(t["discount"]),
-            "totalShippingPriceSet": self._bag(t["shipping"]), "currentShippingPriceSet": self._bag(t["shipping"]),
-            "totalTaxSet": self._bag(t["tax"]), "currentTotalTaxSet": self._bag(t["tax"]),
-            "totalPriceSet": self._bag(t["total"]), "originalTotalPriceSet": self._bag(t["total"]),
-            "currentTotalPriceSet": self._bag(t["current"]), "totalRefundedSet": self._bag(t["refunded"]),
-            "subtotalLineItemsQuantity": sum(q for _, _, q in spec.lines),
-            "lineItems": lambda **_: [self.line_item(spec, n) for n in range(len(spec.lines))],
-            "refunds": lambda **_: refunds,
+    def order(self, o: int) -> Node:
+        return Node(self._g_order, o, self.order_spec)
+
+    def _build_order_getters(self) -> None:
+        s = self
+
+        def line_id(n: Node) -> int:
+            spec, k = n.key
+            if spec.first_line >= 0:
+                return LINE_ITEM_BASE + spec.first_line + k
+            return LINE_ITEM_BASE + 10_000_000_000 + spec.index * 100 + k
+
+        def refunded_qty(n: Node) -> int:
+            spec, k = n.key
+            return sum(q for r in spec.refunds for j, q in r["lines"] if j == k)
+
+        def line_price(n: Node) -> int:
+            spec, k = n.key
+            return spec.unit_prices[k]
+
+        def line_product(n: Node) -> Any:
+            p = n.key[0].lines[n.key[1]][0]
+            return None if p in s.deleted_products else (lambda **_: s.product(p))
+
+        def line_variant(n: Node) -> Any:
+            p, v, _ = n.key[0].lines[n.key[1]]
+            return None if p in s.deleted_products else (lambda **_: s.variant(v))
+
+        def qty(n: Node) -> int:
+            return n.key[0].lines[n.key[1]][2]
+
+        def title(n: Node) -> str:
+            return s.product_title(n.key[0].lines[n.key[1]][0])
+
+        def variant_title(n: Node) -> str:
+            return s.variant_option(n.key[0].lines[n.key[1]][1])[1]
+
+        self._g_line = {
+            "__typename": lambda n: "LineItem",
+            "id": lambda n: f"gid://shopify/LineItem/{line_id(n)}",
+            "title": title, "name": lambda n: f"{title(n)} - {variant_title(n)}", "variantTitle": variant_title,
+            "sku": lambda n: s._sku(n.key[0].lines[n.key[1]][1]),
+            "vendor": lambda n: _VENDORS[int(s.p_vendor[n.key[0].lines[n.key[1]][0]])],
+            "quantity": qty, "currentQuantity": lambda n: qty(n) - refunded_qty(n),
+            "refundableQuantity": lambda n: qty(n) - refunded_qty(n),
+            "originalUnitPriceSet": lambda n: s._bag(line_price(n)),
+            "discountedUnitPriceSet": lambda n: s._bag(line_price(n)),
+            "originalTotalSet": lambda n: s._bag(line_price(n) * qty(n)),
+            "discountedTotalSet": lambda n: s._bag(line_price(n) * qty(n)),
+            "totalDiscountSet": lambda n: s._bag(0), "requiresShipping": lambda n: True,
+            "taxable": lambda n: True, "isGiftCard": lambda n: False,
+            "product": line_product, "variant": line_variant,
+        }
+
+        def source_name(spec: OrderSpec) -> str:
+            if spec.source.startswith("marketplace:"):
+                return str(APP_IDS[spec.source.split(":", 1)[1]])
+            return spec.source
+
+        def app(n: Node) -> dict[str, Any] | None:
+            src = n.ctx.source
+            if src.startswith("marketplace:"):
+                name = src.split(":", 1)[1]
+                return {"__typename": "OrderApp", "id": gid("App", APP_IDS[name]), "name": name}
+            name, app_id = {"pos": ("Point of Sale", 129785), "shopify_draft_order": ("Draft Orders", 1354745)
+                            }.get(src, ("Online Store", 580111))
+            return {"__typename": "OrderApp", "id": gid("App", app_id), "name": name}
+
+        def channel(n: Node) -> dict[str, Any]:
+            a = app(n)
+            return {"id": gid("ChannelInformation", ORDER_BASE + n.key), "channelId": a["id"] if a else None,
+                    "app": a, "channelDefinition": {"handle": source_name(n.ctx), "channelName": a["name"] if a
+                                                    else "Other", "isMarketplace": n.ctx.source.startswith("market")}}
+
+        def customer(n: Node) -> Any:
+            c = n.ctx.customer
+            return None if c < 0 else (lambda **_: s.customer(c))
+
+        def contact(n: Node, key: str) -> str | None:
+            c = n.ctx.customer
+            if c < 0:
+                return None
+            f = s.customer_fields(c)
+            return None if f.get("redacted") else f[key]
+
+        def address(n: Node) -> dict[str, Any] | None:
+            c = n.ctx.customer
+            return None if c < 0 else s.customer_address(c, s.customer_fields(c))
+
+        def refunds(n: Node) -> Any:
+            spec = n.ctx
+
+            def build(**_: Any) -> list[dict[str, Any]]:
+                return [{"__typename": "Refund", "id": gid("Refund", r["id"]), "legacyResourceId": str(r["id"]),
+                         "createdAt": iso(r["created"]), "updatedAt": iso(r["created"]), "note": None,
+                         "totalRefundedSet": s._bag(sum(spec.unit_prices[k] * q for k, q in r["lines"])),
+                         "refundLineItems": [{"quantity": q, "restockType": "RETURN", "restocked": True,
+                                              "lineItem": s.line_item(spec, k),
+                                              "subtotalSet": s._bag(spec.unit_prices[k] * q),
+                                              "priceSet": s._bag(spec.unit_prices[k])} for k, q in r["lines"]]}
+                        for r in spec.refunds]
+            return build
+
+        def total(key: str) -> Any:
+            return lambda n: s._bag(s.order_totals(n.ctx)[key])
+
+        pos = lambda n: n.ctx.source == "pos"  # noqa: E731
+        self._g_order = {
+            "__typename": lambda n: "Order",
+            "id": lambda n: f"gid://shopify/Order/{ORDER_BASE + n.key}",
+            "legacyResourceId": lambda n: str(ORDER_BASE + n.key),
+            "name": lambda n: f"#{1001 + n.key}", "email": lambda n: contact(n, "email"),
+            "phone": lambda n: contact(n, "phone"),
+            "createdAt": lambda n: iso(n.ctx.created), "processedAt": lambda n: iso(n.ctx.created),
+            "updatedAt": lambda n: iso(n.ctx.updated),
+            "cancelledAt": lambda n: iso(n.ctx.cancelled) if n.ctx.cancelled else None,
+            "cancelReason": lambda n: n.ctx.cancel_reason,
+            "closed": lambda n: n.ctx.cancelled is not None,
+            "closedAt": lambda n: iso(n.ctx.cancelled) if n.ctx.cancelled else None,
+            "confirmed": lambda n: True, "test": lambda n: False,
+            "currencyCode": lambda n: s.currency, "presentmentCurrencyCode": lambda n: s.currency,
+            "sourceName": lambda n: source_name(n.ctx),
+            "sourceIdentifier": lambda n: f"pos-{ORDER_BASE + n.key}" if pos(n) else str(ORDER_BASE + n.key),
+            "app": app, "channelInformation": channel,
+            "retailLocation": lambda n: s._locations[1] if pos(n) else None,
+            "physicalLocation": lambda n: s._locations[1] if pos(n) else None,
+            "displayFinancialStatus": lambda n: n.ctx.financial_status,
+            "displayFulfillmentStatus": lambda n: "FULFILLED" if n.ctx.cancelled is None else "UNFULFILLED",
+            "discountCode": lambda n: n.ctx.discount_code,
+            "discountCodes": lambda n: [n.ctx.discount_code] if n.ctx.discount_code else [],
+            "customer": customer, "customerLocale": lambda n: "es", "customerAcceptsMarketing": lambda n: False,
+            "shippingAddress": lambda n: None if pos(n) else address(n), "billingAddress": address,
+            "tags": lambda n: ["pos"] if pos(n) else [], "taxesIncluded": lambda n: True, "note": lambda n: None,
+            "subtotalPriceSet": total("subtotal"), "currentSubtotalPriceSet": total("subtotal"),
+            "totalDiscountsSet": total("discount"), "currentTotalDiscountsSet": total("discount"),
+            "totalShippingPriceSet": total("shipping"), "currentShippingPriceSet": total("shipping"),
+            "totalTaxSet": total("tax"), "currentTotalTaxSet": total("tax"),
+            "totalPriceSet": total("total"), "originalTotalPriceSet": total("total"),
+            "currentTotalPriceSet": total("current"), "totalRefundedSet": total("refunded"),
+            "subtotalLineItemsQuantity": lambda n: sum(q for _, _, q in n.ctx.lines),
+            "lineItems": lambda n: (lambda **_: [s.line_item(n.ctx, k) for k in range(len(n.ctx.lines))]),
+            "refunds": refunds,
         }
 
     # ----------------------------------------------------------------- mutations (callers fire the webhooks)
@@ -720,13 +965,14 @@ class Store:
         self.version += 1
         return max(self.now, int(datetime.now(UTC).timestamp())) + self.version  # strictly increasing
 
-    def set_variant_price(self, v: int, price: Decimal, compare_at: Decimal | None | bool = False) -> None:
+    def set_variant_price(self, v: int, price: Decimal | str, compare_at: Decimal | str | None | bool = False) -> None:
+        """compare_at: False keeps it, None removes it, a value sets it."""
         with self.lock:
             t = self._bump()
             patch = self._variant_patch.setdefault(v, {})
-            patch["price"] = Decimal(price)
+            patch["price"] = to_cents(price)
             if compare_at is not False:
-                patch["compare_at"] = None if compare_at is None else Decimal(compare_at)
+                patch["compare_at"] = None if compare_at is None else to_cents(compare_at)
             patch["updated"] = t
             self._product_patch.setdefault(int(self.v_product[v]), {})["updated"] = t
 
@@ -773,7 +1019,7 @@ class Store:
             t = self._bump()
             o = self.order_count
             spec_lines = [(int(self.v_product[v]), v, q) for v, q in lines]
-            spec = OrderSpec(o, created or t, customer, spec_lines, [self.variant_price(v) for v, _ in lines],
+            spec = OrderSpec(o, created or t, customer, spec_lines, [self.variant_price_cents(v) for v, _ in lines],
                              source, discount_code, t)
             self._order_patch[o] = spec
             self._extra_orders += 1
@@ -787,7 +1033,7 @@ class Store:
         with self.lock:
             t = self._bump()
             spec = self.order_spec(o)
-            spec.cancelled, spec.cancel_reason, spec.updated = t, reason, t
+            spec.cancelled, spec.cancel_reason, spec.updated, spec.totals = t, reason, t, None
             spec.financial_status = "VOIDED" if not spec.refunds else spec.financial_status
             self._order_patch[o] = spec
 
@@ -803,7 +1049,7 @@ class Store:
             if lines is None:
                 lines = [(n, q - done.get(n, 0)) for n, (_, _, q) in enumerate(spec.lines) if q - done.get(n, 0) > 0]
             refund = {"id": REFUND_BASE + o * 4 + 1 + len(spec.refunds), "created": t, "lines": lines}
-            spec.refunds = [*spec.refunds, refund]
+            spec.refunds, spec.totals = [*spec.refunds, refund], None
             for n, q in lines:
                 done[n] = done.get(n, 0) + q
             full = all(done.get(n, 0) >= q for n, (_, _, q) in enumerate(spec.lines))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import heapq
+import hmac
 import itertools
 import json
 import logging
@@ -408,7 +408,8 @@ def shop_id(store: Store) -> int:
 
 def customers_data_request_payload(store: Store, c: int, orders: list[int]) -> dict[str, Any]:
     cu = store.customer_fields(c)
-    return {"shop_id": shop_id(store), "shop_domain": store.domain, "orders_requested": [ORDER_BASE + o for o in orders],
+    return {"shop_id": shop_id(store), "shop_domain": store.domain,
+            "orders_requested": [ORDER_BASE + o for o in orders],
             "customer": {"id": CUSTOMER_BASE + c, "email": cu["email"], "phone": cu["phone"]},
             "data_request": {"id": 9_000 + c}}
 

@@ -321,13 +321,13 @@ class Store:
                 "taxes": [], "meta_data": [], "sku": (var or p)["sku"], "price": float(unit),
                 "parent_name": p["name"] if var else None,
             })
-        discount = (subtotal * Decimal("0.10")).quantize(Decimal("0.01")) if coupon else Decimal("0")
-        if discount:
-            remaining = discount
+        discount = Decimal("0")
+        if coupon:
+            # WooCommerce spreads a coupon over the lines; the order's discount is the sum of the line shares.
             for li in line_items:
-                share = min(remaining, (Decimal(li["subtotal"]) * Decimal("0.10")).quantize(Decimal("0.01")))
+                share = (Decimal(li["subtotal"]) * Decimal("0.10")).quantize(Decimal("0.01"))
                 li["total"] = money(Decimal(li["subtotal"]) - share)
-                remaining -= share
+                discount += share
         shipping = Decimal("4.95") if subtotal < 60 else Decimal("0")
         tax = ((subtotal - discount) * Decimal("0.21")).quantize(Decimal("0.01"))
         total = subtotal - discount + shipping + tax

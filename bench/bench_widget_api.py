@@ -1,0 +1,103 @@
+"""Bench: the public widget API under load (issue 3, figure 1).
+
+gunicorn (2 workers × 4 threads, the app's production settings) on PostgreSQL and Redis, driven by
+bench/loadgen.py in a second process. Prints requests/s and p50/p99 at a fixed 500 requests/s (open loop, latency
+from each request's scheduled start) and at full speed, for the widget API and for a bare Django view on the same
+server (`/api/storefront/ping`, same middleware) as the reference. Targets: p99 ≤ 20 ms at 500 req/s and at least
+half the bare view's throughput.
+The request mix is what storefront pages send: also-bought on product pages (1,500 products), bestsellers overall
+and per collection, and 10% personal "continue shopping" requests that bypass every cache.
+Needs PostgreSQL and Redis on 127.0.0.1 (BENCH_PG_URL, BENCH_REDIS_URL); prints "skipped" without them.
+Usage: bench_widget_api.py [--duration 10] [--rate 500] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import storefront_server as harness  # noqa: E402
+
+DB = "bench_widget_api"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--rate", type=float, default=500)
+    ap.add_argument("--quick", action="store_true", help="5 s runs, smaller catalog")
+    args = ap.parse_args()
+    if args.quick:
+        args.duration = 5
+    found = harness.services(DB)
+    if found is None:
+        return
+    env = harness.setup_django(*found)
+    t0 = time.perf_counter()
+    shop, products, collections, lines = harness.seed(products=1000 if args.quick else 2000,
+                                                      orders=8000 if args.quick else 20000)
+    print(f"seeded {len(products)} products, {lines} order lines in {time.perf_counter() - t0:.1f}s; "
+          + harness.recompute(shop))
+    seed_views(shop, products)
+
+    rng = random.Random(1)
+    key = shop.public_key
+    shared = (
+        [f"/api/storefront/widgets/also_bought?key={key}&product={p.platform_id}&locale=es"
+         for p in products[:1500]]
+        + [f"/api/storefront/widgets/bestsellers?key={key}&locale=es"] * 100
+        + [f"/api/storefront/widgets/bestsellers?key={key}&collection={c.platform_id}&locale=en" for c in collections]
+    )
+    personal = [f"/api/storefront/widgets/recently_viewed?key={key}&visitor=visitor-{v}&locale=es" for v in range(500)]
+    mix = [rng.choice(personal) if rng.random() < 0.1 else rng.choice(shared) for _ in range(20000)]
+    ping = ["/api/storefront/ping"]
+
+    server = harness.Gunicorn(env)
+    try:
+        # Warm-up: every worker opens its DB/Redis connections and the shared payloads get cached once.
+        harness.load(server.port, shared, concurrency=8, duration=3)
+        results = {
+            "ping @rate": harness.load(server.port, ping, rate=args.rate, duration=args.duration),
+            "widgets @rate": harness.load(server.port, mix, rate=args.rate, duration=args.duration),
+            "ping max": harness.load(server.port, ping, concurrency=16, duration=args.duration),
+            "widgets max": harness.load(server.port, mix, concurrency=16, duration=args.duration),
+            "personal only @100/s": harness.load(server.port, personal, rate=100, duration=args.duration),
+        }
+    finally:
+        server.stop()
+    print(f"\n{'run':<24}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}  statuses")
+    for name, r in results.items():
+        print(f"{name:<24}{r['rps']:>9}{r['p50_ms']:>9}{r['p90_ms']:>9}{r['p99_ms']:>9}{r['max_ms']:>9}  "
+              f"{r['statuses']} errors={r['errors']}")
+    at_rate = results["widgets @rate"]
+    ratio = results["widgets max"]["rps"] / max(1.0, results["ping max"]["rps"])
+    print(f"\nwidget API at {args.rate:.0f} req/s: p99 {at_rate['p99_ms']} ms (target ≤ 20) "
+          f"{'PASS' if at_rate['p99_ms'] <= 20 else 'MISS'}")
+    print(f"widget API max throughput = {ratio:.0%} of the bare view's (target ≥ 50%) "
+          f"{'PASS' if ratio >= 0.5 else 'MISS'}")
+    harness.drop_database(DB)
+
+
+def seed_views(shop, products) -> None:  # noqa: ANN001
+    """500 visitors with a few product views each, so "continue shopping" has something to show."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from backend.events.models import Event
+
+    now = timezone.now()
+    rng = random.Random(2)
+    Event.objects.bulk_create(
+        [Event(shop=shop, visitor_id=f"visitor-{v}", session_id=f"s{v}", type="product_viewed",
+               product=products[rng.randrange(len(products))], created_at=now - timedelta(minutes=k))
+         for v in range(500) for k in range(6)],
+        batch_size=3000,
+    )
+
+
+if __name__ == "__main__":
+    main()

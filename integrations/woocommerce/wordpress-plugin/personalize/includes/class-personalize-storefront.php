@@ -1,0 +1,242 @@
+<?php
+/**
+ * What shoppers get: the Personalize storefront script (once per page, with the shop's public key, locale and
+ * currency), widget placeholders on product and cart pages, a shortcode and a block per widget, and add-to-cart
+ * events for the script to record.
+ *
+ * The script tag carries the same data-* attributes as the Shopify app embed and the demo store
+ * (templates/demostore/_app_embed.html), so one storefront script serves every platform.
+ *
+ * @package Personalize
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Storefront output.
+ */
+class Personalize_Storefront {
+
+	const HANDLE = 'personalize-storefront';
+	const WIDGETS = array(
+		'also_bought'     => 'also-bought',
+		'recently_viewed' => 'recently-viewed',
+		'bestsellers'     => 'bestsellers',
+	);
+	const SESSION_ADDED = 'personalize_added_to_cart';
+
+	/**
+	 * Hook into the storefront.
+	 */
+	public static function init() {
+		add_action( 'wp_enqueue_scripts', array( __CLASS__, 'enqueue' ) );
+		add_filter( 'script_loader_tag', array( __CLASS__, 'script_tag' ), 10, 2 );
+		add_action( 'woocommerce_after_single_product_summary', array( __CLASS__, 'product_widgets' ), 25 );
+		add_action( 'woocommerce_after_cart', array( __CLASS__, 'cart_widgets' ) );
+		add_action( 'woocommerce_add_to_cart', array( __CLASS__, 'remember_add_to_cart' ), 10, 6 );
+		add_action( 'wp_footer', array( __CLASS__, 'print_add_to_cart_events' ) );
+		add_action( 'init', array( __CLASS__, 'register_shortcodes_and_blocks' ) );
+	}
+
+	/**
+	 * Enqueue the script and its stylesheet once, when the app has configured this store.
+	 */
+	public static function enqueue() {
+		$config = Personalize_App::config();
+		if ( ! Personalize_App::is_connected() || empty( $config['script_url'] ) ) {
+			return;
+		}
+		wp_enqueue_script( self::HANDLE, esc_url_raw( $config['script_url'] ), array(), null, array( 'in_footer' => false ) ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion -- the app versions its own URL.
+		$css = preg_replace( '/\.js$/', '.css', (string) $config['script_url'] );
+		wp_enqueue_style( self::HANDLE, esc_url_raw( $css ), array(), null ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion
+		// WooCommerce's AJAX add to cart (shop and category pages) and the cart block's Store API adds.
+		$bridge = 'document.body&&window.jQuery&&jQuery(document.body).on("added_to_cart",function(e,f,h,b){var p=b&&b.data&&b.data("product_id");if(p){document.dispatchEvent(new CustomEvent("personalize:added_to_cart",{detail:{product:String(p),quantity:Number(b.data("quantity")||1)}}));}});'
+			. 'document.body&&document.body.addEventListener("wc-blocks_added_to_cart",function(e){var d=e.detail||{};document.dispatchEvent(new CustomEvent("personalize:added_to_cart",{detail:{product:String(d.productId||""),quantity:Number(d.quantity||1)}}));});';
+		wp_add_inline_script( self::HANDLE, $bridge, 'before' );
+	}
+
+	/**
+	 * The attributes of our script tag.
+	 *
+	 * @param string $src Script URL.
+	 * @return array
+	 */
+	public static function script_attributes( $src ) {
+		$config   = Personalize_App::config();
+		$customer = '';
+		$sig      = '';
+		$user_id  = get_current_user_id();
+		if ( $user_id && ! empty( $config['customer_signing_key'] ) ) {
+			// The app trusts a logged-in customer id only with its signature (made with a key pages never see).
+			$customer = (string) $user_id;
+			$sig      = hash_hmac( 'sha256', $customer, (string) hex2bin( (string) $config['customer_signing_key'] ) );
+		}
+		$product    = function_exists( 'is_product' ) && is_product() ? (string) get_the_ID() : '';
+		$collection = function_exists( 'is_product_category' ) && is_product_category() ? (string) get_queried_object_id() : '';
+		return array(
+			'type'              => 'module',
+			'src'               => $src,
+			'data-personalize'  => '',
+			'data-api'          => isset( $config['api_url'] ) ? (string) $config['api_url'] : '',
+			'data-key'          => isset( $config['public_key'] ) ? (string) $config['public_key'] : '',
+			'data-shop'         => isset( $config['shop'] ) ? (string) $config['shop'] : '',
+			'data-locale'       => str_replace( '_', '-', determine_locale() ),
+			'data-currency'     => function_exists( 'get_woocommerce_currency' ) ? get_woocommerce_currency() : ( isset( $config['currency'] ) ? (string) $config['currency'] : '' ),
+			'data-customer'     => $customer,
+			'data-customer-sig' => $sig,
+			'data-product'      => $product,
+			'data-collection'   => $collection,
+		);
+	}
+
+	/**
+	 * Rebuild our enqueued tag: a module script with the shop's configuration in data-* attributes.
+	 *
+	 * @param string $tag    The tag WordPress built.
+	 * @param string $handle Script handle.
+	 * @return string
+	 */
+	public static function script_tag( $tag, $handle ) {
+		if ( self::HANDLE !== $handle ) {
+			return $tag;
+		}
+		if ( ! preg_match( '/\ssrc=(["\'])(.*?)\1/', $tag, $m ) ) {
+			return $tag;
+		}
+		$src = html_entity_decode( $m[2], ENT_QUOTES );
+		// Inline scripts printed before ours (the add-to-cart bridge) stay in front of it.
+		$before = substr( $tag, 0, (int) strpos( $tag, $m[0] ) );
+		$before = substr( $before, 0, (int) strrpos( $before, '<script' ) );
+		return $before . self::tag( self::script_attributes( $src ) );
+	}
+
+	/**
+	 * A script element with escaped attributes (wp_get_script_tag where available).
+	 *
+	 * @param array $attributes Attributes.
+	 * @return string
+	 */
+	public static function tag( $attributes ) {
+		if ( function_exists( 'wp_get_script_tag' ) ) {
+			return wp_get_script_tag( $attributes );
+		}
+		$html = '<script';
+		foreach ( $attributes as $name => $value ) {
+			$html .= ' ' . esc_attr( $name ) . '="' . ( 'src' === $name ? esc_url( $value ) : esc_attr( $value ) ) . '"';
+		}
+		return $html . "></script>\n";
+	}
+
+	/**
+	 * One widget placeholder; the script fills it in (or leaves the reserved box empty).
+	 *
+	 * @param string $widget  also_bought | recently_viewed | bestsellers.
+	 * @param array  $options product (id), limit.
+	 * @return string
+	 */
+	public static function placeholder( $widget, $options = array() ) {
+		if ( ! isset( self::WIDGETS[ $widget ] ) ) {
+			return '';
+		}
+		$product = isset( $options['product'] ) ? absint( $options['product'] ) : 0;
+		if ( ! $product && function_exists( 'is_product' ) && is_product() ) {
+			$product = (int) get_the_ID();
+		}
+		$limit = isset( $options['limit'] ) ? max( 1, min( 24, absint( $options['limit'] ) ) ) : 8;
+		$html  = '<div class="personalize-widget" data-personalize-widget="' . esc_attr( $widget ) . '"';
+		if ( $product ) {
+			$html .= ' data-product="' . esc_attr( (string) $product ) . '"';
+		}
+		return $html . ' data-limit="' . esc_attr( (string) $limit ) . '"></div>';
+	}
+
+	/**
+	 * Product page: "customers also bought" and "continue shopping", after the summary.
+	 */
+	public static function product_widgets() {
+		if ( ! Personalize_App::is_connected() ) {
+			return;
+		}
+		echo self::placeholder( 'also_bought' ) . self::placeholder( 'recently_viewed' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- built from escaped parts.
+	}
+
+	/**
+	 * Cart page: bestsellers.
+	 */
+	public static function cart_widgets() {
+		if ( ! Personalize_App::is_connected() ) {
+			return;
+		}
+		echo self::placeholder( 'bestsellers' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- built from escaped parts.
+	}
+
+	/**
+	 * Shortcodes [personalize_also_bought], [personalize_recently_viewed], [personalize_bestsellers] and a
+	 * server-rendered block per widget (blocks/<name>/block.json).
+	 */
+	public static function register_shortcodes_and_blocks() {
+		foreach ( self::WIDGETS as $widget => $slug ) {
+			add_shortcode(
+				'personalize_' . $widget,
+				function ( $atts ) use ( $widget ) {
+					$atts = shortcode_atts( array( 'product' => '', 'limit' => '8' ), $atts, 'personalize_' . $widget );
+					return self::placeholder( $widget, $atts );
+				}
+			);
+			if ( function_exists( 'register_block_type' ) ) {
+				register_block_type(
+					PERSONALIZE_DIR . 'blocks/' . $slug,
+					array(
+						'render_callback' => function ( $attributes ) use ( $widget ) {
+							return self::placeholder( $widget, is_array( $attributes ) ? $attributes : array() );
+						},
+					)
+				);
+			}
+		}
+	}
+
+	/**
+	 * A product added to the cart on a full page load: remember it for the next page the shopper sees.
+	 * AJAX and Store API adds are reported in the browser instead (see enqueue()), so they are not counted twice.
+	 *
+	 * @param string $cart_item_key Cart item key.
+	 * @param int    $product_id    Product id.
+	 * @param int    $quantity      Quantity.
+	 * @param int    $variation_id  Variation id.
+	 * @param array  $variation     Variation attributes.
+	 * @param array  $cart_item_data Extra data.
+	 */
+	public static function remember_add_to_cart( $cart_item_key, $product_id, $quantity, $variation_id = 0, $variation = array(), $cart_item_data = array() ) {
+		if ( wp_doing_ajax() || ( defined( 'REST_REQUEST' ) && REST_REQUEST ) || ! function_exists( 'WC' ) || ! WC()->session ) {
+			return;
+		}
+		$added   = (array) WC()->session->get( self::SESSION_ADDED, array() );
+		$added[] = array(
+			'product'  => absint( $product_id ),
+			'quantity' => absint( $quantity ),
+		);
+		WC()->session->set( self::SESSION_ADDED, array_slice( $added, -10 ) );
+	}
+
+	/**
+	 * Markers the storefront script reads as added_to_cart events, once.
+	 */
+	public static function print_add_to_cart_events() {
+		if ( ! Personalize_App::is_connected() || ! function_exists( 'WC' ) || ! WC()->session ) {
+			return;
+		}
+		$added = (array) WC()->session->get( self::SESSION_ADDED, array() );
+		if ( ! $added ) {
+			return;
+		}
+		WC()->session->set( self::SESSION_ADDED, array() );
+		foreach ( $added as $event ) {
+			printf(
+				'<div hidden data-personalize-event="added_to_cart" data-product="%s" data-quantity="%s"></div>',
+				esc_attr( (string) absint( $event['product'] ?? 0 ) ),
+				esc_attr( (string) absint( $event['quantity'] ?? 1 ) )
+			);
+		}
+	}
+}

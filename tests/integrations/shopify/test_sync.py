@@ -1,0 +1,206 @@
+"""Full sync over real HTTP against the Shopify stand-in: bulk operations, JSONL streaming, resumability."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from backend.catalog.models import Collection, CollectionMembership, InventoryLevel, Product, Variant
+from backend.customers.models import Customer
+from backend.orders.models import LineItem, Order, Refund
+from backend.shops.models import SyncRun
+from integrations.shopify.sync import run_sync, start_full_sync
+
+from .sync_support import shopify_standin, standin, standin_shop  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def expected(store) -> dict:
+    """What the stand-in's store holds, counted from its own GraphQL-shaped records."""
+    products = [store.product(i) for i in store.product_indexes()]
+    variants = [v for p in products for v in p["variants"]()]
+    orders = [store.order(o) for o in store.order_indexes()]
+    return {
+        "products": len(products),
+        "variants": len(variants),
+        "customers": store.customer_count,
+        "orders": len(orders),
+        "lines": sum(len(o["lineItems"]()) for o in orders),
+        "refunds": sum(len(o["refunds"]()) for o in orders),
+        "collections": store.collection_count,
+        "memberships": sum(len(p["collections"]()) for p in products),
+        "product_sample": products[3],
+        "variant_sample": variants[5],
+        "order_sample": orders[7],
+    }
+
+
+def counts(shop) -> dict:
+    return {
+        "products": Product.objects.for_shop(shop).count(),
+        "variants": Variant.objects.for_shop(shop).count(),
+        "customers": Customer.objects.for_shop(shop).count(),
+        "orders": Order.objects.for_shop(shop).count(),
+        "lines": LineItem.objects.for_shop(shop).count(),
+        "refunds": Refund.objects.for_shop(shop).count(),
+        "collections": Collection.objects.for_shop(shop).count(),
+        "memberships": CollectionMembership.objects.for_shop(shop).count(),
+    }
+
+
+def assert_matches_store(shop, store):
+    want = expected(store)
+    got = counts(shop)
+    assert got == {k: v for k, v in want.items() if not k.endswith("_sample")}
+    p = want["product_sample"]
+    row = Product.objects.for_shop(shop).get(platform_id=p["legacyResourceId"])
+    assert row.title == p["title"] and row.handle == p["handle"] and row.status == p["status"].lower()
+    assert row.total_inventory == p["totalInventory"]
+    v = want["variant_sample"]
+    vrow = Variant.objects.for_shop(shop).get(platform_id=v["legacyResourceId"])
+    assert vrow.price == Decimal(v["price"]) and vrow.sku == v["sku"]
+    assert vrow.inventory_quantity == v["inventoryQuantity"]
+    assert InventoryLevel.objects.for_shop(shop).filter(variant=vrow).count() == 2
+    o = want["order_sample"]
+    orow = Order.objects.for_shop(shop).get(platform_id=o["legacyResourceId"])
+    assert orow.name == o["name"] and orow.total_price == Decimal(o["totalPriceSet"]["shopMoney"]["amount"])
+    assert orow.line_items.count() == len(o["lineItems"]())
+    assert all(li.product_id for li in orow.line_items.all())  # linked to the synced catalog
+
+
+def test_full_sync_ends_with_exactly_the_stores_data(standin, standin_shop):
+    run = start_full_sync(standin_shop, enqueue=False)
+    run_sync(standin_shop, run, poll_interval=0.05)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.DONE and run.percent == 100
+    assert {s: st["state"] for s, st in run.stages.items()} == dict.fromkeys(
+        ("collections", "products", "customers", "orders"), "done")
+    store = standin.store(standin_shop.domain)
+    assert_matches_store(standin_shop, store)
+    channels = set(Order.objects.for_shop(standin_shop).values_list("channel", flat=True))
+    assert {"online", "pos"} <= channels
+    standin_shop.refresh_from_db()
+    assert set(standin_shop.reconcile_cursors) == {"collections", "products", "customers", "orders"}
+
+
+def test_a_sync_interrupted_mid_stream_resumes_from_its_offset_without_duplicates(standin, standin_shop, monkeypatch):
+    from integrations.shopify import sync
+
+    calls = {"n": 0}
+    real = sync.UPSERTS["orders"]
+
+    def crash_on_third_batch(shop, items):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker died")  # the process is gone mid-stage: nothing after this point ran
+        return real(shop, items)
+
+    monkeypatch.setitem(sync.UPSERTS, "orders", crash_on_third_batch)
+    run = start_full_sync(standin_shop, enqueue=False)
+    with pytest.raises(RuntimeError):
+        run_sync(standin_shop, run, batch_size=10, poll_interval=0.05)
+    run = SyncRun.objects.for_shop(standin_shop).get(pk=run.pk)  # what a new worker would load
+    orders_stage = run.stages["orders"]
+    assert run.status == SyncRun.Status.RUNNING and orders_stage["state"] == "downloading"
+    assert orders_stage["lines_done"] > 0 and orders_stage["bytes_done"] > 0
+    applied_before = Order.objects.for_shop(standin_shop).count()
+    assert 0 < applied_before < standin.store(standin_shop.domain).order_count
+    monkeypatch.setitem(sync.UPSERTS, "orders", real)
+    bulk_requests = standin.shop(standin_shop.domain).graphql_requests
+    run_sync(standin_shop, run, batch_size=10, poll_interval=0.05)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.DONE
+    # Resumed from the recorded offset: no new bulk operation was started for the finished stages.
+    assert standin.shop(standin_shop.domain).graphql_requests - bulk_requests <= 1
+    assert_matches_store(standin_shop, standin.store(standin_shop.domain))
+
+
+def test_throttling_slows_the_sync_but_never_fails_it(standin, standin_shop):
+    from integrations.shopify.client import ShopifyClient
+
+    state = standin.shop(standin_shop.domain)
+    state.bucket.restore_rate = 8.0
+    state.bucket.available = 0.0  # an empty, slow bucket: queries are THROTTLED until it refills
+    with ShopifyClient(standin_shop) as client:
+        run = start_full_sync(standin_shop, enqueue=False)
+        run_sync(standin_shop, run, client=client, poll_interval=0.05)
+        assert client.throttled_waits >= 1
+    state.bucket.restore_rate = standin.restore_rate
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.DONE and state.throttled >= 1
+    assert_matches_store(standin_shop, standin.store(standin_shop.domain))
+
+
+def test_http_429_is_waited_out(standin, standin_shop):
+    from integrations.shopify.client import ShopifyClient
+
+    standin.fail_graphql(standin_shop.domain, 429, 2)
+    with ShopifyClient(standin_shop) as client:
+        assert client.graphql("{ shop { name } }")["shop"]["name"]
+        assert client.throttled_waits == 2
+
+
+def test_token_refreshes_before_expiry_and_once_on_a_401(standin, standin_shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.shopify.client import ShopifyClient
+
+    first = standin_shop.access_token
+    # Near expiry: refreshed before the call.
+    standin_shop.access_token_expires_at = timezone.now() + timedelta(seconds=30)
+    standin_shop.save(update_fields=["access_token_expires_at"])
+    with ShopifyClient(standin_shop) as client:
+        assert client.graphql("{ shop { name } }")["shop"]["name"]
+    standin_shop.refresh_from_db()
+    second = standin_shop.access_token
+    assert second != first and standin_shop.access_token_expires_at > timezone.now() + timedelta(minutes=5)
+    # Revoked/expired on Shopify's side while we think it is valid: one 401, one refresh, the call succeeds.
+    standin.expire_token(second)
+    with ShopifyClient(standin_shop) as client:
+        assert client.graphql("{ shop { name } }")["shop"]["name"]
+    standin_shop.refresh_from_db()
+    assert standin_shop.access_token not in (first, second)
+
+
+def test_a_dead_refresh_token_fails_cleanly(standin, standin_shop):
+    from integrations.base.errors import Unauthorized
+    from integrations.shopify.client import ShopifyClient
+
+    standin.expire_token(standin_shop.access_token)
+    standin_shop.refresh_token = "shprt_revoked"
+    standin_shop.save(update_fields=["refresh_token"])
+    with ShopifyClient(standin_shop) as client, pytest.raises(Unauthorized):
+        client.graphql("{ shop { name } }")
+
+
+def test_reconciliation_heals_missed_webhooks_and_advances_the_cursor(standin, standin_shop):
+    from integrations.shopify.reconcile import reconcile_shop
+
+    run = start_full_sync(standin_shop, enqueue=False)
+    run_sync(standin_shop, run, poll_interval=0.05)
+    standin_shop.refresh_from_db()
+    cursors = dict(standin_shop.reconcile_cursors)
+    store = standin.store(standin_shop.domain)
+    # Changes whose webhooks we never received (this stand-in has no webhook URL).
+    variant = 4
+    standin.set_price(standin_shop.domain, variant, "123.45")
+    standin.update_customer(standin_shop.domain, 2, first="Renamed")
+    new_order = standin.create_order(standin_shop.domain, [(variant, 2)], customer=2, source="pos")
+    applied = reconcile_shop(standin_shop)
+    assert applied["products"] >= 1 and applied["customers"] >= 1 and applied["orders"] >= 1
+    v = Variant.objects.for_shop(standin_shop).get(platform_id=store.variant(variant)["legacyResourceId"])
+    assert v.price == Decimal("123.45")
+    assert Customer.objects.for_shop(standin_shop).get(
+        platform_id=store.customer(2)["legacyResourceId"]).first_name == "Renamed"
+    order = Order.objects.for_shop(standin_shop).get(platform_id=store.order(new_order)["legacyResourceId"])
+    assert order.channel == "pos" and order.line_items.get().quantity == 2 and order.customer is not None
+    standin_shop.refresh_from_db()
+    assert standin_shop.reconcile_cursors["orders"] > cursors["orders"]
+    assert_matches_store(standin_shop, store)
+    # A second pass finds only the boundary records again and changes nothing.
+    before = counts(standin_shop)
+    reconcile_shop(standin_shop)
+    assert counts(standin_shop) == before

@@ -1,0 +1,78 @@
+<?php
+// Loads the plugin under php-cli with the few WordPress and WooCommerce functions it calls, stubbed, and prints
+// what it would put on a page. Usage: php harness.php <mode> <config-json>
+// Stubs follow WordPress's documented behaviour closely enough for markup and signing; no WordPress is needed.
+
+define( 'ABSPATH', __DIR__ . '/' );
+$GLOBALS['pz_options'] = array( 'personalize_config' => json_decode( $argv[2] ?? '{}', true ) ?: array(), 'personalize_app_url' => $argv[3] ?? '' );
+$GLOBALS['pz_hooks'] = array();
+$GLOBALS['pz_shortcodes'] = array();
+$GLOBALS['pz_session'] = array();
+$GLOBALS['pz_posted'] = null;
+$GLOBALS['pz_page'] = array( 'product' => 4242, 'user' => 7 );
+
+function plugin_dir_path( $f ) { return dirname( $f ) . '/'; }
+function plugin_basename( $f ) { return basename( dirname( $f ) ) . '/' . basename( $f ); }
+function add_action( $h, $cb, $p = 10, $n = 1 ) { $GLOBALS['pz_hooks'][ $h ][] = $cb; }
+function add_filter( $h, $cb, $p = 10, $n = 1 ) { $GLOBALS['pz_hooks'][ $h ][] = $cb; }
+function register_deactivation_hook( $f, $cb ) { $GLOBALS['pz_hooks']['deactivate'][] = $cb; }
+function get_option( $k, $d = false ) { return $GLOBALS['pz_options'][ $k ] ?? $d; }
+function update_option( $k, $v, $a = null ) { $GLOBALS['pz_options'][ $k ] = $v; return true; }
+function delete_option( $k ) { unset( $GLOBALS['pz_options'][ $k ] ); return true; }
+function untrailingslashit( $s ) { return rtrim( $s, '/\\' ); }
+function esc_url_raw( $u, $p = null ) { return preg_match( '#^https?://#i', (string) $u ) ? (string) $u : ''; }
+function esc_url( $u ) { return htmlspecialchars( esc_url_raw( $u ), ENT_QUOTES ); }
+function esc_attr( $s ) { return htmlspecialchars( (string) $s, ENT_QUOTES ); }
+function esc_html( $s ) { return htmlspecialchars( (string) $s, ENT_QUOTES ); }
+function __( $s, $d = null ) { return $s; }
+function home_url( $p = '' ) { return 'https://shop.example.com' . $p; }
+function add_query_arg( $args, $url ) { $q = array(); foreach ( $args as $k => $v ) { $q[] = $k . "=" . $v; } return $url . ( strpos( $url, "?" ) === false ? "?" : "&" ) . implode( "&", $q ); } // WordPress does not encode values.
+function get_current_user_id() { return $GLOBALS['pz_page']['user']; }
+function is_product() { return (bool) $GLOBALS['pz_page']['product']; }
+function get_the_ID() { return $GLOBALS['pz_page']['product']; }
+function is_product_category() { return false; }
+function get_queried_object_id() { return 0; }
+function determine_locale() { return 'es_ES'; }
+function get_woocommerce_currency() { return 'EUR'; }
+function absint( $v ) { return abs( (int) $v ); }
+function shortcode_atts( $pairs, $atts, $sc = '' ) { $out = array(); foreach ( $pairs as $k => $v ) { $out[ $k ] = is_array( $atts ) && array_key_exists( $k, $atts ) ? $atts[ $k ] : $v; } return $out; }
+function add_shortcode( $tag, $cb ) { $GLOBALS['pz_shortcodes'][ $tag ] = $cb; }
+function register_block_type( $path, $args = array() ) { $GLOBALS['pz_blocks'][ basename( $path ) ] = array( json_decode( file_get_contents( $path . '/block.json' ), true ), $args ); }
+function wp_doing_ajax() { return false; }
+function wp_json_encode( $v ) { return json_encode( $v ); }
+function is_wp_error( $v ) { return $v instanceof WP_Error; }
+class WP_Error { public $code; public $message; function __construct( $c = '', $m = '' ) { $this->code = $c; $this->message = $m; } }
+function wp_remote_post( $url, $args ) { $GLOBALS['pz_posted'] = array( 'url' => $url ) + $args; return array( 'code' => 200, 'body' => '{"connected":true}' ); }
+function wp_remote_retrieve_body( $r ) { return $r['body']; }
+function wp_remote_retrieve_response_code( $r ) { return $r['code']; }
+class PZ_Session { function get( $k, $d = null ) { return $GLOBALS['pz_session'][ $k ] ?? $d; } function set( $k, $v ) { $GLOBALS['pz_session'][ $k ] = $v; } }
+class PZ_WC { public $session; function __construct() { $this->session = new PZ_Session(); } }
+function WC() { static $wc; return $wc ?: ( $wc = new PZ_WC() ); }
+class PZ_DB { public $prefix = 'wp_'; public $secret = ''; function prepare( $q, ...$a ) { return $q; } function esc_like( $s ) { return $s; } function get_var( $q ) { return $this->secret; } }
+$GLOBALS['wpdb'] = new PZ_DB();
+$GLOBALS['wpdb']->secret = getenv( 'PZ_SECRET' ) ?: '';
+
+require dirname( __DIR__, 4 ) . '/integrations/woocommerce/wordpress-plugin/personalize/personalize.php';
+foreach ( $GLOBALS['pz_hooks']['init'] ?? array() as $cb ) { call_user_func( $cb ); }
+
+$mode = $argv[1] ?? 'tag';
+if ( 'tag' === $mode ) {
+	$wp_tag = "<script id=\"personalize-storefront-js-before\">bridge()</script>\n<script src=\"https://app.example/static/personalize.js\" id=\"personalize-storefront-js\"></script>\n";
+	echo Personalize_Storefront::script_tag( $wp_tag, 'personalize-storefront' );
+} elseif ( 'placeholders' === $mode ) {
+	echo $GLOBALS['pz_shortcodes']['personalize_also_bought']( array( 'product' => '"><script>alert(1)</script>', 'limit' => '500' ) ), "\n";
+	echo $GLOBALS['pz_shortcodes']['personalize_recently_viewed']( array() ), "\n";
+	echo $GLOBALS['pz_shortcodes']['personalize_bestsellers']( '' ), "\n";
+	echo $GLOBALS['pz_blocks']['bestsellers'][1]['render_callback']( array( 'limit' => 3 ) ), "\n";
+	ob_start(); Personalize_Storefront::product_widgets(); Personalize_Storefront::cart_widgets(); echo ob_get_clean(), "\n";
+} elseif ( 'events' === $mode ) {
+	Personalize_Storefront::remember_add_to_cart( 'k', 31, 2 );
+	Personalize_Storefront::print_add_to_cart_events();
+	echo "\n--\n";
+	Personalize_Storefront::print_add_to_cart_events();
+} elseif ( 'signed' === $mode ) {
+	$result = Personalize_App::disconnect( true );
+	echo json_encode( array( 'ok' => true === $result, 'url' => $GLOBALS['pz_posted']['url'], 'body' => $GLOBALS['pz_posted']['body'], 'signature' => $GLOBALS['pz_posted']['headers']['X-Personalize-Signature'] ) );
+} elseif ( 'connect' === $mode ) {
+	echo Personalize_App::connect_url();
+}

@@ -1,0 +1,156 @@
+"""The WordPress plugin: valid PHP, a standard header and readme, the storefront markup the script expects, and
+signed requests our app accepts. PHP runs for real (php-cli) with WordPress's functions stubbed (php/harness.php)."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from backend.shops.models import Shop
+from backend.storefront.access import customer_signature
+from integrations.woocommerce.plugin_build import PLUGIN_DIR, build_zip
+
+ROOT = Path(__file__).resolve().parents[3]
+HARNESS = Path(__file__).parent / "php" / "harness.php"
+PHP = shutil.which("php")
+needs_php = pytest.mark.skipif(PHP is None, reason="php-cli missing: `apt-get install -y php-cli` (make setup does it)")
+
+
+def php_files() -> list[Path]:
+    return sorted(PLUGIN_DIR.rglob("*.php"))
+
+
+def run_harness(mode: str, config: dict, app_url: str = "", env: dict | None = None) -> str:
+    result = subprocess.run([PHP, str(HARNESS), mode, json.dumps(config), app_url], capture_output=True, text=True,
+                            timeout=30, env=env, check=False)
+    assert result.returncode == 0 and "Warning" not in result.stdout and "Notice" not in result.stdout, (
+        result.stdout + result.stderr)
+    return result.stdout
+
+
+@needs_php
+@pytest.mark.parametrize("path", php_files(), ids=lambda p: str(p.relative_to(PLUGIN_DIR)))
+def test_php_lint(path):
+    result = subprocess.run([PHP, "-l", str(path)], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_plugin_header_readme_and_blocks():
+    header = (PLUGIN_DIR / "personalize.php").read_text()
+    fields = dict(re.findall(r"^\s*\*\s*([A-Za-z ]+):\s*(.+)$", header, re.M))
+    for required in ("Plugin Name", "Version", "Requires at least", "Requires PHP", "License", "Text Domain"):
+        assert fields.get(required), required
+    readme = (PLUGIN_DIR / "readme.txt").read_text()
+    assert readme.startswith("=== Personalize for WooCommerce ===")
+    assert re.search(r"^Stable tag:\s*" + re.escape(fields["Version"].strip()) + r"$", readme, re.M)
+    for section in ("== Description ==", "== Installation ==", "== Changelog =="):
+        assert section in readme
+    # Every PHP file refuses to run outside WordPress.
+    for path in php_files():
+        text = path.read_text()
+        assert "defined( 'ABSPATH' ) || exit;" in text or "defined( 'WP_UNINSTALL_PLUGIN' ) || exit;" in text, path
+    for block in PLUGIN_DIR.glob("blocks/*/block.json"):
+        meta = json.loads(block.read_text())
+        assert meta["name"].startswith("personalize/") and meta["apiVersion"] == 3
+
+
+def test_plugin_zip_is_installable(tmp_path):
+    target = build_zip(tmp_path)
+    with zipfile.ZipFile(target) as zf:
+        names = zf.namelist()
+    assert "personalize/personalize.php" in names and "personalize/readme.txt" in names
+    assert all(n.startswith("personalize/") for n in names)
+    assert len([n for n in names if n.endswith(".php")]) == len(php_files())
+
+
+CONFIG = {"connected": True, "public_key": "pk_abc-123", "shop": "shop.example.com", "currency": "EUR",
+          "api_url": "https://app.example/api/storefront", "script_url": "https://app.example/static/personalize.js"}
+
+
+def attributes(tag: str) -> dict[str, str]:
+    return dict(re.findall(r'\s([a-z-]+)="([^"]*)"', tag))
+
+
+@needs_php
+@pytest.mark.django_db
+def test_script_tag_matches_the_app_embed_contract(shop):
+    key = "ab" * 32
+    out = run_harness("tag", {**CONFIG, "customer_signing_key": key})
+    assert out.count("<script") == 2 and out.index("bridge()") < out.index('type="module"')
+    tag = out[out.index('<script type="module"'):]
+    attrs = attributes(tag)
+    # The same data-* attributes as the demo store's embed (the widget browser tests run against that markup).
+    embed = (ROOT / "templates" / "demostore" / "_app_embed.html").read_text()
+    wanted = set(re.findall(r"\s(data-[a-z-]+)=", embed)) - {"data-consent"}
+    assert wanted <= set(attrs)
+    assert "data-personalize" in attrs and attrs["type"] == "module"
+    assert (attrs["data-key"], attrs["data-locale"], attrs["data-currency"]) == ("pk_abc-123", "es-ES", "EUR")
+    assert attrs["data-product"] == "4242" and attrs["data-customer"] == "7"
+    # The customer signature is the one our storefront API checks (same key derivation as the app's).
+    import hashlib
+    import hmac
+
+    assert attrs["data-customer-sig"] == hmac.new(bytes.fromhex(key), b"7", hashlib.sha256).hexdigest()
+
+
+@needs_php
+def test_placeholders_shortcodes_blocks_and_cart_events():
+    out = run_harness("placeholders", CONFIG)
+    widgets = re.findall(r'data-personalize-widget="([a-z_]+)"', out)
+    assert widgets == ["also_bought", "recently_viewed", "bestsellers", "bestsellers",
+                       "also_bought", "recently_viewed", "bestsellers"]
+    assert "<script>alert" not in out and 'data-limit="24"' in out and 'data-limit="3"' in out
+    events = run_harness("events", CONFIG).split("--")
+    assert 'data-personalize-event="added_to_cart" data-product="31" data-quantity="2"' in events[0]
+    assert "data-personalize-event" not in events[1], "reported once"
+    # Not connected: no widgets.
+    assert "data-personalize-widget" not in run_harness("placeholders", {}).split("\n", 4)[-1]
+
+
+@needs_php
+@pytest.mark.django_db
+def test_plugin_signed_disconnect_is_accepted_by_the_app(client):
+    shop = Shop(platform=Shop.Platform.WOOCOMMERCE, domain="shop.example.com")
+    shop.access_token, shop.refresh_token = "ck_" + "1" * 40, "cs_" + "2" * 40
+    shop.mark_installed()
+    shop.save()
+    import os
+
+    sent = json.loads(run_harness("signed", CONFIG, "https://app.example",
+                                  env={**os.environ, "PZ_SECRET": shop.refresh_token}))
+    assert sent["url"] == "https://app.example/woocommerce/plugin/disconnect"
+    # A forged copy (another secret) is refused; the plugin's own request is accepted.
+    forged = json.loads(run_harness("signed", CONFIG, "https://app.example",
+                                    env={**os.environ, "PZ_SECRET": "cs_" + "9" * 40}))
+    url = reverse("woocommerce-plugin-disconnect")
+    assert client.post(url, forged["body"], content_type="application/json",
+                       HTTP_X_PERSONALIZE_SIGNATURE=forged["signature"]).status_code == 401
+    shop.refresh_from_db()
+    assert shop.is_active
+    response = client.post(url, sent["body"], content_type="application/json",
+                           HTTP_X_PERSONALIZE_SIGNATURE=sent["signature"])
+    assert response.status_code == 200 and response.json()["status"] == "erased"
+    assert not Shop.objects.filter(pk=shop.pk).exists()
+
+
+@pytest.mark.django_db
+def test_config_gives_the_customer_signing_key(client, woo_shop, standin):
+    import time
+
+    from integrations.woocommerce.auth import plugin_signature
+
+    woo_shop.refresh_from_db()
+    raw = json.dumps({"store_url": standin.url, "timestamp": int(time.time())}).encode()
+    config = client.post(reverse("woocommerce-plugin-config"), raw, content_type="application/json",
+                         HTTP_X_PERSONALIZE_SIGNATURE=plugin_signature(woo_shop.refresh_token, raw)).json()
+    import hashlib
+    import hmac
+
+    sig = hmac.new(bytes.fromhex(config["customer_signing_key"]), b"42", hashlib.sha256).hexdigest()
+    assert sig == customer_signature(woo_shop, "42")

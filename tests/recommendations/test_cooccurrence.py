@@ -1,0 +1,93 @@
+"""The pure math: similarities on hand-countable baskets, and incremental rows equal to a full recompute."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.recommendations import cooccurrence as co
+
+DAY = 86400.0
+
+
+def test_cosine_matches_hand_count():
+    # item 0 in 4 baskets, item 1 in 3, together in 3 -> cosine 3 / sqrt(12)
+    b = co.encode_tuples([([0, 1, 2], 0.0), ([0, 1], 1.0), ([0, 3], 2.0), ([0, 1, 3], 3.0), ([2, 3], 4.0)])
+    n = co.neighbours(b, anchor=4.0, params=co.Params(algorithm="cosine", min_support=1, half_life_days=1e6))
+    nb, sc = n.of(0)
+    assert list(nb) == [1, 3, 2]
+    assert sc[0] == pytest.approx(3 / np.sqrt(12), rel=1e-4)
+
+
+def test_duplicate_lines_fold_and_self_and_min_support():
+    # two variants of product 0 in one basket count once; the 0-2 pair is seen once only
+    b = co.encode_tuples([([0, 0, 1], 0.0), ([0, 1], 0.0), ([0, 2], 0.0)])
+    assert b.matrix.sum() == 6
+    n = co.neighbours(b, anchor=0.0, params=co.Params(algorithm="jaccard", min_support=2))
+    nb, _ = n.of(0)
+    assert list(nb) == [1]
+    assert 0 not in n.neighbour[n.item == 0]
+
+
+def test_recent_baskets_weigh_more():
+    # 0 was bought with 1 twice a year ago and with 2 twice this week: decay puts 2 first, no decay ties them
+    now = 400 * DAY
+    b = co.encode_tuples([([0, 1], 0.0), ([0, 1], 1.0), ([0, 2], now - DAY), ([0, 2], now - 2 * DAY)])
+    decayed = co.neighbours(b, now, co.Params(algorithm="cosine", half_life_days=30, min_support=1))
+    assert list(decayed.of(0)[0]) == [2, 1]
+    flat = co.neighbours(b, now, co.Params(algorithm="cosine", half_life_days=1e9, min_support=1))
+    s = flat.of(0)[1]
+    assert s[0] == pytest.approx(s[1])
+
+
+@pytest.mark.parametrize("algorithm", co.ALGORITHMS)
+def test_normalisation_beats_raw_popularity(algorithm):
+    # 9 is a bestseller (70 baskets) bought with 0 six times; 1 is bought 5 times, always with 0:
+    # raw co-counts favour 9, every normalised similarity must favour 1
+    baskets = [([0, 1], float(i)) for i in range(5)] + [([0, 9], float(i)) for i in range(6)]
+    baskets += [([9, k], float(i)) for i, k in enumerate(range(2, 8)) for _ in range(10)]
+    b = co.encode_tuples(baskets)
+    n = co.neighbours(b, 100.0, co.Params(algorithm=algorithm, min_support=2))
+    assert n.of(0)[0][0] == 1
+
+
+@pytest.mark.parametrize("algorithm", co.ALGORITHMS)
+def test_rows_from_holding_baskets_equal_full_recompute(algorithm):
+    """The incremental path: rows for a few items from only the baskets holding them + shop-wide totals."""
+    rng = np.random.default_rng(3)
+    tuples = [(list(rng.choice(40, size=rng.integers(1, 6), replace=False)), float(rng.integers(0, 200)) * DAY)
+              for _ in range(400)]
+    b = co.encode_tuples(tuples, n_items=40)
+    anchor = 200 * DAY
+    params = co.Params(algorithm=algorithm, min_support=2, half_life_days=60, top_k=10)
+    full = co.neighbours(b, anchor, params)
+    stats = co.item_stats(b, anchor, params)
+    rows = np.array([3, 17])
+    holding = np.flatnonzero(np.asarray(b.matrix[:, rows].sum(axis=1)).ravel() > 0)
+    local = co.Baskets(matrix=b.matrix[holding], times=b.times[holding])
+    part = co.neighbours(local, anchor, params, stats=stats, rows=rows)
+    for r in rows:
+        assert list(part.of(int(r))[0]) == list(full.of(int(r))[0])
+        np.testing.assert_allclose(part.of(int(r))[1], full.of(int(r))[1], rtol=1e-9)
+
+
+def test_blocks_do_not_change_results():
+    rng = np.random.default_rng(5)
+    tuples = [(list(rng.choice(60, size=rng.integers(1, 8), replace=False)), 0.0) for _ in range(500)]
+    b = co.encode_tuples(tuples, n_items=60)
+    one = co.neighbours(b, 0.0, co.Params(min_support=1))
+    many = co.neighbours(b, 0.0, co.Params(min_support=1, block_nnz=50))
+    np.testing.assert_array_equal(one.item, many.item)
+    np.testing.assert_array_equal(one.neighbour, many.neighbour)
+
+
+def test_recommend_for_items_sums_and_excludes():
+    b = co.encode_tuples([([0, 1], 0.0), ([0, 1], 0.0), ([2, 3], 0.0), ([2, 3], 0.0), ([0, 3], 0.0), ([0, 3], 0.0)])
+    n = co.neighbours(b, 0.0, co.Params(algorithm="cosine", min_support=1))
+    recs = co.recommend_for_items(n.matrix(), np.array([0, 2]), k=5, exclude=np.array([0, 2]))
+    assert set(recs) == {1, 3}
+    assert recs[0] == 3  # neighbour of both items
+
+
+def test_unknown_algorithm_rejected():
+    with pytest.raises(ValueError):
+        co.Params(algorithm="magic")
