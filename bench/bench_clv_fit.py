@@ -58,7 +58,8 @@ def main() -> None:
 
     print(f"customers: {n:,}  repeaters: {int((x > 0).sum()):,}  repeat purchases: {int(x.sum()):,}  "
           f"(simulated in {gen:.2f} s)")
-    print(f"BG/NBD fit:      {t_bg:6.2f} s  ({bg.iterations} iterations, converged={bg.converged}, LL={bg.log_likelihood:,.1f})")
+    print(f"BG/NBD fit:      {t_bg:6.2f} s  ({bg.iterations} iterations, converged={bg.converged}, "
+          f"LL={bg.log_likelihood:,.1f})")
     print(f"Gamma-Gamma fit: {t_gg:6.2f} s  ({gg.iterations} iterations, converged={gg.converged})")
     print(f"predictions:     {t_pred:6.2f} s  (P(alive), orders and value over 90 and 365 days, {n:,} customers)")
     print(f"total fit + score: {t_bg + t_gg + t_pred:.2f} s")

@@ -264,16 +264,8 @@ def main() -> None:
 
     pop_val = popularity_scores(lines, val)
     if args.no_tune:
-        import os
-
-        import django
-
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
-        django.setup()
-        from backend.recommendations.also_bought import DEFAULT_PARAMS
-
-        # What the tuning run picked (see the module docstring of backend/recommendations/also_bought.py).
-        cfg = AlsoBought(params=DEFAULT_PARAMS, basket="customer")
+        # What the tuning run picked (co.DEFAULT_PARAMS and, for implicit, the grid's winners).
+        cfg = AlsoBought(params=co.DEFAULT_PARAMS, basket="customer")
         cos_kw, bm_kw = {"K": 200}, {"K": 50, "K1": 1.2, "B": 0.5}
     else:
         print("tuning also-bought on validation (NDCG@10):")

@@ -79,7 +79,8 @@ def main() -> None:
             cwd=ROOT, env=env,
         )
         time.sleep(6)  # let the worker connect before the clock starts
-    mode = "eager (no REDIS_URL)" if eager else f"Celery worker x{args.worker_concurrency} on {settings.CELERY_BROKER_URL}"
+    mode = ("eager (no REDIS_URL)" if eager
+            else f"Celery worker x{args.worker_concurrency} on {settings.CELERY_BROKER_URL}")
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(f"mode: {mode}; database: {engine}; load: {args.rate:g} batches/s for {args.seconds:g} s, "
           f"every {args.probe_every}th a probe")

@@ -10,9 +10,10 @@ Models:
   POP               most clicked items in training
   S-POP             items clicked most in this session so far, topped up by POP
   recently viewed   this session's clicks, newest first (what "continue shopping" shows), topped up by POP
-  co-viewed (raw)   products viewed in the same sessions as the current one, by number of sessions
-                    (backend.recommendations.fallback.co_viewed's ranking), topped up by POP
-  co-viewed (core)  the also-bought core (cooccurrence.py) on sessions, the session's recent clicks weighted more
+  co-viewed (raw)   products viewed in the same sessions as the current one, by number of shared sessions
+  co-viewed (core)  the also-bought core (cooccurrence.py) on sessions, the session's recent clicks weighted more;
+                    with jaccard and the last click only this is backend.recommendations.fallback.co_viewed
+  recently viewed + co-viewed   the session's clicks newest first, then the co-viewed list
 Usage: bench_session_next_click.py [--data DIR]
 """
 from __future__ import annotations
@@ -80,13 +81,16 @@ class Model:
         elif name == "raw":
             row = self.raw[prefix[-1]]
             scores[row.indices] += row.data
-        elif name == "core":
+        elif name in ("core", "recent+core"):
+            if name == "recent+core":  # the shopper's own recent clicks first, then what is viewed with them
+                for age, i in enumerate(reversed(prefix)):
+                    scores[i] = max(scores[i], 1.0 + 1.0 / (age + 1))
             weights = np.zeros(self.n)
             for age, i in enumerate(reversed(prefix)):
                 weights[i] += decay**age
             nz = np.flatnonzero(weights)
             s = np.asarray(self.core[nz].T @ weights[nz]).ravel()
-            scores = scores + s
+            scores = scores + (s / (s.max() + 1e-12) * 0.99 if name == "recent+core" else s)
         top = np.argpartition(-scores, K)[:K]
         return top[np.argsort(-scores[top])]
 
@@ -127,7 +131,7 @@ def main() -> None:
     m = Model(tr)
     best, best_mrr = None, -1.0
     for algo in co.ALGORITHMS:
-        for min_support in (1, 2):
+        for min_support in (1,):
             for decay in (0.0, 0.5, 1.0):
                 m.fit_core(co.Params(algorithm=algo, min_support=min_support, half_life_days=3650.0, top_k=100))
                 hr, mrr, _ = evaluate(m, valid, "core", decay=decay)
@@ -140,16 +144,18 @@ def main() -> None:
     m = Model(full)
     m.fit_core(co.Params(algorithm=algo, min_support=min_support, half_life_days=3650.0, top_k=100))
     print(f"\ntest: {len(test):,} sessions, train {len(full):,} sessions, {m.n:,} items")
-    print(f"{'model':34s} {'HR@20':>7s} {'MRR@20':>7s}  predictions")
+    print(f"{'model':40s} {'HR@20':>7s} {'MRR@20':>7s}  predictions")
     for label, name, kw in [
         ("POP (global popularity)", "pop", {}),
         ("S-POP (session popularity)", "spop", {}),
         ("recently viewed (session history)", "recent", {}),
         ("co-viewed, raw session counts", "raw", {}),
-        (f"co-viewed, core {algo}", "core", {"decay": decay}),
+        (f"co-viewed {algo}, last click only", "core", {"decay": 0.0}),
+        (f"co-viewed {algo}, session decay {decay:g}", "core", {"decay": decay}),
+        (f"recently viewed + co-viewed {algo}", "recent+core", {"decay": decay}),
     ]:
         hr, mrr, n = evaluate(m, test, name, **kw)
-        print(f"{label:34s} {hr:7.4f} {mrr:7.4f}  {n:,}")
+        print(f"{label:40s} {hr:7.4f} {mrr:7.4f}  {n:,}")
     print(f"[{time.perf_counter() - t0:.0f} s]")
 
 

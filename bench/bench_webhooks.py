@@ -47,7 +47,11 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connection
+
+    # The server thread must not keep its connection open, or the throwaway database cannot be dropped.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
     test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
@@ -129,7 +133,8 @@ def run(count: int, connection) -> None:  # noqa: ANN001
     if broker.startswith("redis"):
         import redis
 
-        redis.Redis.from_url(broker).delete(BENCH_QUEUE)
+        redis.Redis.from_url(broker).delete(BENCH_QUEUE, f"_kombu.binding.{BENCH_QUEUE}",
+                                            f"_kombu.binding_permanent.{BENCH_QUEUE}")
     connection.close()
 
     ms = sorted(x * 1000 for x in latencies)

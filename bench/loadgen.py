@@ -84,22 +84,24 @@ async def run(args: argparse.Namespace) -> dict:
             index = state["next"]
             state["next"] += 1
             try:
-                status, body = await conn.request(requests[index % len(requests)])
+                status, body = await asyncio.wait_for(conn.request(requests[index % len(requests)]), args.timeout)
                 statuses[status] = statuses.get(status, 0) + 1
                 if args.count_accepted and status == 202:
                     state["accepted"] += json.loads(body).get("accepted", 0)
-            except Exception:  # noqa: BLE001 - a failed request is counted, the run goes on
+            except Exception:  # noqa: BLE001 - a failed or timed-out request is counted, the run goes on
                 state["errors"] += 1
                 conn.close()
             latencies.append(time.perf_counter() - scheduled)
-            if closed_loop and time.perf_counter() < deadline:
+            more = state["sent"] < args.count if args.count else time.perf_counter() < deadline
+            if closed_loop and more:
                 enqueue(time.perf_counter())
 
     workers = [asyncio.create_task(worker()) for _ in range(args.concurrency)]
     if closed_loop:
         for _ in range(args.concurrency):
             enqueue(time.perf_counter())
-        await asyncio.sleep(args.duration)
+        while (len(latencies) < args.count) if args.count else time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
     else:
         interval = 1.0 / args.rate
         for i in range(int(args.rate * args.duration)):
@@ -108,7 +110,7 @@ async def run(args: argparse.Namespace) -> dict:
             if delay > 0:
                 await asyncio.sleep(delay)
             enqueue(scheduled)
-    while len(latencies) < state["sent"] and time.perf_counter() < deadline + 30:
+    while len(latencies) < state["sent"] and (args.count or time.perf_counter() < deadline + 30):
         await asyncio.sleep(0.005)
     elapsed = time.perf_counter() - start
     for _ in workers:
@@ -139,6 +141,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--header", action="append", default=[])
     ap.add_argument("--count-accepted", action="store_true")
+    ap.add_argument("--count", type=int, default=0, help="closed loop: stop after this many requests")
+    ap.add_argument("--timeout", type=float, default=10, help="seconds before a request counts as an error")
     args = ap.parse_args()
     print(json.dumps(asyncio.run(run(args))), flush=True)
 

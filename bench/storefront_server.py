@@ -112,8 +112,11 @@ def seed(products: int = 2000, orders: int = 20000, collections: int = 20, seed_
     # Popularity follows a power law, and products bought together cluster by neighbourhood.
     weights = [1.0 / (i + 1) ** 0.8 for i in range(products)]
     now = timezone.now()
+    # One order in twenty is from the last week (live bestseller counters); the rest is older history, which the
+    # also-bought engine learns from and the bestseller windows (≤ 30 days) ignore.
     order_rows = Order.objects.bulk_create(
-        [Order(shop=shop, platform_id=f"o{n}", currency="EUR", processed_at=now - timezone.timedelta(hours=n % 600))
+        [Order(shop=shop, platform_id=f"o{n}", currency="EUR",
+               processed_at=now - timezone.timedelta(hours=n % 160 if n % 20 == 0 else 24 * 40 + n % 2000))
          for n in range(orders)],
         batch_size=5000,
     )
@@ -181,7 +184,7 @@ class Gunicorn:
 
 
 def load(port: int, paths: list[str], *, rate: float | None = None, concurrency: int = 16, duration: float = 10,
-         method: str = "GET", bodies: list[str] | None = None, count_accepted: bool = False) -> dict:
+         method: str = "GET", bodies: list[str] | None = None, count_accepted: bool = False, count: int = 0) -> dict:
     """Run bench/loadgen.py in its own process and return its JSON summary."""
     with tempfile.TemporaryDirectory() as tmp:
         paths_file = Path(tmp) / "paths.txt"
@@ -197,5 +200,7 @@ def load(port: int, paths: list[str], *, rate: float | None = None, concurrency:
             cmd += ["--bodies", str(bodies_file)]
         if count_accepted:
             cmd.append("--count-accepted")
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 120)
+        if count:
+            cmd += ["--count", str(count)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 600)
         return json.loads(out.stdout.strip().splitlines()[-1])

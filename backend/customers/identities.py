@@ -193,3 +193,65 @@ def profile_for(shop_id: int, customer_id: int | None = None, visitor_id: str = 
         if row is not None and row.profile.is_active:
             return row.profile
     return None
+
+
+def link_new_customers(shop_id: int) -> int:
+    """Give every customer without a profile one (after a bulk sync), in bulk where nothing needs merging.
+
+    Customers that share an email or phone with each other or with an existing identity go through
+    resolve_customer one by one, so merges stay explained in the MergeLog.
+    """
+    linked = set(Identity.objects.for_shop(shop_id).filter(kind=Identity.Kind.CUSTOMER)
+                 .values_list("customer_id", flat=True))
+    fresh = [c for c in Customer.objects.for_shop(shop_id).exclude(pk__in=linked).iterator(chunk_size=5000)]
+    if not fresh:
+        return 0
+    keys = {c.pk: customer_keys(c) for c in fresh}
+    seen: dict[Key, int] = {}
+    shared: set[int] = set()
+    for cid, ks in keys.items():
+        for k in ks[1:]:  # email and phone: the keys two customers can share
+            if k in seen:
+                shared.update({cid, seen[k]})
+            seen[k] = cid
+    for kind in (Identity.Kind.EMAIL, Identity.Kind.PHONE):
+        values = [v for k, v in seen if k == kind]
+        for i in range(0, len(values), 1000):
+            for value in Identity.objects.for_shop(shop_id).filter(kind=kind, value__in=values[i:i + 1000]) \
+                    .values_list("value", flat=True):
+                shared.add(seen[(kind, value)])
+    simple = [c for c in fresh if c.pk not in shared]
+    for i in range(0, len(simple), 1000):
+        batch = simple[i:i + 1000]
+        with transaction.atomic():
+            profiles = CustomerProfile.objects.bulk_create([CustomerProfile(shop_id=shop_id) for _ in batch])
+            Identity.objects.bulk_create([
+                Identity(shop_id=shop_id, profile=p, kind=kind, value=value,
+                         customer_id=c.pk if kind == Identity.Kind.CUSTOMER else None)
+                for c, p in zip(batch, profiles, strict=True) for kind, value in keys[c.pk]
+            ])
+    for c in fresh:
+        if c.pk in shared:
+            resolve_customer(c)
+    return len(fresh)
+
+
+def forget_contact_identities(shop_id: int, customer_ids: list[int], emails: list[str], phones: list[str]) -> int:
+    """GDPR redaction: drop the email and phone identities of these customers' profiles (and any matching the
+    given contacts), and blank the copied email on those profiles. Customer and visitor ids stay: they are ours
+    and pseudonymous, and keep the anonymous order history counted."""
+    profile_ids = set(Identity.objects.for_shop(shop_id).filter(kind=Identity.Kind.CUSTOMER,
+                                                               customer_id__in=customer_ids)
+                      .values_list("profile_id", flat=True))
+    contacts = Q(kind=Identity.Kind.EMAIL, value__in=[normalise_email(e) for e in emails if e]) | Q(
+        kind=Identity.Kind.PHONE, value__in=[p for p in (normalise_phone(p) for p in phones) if p])
+    profile_ids |= set(Identity.objects.for_shop(shop_id).filter(contacts).values_list("profile_id", flat=True))
+    deleted, _ = Identity.objects.for_shop(shop_id).filter(
+        Q(profile_id__in=profile_ids, kind__in=[Identity.Kind.EMAIL, Identity.Kind.PHONE]) | contacts
+    ).delete()
+    CustomerProfile.objects.for_shop(shop_id).filter(pk__in=profile_ids).update(email="", tags_text="")
+    MergeLog.objects.for_shop(shop_id).filter(
+        Q(kept_id__in=profile_ids) | Q(absorbed_id__in=profile_ids),
+        joined_by_kind__in=[Identity.Kind.EMAIL, Identity.Kind.PHONE],
+    ).update(joined_by_value="(redacted)")
+    return deleted

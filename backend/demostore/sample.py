@@ -88,31 +88,35 @@ def seed_store(
         )
         CollectionMembership.objects.create(shop=shop, collection=collection, product=product, position=n)
         products[handle] = product
+    # Bulk inserts send no per-order signals: the one recompute below does what they would have done.
     when = timezone.now() - timedelta(days=2)
-    seq = 0
-    for handles, count in BASKETS:
-        for _ in range(count):
-            seq += 1
-            order = Order.objects.create(
-                shop=shop,
-                platform_id=str(70000 + seq),
-                currency=currency,
-                processed_at=when + timedelta(minutes=seq),
-                platform_created_at=when + timedelta(minutes=seq),
-            )
-            for i, handle in enumerate(handles):
-                product = products[handle]
-                LineItem.objects.create(
-                    shop=shop,
-                    order=order,
-                    platform_id=f"{70000 + seq}-{i}",
-                    product=product,
-                    variant=product.variants.first(),
-                    product_platform_id=product.platform_id,
-                    title=product.title,
-                    quantity=1,
-                    price=product.variants.first().price,
-                )
+    baskets = [handles for handles, count in BASKETS for _ in range(count)]
+    orders = Order.objects.bulk_create(
+        Order(
+            shop=shop,
+            platform_id=str(70001 + n),
+            currency=currency,
+            processed_at=when + timedelta(minutes=n),
+            platform_created_at=when + timedelta(minutes=n),
+        )
+        for n in range(len(baskets))
+    )
+    variants = {v.product_id: v for v in Variant.objects.for_shop(shop)}
+    LineItem.objects.bulk_create(
+        LineItem(
+            shop=shop,
+            order=order,
+            platform_id=f"{order.platform_id}-{i}",
+            product=products[handle],
+            variant=variants[products[handle].pk],
+            product_platform_id=products[handle].platform_id,
+            title=products[handle].title,
+            quantity=1,
+            price=variants[products[handle].pk].price,
+        )
+        for order, handles in zip(orders, baskets, strict=True)
+        for i, handle in enumerate(handles)
+    )
     # What the scheduled jobs would do next: rebuild the also-bought lists and bestseller counters from all orders,
     # so the sample does not depend on per-order updates having run (they may be queued on a broker).
     also_bought.full_recompute(shop)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from itertools import zip_longest
 
 from django.core.cache import cache
+from django.db.models import Count
 from django.utils import timezone
 
 from backend.catalog.models import CollectionMembership
@@ -22,10 +23,13 @@ from backend.shops.models import Shop
 CO_VIEW_DAYS = 30
 CO_VIEW_SESSIONS = 500  # most recent sessions that viewed the product
 CO_VIEW_TTL = 300
+CO_VIEW_CANDIDATES = 200
 
 
 def co_viewed(shop: Shop, product_id: int, limit: int = 30) -> list[int]:
-    """Products viewed in the same sessions as this one (distinct sessions, most first), cached for minutes."""
+    """Products viewed in the same sessions as this one, by Jaccard over sessions (shared sessions / sessions
+    viewing either): raw counts let the most viewed products top every list. Jaccard won on YooChoose validation
+    (bench/bench_session_next_click.py). Cached for minutes: it is the thin-data fallback, not the hot path."""
     key = f"reco:coview:{shop.pk}:{product_id}"
     cached = cache.get(key)
     if cached is not None:
@@ -37,12 +41,19 @@ def co_viewed(shop: Shop, product_id: int, limit: int = 30) -> list[int]:
         .values_list("session_id", flat=True)[: CO_VIEW_SESSIONS * 3]
     )
     sessions = list(dict.fromkeys(sessions))[:CO_VIEW_SESSIONS]
-    counts: Counter[int] = Counter()
+    shared: Counter[int] = Counter()
     if sessions:
         pairs = set(views.filter(session_id__in=sessions, product__isnull=False).exclude(product_id=product_id)
                     .values_list("session_id", "product_id"))
-        counts.update(p for _, p in pairs)
-    result = [p for p, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+        shared.update(p for _, p in pairs)
+    candidates = [p for p, _ in shared.most_common(CO_VIEW_CANDIDATES)]
+    totals = dict(
+        views.filter(product_id__in=candidates).exclude(session_id="").values("product_id")
+        .annotate(n=Count("session_id", distinct=True)).values_list("product_id", "n")
+    ) if candidates else {}
+    mine = len(sessions)
+    score = {p: shared[p] / max(mine + totals.get(p, shared[p]) - shared[p], 1) for p in candidates}
+    result = sorted(candidates, key=lambda p: (-score[p], -shared[p], p))[:limit]
     cache.set(key, result, CO_VIEW_TTL)
     return result
 

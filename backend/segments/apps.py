@@ -12,9 +12,13 @@ class SegmentsConfig(AppConfig):
 
         from backend.events import hooks
         from backend.orders.models import Order
+        from backend.shops import redaction
 
-        from . import tasks
+        from . import privacy, tasks
 
         post_save.connect(tasks.on_order_saved, sender=Order, dispatch_uid="segments.order_saved")
         hooks.register(tasks.on_events, types=["product_viewed", "collection_viewed", "added_to_cart",
                                                "widget_click"])
+        # GDPR: profiles copy emails and phones into identities; redaction and exports must include them.
+        redaction.customer_redactor(privacy.redact_profiles)
+        redaction.customer_exporter("unified_profiles")(privacy.export_profiles)

@@ -124,12 +124,27 @@ def forget_keys(profile: CustomerProfile) -> None:
         cache.delete_many(keys)
 
 
+def forget_keys_of(shop_id: int, profile_ids: list[int]) -> None:
+    """forget_keys for many profiles with one identity query per thousand."""
+    for i in range(0, len(profile_ids), 1000):
+        rows = Identity.objects.for_shop(shop_id).filter(
+            profile_id__in=profile_ids[i:i + 1000], kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
+        ).values_list("kind", "value")
+        keys = [f"segments:keys:{shop_id}:{'c' if kind == Identity.Kind.CUSTOMER else 'v'}:{value}"
+                for kind, value in rows]
+        if keys:
+            cache.delete_many(keys)
+
+
 # ------------------------------------------------------------------ writes
 
 
 def _record(shop_id: int, entered: dict[int, list[int]], left: dict[int, list[int]], source: str,
             now: datetime) -> None:
-    """Apply membership diffs per segment and log them (leaving first, then entering); member counts move with F() so writers never race."""
+    """Apply membership diffs per segment and log them, leaving before entering.
+
+    Member counts move with F() so concurrent writers never lose an update.
+    """
     for segment_id, profile_ids in left.items():
         if not profile_ids:
             continue
@@ -204,10 +219,7 @@ def evaluate_segment(segment: Segment, now: datetime | None = None, source: str 
     with transaction.atomic():
         _record(shop_id, {segment.pk: entered}, {segment.pk: left}, source, ctx.now)
         Segment.objects.for_shop(shop_id).filter(pk=segment.pk).update(member_count=len(should), evaluated_at=ctx.now)
-    changed = entered + left
-    for i in range(0, len(changed), 500):
-        for profile in CustomerProfile.objects.for_shop(shop_id).filter(pk__in=changed[i:i + 500]):
-            forget_keys(profile)
+    forget_keys_of(shop_id, entered + left)
     return len(entered), len(left)
 
 

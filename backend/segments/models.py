@@ -75,7 +75,8 @@ class ClvFit(ShopScoped):
         RFM = "rfm", "RFM fallback"
 
     method = models.CharField(max_length=10, choices=Method.choices)
-    reason = models.CharField(max_length=255, blank=True)  # why the fallback, in plain words
+    reason = models.CharField(max_length=255, blank=True)  # why the fallback, in plain words (en)
+    reason_es = models.CharField(max_length=255, blank=True)
     bgnbd_params = models.JSONField(default=dict, blank=True)
     gamma_gamma_params = models.JSONField(default=dict, blank=True)
     # RFM quintile breakpoints (recency days, frequency, monetary) so one profile scores without the shop.

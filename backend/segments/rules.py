@@ -144,12 +144,10 @@ def _check_scalar(spec: Field, value: Any, path: str, errors: list) -> None:
         if not (isinstance(value, str) and 0 < len(value.strip()) <= MAX_TEXT and "|" not in value):
             _err(errors, path, f"must be a tag of 1 to {MAX_TEXT} characters without '|'",
                  f"debe ser una etiqueta de 1 a {MAX_TEXT} caracteres sin '|'")
-    elif spec.kind == "channel":
-        if value not in CHANNELS:
-            _err(errors, path, f"must be one of {', '.join(CHANNELS)}", f"debe ser uno de {', '.join(CHANNELS)}")
-    elif spec.kind == "collection":
-        if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-            _err(errors, path, "must be a collection id", "debe ser el id de una colección")
+    elif spec.kind == "channel" and value not in CHANNELS:
+        _err(errors, path, f"must be one of {', '.join(CHANNELS)}", f"debe ser uno de {', '.join(CHANNELS)}")
+    elif spec.kind == "collection" and not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        _err(errors, path, "must be a collection id", "debe ser el id de una colección")
 
 
 def _check_leaf(node: dict, path: str, errors: list) -> None:

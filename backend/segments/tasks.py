@@ -15,9 +15,9 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 
-from backend.customers.identities import resolve_customer, resolve_visitor
-from backend.customers.models import Customer, CustomerProfile, Identity
-from backend.customers.profiles import refresh_profile
+from backend.customers.identities import link_new_customers, resolve_customer, resolve_visitor
+from backend.customers.models import Customer, CustomerProfile
+from backend.customers.profiles import refresh_order_facts, refresh_profile
 from backend.shops.models import Shop
 
 from . import membership, valuation
@@ -93,6 +93,11 @@ def orders_changed(shop_id: int, customer_ids: Iterable[int | None], channel: st
     transaction.on_commit(send)
 
 
+def customers_changed(shop_id: int, customer_ids: Iterable[int | None]) -> None:
+    """Call after customers were written (an email or phone may now join two profiles): same path as orders."""
+    orders_changed(shop_id, customer_ids)
+
+
 def on_events(shop_id: int, events: list) -> None:
     """backend.events hook: one refresh per visitor in the batch (events without consent carry no visitor)."""
     seen: dict[str, int | None] = {}
@@ -113,17 +118,9 @@ def on_order_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001 - Django
 
 
 def rebuild_shop(shop_id: int) -> int:
-    """Give every customer a profile and refresh every active profile (after a bulk sync, nightly)."""
-    linked = set(Identity.objects.for_shop(shop_id).filter(kind=Identity.Kind.CUSTOMER)
-                 .values_list("customer_id", flat=True))
-    for customer in Customer.objects.for_shop(shop_id).exclude(pk__in=linked).iterator(chunk_size=1000):
-        resolve_customer(customer)
-    settings = membership.settings_for(shop_id)
-    n = 0
-    for profile in CustomerProfile.objects.for_shop(shop_id).filter(is_active=True).iterator(chunk_size=1000):
-        refresh_profile(profile, viewed_window_days=settings.viewed_window_days)
-        n += 1
-    return n
+    """Give every customer a profile and recompute every profile's order facts (after a bulk sync, nightly)."""
+    link_new_customers(shop_id)
+    return refresh_order_facts(shop_id)
 
 
 def refit_shop(shop_id: int) -> None:

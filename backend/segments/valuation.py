@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.customers.models import CustomerProfile, Identity
+from backend.customers.profiles import write_fields
 
 from . import clv
 from .models import ClvFit
@@ -198,21 +199,26 @@ def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
         "monetary": _quintile_breaks(np.array([h.spent for h in hs])),
     }
     fit = ClvFit(shop_id=shop_id, n_customers=n, n_repeat=n_repeat, rfm_breaks=rfm, fitted_at=now)
-    reason = ""
+    reason, reason_es = "", ""
     if n < clv.MIN_CUSTOMERS:
         reason = f"only {n} customers with orders (the model needs {clv.MIN_CUSTOMERS})"
+        reason_es = f"solo {n} clientes con pedidos (el modelo necesita {clv.MIN_CUSTOMERS})"
     elif n_repeat < clv.MIN_REPEAT_CUSTOMERS:
         reason = f"only {n_repeat} repeat customers (the model needs {clv.MIN_REPEAT_CUSTOMERS})"
+        reason_es = f"solo {n_repeat} clientes recurrentes (el modelo necesita {clv.MIN_REPEAT_CUSTOMERS})"
     elif span < clv.MIN_SPAN_DAYS:
         reason = f"only {span:.0f} days of history (the model needs {clv.MIN_SPAN_DAYS})"
+        reason_es = f"solo {span:.0f} días de historial (el modelo necesita {clv.MIN_SPAN_DAYS})"
     if not reason:
         bg = clv.fit_bgnbd(x, t_x, T)
         repeaters = (x > 0) & (mbar > 0)
         gg = clv.fit_gamma_gamma(x[repeaters], mbar[repeaters])
         if not (bg.converged and gg.converged):
             reason = f"the model did not converge ({bg.message if not bg.converged else gg.message})"[:255]
+            reason_es = "el modelo no convergió con los datos de esta tienda"
         elif abs(bg.params["a"] - 1) < 1e-6:
             reason = "the purchase model is degenerate for this shop (a = 1)"
+            reason_es = "el modelo de compras es degenerado para esta tienda (a = 1)"
         else:
             fit.method = ClvFit.Method.MODEL
             fit.bgnbd_params = bg.params
@@ -221,7 +227,7 @@ def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
             fit.log_likelihood = bg.log_likelihood
     if reason:
         fit.method = ClvFit.Method.RFM
-        fit.reason = reason
+        fit.reason, fit.reason_es = reason, reason_es
     # Breakpoints of the value score so one profile gets its percentile without the shop.
     valuation = ShopValuation(fit)
     if n:
@@ -237,7 +243,7 @@ def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
 
 def score_shop(shop_id: int, vip_top_percent: int = 10, fit: ClvFit | None = None,
                now: datetime | None = None) -> int:
-    """Score every active profile of the shop against its latest fit; returns how many were written."""
+    """Score every active profile of the shop against its latest fit; returns how many changed (and were written)."""
     fit = fit or latest_fit(shop_id)
     now = now or timezone.now()
     hist = _histories(shop_id, now.date())
@@ -246,9 +252,11 @@ def score_shop(shop_id: int, vip_top_percent: int = 10, fit: ClvFit | None = Non
     ids = list(CustomerProfile.objects.for_shop(shop_id).filter(is_active=True).values_list("pk", flat=True))
     for i in range(0, len(ids), 2000):
         batch = list(CustomerProfile.objects.for_shop(shop_id).filter(pk__in=ids[i:i + 2000]))
+        before = {p.pk: [getattr(p, f) for f in SCORED_FIELDS] for p in batch}
         valuation.apply(batch, hist, vip_top_percent)
-        CustomerProfile.all_shops.bulk_update(batch, SCORED_FIELDS, batch_size=1000)
-        written += len(batch)
+        changed = [p for p in batch if [getattr(p, f) for f in SCORED_FIELDS] != before[p.pk]]
+        write_fields(changed, SCORED_FIELDS)
+        written += len(changed)
     return written
 
 

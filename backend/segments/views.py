@@ -75,13 +75,13 @@ def _collection_names(shop: Shop, rule: dict) -> dict[int, str]:
     return dict(Collection.objects.for_shop(shop).filter(pk__in=ids).values_list("pk", "title")) if ids else {}
 
 
-def _clv_line(shop: Shop, t: dict) -> str:
+def _clv_line(shop: Shop, t: dict, lang: str) -> str:
     fit = latest_fit(shop.pk)
     if fit is None:
         return t["clv_none"]
     if fit.method == fit.Method.MODEL:
         return t["clv_model"].format(n=fit.n_customers)
-    return t["clv_rfm"].format(reason=fit.reason)
+    return t["clv_rfm"].format(reason=fit.reason_es if lang == "es" and fit.reason_es else fit.reason)
 
 
 def _pct(ratio: float | None, t: dict) -> str:
@@ -116,7 +116,7 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     ]
     return render(request, "segments/list.html", {
         "t": t, "lang": lang, "shop": shop, "segments": segments, "metrics": shop_metrics,
-        "clv": _clv_line(shop, t),
+        "clv": _clv_line(shop, t, lang),
     })
 
 

@@ -90,8 +90,11 @@ def _cached(cache_key: str, **lookup: str) -> ShopInfo | None:
 
 
 def forget_shops() -> None:
-    """Drop the in-process shop cache (tests; after an origin or key change when waiting is not an option)."""
+    """Drop the in-process caches (tests; after an origin or key change when waiting is not an option)."""
+    from . import hotcache
+
     _shops.clear()
+    hotcache.clear()
 
 
 def shop_for_key(key: str) -> ShopInfo | None:

@@ -11,6 +11,7 @@ from django.core.cache import cache
 
 from backend.shops.models import Shop
 
+from . import hotcache
 from .models import MAX_ITEMS, Widget, WidgetRule
 
 DEFAULT_TITLES: dict[str, dict[str, str]] = {
@@ -68,21 +69,26 @@ def snapshot(rule: WidgetRule) -> WidgetRuleData:
 
 
 def cache_version(shop_id: int) -> int:
-    """Current widget-cache generation of the shop; part of every cached rule and payload key."""
+    """Current widget-cache generation of the shop; every cached rule and payload is tied to one."""
+    local = hotcache.versions.get(str(shop_id))
+    if local is not None:
+        return local
     version = cache.get(f"storefront:ver:{shop_id}")
     if version is None:
         version = 1
         cache.add(f"storefront:ver:{shop_id}", version, timeout=None)
+    hotcache.versions.set(str(shop_id), int(version), hotcache.VERSION_TTL)
     return int(version)
 
 
 def invalidate(shop_id: int) -> None:
-    """Drop every cached rule and widget payload of the shop (they are keyed by the version)."""
+    """Retire every cached rule and widget payload of the shop (other workers follow within VERSION_TTL)."""
     key = f"storefront:ver:{shop_id}"
     try:
         cache.incr(key)
     except ValueError:
         cache.set(key, 2, timeout=None)
+    hotcache.versions.delete(str(shop_id))
 
 
 def rule_for(shop: Shop | int, widget: str, version: int | None = None) -> WidgetRuleData:
@@ -90,9 +96,12 @@ def rule_for(shop: Shop | int, widget: str, version: int | None = None) -> Widge
     shop_id = shop if isinstance(shop, int) else shop.pk
     version = cache_version(shop_id) if version is None else version
     key = f"storefront:rule:{shop_id}:{widget}:{version}"
-    data = cache.get(key)
+    data = hotcache.rules.get(key)
+    if data is None:
+        data = cache.get(key)
     if data is None:
         rule = WidgetRule.objects.for_shop(shop_id).filter(widget=widget).first()
         data = snapshot(rule) if rule else WidgetRuleData(shop_id=shop_id, widget=widget)
         cache.set(key, data, _RULE_TTL)
+    hotcache.rules.set(key, data, _RULE_TTL)
     return data

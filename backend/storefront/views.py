@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from backend.catalog.models import Collection, Product
 
+from . import hotcache
 from .access import (
     AccessDenied,
     Caller,
@@ -32,6 +33,7 @@ from .payload import WidgetRequest, build_items
 from .rules import cache_version, rule_for
 
 PUBLIC_TTL = 60  # seconds a non-personal payload may be reused, by us and by a CDN
+LOCAL_TTL = 10  # seconds a worker reuses it from memory (still only under the shop's current rule version)
 _WIDGETS = frozenset(Widget.values)
 
 
@@ -104,7 +106,11 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
 
     cache_key = f"storefront:w:{shop.id}:{version}:{widget}:{product}:{collection}:{segment}:{locale}:{limit}"
     if not personal:
-        cached = cache.get(cache_key)
+        cached = hotcache.payloads.get(cache_key)
+        if cached is None:
+            cached = cache.get(cache_key)
+            if cached is not None:
+                hotcache.payloads.set(cache_key, cached, LOCAL_TTL)
         if cached is not None:
             return _json(200, cached, {**cors, **cache_headers})
 
@@ -126,6 +132,7 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
     body = json.dumps({**head, "items": items}, ensure_ascii=False, separators=(",", ":")).encode()
     if not personal:
         cache.set(cache_key, body, PUBLIC_TTL)
+        hotcache.payloads.set(cache_key, body, LOCAL_TTL)
     return _json(200, body, {**cors, **cache_headers})
 
 

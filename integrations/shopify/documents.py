@@ -44,7 +44,6 @@ ORDER_FIELDS = """
   totalTaxSet { shopMoney { amount currencyCode } }
   totalRefundedSet { shopMoney { amount currencyCode } }
   shippingAddress { countryCodeV2 provinceCode city zip }
-  customAttributes { key value }
   refunds { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
 """
 
@@ -54,7 +53,6 @@ LINE_ITEM_FIELDS = """
   variant { id }
   originalUnitPriceSet { shopMoney { amount currencyCode } }
   totalDiscountSet { shopMoney { amount currencyCode } }
-  customAttributes { key value }
 """
 
 # --- bulk operations ---------------------------------------------------------------------------------------------
@@ -157,12 +155,12 @@ query ProductsPage($first: Int!, $after: String, $query: String) {{
   products(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
     nodes {{
       {PRODUCT_FIELDS}
-      collections(first: 25) {{ nodes {{ id }} pageInfo {{ hasNextPage }} }}
-      variants(first: 25) {{
+      collections(first: 10) {{ nodes {{ id }} pageInfo {{ hasNextPage }} }}
+      variants(first: 10) {{
         nodes {{
           {VARIANT_FIELDS}
           inventoryItem {{
-            inventoryLevels(first: 5) {{ nodes {{ {INVENTORY_LEVEL_FIELDS} }} pageInfo {{ hasNextPage }} }}
+            inventoryLevels(first: 3) {{ nodes {{ {INVENTORY_LEVEL_FIELDS} }} pageInfo {{ hasNextPage }} }}
           }}
         }}
         pageInfo {{ hasNextPage }}
@@ -196,7 +194,7 @@ query OrdersPage($first: Int!, $after: String, $query: String) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
     nodes {{
       {ORDER_FIELDS}
-      lineItems(first: 50) {{ nodes {{ {LINE_ITEM_FIELDS} }} pageInfo {{ hasNextPage }} }}
+      lineItems(first: 20) {{ nodes {{ {LINE_ITEM_FIELDS} }} pageInfo {{ hasNextPage }} }}
     }}
     {PAGE_INFO}
   }}

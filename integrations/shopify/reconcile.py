@@ -21,8 +21,8 @@ from .sync import STAGES, UPSERTS
 logger = logging.getLogger("personalize.shopify.reconcile")
 
 # Records per page, chosen so requested cost (first × nested firsts) stays a few hundred points.
-PAGE_SIZES = {"collections": 100, "products": 5, "customers": 100, "orders": 5}
-EXPECTED_COST = {"collections": 102, "products": 600, "customers": 300, "orders": 600}
+PAGE_SIZES = {"collections": 100, "products": 4, "customers": 100, "orders": 4}
+EXPECTED_COST = {"collections": 102, "products": 640, "customers": 402, "orders": 722}
 MAX_PAGES = 2000  # per resource per pass: a runaway pass yields to the next beat tick
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -94,11 +95,12 @@ def on_bulk_operation_finished(shop: Shop, payload: dict) -> None:
     logger.info("bulk operation finished shop=%s op=%s status=%s", shop.domain, gid, payload.get("status"))
 
 
-def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, batch_size: int = BATCH_SIZE,
+def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, batch_size: int | None = None,
              poll_interval: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> SyncRun:
     """Drive a full sync to the end, resuming from whatever `run.stages` records."""
     if run.status != SyncRun.Status.RUNNING:
         return run
+    batch_size = batch_size or getattr(settings, "SHOPIFY_SYNC_BATCH_SIZE", BATCH_SIZE)
     own_client = client is None
     client = client or ShopifyClient(shop, sleep=sleep)
     try:

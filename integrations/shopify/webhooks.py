@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Sum
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -123,6 +123,15 @@ def receive_webhook(request: HttpRequest) -> JsonResponse:
     if named and named != domain:
         return _refuse(400, "shop in the body does not match X-Shopify-Shop-Domain", domain)
 
+    try:
+        return _accept(request, topic, domain, payload, body)
+    except DatabaseError:
+        # A transient database failure (lock timeout, failover): nothing was promised, Shopify retries later.
+        logger.exception("could not record webhook topic=%s shop=%s", topic, domain)
+        return _respond(503, "retry later")
+
+
+def _accept(request: HttpRequest, topic: str, domain: str, payload: dict, body: str) -> JsonResponse:
     shop = Shop.objects.filter(platform=PLATFORM, domain=domain).first()
     if shop is None:
         # Nothing to apply it to (never installed, or already redacted). A 4xx would only make Shopify retry for
@@ -182,7 +191,9 @@ def _record(shop: Shop, topic: str, payload: dict, request: HttpRequest, body: s
             )
         return delivery, True
     except IntegrityError:
-        existing = WebhookDelivery.objects.for_shop(shop).get(platform=PLATFORM, event_id=event_id)
+        existing = WebhookDelivery.objects.for_shop(shop).filter(platform=PLATFORM, event_id=event_id).first()
+        if existing is None:  # not a duplicate: the shop row went away under us (a concurrent shop/redact)
+            raise
         return existing, False
 
 

@@ -38,7 +38,8 @@ PRODUCT_STATUS = {"publish": "active", "draft": "draft", "pending": "draft", "pr
 MARKETPLACES = ("amazon", "ebay", "etsy", "google", "facebook", "tiktok", "walmart")
 
 
-def _id(value: Any, what: str) -> str:  # noqa: ANN401
+def resource_id(value: Any, what: str = "resource") -> str:  # noqa: ANN401
+    """A WooCommerce id (a positive integer, maybe as a string) as our platform id string."""
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit() or int(value) <= 0:
         raise PayloadError(f"{what} has no usable id")
     return str(int(value))
@@ -81,8 +82,8 @@ def variant_from_wc(v: dict, parent: dict) -> VariantData:
     source = parent if managed == "parent" else v
     on_sale = bool(v.get("on_sale")) and v.get("sale_price") not in (None, "")
     return VariantData(
-        platform_id=_id(v.get("id"), "variation"),
-        product_platform_id=_id(parent.get("id"), "product"),
+        platform_id=resource_id(v.get("id"), "variation"),
+        product_platform_id=resource_id(parent.get("id"), "product"),
         title=" / ".join(_str(a.get("option"), 100) for a in v.get("attributes") or () if isinstance(a, dict))
         or _str(v.get("name")),
         sku=_str(v.get("sku"), 255),
@@ -98,7 +99,7 @@ def variant_from_wc(v: dict, parent: dict) -> VariantData:
 
 def product_from_wc(p: dict, variations: list[dict] | None = None) -> ProductData:
     """A product and (for a variable product) the variations fetched separately; None keeps stored variants."""
-    pid = _id(p.get("id"), "product")
+    pid = resource_id(p.get("id"), "product")
     if p.get("type") == "variable":
         variants = tuple(variant_from_wc(v, p) for v in variations) if variations is not None else None
     else:
@@ -119,7 +120,7 @@ def product_from_wc(p: dict, variations: list[dict] | None = None) -> ProductDat
         image_url=images[0] if images else "",
         images=images,
         variants=variants,
-        collection_ids=tuple(_id(c.get("id"), "category") for c in p.get("categories") or ()
+        collection_ids=tuple(resource_id(c.get("id"), "category") for c in p.get("categories") or ()
                              if isinstance(c, dict) and c.get("id")),
         created_at=_ts(p, "date_created"),
         updated_at=updated,
@@ -127,7 +128,7 @@ def product_from_wc(p: dict, variations: list[dict] | None = None) -> ProductDat
 
 
 def category_from_wc(c: dict) -> CollectionData:
-    return CollectionData(platform_id=_id(c.get("id"), "category"), title=_str(c.get("name")) or "",
+    return CollectionData(platform_id=resource_id(c.get("id"), "category"), title=_str(c.get("name")) or "",
                           handle=_str(c.get("slug"), 255))
 
 
@@ -136,7 +137,7 @@ def customer_from_wc(c: dict) -> CustomerData:
     shipping = c.get("shipping") if isinstance(c.get("shipping"), dict) else {}
     address = billing if billing.get("country") else shipping
     return CustomerData(
-        platform_id=_id(c.get("id"), "customer"),
+        platform_id=resource_id(c.get("id"), "customer"),
         email=_str(c.get("email") or billing.get("email"), 320),
         phone=_str(billing.get("phone"), 40),
         first_name=_str(c.get("first_name") or billing.get("first_name"), 255),
@@ -164,7 +165,7 @@ def channel_for(created_via: str) -> str:
 
 
 def order_from_wc(o: dict) -> OrderData:
-    oid = _id(o.get("id"), "order")
+    oid = resource_id(o.get("id"), "order")
     lines = []
     subtotal = Decimal("0")
     for li in o.get("line_items") or ():
@@ -176,7 +177,7 @@ def order_from_wc(o: dict) -> OrderData:
         product_id = _int(li.get("product_id"))
         variation_id = _int(li.get("variation_id"))
         lines.append(LineItemData(
-            platform_id=_id(li.get("id"), "line item"),
+            platform_id=resource_id(li.get("id"), "line item"),
             product_platform_id=str(product_id) if product_id > 0 else "",
             # A simple product's only variant carries the product's id (see product_from_wc).
             variant_platform_id=str(variation_id or product_id) if (variation_id or product_id) > 0 else "",
@@ -187,7 +188,7 @@ def order_from_wc(o: dict) -> OrderData:
             total_discount=max(Decimal("0"), line_subtotal - _money(li.get("total"))),
         ))
     refunds = tuple(
-        RefundData(platform_id=_id(r.get("id"), "refund"), amount=abs(_money(r.get("total"))),
+        RefundData(platform_id=resource_id(r.get("id"), "refund"), amount=abs(_money(r.get("total"))),
                    note=_str(r.get("reason"), 2000))
         for r in o.get("refunds") or () if isinstance(r, dict)
     )
@@ -224,4 +225,4 @@ def order_from_wc(o: dict) -> OrderData:
 
 
 def deleted_id(payload: dict) -> str:
-    return _id(payload.get("id"), "deleted resource")
+    return resource_id(payload.get("id"), "deleted resource")

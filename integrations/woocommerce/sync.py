@@ -28,7 +28,7 @@ from integrations.base.errors import ClientError
 from integrations.base.types import CollectionData, CustomerData, OrderData, ProductData
 
 from . import payloads
-from .client import PER_PAGE, WooClient
+from .client import PER_PAGE, Page, WooClient
 
 logger = logging.getLogger("personalize.woocommerce.sync")
 
@@ -50,29 +50,37 @@ def cursor_key(resource: str) -> str:
 # --- fetching and mapping ------------------------------------------------------------------------------------
 
 
-def _products(client: WooClient, items: list[dict]) -> list[ProductData]:
+def _variations_for(client: WooClient, items: list[dict]) -> dict[Any, list[dict]]:
     variable = [p for p in items if p.get("type") == "variable" and p.get("variations")]
-    variations: dict[Any, list[dict]] = {}
-    if variable:
-        with ThreadPoolExecutor(max_workers=min(VARIATION_FETCHERS, len(variable))) as pool:
-            for p, vs in zip(variable, pool.map(lambda p: client.variations(p["id"]), variable), strict=True):
-                variations[p["id"]] = vs
-    return [payloads.product_from_wc(p, variations.get(p.get("id"), [] if p.get("type") == "variable" else None))
-            for p in items]
+    if not variable:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(VARIATION_FETCHERS, len(variable))) as pool:
+        return dict(zip([p["id"] for p in variable], pool.map(lambda p: client.variations(p["id"]), variable),
+                        strict=True))
 
 
-def map_items(client: WooClient, resource: str, items: list[dict]) -> list:
-    if resource == "products":
-        return _products(client, items)
-    mapper = {"categories": payloads.category_from_wc, "customers": payloads.customer_from_wc,
-              "orders": payloads.order_from_wc}[resource]
+def pair_items(client: WooClient, resource: str, items: list[dict]) -> list[tuple[dict, Any]]:
+    """Each readable item with its dataclass; an unreadable one is logged and left out."""
+    variations = _variations_for(client, items) if resource == "products" else {}
     out = []
     for item in items:
         try:
-            out.append(mapper(item))
+            if resource == "products":
+                default = [] if item.get("type") == "variable" else None
+                out.append((item, payloads.product_from_wc(item, variations.get(item.get("id"), default))))
+            else:
+                out.append((item, MAPPERS[resource](item)))
         except payloads.PayloadError as exc:
             logger.warning("skipping unreadable %s shop=%s: %s", resource, client.shop_domain, exc)
     return out
+
+
+def map_items(client: WooClient, resource: str, items: list[dict]) -> list:
+    return [mapped for _, mapped in pair_items(client, resource, items)]
+
+
+MAPPERS = {"categories": payloads.category_from_wc, "customers": payloads.customer_from_wc,
+           "orders": payloads.order_from_wc}
 
 
 def apply_items(shop: Shop, resource: str, items: list) -> int:
@@ -212,46 +220,58 @@ def _check_still_wanted(run: SyncRun, shop: Shop) -> None:
         raise SyncCancelled("shop disconnected" if state != Shop.State.INSTALLED else "cancelled")
 
 
+def _fetch(client: WooClient, resource: str, page_no: int, params: dict) -> tuple[Page, list[tuple[dict, Any]]] | None:
+    """A page and its items mapped (variations included): network and CPU only, so it runs ahead of the writes."""
+    try:
+        page = client.page(ENDPOINTS[resource], page_no, PER_PAGE, **params)
+    except ClientError as exc:
+        # Asked past the last page (records deleted since the page was recorded): the stage is complete.
+        if page_no > 1 and exc.status == 400:
+            return None
+        raise
+    return page, pair_items(client, resource, page.items)
+
+
 def _sync_stage(run: SyncRun, shop: Shop, client: WooClient, resource: str) -> None:
     st = run.stages[resource]
     st["state"] = "running"
-    endpoint = ENDPOINTS[resource]
     params = list_params(resource, st.get("since"))
     page_no = int(st.get("page") or 0) + 1
-    while True:
-        _check_still_wanted(run, shop)
-        try:
-            page = client.page(endpoint, page_no, PER_PAGE, **params)
-        except ClientError as exc:
-            # Asked past the last page (records deleted since the page was recorded): the stage is complete.
-            if page_no > 1 and exc.status == 400:
+    # One page is fetched while the previous one is written: the store's latency and our database overlap.
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        pending = ahead.submit(_fetch, client, resource, page_no, params)
+        while True:
+            _check_still_wanted(run, shop)
+            fetched = pending.result()
+            if fetched is None:
                 break
-            raise
-        items = page.items
-        last_id = int(st.get("last_id") or 0)
-        if page_no > 1 and st.get("total") is not None and page.total < int(st["total"]):
-            # Records were deleted in the store since the last page: some may have slid back onto it.
-            previous = client.page(endpoint, page_no - 1, PER_PAGE, **params).items
-            seen = {i.get("id") for i in items}
-            items = [i for i in previous if _num(i.get("id")) > last_id and i.get("id") not in seen] + items
-        items = [i for i in items if _num(i.get("id")) > last_id]
-        mapped = map_items(client, resource, items)
-        with transaction.atomic():
-            apply_items(shop, resource, mapped)
-            newest = max((i.get("date_modified_gmt") or "" for i in items), default="")
-            st.update(page=page_no, pages=page.total_pages, total=page.total,
-                      last_id=max([last_id, *(_num(i.get("id")) for i in items)]),
-                      rows=int(st.get("rows") or 0) + len(items),
-                      newest=max(st.get("newest") or "", newest) or None)
-            run.rows_done += len(items)
-            if page_no >= page.total_pages or not page.items:
-                st["state"] = "done"
-            # Totals move while we read (new orders arrive): keep the bar's end in step.
-            run.rows_total = max(run.rows_total or 0, run.rows_done + _remaining(run))
-            _save(run, ["stages", "rows_done", "rows_total"])
-        if st["state"] == "done":
-            break
-        page_no += 1
+            page, pairs = fetched
+            if page_no < page.total_pages and page.items:
+                pending = ahead.submit(_fetch, client, resource, page_no + 1, params)
+            last_id = int(st.get("last_id") or 0)
+            if page_no > 1 and st.get("total") is not None and page.total < int(st["total"]):
+                # Records were deleted in the store since the last page: some may have slid back onto it.
+                previous = _fetch(client, resource, page_no - 1, params)
+                seen = {raw.get("id") for raw, _ in pairs}
+                pairs = [p for p in (previous[1] if previous else []) if p[0].get("id") not in seen] + pairs
+            pairs = [(raw, item) for raw, item in pairs if _num(raw.get("id")) > last_id]
+            items = [raw for raw, _ in pairs]
+            with transaction.atomic():
+                apply_items(shop, resource, [item for _, item in pairs])
+                newest = max((i.get("date_modified_gmt") or "" for i in items), default="")
+                st.update(page=page_no, pages=page.total_pages, total=page.total,
+                          last_id=max([last_id, *(_num(i.get("id")) for i in items)]),
+                          rows=int(st.get("rows") or 0) + len(items),
+                          newest=max(st.get("newest") or "", newest) or None)
+                run.rows_done += len(items)
+                if page_no >= page.total_pages or not page.items:
+                    st["state"] = "done"
+                # Totals move while we read (new orders arrive): keep the bar's end in step.
+                run.rows_total = max(run.rows_total or 0, run.rows_done + _remaining(run))
+                _save(run, ["stages", "rows_done", "rows_total"])
+            if st["state"] == "done":
+                break
+            page_no += 1
     st["state"] = "done"
     _save(run, ["stages"])
     _advance_cursor(shop, resource, st.get("newest"))

@@ -12,4 +12,5 @@ urlpatterns: list = [
     path("woocommerce/webhooks/<int:shop_id>", receive_webhook, name="woocommerce-webhooks"),
     path("woocommerce/plugin/config", views.plugin_config, name="woocommerce-plugin-config"),
     path("woocommerce/plugin/disconnect", views.plugin_disconnect, name="woocommerce-plugin-disconnect"),
+    path("woocommerce/plugin/redact-customer", views.plugin_redact_customer, name="woocommerce-plugin-redact"),
 ]

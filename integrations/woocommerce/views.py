@@ -5,7 +5,8 @@
 - GET      /woocommerce/return         where the store sends the merchant back after approving (or denying)
 - GET      /woocommerce/shops/<id>/    connection status and sync progress (the browser that connected it)
 - POST     /woocommerce/shops/<id>/disconnect
-- POST     /woocommerce/plugin/config, /woocommerce/plugin/disconnect   signed requests from the WordPress plugin
+- POST     /woocommerce/plugin/config, /woocommerce/plugin/disconnect, /woocommerce/plugin/redact-customer
+                                       signed requests from the WordPress plugin
 """
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
         "public_key": shop.public_key,
         "locale": shop.locale,
         "currency": shop.currency,
-        "script_url": auth.app_url("/static/personalize.js"),
+        # The built storefront script as the app serves it (a module: cross-origin use needs CORS on that route).
+        "script_url": auth.app_url(reverse("demostore-asset", args=["personalize.js"])),
         "api_url": auth.app_url("/api/storefront"),
         "status_url": auth.app_url(reverse("woocommerce-connect")),
         # The plugin signs the logged-in customer's id with it (data-customer-sig); pages never see the key.
@@ -156,3 +158,22 @@ def plugin_disconnect(request: HttpRequest) -> JsonResponse:
     erase = data.get("erase_data") is True
     auth.disconnect(shop, erase_data=erase)
     return JsonResponse({"status": "erased" if erase else "disconnected"})
+
+
+@csrf_exempt
+@require_POST
+def plugin_redact_customer(request: HttpRequest) -> JsonResponse:
+    """WordPress's "Erase Personal Data" tool ran for a customer: remove what we hold about them too."""
+    verified = _plugin_request(request)
+    if isinstance(verified, JsonResponse):
+        return verified
+    shop, data = verified
+    email = str(data.get("email") or "").strip().lower()
+    customer_id = str(data.get("customer_id") or "").strip()
+    if len(email) > 320 or "@" not in email or (customer_id and not customer_id.isdigit()) or len(customer_id) > 20:
+        reject("woocommerce_plugin", "malformed erasure request", shop.domain)
+        return JsonResponse({"status": "rejected", "reason": "email and numeric customer_id expected"}, status=400)
+    from backend.shops.redaction import CustomerRef, redact_customer
+
+    redact_customer(shop, CustomerRef(platform_id=customer_id, email=email))
+    return JsonResponse({"status": "redacted"})

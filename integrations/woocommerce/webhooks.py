@@ -159,9 +159,10 @@ def _product_changed(shop: Shop, payload: dict) -> None:
     if payload.get("type") == "variation" or payload.get("type") == "variable":
         # A variation's change arrives as product.updated carrying the variation. Variants are replaced as a set,
         # so read the parent and all its variations as they are now; current data is never older than stored.
-        parent_id = payload.get("parent_id") if payload.get("type") == "variation" else payload.get("id")
+        parent_id = payloads.resource_id(payload.get("parent_id") if payload.get("type") == "variation"
+                                         else payload.get("id"), "product")
         client = WooClient.for_shop(shop)
-        parent = client.get(f"products/{int(payloads.deleted_id({'id': parent_id}))}")
+        parent = client.get(f"products/{parent_id}")
         upsert_products(shop, [payloads.product_from_wc(parent, client.variations(parent["id"]))])
         return
     upsert_products(shop, [payloads.product_from_wc(payload)])

@@ -60,3 +60,30 @@ def test_an_order_after_the_cart_means_not_abandoned(shop):
     assert not cart_abandoned(profile)
     make_event(shop, "added_to_cart", "v5", "s2", days_ago=1.5)
     assert cart_abandoned(refresh_profile(profile), now=timezone.now() + timedelta(hours=1))
+
+
+def test_bulk_rebuild_matches_the_per_profile_refresh(shop):
+    from backend.customers.identities import link_new_customers
+    from backend.customers.models import CustomerProfile, MergeLog
+    from backend.customers.profiles import ORDER_FACTS, refresh_order_facts
+
+    people = [make_customer(shop, email=f"p{i}@example.com", tags=[f"t{i % 2}"], country="ES") for i in range(6)]
+    twin = make_customer(shop, email="P0@example.com", phone="+34612345678", accepts_marketing=True)
+    already = make_customer(shop, email="old@example.com")
+    resolve_customer(already)
+    late = make_customer(shop, email="OLD@example.com")
+    for i, c in enumerate(people + [twin, late]):
+        make_order(shop, c, f"{10 + i}.00", days_ago=i + 1, channel="pos" if i % 3 == 0 else "online")
+        if i % 2:
+            make_order(shop, c, "7.00", days_ago=40, total_refunded=Decimal("2.00"))
+    assert link_new_customers(shop.pk) == 8
+    assert CustomerProfile.objects.for_shop(shop).filter(is_active=True).count() == 7  # p0+twin, old+late merged
+    assert MergeLog.objects.for_shop(shop).count() == 0  # joined on creation: nothing was split, nothing to undo
+    refresh_order_facts(shop.pk)
+    bulk = {p.pk: [getattr(p, f) for f in ORDER_FACTS if f != "consent_updated_at"]
+            for p in CustomerProfile.objects.for_shop(shop).filter(is_active=True)}
+    for p in CustomerProfile.objects.for_shop(shop).filter(is_active=True):
+        refresh_profile(p)
+        assert [getattr(p, f) for f in ORDER_FACTS if f != "consent_updated_at"] == bulk[p.pk]
+    merged = CustomerProfile.objects.for_shop(shop).get(email="p0@example.com")
+    assert merged.orders_count == 2 and merged.accepts_marketing

@@ -91,3 +91,10 @@ def test_recommend_for_items_sums_and_excludes():
 def test_unknown_algorithm_rejected():
     with pytest.raises(ValueError):
         co.Params(algorithm="magic")
+
+
+def test_registry_default_is_the_evaluated_default():
+    from backend.recommendations.registry import ALSO_BOUGHT_ALGORITHMS, DEFAULT_ALSO_BOUGHT_ALGORITHM
+
+    assert DEFAULT_ALSO_BOUGHT_ALGORITHM == co.DEFAULT_PARAMS.algorithm == ALSO_BOUGHT_ALGORITHMS[0]
+    assert set(ALSO_BOUGHT_ALGORITHMS) == set(co.ALGORITHMS)

@@ -102,6 +102,7 @@ def test_a_small_shop_falls_back_to_rfm_and_says_why(shop):
     fit = ClvFit.objects.for_shop(shop).get()
     assert fit.method == ClvFit.Method.RFM
     assert fit.reason == "only 12 customers with orders (the model needs 200)"
+    assert fit.reason_es == "solo 12 clientes con pedidos (el modelo necesita 200)"
     profiles = list(CustomerProfile.objects.for_shop(shop).filter(orders_count__gte=1))
     assert len(profiles) == 12
     assert {p.value_tier_source for p in profiles} == {"rfm"}

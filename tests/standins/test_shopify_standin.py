@@ -5,6 +5,7 @@ import collections
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -315,9 +316,10 @@ def test_updated_at_pagination_returns_each_changed_order_once(standin, http):
 def test_nested_selection_is_served_from_the_store(standin, http):
     token = standin.issue_token(SHOP)["access_token"]
     store = standin.store(SHOP)
-    result = gql(http, token, """{ product(id: "gid://shopify/Product/%d") { title
+    result = gql(http, token, """query($id: ID!) { product(id: $id) { title
         variants(first: 10) { nodes { sku price inventoryItem { inventoryLevels(first: 2) { nodes {
-            location { name } quantities(names: ["available"]) { quantity } } } } } } } }""" % PRODUCT_BASE)
+            location { name } quantities(names: ["available"]) { quantity } } } } } } } }""",
+                 id=f"gid://shopify/Product/{PRODUCT_BASE}")
     assert result.ok, result.response.body
     product = result.data["product"]
     assert product["title"] == store.product_title(0)
@@ -352,7 +354,8 @@ def test_bulk_operation_round_trip_produces_jsonl_with_parent_ids(receiver):
                 time.sleep(0.05)
             assert op["id"] == op_id
             lines = [json.loads(line) for line in httpx.get(op["url"]).text.splitlines()]
-            by_node = gql(http, token, '{ node(id: "%s") { ... on BulkOperation { status url } } }' % op_id)
+            by_node = gql(http, token, "query($id: ID!) { node(id: $id) { ... on BulkOperation { status url } } }",
+                          id=op_id)
             assert by_node.data["node"] == {"status": "COMPLETED", "url": op["url"]}
         store = standin.store(SHOP)
         assert len(lines) == int(op["objectCount"])
@@ -422,7 +425,9 @@ def test_webhooks_are_signed_like_shopify_and_verify_with_shopifyapp(standin, re
     standin.set_price(SHOP, variant, "19.90", compare_at="29.90")
     o = standin.create_order(SHOP, [(variant, 2)], customer=1, source="pos")
     assert standin.wait_for_webhooks(5)
-    assert receiver.topics()[:4] == ["products/update", "orders/create", "orders/paid", "inventory_levels/update"]
+    # Shopify does not promise delivery order; these run concurrently too.
+    assert sorted(receiver.topics()) == ["inventory_levels/update", "orders/create", "orders/paid", "products/update"]
+    by_topic = {r["headers"]["X-Shopify-Topic"]: r for r in receiver.requests}
     for request in receiver.requests:
         headers = request["headers"]
         for name in ("X-Shopify-Topic", "X-Shopify-Hmac-Sha256", "X-Shopify-Shop-Domain", "X-Shopify-API-Version",
@@ -431,15 +436,15 @@ def test_webhooks_are_signed_like_shopify_and_verify_with_shopifyapp(standin, re
         verified = APP.verify_webhook_req({"method": "POST", "headers": headers, "url": receiver.url,
                                            "body": request["body"].decode()})
         assert verified.ok and verified.shop == "alpha"
-    tampered = dict(receiver.requests[1])
+    tampered = by_topic["orders/create"]
     forged_body = tampered["body"].decode().replace('"quantity": 2', '"quantity": 20')
     assert not APP.verify_webhook_req({"method": "POST", "headers": tampered["headers"], "url": receiver.url,
                                        "body": forged_body}).ok
-    order = json.loads(receiver.requests[1]["body"])
+    order = json.loads(by_topic["orders/create"]["body"])
     assert order["id"] == 6_100_000_000_000 + o and order["source_name"] == "pos"
     assert order["line_items"][0]["variant_id"] == VARIANT_BASE + variant
     assert order["line_items"][0]["price"] == "19.90" and order["line_items"][0]["quantity"] == 2
-    product = json.loads(receiver.requests[0]["body"])
+    product = json.loads(by_topic["products/update"]["body"])
     assert product["variants"][variant - product["variants"][0]["id"] + VARIANT_BASE]["compare_at_price"] == "29.90"
 
 
@@ -474,17 +479,20 @@ def test_slow_receiver_counts_as_failure_and_gives_up_after_the_schedule():
 def test_replay_and_out_of_order_helpers(standin, receiver):
     standin.issue_token(SHOP)
     older = standin.webhook_payload(SHOP, "products/update", 7)
-    time.sleep(1.1)  # REST timestamps have one-second resolution
     standin.update_product(SHOP, 7, title="Chaqueta Nueva")
     assert standin.wait_for_webhooks(5)
     newer = standin.deliveries_for("products/update")[0]
     standin.replay(newer)
     stale = standin.send_webhook(SHOP, "products/update", older)
     assert standin.wait_for_webhooks(5)
-    sent = [(r["headers"]["X-Shopify-Event-Id"], json.loads(r["body"])) for r in receiver.requests]
-    assert sent[0][0] == sent[1][0] and sent[2][0] == stale.event_id != sent[0][0]
-    assert sent[0][1]["title"] == "Chaqueta Nueva" and sent[2][1]["title"] != "Chaqueta Nueva"
-    assert sent[2][1]["updated_at"] < sent[0][1]["updated_at"]
+    sent = collections.defaultdict(list)  # deliveries run concurrently: group by event id, not arrival
+    for r in receiver.requests:
+        sent[r["headers"]["X-Shopify-Event-Id"]].append(json.loads(r["body"]))
+    assert len(sent[newer.event_id]) == 2 and sent[newer.event_id][0] == sent[newer.event_id][1]
+    assert stale.event_id != newer.event_id and len(sent[stale.event_id]) == 1
+    fresh, old = sent[newer.event_id][0], sent[stale.event_id][0]
+    assert fresh["title"] == "Chaqueta Nueva" and old["title"] != "Chaqueta Nueva"
+    assert old["updated_at"] < fresh["updated_at"]
 
 
 def test_uninstall_revokes_and_stops_webhooks(standin, receiver):
@@ -542,3 +550,74 @@ def test_large_store_generates_fast():
     store = Store(SHOP, StoreSize(products=50_000, customers=50_000, orders=200_000), seed=1)
     assert time.perf_counter() - start < 20
     assert store.n_variants > 100_000 and len(store.l_product) > 500_000
+
+
+@needs_schema
+def test_running_bulk_operation_can_be_cancelled(receiver):
+    standin = make_standin(receiver, bulk_duration=2.0)
+    try:
+        with standin_http_client(standin.base_url) as http:
+            token = standin.issue_token(SHOP)["access_token"]
+            op_id = gql(http, token, RUN, q=BULK_PRODUCTS).data["bulkOperationRunQuery"]["bulkOperation"]["id"]
+            cancel = gql(http, token, 'mutation($id: ID!) { bulkOperationCancel(id: $id) { bulkOperation { status } '
+                                      'userErrors { message } } }', id=op_id).data["bulkOperationCancel"]
+            assert cancel["userErrors"] == [] and cancel["bulkOperation"]["status"] == "CANCELING"
+            deadline = time.time() + 5
+            while (op := gql(http, token, POLL).data["currentBulkOperation"])["status"] != "CANCELED":
+                assert time.time() < deadline
+                time.sleep(0.05)
+            assert op["url"] is None
+            assert gql(http, token, RUN, q=BULK_PRODUCTS).data["bulkOperationRunQuery"]["userErrors"] == []
+    finally:
+        standin.stop()
+
+
+def test_online_token_exchange_carries_the_user(standin, http):
+    token = standin.session_token(SHOP, user_id=42)
+    verified = APP.verify_app_home_req({"method": "GET", "headers": {"Authorization": f"Bearer {token}"},
+                                        "url": "https://app.example.com/app/", "body": ""}, "/app/patch")
+    result = APP.exchange_using_token_exchange("online", id_token=verified.id_token, http_client=http)
+    assert result.ok and result.access_token.user.id == 42 and result.access_token.token.startswith("shpua_")
+
+
+def test_order_lifecycle_webhooks_carry_rest_payloads(standin, receiver):
+    standin.issue_token(SHOP)
+    store = standin.store(SHOP)
+    o = next(o for o in range(store.order_count) if len(store.order_spec(o).lines) >= 2
+             and not store.order_spec(o).refunds and store.order_spec(o).cancelled is None)
+    standin.refund_order(SHOP, o, [(0, 1)])
+    standin.cancel_order(SHOP, o)
+    customer = store.order_spec(o).customer
+    if customer >= 0:
+        standin.redact_customer(SHOP, customer)
+    assert standin.wait_for_webhooks(5)
+    bodies = {r["headers"]["X-Shopify-Topic"]: json.loads(r["body"]) for r in receiver.requests}
+    refund = bodies["refunds/create"]
+    assert refund["order_id"] == 6_100_000_000_000 + o and refund["refund_line_items"][0]["quantity"] == 1
+    assert bodies["orders/cancelled"]["cancelled_at"] and bodies["orders/cancelled"]["financial_status"] in (
+        "partially_refunded", "refunded", "voided")
+    if customer >= 0:
+        redact = bodies["customers/redact"]
+        assert redact["shop_domain"] == SHOP and 6_100_000_000_000 + o in redact["orders_to_redact"]
+
+
+def test_cli_serves_until_terminated():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "tests.standins.shopify", "--port", "0", "--shop",
+                             "demo.myshopify.com", "--products", "20", "--orders", "30", "--customers", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "SHOPIFY_ADMIN_SCHEMA": "/nonexistent"})  # skip the 2 s schema build
+    try:
+        url = ""
+        for _ in range(5):
+            line = proc.stdout.readline()
+            if line.startswith("SHOPIFY_STANDIN_URL="):
+                url = line.strip().split("=", 1)[1]
+                break
+        assert url.startswith("http://127.0.0.1:")
+        assert httpx.get(url + "/").json()["shops"] == ["demo.myshopify.com"]
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

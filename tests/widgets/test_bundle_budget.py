@@ -5,6 +5,9 @@ import pytest
 
 from tests.widgets.bundle import bundle_sizes, ensure_built
 
+# Same worker as the browser tests: they share one build of widgets/dist.
+pytestmark = pytest.mark.xdist_group("widgets-browser")
+
 LOADER_BUDGET = 6 * 1024
 WIDGET_BUDGET = 4 * 1024
 WIDGETS = {"also_bought", "recently_viewed", "bestsellers"}

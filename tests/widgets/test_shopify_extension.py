@@ -9,6 +9,9 @@ import pytest
 
 from tests.widgets.bundle import DIST, ensure_built
 
+# Same worker as the browser tests: they share one build of widgets/dist.
+pytestmark = pytest.mark.xdist_group("widgets-browser")
+
 EXTENSION = Path(__file__).resolve().parents[2] / "integrations" / "shopify" / "extension"
 WIDGETS = ("also_bought", "recently_viewed", "bestsellers")
 

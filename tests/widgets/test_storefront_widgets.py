@@ -116,6 +116,7 @@ def test_rendering_widgets_shifts_no_layout(page, live_server, store):
         )
         page.wait_for_timeout(300)  # late images and fonts would shift now, if anything could
         assert page.evaluate("window.__cls") == 0, path
+    assert wait_for_events(store, type="collection_viewed", collection=store.collection)
     assert page.watch.console_errors == [] and page.watch.page_errors == []
 
 
@@ -171,12 +172,64 @@ def test_spanish_pages_show_spanish_titles_and_euro_prices(page, live_server, st
     assert page.locator("html").get_attribute("lang") == "es"
 
 
-def test_without_analytics_consent_nothing_personal_is_sent_or_stored(page, live_server, store):
+# Shopify's Customer Privacy API, as a theme with a cookie banner exposes it before the shopper accepts.
+SHOPIFY_PRIVACY_DENIED = "window.Shopify = {customerPrivacy: {analyticsProcessingAllowed: () => false}};"
+
+
+@pytest.mark.parametrize("how", ["host page", "shopify privacy api"])
+def test_without_analytics_consent_nothing_personal_is_sent_or_stored(page, live_server, store, how):
     widget_requests = []
     page.on("request", lambda r: "/widgets/" in r.url and widget_requests.append(r.url))
-    page.goto(url(live_server, store, "products/trail-jacket", consent="denied"))
+    if how == "shopify privacy api":
+        page.add_init_script(SHOPIFY_PRIVACY_DENIED)
+        page.goto(url(live_server, store, "products/trail-jacket"))
+    else:
+        page.goto(url(live_server, store, "products/trail-jacket", consent="denied"))
     ready_widget(page, "also_bought")  # non-personal content still shows
     events = wait_for_events(store, type="product_viewed")
     assert events and all(e.visitor_id == "" and e.session_id == "" for e in events)
     assert widget_requests and not any("visitor=" in u for u in widget_requests)
     assert page.evaluate("localStorage.getItem('_pz_v')") is None
+
+
+# Storage that throws on every access, as in some privacy modes and sandboxed frames.
+BLOCKED_STORAGE = """
+for (const name of ["localStorage", "sessionStorage"]) {
+  Object.defineProperty(window, name, { get() { throw new DOMException("blocked", "SecurityError"); } });
+}
+"""
+
+
+@pytest.mark.parametrize("storage", ["corrupt", "blocked"])
+def test_unusable_storage_still_gives_one_visitor_id(page, live_server, store, storage):
+    if storage == "corrupt":
+        # corrupt the stored id once, before the first page: the script must replace it, then keep its own
+        page.add_init_script(
+            "if (!sessionStorage.getItem('corrupted')) {"
+            " sessionStorage.setItem('corrupted', '1'); localStorage.setItem('_pz_v', '<b>' + 'x'.repeat(300)); }"
+        )
+    else:
+        page.add_init_script(BLOCKED_STORAGE)
+    view_product(page, live_server, store, "wool-hat")
+    view_product(page, live_server, store, "silk-scarf")
+    visitors = {e.visitor_id for e in Event.objects.for_shop(store.shop).filter(type="product_viewed")}
+    assert len(visitors) == 1
+    (visitor,) = visitors
+    assert 8 <= len(visitor) <= 64 and "<" not in visitor
+    host = ready_widget(page, "recently_viewed")
+    assert titles(host)[:1] == ["Wool Hat"]
+    assert page.watch.page_errors == [] and page.watch.console_errors == []
+
+
+def test_widget_code_and_data_load_only_when_the_placeholder_nears_the_viewport(page, live_server, store):
+    page.set_viewport_size({"width": 390, "height": 500})
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(url(live_server, store, "collections/outdoor"))
+    page.wait_for_load_state("networkidle")
+    host = page.locator('[data-personalize-widget="bestsellers"]')
+    assert host.evaluate("h => h.getBoundingClientRect().top") > 500 + 400
+    assert not [u for u in requested if "/widgets/" in u or "bestsellers-" in u]
+    assert host.evaluate("h => h.getBoundingClientRect().height") > 0  # its space is reserved meanwhile
+    ready_widget(page, "bestsellers")
+    assert [u for u in requested if "bestsellers-" in u] and [u for u in requested if "/widgets/bestsellers" in u]

@@ -47,11 +47,13 @@ def sync_shop(run_id: int) -> str:
 @shared_task(name="integrations.woocommerce.tasks.reconcile_woocommerce_shops", acks_late=True)
 def reconcile_woocommerce_shops() -> int:
     """Beat: an incremental sync per connected store heals any webhook WooCommerce failed to deliver."""
-    from backend.shops.models import Shop
+    from backend.shops.models import Shop, SyncRun
     from integrations.woocommerce.sync import start_sync
 
     started = 0
     for shop in Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, state=Shop.State.INSTALLED):
+        if SyncRun.objects.for_shop(shop).filter(status=SyncRun.Status.RUNNING).exists():
+            continue  # a sync is under way (its own task drives it); a second task would race it
         run = start_sync(shop, kind="incremental")
         sync_shop.delay(run.pk)
         started += 1

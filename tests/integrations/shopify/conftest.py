@@ -1,2 +1,2 @@
 """Fixtures shared by the Shopify integration tests (webhooks: tests/integrations/shopify/webhook_support.py)."""
-from .webhook_support import dispatcher, eager_celery, standin_store  # noqa: F401
+from .webhook_support import dispatcher, eager_celery, standin_store, webhook_standin  # noqa: F401

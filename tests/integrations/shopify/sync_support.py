@@ -47,18 +47,21 @@ def new_domain(prefix: str = "shop") -> str:
     return f"{prefix}-{os.getpid()}-{next(_domains)}.myshopify.com"
 
 
+def install_from_token(domain: str, token: dict) -> Shop:
+    """Our Shop row for a token the stand-in issued (the install flows themselves are test_install's job)."""
+    from backend.shops.install import install_shop
+    from integrations.shopify.oauth import _expiry
+
+    return install_shop(Shop.Platform.SHOPIFY, domain, {
+        "access_token": token["access_token"], "scope": token.get("scope", ""),
+        "expires_at": _expiry(token.get("expires_in")), "refresh_token": token.get("refresh_token", ""),
+        "refresh_expires_at": _expiry(token.get("refresh_token_expires_in")),
+    }, start_sync=False)
+
+
 @pytest.fixture
 def standin_shop(standin, db):
     """A fresh stand-in store, installed through the token shortcut, and our Shop row for it."""
     domain = new_domain("sync")
     standin.add_shop(domain)
-    token = standin.issue_token(domain)
-    from backend.shops.install import install_shop
-    from integrations.shopify.oauth import _expiry
-
-    shop = install_shop(Shop.Platform.SHOPIFY, domain, {
-        "access_token": token["access_token"], "scope": token.get("scope", ""),
-        "expires_at": _expiry(token.get("expires_in")), "refresh_token": token.get("refresh_token", ""),
-        "refresh_expires_at": _expiry(token.get("refresh_token_expires_in")),
-    }, start_sync=False)
-    return shop
+    return install_from_token(domain, standin.issue_token(domain))

@@ -301,3 +301,50 @@ def test_standin_compliance_requests(live_server, standin_store, dispatcher):
     assert not any(rows_of(shop.pk).values())
     assert rows_of(other.pk) == other_before
     assert all(d.statuses == [200] for d in dispatcher.deliveries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_standin_store_life_from_first_order_to_shop_redact(webhook_standin):
+    standin = webhook_standin
+    """The stand-in decides what to send (several webhooks per change, concurrently, in any order)."""
+    domain = "epsilon.myshopify.com"
+    state = standin.add_shop(domain, installed=True)
+    shop = make_shop(domain)
+    store = state.store
+    variant = int(store.product(store.product_indexes()[0])["variants"]()[0]["legacyResourceId"]) \
+        - shopify_ids().VARIANT_BASE
+    c = standin.create_customer(domain, first="Ingrid", last="Vasquezhold", email="ingrid.v@example.org",
+                                phone="+34600111222")
+    assert standin.wait_for_webhooks(15)
+    standin.create_product_event(domain, int(store.v_product[variant]))
+    assert standin.wait_for_webhooks(15)
+    o = standin.create_order(domain, [(variant, 2)], customer=c)
+    assert standin.wait_for_webhooks(15)
+    standin.refund_order(domain, o, [(0, 1)])
+    assert standin.wait_for_webhooks(15)
+    order = Order.objects.for_shop(shop).get(platform_id=str(shopify_ids().ORDER_BASE + o))
+    assert order.customer.email == "ingrid.v@example.org" and order.financial_status == "partially_refunded"
+    assert LineItem.objects.for_shop(shop).get(order=order).refunded_quantity == 1
+
+    standin.request_customer_data(domain, c)
+    assert standin.wait_for_webhooks(15)
+    assert [o_["id"] for o_ in CustomerDataExport.objects.for_shop(shop).get().data["orders"]] == [order.platform_id]
+    standin.redact_customer(domain, c)
+    assert standin.wait_for_webhooks(15)
+    pii = ["ingrid.v@example.org", "+34600111222", "Vasquezhold", "Ingrid"]
+    assert [(m, col) for m, col, v in text_columns_of(shop.pk) for n in pii if n in v] == []
+
+    standin.uninstall(domain)
+    assert standin.wait_for_webhooks(15)
+    shop.refresh_from_db()
+    assert shop.state == Shop.State.UNINSTALLED and Order.objects.for_shop(shop).exists()
+    standin.redact_shop(domain)
+    assert standin.wait_for_webhooks(15)
+    assert not Shop.objects.filter(pk=shop.pk).exists() and not any(rows_of(shop.pk).values())
+    assert all(d.delivered for d in standin.deliveries), [(d.topic, d.statuses) for d in standin.deliveries]
+
+
+def shopify_ids():
+    from tests.standins.shopify import store
+
+    return store

@@ -51,6 +51,11 @@ PENDING: dict[str, str] = {
     "storefront-proxy-events": "app-proxy signature names the shop (events area)",
     "storefront-widgets-admin": "merchant admin session (storefront/dashboard area)",
     "storefront-widget-rule-api": "merchant admin session (storefront/dashboard area)",
+    "customers-merges": "merchant admin session (customers/dashboard area)",
+    "segments-list": "merchant admin session (segments area)",
+    "segments-edit": "merchant admin session; <pk> must belong to the session's shop (segments area)",
+    "segments-new": "merchant admin session (segments area)",
+    "segments-preview": "merchant admin session (segments area)",
 }
 
 CHECKS: dict[str, Callable] = {}

@@ -204,3 +204,100 @@ def test_reconciliation_heals_missed_webhooks_and_advances_the_cursor(standin, s
     before = counts(standin_shop)
     reconcile_shop(standin_shop)
     assert counts(standin_shop) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_finish_webhook_wakes_the_waiting_sync(live_server, settings, shopify_standin, eager_celery):
+    """The stand-in POSTs bulk_operations/finish to the running app; the sync stops waiting at once instead of
+    at its next poll (30 s here, longer than the test's whole budget)."""
+    from tests.standins.shopify import ShopifyStandin
+
+    from .sync_support import API_KEY, API_SECRET, SMALL, install_from_token, new_domain
+
+    settings.SHOPIFY_API_KEY, settings.SHOPIFY_API_SECRET = API_KEY, API_SECRET
+    with ShopifyStandin(API_KEY, API_SECRET, app_url=live_server.url, webhook_url=f"{live_server.url}/shopify/webhooks",
+                        size=SMALL, bulk_duration=0.3, retry_delays=(0.1,)) as standin:
+        settings.SHOPIFY_STANDIN_URL = standin.base_url
+        domain = new_domain("hook")
+        standin.add_shop(domain)
+        shop = install_from_token(domain, standin.issue_token(domain))
+        run = start_full_sync(shop, enqueue=False)
+        started = __import__("time").monotonic()
+        run_sync(shop, run, poll_interval=30.0)
+        assert __import__("time").monotonic() - started < 20
+        assert len(standin.deliveries_for("bulk_operations/finish", domain)) == 4
+        assert_matches_store(shop, standin.store(domain))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_killed_mid_sync_leaves_a_task_that_resumes(standin, settings, tmp_path):
+    """A real worker process (prefork child) is SIGKILLed in the middle of a stage; acks_late + reject on worker
+    lost put the task back on the queue, the next child resumes from the recorded offset."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    from integrations.shopify.tasks.sync import sync_shop
+    from tests.standins.shopify import StoreSize
+
+    from .sync_support import install_from_token, new_domain
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs a broker: set REDIS_URL (a real worker consumes the task)")
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the worker process cannot see an in-memory SQLite test database; run on PostgreSQL")
+    domain = new_domain("kill")
+    standin.add_shop(domain, size=StoreSize(products=60, customers=60, orders=240))
+    shop = install_from_token(domain, standin.issue_token(domain))
+    queue = f"sync-test-{os.getpid()}-{shop.pk}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "SHOPIFY_STANDIN_URL": standin.base_url, "SHOPIFY_API_KEY": settings.SHOPIFY_API_KEY,
+        "SHOPIFY_API_SECRET": settings.SHOPIFY_API_SECRET, "SHOPIFY_SYNC_BATCH_SIZE": "10",
+        "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "backend.config", "worker", "-Q", queue, "-c", "1",
+         "--pool", "prefork", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        env=env, stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        run = start_full_sync(shop, enqueue=False)
+        sync_shop.apply_async((shop.pk, run.pk), queue=queue)
+        killed = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and killed is None:
+            run.refresh_from_db()
+            stage = run.stages.get("orders", {})
+            if stage.get("lines_done", 0) > 0 and run.status == SyncRun.Status.RUNNING:
+                children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True)
+                pids = [int(p) for p in children.stdout.split()]
+                if pids:
+                    killed = (pids[0], stage["lines_done"])
+                    os.kill(pids[0], signal.SIGKILL)
+            time.sleep(0.05)
+        assert killed, "the sync finished before it could be killed: " + (tmp_path / "worker.log").read_text()[-2000:]
+        while time.monotonic() < deadline:
+            run.refresh_from_db()
+            if run.status != SyncRun.Status.RUNNING:
+                break
+            time.sleep(0.2)
+        assert run.status == SyncRun.Status.DONE, (tmp_path / "worker.log").read_text()[-3000:]
+        assert "WorkerLostError" in (tmp_path / "worker.log").read_text() or killed
+        # Resumed, not restarted: one bulk operation per stage, all of them.
+        assert len(standin.shop(domain).bulk.operations) == 4
+        assert_matches_store(shop, standin.store(domain))
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+        with connection.cursor() as c:  # the killed child's session may linger; the test DB must be droppable
+            c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")

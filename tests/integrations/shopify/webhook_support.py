@@ -172,3 +172,16 @@ def deliver(sender, live_server, topic: str, payload: dict, domain: str = STANDI
     delivery = sender.send(f"{live_server.url}/shopify/webhooks", domain, topic, payload, **kw)
     assert delivery.done.wait(15), f"{topic} never finished: {delivery.attempts}"
     return delivery
+
+
+@pytest.fixture
+def webhook_standin(live_server, settings):
+    """The whole Shopify stand-in server, delivering its webhooks to the running app."""
+    from tests.standins.shopify import ShopifyStandin, StoreSize
+
+    server = ShopifyStandin(settings.SHOPIFY_API_KEY, settings.SHOPIFY_API_SECRET, app_url=live_server.url,
+                            webhook_url=f"{live_server.url}/shopify/webhooks",
+                            size=StoreSize(products=8, customers=8, orders=16), seed=7,
+                            retry_delays=(0.05, 0.1, 0.2, 0.4), validate_schema=False).start()
+    yield server
+    server.stop()

@@ -134,6 +134,7 @@ def test_callback_is_single_use(client, standin, woo_settings, monkeypatch):
 
 def test_connect_form_refuses_bad_addresses(client, db, settings):
     settings.WOOCOMMERCE_ALLOW_LOOPBACK_STORES = False
+    settings.APP_URL = "https://app.example"
     for bad in ("javascript:alert(1)", "http://127.0.0.1:8080", "https://user:pw@shop.example", "ftp://x.example",
                 "https://shop.example/?q=1", "http://10.0.0.5", "https://localhost"):
         response = client.post(reverse("woocommerce-connect"), {"store_url": bad})
@@ -142,7 +143,9 @@ def test_connect_form_refuses_bad_addresses(client, db, settings):
     ok = client.post(reverse("woocommerce-connect"), {"store_url": "shop.example.com/store/"})
     assert ok.status_code == 302
     assert ok["Location"].startswith("https://shop.example.com/store/wc-auth/v1/authorize?app_name=Personalize")
-    assert "callback_url=https%3A" in ok["Location"] or settings.APP_URL.startswith("http://")
+    assert "callback_url=https%3A%2F%2Fapp.example%2Fwoocommerce%2Fcallback" in ok["Location"]
+    assert "scope=read_write" in ok["Location"] and "return_url=https%3A%2F%2Fapp.example%2Fwoocommerce%2Freturn" \
+        in ok["Location"]
 
 
 def signed(client, path: str, shop, body: dict, secret: str | None = None):
@@ -190,3 +193,17 @@ def test_plugin_data_deletion_request_removes_the_shop(client, woo_shop, standin
     assert not Shop.objects.filter(pk=woo_shop.pk).exists()
     assert not Product.all_shops.filter(shop_id=woo_shop.pk).exists()
     assert not SyncRun.all_shops.filter(shop_id=woo_shop.pk).exists()
+
+
+def test_demo_command_connects_a_standin_store(transactional_db, live_server, woo_settings, eager_celery):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    woo_settings.APP_URL = live_server.url
+    out = StringIO()
+    call_command("woocommerce_standin", app_url=live_server.url, products=12, customers=5, orders=20, no_wait=True,
+                 stdout=out)
+    assert "Connected: " + live_server.url + "/woocommerce/shops/" in out.getvalue()
+    shop = Shop.objects.get(platform=Shop.Platform.WOOCOMMERCE)
+    assert shop.is_active and Product.objects.for_shop(shop).count() == 12

@@ -78,8 +78,7 @@ def attributes(tag: str) -> dict[str, str]:
 
 
 @needs_php
-@pytest.mark.django_db
-def test_script_tag_matches_the_app_embed_contract(shop):
+def test_script_tag_matches_the_app_embed_contract():
     key = "ab" * 32
     out = run_harness("tag", {**CONFIG, "customer_signing_key": key})
     assert out.count("<script") == 2 and out.index("bridge()") < out.index('type="module"')
@@ -154,3 +153,38 @@ def test_config_gives_the_customer_signing_key(client, woo_shop, standin):
 
     sig = hmac.new(bytes.fromhex(config["customer_signing_key"]), b"42", hashlib.sha256).hexdigest()
     assert sig == customer_signature(woo_shop, "42")
+
+
+@needs_php
+@pytest.mark.django_db
+def test_wordpress_personal_data_eraser_redacts_the_customer(client, woo_shop, standin):
+    import os
+
+    from backend.customers.models import Customer
+    from integrations.woocommerce.sync import run_sync, start_sync
+
+    run_sync(start_sync(woo_shop))
+    woo_shop.refresh_from_db()
+    customer = Customer.objects.for_shop(woo_shop).get(platform_id="2")
+    assert customer.email
+    sent = json.loads(run_harness("erase", CONFIG, "https://app.example",
+                                  env={**os.environ, "PZ_SECRET": woo_shop.refresh_token}))
+    assert sent["result"]["done"] and sent["url"].endswith("/woocommerce/plugin/redact-customer")
+    body = json.loads(sent["body"])
+    assert body["customer_id"] == "2" and body["email"] == "Ana.Garcia.0@example.com"
+    # The harness's WordPress runs at https://shop.example.com; point the request at our stand-in's shop.
+    body.update(store_url=standin.url, email=customer.email)
+    raw = json.dumps(body).encode()
+    from integrations.woocommerce.auth import plugin_signature
+
+    url = reverse("woocommerce-plugin-redact")
+    forged = client.post(url, raw, content_type="application/json",
+                         HTTP_X_PERSONALIZE_SIGNATURE=plugin_signature("cs_" + "0" * 40, raw))
+    assert forged.status_code == 401
+    customer.refresh_from_db()
+    assert customer.email and customer.redacted_at is None
+    ok = client.post(url, raw, content_type="application/json",
+                     HTTP_X_PERSONALIZE_SIGNATURE=plugin_signature(woo_shop.refresh_token, raw))
+    assert ok.status_code == 200
+    customer.refresh_from_db()
+    assert customer.email == "" and customer.first_name == "" and customer.redacted_at is not None

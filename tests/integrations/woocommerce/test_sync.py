@@ -170,3 +170,18 @@ def test_throttled_sync_completes(db, woo_settings):
         assert run.status == SyncRun.Status.DONE and store.throttled > 0
         assert census(shop) == expected(store)
 
+
+
+def test_reconcile_task_starts_incremental_runs_once(woo_shop, standin, eager_celery):
+    from integrations.woocommerce.tasks.sync import reconcile_woocommerce_shops
+
+    run_sync(start_sync(woo_shop))
+    standin.store.update_product(standin.store.product_ids()[0], name="Healed by reconcile")
+    assert reconcile_woocommerce_shops() == 1
+    runs = SyncRun.objects.for_shop(woo_shop).order_by("started_at")
+    assert [r.kind for r in runs] == ["full", "incremental"] and runs.last().status == SyncRun.Status.DONE
+    assert Product.objects.for_shop(woo_shop).get(platform_id=str(standin.store.product_ids()[0])).title == \
+        "Healed by reconcile"
+    # While a run is going, the beat does not start a second one.
+    SyncRun.objects.for_shop(woo_shop).filter(pk=runs.last().pk).update(status=SyncRun.Status.RUNNING)
+    assert reconcile_woocommerce_shops() == 0

@@ -40,8 +40,9 @@ requests must keep `Host: <shop>.myshopify.com` (the client above does). Endpoin
   payload to ``send_webhook(shop, topic, payload)`` later (out of order, new event id).
 
 Store changes that fire the matching webhooks: ``set_price(shop, variant, price, compare_at=False)``,
-``update_product(shop, i, title=..., status=...)``, ``delete_product``, ``set_stock(shop, variant, location,
-available)``, ``update_collection``, ``create_customer(shop, **fields) -> index``, ``update_customer``,
+``update_product(shop, i, title=..., status=...)``, ``create_product_event``, ``delete_product``,
+``set_stock(shop, variant, location, available)``, ``update_inventory_item``, ``collection_event(shop, k, topic)``,
+``create_customer(shop, **fields) -> index``, ``update_customer``, ``delete_customer``,
 ``create_order(shop, [(variant, qty)], customer=-1, source="web"|"pos"|..., discount_code=None) -> index``,
 ``cancel_order``, ``refund_order(shop, order, [(line_no, qty)] | None)``, ``update_order``,
 ``request_customer_data``, ``redact_customer``, ``redact_shop``, ``uninstall`` (revokes tokens, app/uninstalled).

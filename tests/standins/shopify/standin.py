@@ -1,6 +1,7 @@
 """`ShopifyStandin`: the HTTP server, the shops it hosts, and the store mutations that fire webhooks."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -88,7 +89,7 @@ class ShopifyStandin:
         class Handler(_Handler):
             owner = standin
 
-        self._server = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._server = _Server((self._host, self._port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="shopify-standin", daemon=True)
@@ -110,8 +111,10 @@ class ShopifyStandin:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start() the stand-in first"
-        return self._server.server_address[1]
+        if self._server is not None:
+            self._port = self._server.server_address[1]
+        assert self._port, "start() the stand-in first"
+        return self._port
 
     @property
     def base_url(self) -> str:
@@ -224,8 +227,16 @@ class ShopifyStandin:
         store.set_stock(variant, location, available)
         self.send_webhook(shop, "inventory_levels/update", wh.inventory_level_payload(store, variant, location))
 
-    def update_collection(self, shop: str, collection: int) -> None:
-        self.send_webhook(shop, "collections/update", wh.collection_payload(self.store(shop), collection))
+    def collection_event(self, shop: str, collection: int, topic: str = "collections/update") -> None:
+        """collections/create, collections/update or collections/delete for collection index `collection`."""
+        store = self.store(shop)
+        payload = (wh.collection_delete_payload(store, collection) if topic == "collections/delete"
+                   else wh.collection_payload(store, collection))
+        self.send_webhook(shop, topic, payload)
+
+    def update_inventory_item(self, shop: str, variant: int) -> None:
+        """inventory_items/update for the variant's inventory item."""
+        self.send_webhook(shop, "inventory_items/update", wh.inventory_item_payload(self.store(shop), variant))
 
     def create_customer(self, shop: str, **fields: Any) -> int:
         """fields: first, last, email, phone, country, city, province, marketing, tags, locale."""
@@ -238,6 +249,10 @@ class ShopifyStandin:
         store = self.store(shop)
         store.update_customer(customer, **fields)
         self.send_webhook(shop, "customers/update", wh.customer_payload(store, customer))
+
+    def delete_customer(self, shop: str, customer: int) -> None:
+        """customers/delete (the generated customer stays in the store data)."""
+        self.send_webhook(shop, "customers/delete", wh.customer_delete_payload(customer))
 
     def create_order(self, shop: str, lines: list[tuple[int, int]], *, customer: int = -1, source: str = "web",
                      discount_code: str | None = None) -> int:
@@ -313,6 +328,11 @@ class ShopifyStandin:
         self.send_webhook(state.domain, "bulk_operations/finish", wh.bulk_finish_payload(op.as_graphql()))
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # many app workers may connect at once
+    daemon_threads = True
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: ShopifyStandin
     protocol_version = "HTTP/1.1"
@@ -341,7 +361,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _read_body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._send(400, {"errors": "Bad Request"})
+            return None
         if length > MAX_BODY:
             self._send(413, {"errors": "Request entity too large"})
             return None
@@ -352,6 +378,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ routes
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        # BrokenPipe: the app stopped reading (e.g. a sync worker killed mid-download).
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._get()
+
+    def _get(self) -> None:
         parts = urlsplit(self.path)
         m = _BULK_PATH.match(parts.path)
         if m:
@@ -369,6 +400,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self._not_found()
 
     def do_POST(self) -> None:  # noqa: N802
+        try:
+            self._post()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception:  # a stand-in bug: answer 500 like a Shopify outage, and say why in the log
+            log.exception("stand-in error on POST %s", self.path)
+            self._send(500, {"errors": "Internal Server Error"})
+
+    def _post(self) -> None:
         body = self._read_body()
         if body is None:
             return None

@@ -18,8 +18,8 @@ anchor's category the order also contains, with the rule's probability, the anch
 category: the product at the same rank (``rank % count``) in the companion category, e.g. the k-th jacket is
 bought with the k-th hat, the k-th gloves and the k-th scarf. `Store.companions(i)` lists them with their
 probability, so a test can assert "bought together" products. Extra lines (up to 4), uniformly random products
-(noise), fill orders up to the size's mean lines per order. Anchor popularity within a category is skewed (rank r is picked with density ~ 1/sqrt(r)), so
-bestsellers exist.
+(noise), fill orders up to the size's mean lines per order. Anchor popularity within a category is skewed (rank
+r is picked with density ~ 1/sqrt(r)), so bestsellers exist.
 
 Orders: spread over the last 18 months before `now` (sorted by time, so order numbers grow with time); ~84% web,
 ~10% POS (sourceName "pos", location = the shop), ~3% marketplace (an app such as "Facebook & Instagram"),
@@ -267,7 +267,8 @@ class Store:
         now = now or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         self.now = int(now.timestamp())
         self.lock = threading.RLock()
-        self.version = 0  # bumped on every mutation (cache key for sorted indexes)
+        self.version = 0  # bumped on every mutation
+        self._last_change = 0
         self._product_patch: dict[int, dict[str, Any]] = {}
         self._variant_patch: dict[int, dict[str, Any]] = {}
         self._stock_patch: dict[tuple[int, int], tuple[int, int]] = {}  # (variant, location k) -> (qty, updated)
@@ -363,7 +364,6 @@ class Store:
         rules = [[(CATEGORY_INDEX[h], p) for h, p in COMPANION_RULES.get(c.handle, ())] for c in CATEGORIES]
         members = [m.tolist() for m in self.cat_members]
         counts = [len(m) for m in members]
-        n_p = s.products
         for o in range(n_o):
             ac = anchor_cat[o]
             if not counts[ac]:
@@ -962,8 +962,10 @@ class Store:
 
     # ----------------------------------------------------------------- mutations (callers fire the webhooks)
     def _bump(self) -> int:
+        """The time of a change: the wall clock, strictly increasing per store (one-second resolution)."""
         self.version += 1
-        return max(self.now, int(datetime.now(UTC).timestamp())) + self.version  # strictly increasing
+        self._last_change = max(int(datetime.now(UTC).timestamp()), self.now, self._last_change + 1)
+        return self._last_change
 
     def set_variant_price(self, v: int, price: Decimal | str, compare_at: Decimal | str | None | bool = False) -> None:
         """compare_at: False keeps it, None removes it, a value sets it."""

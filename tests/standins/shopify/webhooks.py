@@ -263,6 +263,19 @@ def collection_payload(store: Store, k: int) -> dict[str, Any]:
             "admin_graphql_api_id": c["id"]}
 
 
+def collection_delete_payload(store: Store, k: int) -> dict[str, Any]:
+    cid = int(store.collection(k)["legacyResourceId"])
+    return {"id": cid, "published_scope": "web", "admin_graphql_api_id": gid("Collection", cid)}
+
+
+def inventory_item_payload(store: Store, v: int) -> dict[str, Any]:
+    item = store.inventory_item(v)
+    return {"id": INVENTORY_ITEM_BASE + v, "sku": item["sku"], "created_at": _rest_time(_ts(item["createdAt"])),
+            "updated_at": _rest_time(_ts(item["updatedAt"])), "requires_shipping": True, "cost": None,
+            "country_code_of_origin": None, "province_code_of_origin": None, "harmonized_system_code": None,
+            "tracked": True, "country_harmonized_system_codes": [], "admin_graphql_api_id": item["id"]}
+
+
 def _address_rest(a: dict[str, Any] | None, customer_id: int | None = None) -> dict[str, Any] | None:
     if not a:
         return None

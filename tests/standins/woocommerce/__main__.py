@@ -6,6 +6,7 @@ Used by bench/bench_woocommerce_sync.py (the store runs in its own process, as a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -32,10 +33,8 @@ def main() -> None:
     sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     standin.stop()
 
 

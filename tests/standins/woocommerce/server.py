@@ -66,7 +66,7 @@ class ApiKey:
     consumer_secret: str
     permissions: str
     description: str
-    nonces: set = field(default_factory=set)
+    nonces: dict = field(default_factory=dict)  # timestamp -> the last nonce used in that second
 
 
 @dataclass
@@ -306,10 +306,13 @@ class WooStandin:
             if abs(time.time() - ts) > oauth1.TIMESTAMP_WINDOW:
                 raise ApiError(401, "woocommerce_rest_authentication_error", "Invalid timestamp.")
             with self._lock:
-                if query["oauth_nonce"] in key.nonces:
+                # As WooCommerce stores them: one nonce per timestamp second, forgotten after the window.
+                if query["oauth_nonce"] in key.nonces.values():
                     raise ApiError(401, "woocommerce_rest_authentication_error",
                                    "Invalid nonce - nonce has already been used.")
-                key.nonces.add(query["oauth_nonce"])
+                key.nonces[ts] = query["oauth_nonce"]
+                for old in [t for t in key.nonces if t < time.time() - oauth1.TIMESTAMP_WINDOW]:
+                    del key.nonces[old]
             return key
         raise ApiError(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
 

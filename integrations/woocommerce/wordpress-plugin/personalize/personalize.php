@@ -36,6 +36,7 @@ Personalize_Settings::init();
 Personalize_Storefront::init();
 
 register_deactivation_hook( __FILE__, array( 'Personalize_App', 'on_deactivate' ) );
+add_filter( 'wp_privacy_personal_data_erasers', array( 'Personalize_App', 'register_eraser' ) );
 
 // Declare compatibility with WooCommerce's order tables (we only read orders through the REST API).
 add_action(

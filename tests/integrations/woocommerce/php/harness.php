@@ -39,6 +39,7 @@ function shortcode_atts( $pairs, $atts, $sc = '' ) { $out = array(); foreach ( $
 function add_shortcode( $tag, $cb ) { $GLOBALS['pz_shortcodes'][ $tag ] = $cb; }
 function register_block_type( $path, $args = array() ) { $GLOBALS['pz_blocks'][ basename( $path ) ] = array( json_decode( file_get_contents( $path . '/block.json' ), true ), $args ); }
 function wp_doing_ajax() { return false; }
+function get_user_by( $field, $value ) { return (object) array( 'ID' => 2 ); }
 function wp_json_encode( $v ) { return json_encode( $v ); }
 function is_wp_error( $v ) { return $v instanceof WP_Error; }
 class WP_Error { public $code; public $message; function __construct( $c = '', $m = '' ) { $this->code = $c; $this->message = $m; } }
@@ -73,6 +74,10 @@ if ( 'tag' === $mode ) {
 } elseif ( 'signed' === $mode ) {
 	$result = Personalize_App::disconnect( true );
 	echo json_encode( array( 'ok' => true === $result, 'url' => $GLOBALS['pz_posted']['url'], 'body' => $GLOBALS['pz_posted']['body'], 'signature' => $GLOBALS['pz_posted']['headers']['X-Personalize-Signature'] ) );
+} elseif ( 'erase' === $mode ) {
+	$erasers = $GLOBALS['pz_hooks']['wp_privacy_personal_data_erasers'][0]( array() );
+	$result  = call_user_func( $erasers['personalize']['callback'], 'Ana.Garcia.0@example.com' );
+	echo json_encode( array( 'result' => $result, 'url' => $GLOBALS['pz_posted']['url'], 'body' => $GLOBALS['pz_posted']['body'], 'signature' => $GLOBALS['pz_posted']['headers']['X-Personalize-Signature'] ) );
 } elseif ( 'connect' === $mode ) {
 	echo Personalize_App::connect_url();
 }

@@ -153,6 +153,45 @@ class Personalize_App {
 	}
 
 	/**
+	 * WordPress's personal data eraser (Tools > Erase Personal Data): the app removes the customer's data too.
+	 *
+	 * @param string $email Email of the person whose data is erased.
+	 * @param int    $page  Batch number (one batch is enough: the app erases everything at once).
+	 * @return array
+	 */
+	public static function erase_personal_data( $email, $page = 1 ) {
+		$user   = get_user_by( 'email', $email );
+		$result = self::signed_post(
+			'/woocommerce/plugin/redact-customer',
+			array(
+				'email'       => (string) $email,
+				'customer_id' => $user ? (string) $user->ID : '',
+			)
+		);
+		$ok     = ! is_wp_error( $result );
+		return array(
+			'items_removed'  => $ok,
+			'items_retained' => false,
+			'messages'       => $ok ? array() : array( __( 'The Personalize app could not be reached; run the erasure again.', 'personalize' ) ),
+			'done'           => true,
+		);
+	}
+
+	/**
+	 * Register the eraser with WordPress's privacy tools.
+	 *
+	 * @param array $erasers Registered erasers.
+	 * @return array
+	 */
+	public static function register_eraser( $erasers ) {
+		$erasers['personalize'] = array(
+			'eraser_friendly_name' => __( 'Personalize recommendations', 'personalize' ),
+			'callback'             => array( __CLASS__, 'erase_personal_data' ),
+		);
+		return $erasers;
+	}
+
+	/**
 	 * Deactivating the plugin disconnects the store.
 	 */
 	public static function on_deactivate() {

@@ -30,7 +30,7 @@ class Personalize_Storefront {
 	 */
 	public static function init() {
 		add_action( 'wp_enqueue_scripts', array( __CLASS__, 'enqueue' ) );
-		add_filter( 'script_loader_tag', array( __CLASS__, 'script_tag' ), 10, 2 );
+		add_filter( 'script_loader_tag', array( __CLASS__, 'script_tag' ), 10, 3 );
 		add_action( 'woocommerce_after_single_product_summary', array( __CLASS__, 'product_widgets' ), 25 );
 		add_action( 'woocommerce_after_cart', array( __CLASS__, 'cart_widgets' ) );
 		add_action( 'woocommerce_add_to_cart', array( __CLASS__, 'remember_add_to_cart' ), 10, 6 );
@@ -92,22 +92,24 @@ class Personalize_Storefront {
 	/**
 	 * Rebuild our enqueued tag: a module script with the shop's configuration in data-* attributes.
 	 *
-	 * @param string $tag    The tag WordPress built.
+	 * @param string $tag    The markup WordPress built (inline "before" scripts, then ours).
 	 * @param string $handle Script handle.
+	 * @param string $src    Script URL.
 	 * @return string
 	 */
-	public static function script_tag( $tag, $handle ) {
+	public static function script_tag( $tag, $handle, $src = '' ) {
 		if ( self::HANDLE !== $handle ) {
 			return $tag;
 		}
-		if ( ! preg_match( '/\ssrc=(["\'])(.*?)\1/', $tag, $m ) ) {
+		$ours = strrpos( $tag, '<script' );
+		if ( false === $ours ) {
 			return $tag;
 		}
-		$src = html_entity_decode( $m[2], ENT_QUOTES );
+		if ( '' === $src && preg_match( '/\ssrc=(["\'])(.*?)\1/', substr( $tag, $ours ), $m ) ) {
+			$src = html_entity_decode( $m[2], ENT_QUOTES );
+		}
 		// Inline scripts printed before ours (the add-to-cart bridge) stay in front of it.
-		$before = substr( $tag, 0, (int) strpos( $tag, $m[0] ) );
-		$before = substr( $before, 0, (int) strrpos( $before, '<script' ) );
-		return $before . self::tag( self::script_attributes( $src ) );
+		return substr( $tag, 0, $ours ) . self::tag( self::script_attributes( $src ) );
 	}
 
 	/**

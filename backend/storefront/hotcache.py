@@ -1,0 +1,56 @@
+"""A small per-process layer in front of the shared cache for the widget API's hottest reads.
+
+Every gunicorn worker keeps recently served shared payloads and the shops' rule versions in memory for a moment,
+so a popular widget costs no network round trip at all. Correctness comes from the version: a payload is only
+reused while it was built under the shop's current rule version, and a worker re-reads the version from the
+shared cache at least every VERSION_TTL seconds, so a rule change reaches every worker within that time (and
+the worker that saved it at once).
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any
+
+VERSION_TTL = 1.0
+MAX_ENTRIES = 5000
+
+
+class LocalCache:
+    """An LRU dict with per-entry expiry; not shared between processes, safe enough across threads for a cache."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, key: str) -> Any:
+        hit = self._data.get(key)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            self._data.pop(key, None)
+            return None
+        return hit[1]
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        self._data[key] = (time.monotonic() + ttl, value)
+        self._data.move_to_end(key)
+        while len(self._data) > self._max:
+            self._data.popitem(last=False)
+
+    def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+versions = LocalCache(max_entries=50_000)
+payloads = LocalCache()
+rules = LocalCache()
+
+
+def clear() -> None:
+    versions.clear()
+    payloads.clear()
+    rules.clear()
