@@ -108,8 +108,7 @@ def main() -> None:
     from backend.recommendations.also_bought import write_lists
     from backend.shops.models import Shop
 
-    Shop.objects.filter(domain="bench-recompute.myshopify.com").delete()
-    shop = Shop(platform="shopify", domain="bench-recompute.myshopify.com")
+    shop = Shop(platform="shopify", domain=f"bench-recompute-{os.getpid()}.myshopify.com")
     shop.save()
     Product.objects.bulk_create(
         [Product(shop=shop, platform_id=str(i), title=f"P{i}") for i in range(args.products)], batch_size=5000

@@ -75,7 +75,7 @@ def main() -> None:
         env = dict(os.environ)
         worker = subprocess.Popen(  # noqa: S603 - our own celery binary and fixed arguments
             [str(Path(sys.executable).parent / "celery"), "-A", "backend.config", "worker", "-Q", "compute",
-             "-c", str(args.worker_concurrency), "--loglevel", "WARNING", "-n", f"bench-latency-{os.getpid()}@%h"],
+             "-c", str(args.worker_concurrency), "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "-n", f"bench-latency-{os.getpid()}@%h"],
             cwd=ROOT, env=env,
         )
         time.sleep(6)  # let the worker connect before the clock starts

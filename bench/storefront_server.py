@@ -204,3 +204,44 @@ def load(port: int, paths: list[str], *, rate: float | None = None, concurrency:
             cmd += ["--count", str(count)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 600)
         return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def wrk_max(port: int, paths: list[str], duration: float = 10, connections: int = 16, threads: int = 2) -> dict:
+    """Full-speed throughput with wrk (C, so the load generator is not what limits it); loadgen.py without wrk."""
+    import re
+    import shutil
+
+    if shutil.which("wrk") is None:
+        return load(port, paths, concurrency=connections, duration=duration)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "paths.lua"
+        quoted = ",\n".join(json.dumps(p) for p in paths)
+        script.write_text(
+            f"local paths = {{\n{quoted}\n}}\nlocal i = 0\n"
+            "request = function()\n  i = i % #paths + 1\n"
+            f"  return wrk.format('GET', paths[i], {{['User-Agent'] = {json.dumps(UA)}}})\nend\n"
+        )
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(duration)}s", "--latency", "-s", str(script),
+             f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True, timeout=duration + 60,
+        ).stdout
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return 0.0
+        return round(float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)], 2)
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": round(float(rps.group(1)), 1) if rps else 0.0,
+        "p50_ms": ms("50%"), "p90_ms": ms("90%"), "p99_ms": ms("99%"),
+        "max_ms": 0.0, "sent": int(total.group(1)) if total else 0,
+        "statuses": {"non-2xx": int(non2xx.group(1)) if non2xx else 0},
+        "errors": sum(int(g) for g in errors.groups()) if errors else 0,
+        "tool": "wrk",
+    }

@@ -88,7 +88,10 @@ def events(request: HttpRequest) -> HttpResponse:
         origin = check_origin(request, shop)
         cors = cors_headers(origin, methods="POST")
         if request.method == "OPTIONS":
-            return _json(204, {}, cors)
+            preflight = HttpResponse(status=204)
+            for name, value in cors.items():
+                preflight[name] = value
+            return preflight
         return _ingest(request, Caller(shop=shop), data, cors)
     except AccessDenied as denied:
         reject("storefront_event", denied.reason)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from django.core.cache import cache
 from django.db import transaction
@@ -202,6 +203,9 @@ def update_profile_memberships(profile: CustomerProfile, now: datetime | None = 
         with transaction.atomic():
             _record(shop_id, entered, left, source, ctx.now)
     forget_keys(profile)
+    # Again once the caller's transaction commits: a reader between the first delete and the commit would have
+    # cached the old keys for KEYS_TTL.
+    transaction.on_commit(partial(forget_keys, profile))
     return slugs_in, slugs_out
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from backend.customers.identities import link_new_customers, resolve_customer, resolve_visitor
 from backend.customers.models import Customer, CustomerProfile
@@ -26,7 +27,9 @@ from .presets import ensure_presets
 logger = logging.getLogger("personalize.segments")
 
 PENDING_TTL = 30
-RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
+# Transient database trouble (a lock timeout, a lost race on a new identity) is retried with backoff.
+RETRY = {"autoretry_for": (OperationalError, IntegrityError), "retry_backoff": True, "retry_jitter": True,
+         "max_retries": 5}
 
 
 def update_profile(profile: CustomerProfile) -> tuple[list[str], list[str]]:
@@ -47,32 +50,58 @@ def _absorbed_profiles(profile: CustomerProfile) -> list[CustomerProfile]:
                 .distinct())
 
 
+@contextmanager
+def _derived_write():
+    """One transaction per real-time update. On PostgreSQL its commit does not wait for the WAL flush: profiles,
+    identities and memberships are derived from orders and events and rebuilt by the next event or the nightly
+    pass, and waiting on fsync three times was most of a task's time on a busy disk."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def _settle(profile: CustomerProfile | None) -> None:
     if profile is None:
         return
-    if not getattr(profile, "absorbed_now", False):
-        update_profile(profile)
-        return
-    for gone in _absorbed_profiles(profile):
-        membership.update_profile_memberships(gone)
+    if getattr(profile, "absorbed_now", False):
+        for gone in _absorbed_profiles(profile):
+            membership.update_profile_memberships(gone)
     update_profile(profile)
+
+
+def _shop_is_active(shop_id: int) -> bool:
+    """A task can outlive its shop (uninstalled, redacted): then there is nothing to do, and nothing to retry."""
+    key = f"segments:shop-active:{shop_id}"
+    active = cache.get(key)
+    if active is None:
+        active = Shop.objects.filter(pk=shop_id, state=Shop.State.INSTALLED).exists()
+        cache.set(key, active, 60)
+    return active
 
 
 @shared_task(acks_late=True, **RETRY)
 def profile_changed(shop_id: int, customer_id: int, channel: str = "") -> None:
     """An order or the customer changed: refresh that person's profile and memberships."""
     cache.delete(f"segments:pending:{shop_id}:c:{customer_id}")
+    if not _shop_is_active(shop_id):
+        return
     customer = Customer.objects.for_shop(shop_id).filter(pk=customer_id).first()
     if customer is None:
         return
-    _settle(resolve_customer(customer, channel))
+    with _derived_write():
+        _settle(resolve_customer(customer, channel))
 
 
 @shared_task(acks_late=True, **RETRY)
 def visitor_changed(shop_id: int, visitor_id: str, customer_id: int | None = None) -> None:
     """New storefront events from a visitor (perhaps now known as a customer)."""
     cache.delete(f"segments:pending:{shop_id}:v:{visitor_id}")
-    _settle(resolve_visitor(shop_id, visitor_id, customer_id))
+    if not _shop_is_active(shop_id):
+        return
+    with _derived_write():
+        _settle(resolve_visitor(shop_id, visitor_id, customer_id))
 
 
 def _enqueue_once(key: str, task, *args) -> None:  # noqa: ANN001 - a Celery task
@@ -134,11 +163,15 @@ def refit_shop(shop_id: int) -> None:
 
 @shared_task(acks_late=True, **RETRY)
 def refit_shop_task(shop_id: int) -> None:
+    if not _shop_is_active(shop_id):
+        return
     refit_shop(shop_id)
 
 
 @shared_task(acks_late=True, **RETRY)
 def full_pass_shop(shop_id: int) -> None:
+    if not _shop_is_active(shop_id):
+        return
     ensure_presets(shop_id)
     membership.full_pass(shop_id)
 

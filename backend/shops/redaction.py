@@ -209,29 +209,49 @@ def mentions(blob: Any, ref: CustomerRef) -> bool:
     return False
 
 
-@customer_redactor
-def _forget_exports_and_payloads(shop: Shop, ref: CustomerRef) -> None:
-    from django.utils import timezone
+# Keys of platform bodies that hold personal data: blanked in queued bodies of a redacted customer.
+PII_KEYS = frozenset({"email", "contact_email", "phone", "first_name", "last_name", "note", "customer_locale"})
+PII_BLOCKS = frozenset({"shipping_address", "billing_address", "default_address", "addresses", "note_attributes",
+                        "properties", "client_details", "browser_ip"})
 
-    # An export is the customer's data by design: it goes. A webhook still waiting in the queue that is about
-    # this customer would write the PII back after we removed it, so it is dropped unprocessed.
+
+def scrub(blob: Any) -> Any:
+    """A copy of a platform body without personal data; ids, amounts and statuses stay, so it still applies."""
+    if isinstance(blob, list):
+        return [scrub(item) for item in blob]
+    if not isinstance(blob, dict):
+        return blob
+    out = {}
+    for key, value in blob.items():
+        if key in PII_KEYS:
+            out[key] = ""
+        elif key in PII_BLOCKS:
+            out[key] = [] if isinstance(value, list) else {}
+        else:
+            out[key] = scrub(value)
+    return out
+
+
+@customer_redactor
+def _forget_exports_and_scrub_queued_bodies(shop: Shop, ref: CustomerRef) -> None:
+    # An export is the customer's data by design: it goes.
     exports = CustomerDataExport.objects.for_shop(shop)
     if ref.platform_id:
         exports.filter(customer_platform_id=ref.platform_id).delete()
     for export in exports.iterator(chunk_size=100):
         if mentions(export.data.get("customer"), ref) or mentions(export.data.get("profiles"), ref):
             export.delete()
-    pending = WebhookDelivery.objects.for_shop(shop).filter(payload__isnull=False)
+    # A webhook still waiting in the queue may quote them: it keeps what it changes (a status, a refund) and
+    # loses who they are. (Applying it later cannot bring the PII back: upserts keep redacted rows redacted.)
+    pending = WebhookDelivery.objects.for_shop(shop).filter(payload__isnull=False)  # queued or failed
     for delivery in pending.iterator(chunk_size=500):
         about_them = mentions(delivery.payload, ref) or (
             delivery.topic.startswith("customers/") and ref.platform_id and isinstance(delivery.payload, dict)
             and str(delivery.payload.get("id", "")) == ref.platform_id
         )
         if about_them:
-            delivery.payload = None
-            delivery.processed_at = delivery.processed_at or timezone.now()
-            delivery.error = "dropped: the customer was redacted before it was applied"
-            delivery.save(update_fields=["payload", "processed_at", "error"])
+            delivery.payload = scrub(delivery.payload)
+            delivery.save(update_fields=["payload"])
 
 
 # --- shop deletion -------------------------------------------------------------------------------------------------

@@ -147,7 +147,10 @@ def widget(request: HttpRequest, widget: str) -> HttpResponse:
     try:
         origin = check_origin(request, shop)
         if request.method == "OPTIONS":
-            return _json(204, b"", cors_headers(origin))
+            preflight = HttpResponse(status=204)
+            for name, value in cors_headers(origin).items():
+                preflight[name] = value
+            return preflight
         caller = Caller(
             shop=shop,
             customer_platform_id=trusted_customer(

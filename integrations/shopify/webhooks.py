@@ -65,6 +65,8 @@ def _refuse(status: int, reason: str, domain: str = "") -> JsonResponse:
 
 
 def _verify(request: HttpRequest, body: str) -> bool:
+    if not settings.SHOPIFY_API_SECRET:
+        return False  # an empty key would make every HMAC computable by anyone
     result = verify_webhook_req(
         {"method": request.method or "", "headers": dict(request.headers), "url": request.path, "body": body},
         {
@@ -347,7 +349,16 @@ def _customer_redact(shop: Shop, payload: dict) -> None:
     redaction.redact_customer(shop, payloads.customer_ref(payload, "orders_to_redact"))
 
 
+# Shopify sends shop/redact 48 hours after an uninstall, unless the merchant reinstalled in between.
+SHOP_REDACT_DELAY = timedelta(hours=48)
+
+
 def _shop_redact(shop: Shop, payload: dict) -> None:
+    if shop.is_active and shop.installed_at and shop.installed_at > timezone.now() - SHOP_REDACT_DELAY:
+        # Installed again after the uninstall this request is about: the merchant is back, their data stays.
+        # (Installed for longer than that means we missed app/uninstalled: then the request stands.)
+        logger.warning("shop/redact for a shop reinstalled since; kept shop=%s", shop.domain)
+        return
     redaction.redact_shop(shop.pk)
 
 

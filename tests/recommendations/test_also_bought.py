@@ -151,6 +151,7 @@ def test_product_without_orders_still_gets_items(shop, store):
 
 def test_never_empty_even_without_any_order(other_shop):
     products = [f.product(other_shop, f"p{i}") for i in range(5)]
+    assert also_bought.full_recompute(other_shop)["lines"] == 0  # an empty history recomputes cleanly
     recs = ab(other_shop, products[0], limit=3)
     assert len(recs) == 3 and products[0].pk not in recs
 

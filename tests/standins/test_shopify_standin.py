@@ -173,6 +173,8 @@ def test_authorization_code_grant_single_use_code_and_signed_callback(standin, h
     assert first.json()["scope"] == "read_orders,read_products"
     reused = http.post(f"https://{SHOP}/admin/oauth/access_token", data=body)
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_request"
+    in_query = http.post(f"https://{SHOP}/admin/oauth/access_token", params=body)  # the documented form
+    assert in_query.status_code == 400 and in_query.json()["error"] == "invalid_request"
     # the scopes granted are the ones asked for
     denied = gql(http, first.json()["access_token"], "{ customers(first: 1) { nodes { id } } }")
     assert json.loads(denied.response.body)["errors"][0]["extensions"]["code"] == "ACCESS_DENIED"
@@ -621,3 +623,19 @@ def test_cli_serves_until_terminated():
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_only_topics_the_app_config_subscribes_to_are_delivered(receiver, tmp_path):
+    config = tmp_path / "shopify.app.toml"
+    config.write_text('[access_scopes]\nscopes = "read_products"\n[webhooks]\napi_version = "2026-10"\n'
+                      '[[webhooks.subscriptions]]\ntopics = ["products/update"]\nuri = "https://app.example.com/wh"\n')
+    standin = make_standin(receiver, app_config=config)
+    try:
+        assert standin.issue_token(SHOP)["scope"] == "read_products"
+        standin.set_stock(SHOP, 0, 0, 3)  # inventory_levels/update: not subscribed
+        standin.set_price(SHOP, 0, "10.00")
+        standin.redact_shop(SHOP)  # compliance topics are mandatory
+        assert standin.wait_for_webhooks(5)
+        assert sorted(receiver.topics()) == ["products/update", "shop/redact"]
+    finally:
+        standin.stop()

@@ -254,3 +254,11 @@ def test_payload_build_has_no_n_plus_one(client, shop, catalog, django_assert_ma
     got = ids(response)
     assert len(got) == 24
     assert got[:6] == [p.platform_id for p in catalog]
+
+
+def test_odd_query_strings_are_4xx_not_500(client, shop, catalog):
+    for query in ("product=%00", "product=%C3%28", "limit=-1", "limit=1e3", "locale=", "segment=%F0%9F%98%80",
+                  "collection=" + "9" * 200, "visitor=" + "v" * 65, "key=" + "k" * 5000):
+        response = client.get(f"/api/storefront/widgets/also_bought?key={shop.public_key}&{query}", **UA)
+        assert response.status_code < 500, query
+        assert response.json()

@@ -233,3 +233,15 @@ def test_widget_code_and_data_load_only_when_the_placeholder_nears_the_viewport(
     assert host.evaluate("h => h.getBoundingClientRect().height") > 0  # its space is reserved meanwhile
     ready_widget(page, "bestsellers")
     assert [u for u in requested if "bestsellers-" in u] and [u for u in requested if "/widgets/bestsellers" in u]
+
+
+def test_a_logged_in_customer_is_stitched_to_the_visitor(page, live_server, store):
+    from backend.customers.models import Customer
+
+    customer = Customer.objects.create(shop=store.shop, platform_id="5551", email="ana@example.com")
+    page.goto(url(live_server, store, "", customer="5551"))  # the demo's stand-in for logging in
+    script = page.locator("script[data-personalize]")
+    assert script.get_attribute("data-customer") == "5551" and script.get_attribute("data-customer-sig")
+    view_product(page, live_server, store, "wool-hat")
+    (viewed,) = wait_for_events(store, type="product_viewed")
+    assert viewed.customer_id == customer.pk and viewed.visitor_id

@@ -66,7 +66,9 @@ function start() {
       else load(host);
     }
   };
-  scan();
+  // Widgets sit below the fold: start them once the browser is idle, after the page's own first render work.
+  if (window.requestIdleCallback) requestIdleCallback(scan, { timeout: 1500 });
+  else setTimeout(scan, 1);
   // The theme editor re-renders sections in place: pick up their new placeholders.
   document.addEventListener("shopify:section:load", scan);
 }

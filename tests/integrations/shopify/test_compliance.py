@@ -11,6 +11,7 @@ from backend.customers.models import Customer
 from backend.orders.models import LineItem, Order
 from backend.shops import redaction
 from backend.shops.models import CustomerDataExport, Shop, SyncRun, WebhookDelivery
+from integrations.shopify import webhooks
 from integrations.shopify.tasks.webhooks import process_webhook
 from tests.factories import make_shop
 
@@ -125,6 +126,23 @@ def test_shop_redact_removes_every_row_of_that_shop_and_only_that_shop(client, s
     assert {label: n for label, n in rows_of(shop.pk).items() if n} == {}
 
 
+def test_shop_redact_after_a_reinstall_keeps_the_shop_but_a_missed_uninstall_does_not(client, shop, other_shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    populate(client, shop)
+    # shop: reinstalled an hour ago, so this shop/redact is about the earlier uninstall.
+    Shop.objects.filter(pk=shop.pk).update(installed_at=timezone.now() - timedelta(hours=1))
+    assert post_webhook(client, "shop/redact", compliance_body(shop), shop.domain).status_code == 200
+    assert Shop.objects.filter(pk=shop.pk).exists() and Order.objects.for_shop(shop).count() == 3
+    # other_shop: installed for months, its app/uninstalled never reached us; the request stands.
+    populate(client, other_shop)
+    Shop.objects.filter(pk=other_shop.pk).update(installed_at=timezone.now() - timedelta(days=90))
+    assert post_webhook(client, "shop/redact", compliance_body(other_shop), other_shop.domain).status_code == 200
+    assert not Shop.objects.filter(pk=other_shop.pk).exists() and not any(rows_of(other_shop.pk).values())
+
+
 def test_shop_redact_works_in_small_batches(client, shop):
     for pid in range(1, 8):
         post_webhook(client, "products/create", product_body(pid=pid), shop.domain)
@@ -158,6 +176,12 @@ def test_customer_redact_leaves_no_pii_of_that_customer_anywhere(client, shop, o
 
     leaks = [(label, col) for label, col, value in text_columns_of(shop.pk) for n in ZELDA_PII if n in value]
     assert leaks == []
+    # The update that was still queued is applied later and brings nothing of her back.
+    queued = WebhookDelivery.objects.for_shop(shop).get(topic="customers/update", processed_at__isnull=True)
+    assert webhooks.process_delivery(queued.pk) == "processed"
+    leaks = [(label, col) for label, col, value in text_columns_of(shop.pk) for n in ZELDA_PII if n in value]
+    assert leaks == []
+    assert Customer.objects.for_shop(shop).get(platform_id="501").redacted_at is not None
     # Only Zelda: Otto's data and the other shop's Zelda are untouched.
     assert Customer.objects.for_shop(shop).get(platform_id="502").email == OTTO["email"]
     assert Order.objects.for_shop(shop).get(platform_id="9003").shipping_address["address1"] == "Calle Brennan 123"
@@ -165,6 +189,18 @@ def test_customer_redact_leaves_no_pii_of_that_customer_anywhere(client, shop, o
     # The history stays, anonymous: orders and lines still count for recommendations.
     assert Order.objects.for_shop(shop).filter(customer__platform_id="501").count() == 2
     assert LineItem.objects.for_shop(shop).filter(order__platform_id="9001").exists()
+
+
+def test_a_failed_delivery_kept_for_a_human_loses_the_pii_too(client, shop):
+    populate(client, shop)
+    broken = {**order_body(oid=9009, customer=ZELDA), "line_items": [{"title": "no id"}]}
+    post_webhook(client, "orders/create", broken, shop.domain)
+    kept = WebhookDelivery.objects.for_shop(shop).get(failed=True)
+    assert ZELDA["email"] in str(kept.payload)
+    post_webhook(client, "customers/redact", compliance_body(shop, customer=who(ZELDA), orders_to_redact=[]),
+                 shop.domain)
+    kept.refresh_from_db()
+    assert kept.payload["id"] == 9009 and not any(n in str(kept.payload) for n in ZELDA_PII)
 
 
 def test_redaction_sticks_when_later_webhooks_arrive(client, shop):
@@ -276,11 +312,11 @@ def test_standin_compliance_requests(live_server, standin_store, dispatcher):
     shop = make_shop(store.domain)
     other_store = Store("delta.myshopify.com", StoreSize(products=8, customers=8, orders=16), seed=7)
     other = make_shop(other_store.domain)
-    orders = [o for o in range(6) if store.order_spec(o).customer >= 0]
-    _feed(dispatcher, live_server, store, orders)
-    _feed(dispatcher, live_server, other_store, orders)
-    c = store.order_spec(orders[0]).customer
-    theirs = [o for o in orders if store.order_spec(o).customer == c]
+    c = store.order_spec(next(o for o in range(16) if store.order_spec(o).customer >= 0)).customer
+    theirs = [o for o in range(16) if store.order_spec(o).customer == c][:2]
+    other_customers_order = next(o for o in range(16) if store.order_spec(o).customer not in (c, -1))
+    _feed(dispatcher, live_server, store, [*theirs, other_customers_order])
+    _feed(dispatcher, live_server, other_store, theirs)
     person = store.customer_fields(c)
 
     deliver(dispatcher, live_server, "customers/data_request",

@@ -45,6 +45,7 @@ PENDING: dict[str, str] = {
     "woocommerce-webhooks": "per-shop webhook secret (woocommerce area)",
     "woocommerce-plugin-config": "per-shop plugin signature (woocommerce area)",
     "woocommerce-plugin-disconnect": "per-shop plugin signature (woocommerce area)",
+    "woocommerce-plugin-redact": "per-shop plugin signature (woocommerce area)",
     "storefront-widget": "shop public key + Origin (storefront area)",
     "storefront-proxy-widget": "app-proxy signature names the shop (storefront area)",
     "storefront-events": "shop public key + Origin (events area)",

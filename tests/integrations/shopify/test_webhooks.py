@@ -74,6 +74,12 @@ def test_the_previous_secret_still_verifies_during_rotation(client, shop, settin
     assert resp.status_code == 401
 
 
+def test_an_unset_secret_verifies_nothing(client, shop, settings):
+    settings.SHOPIFY_API_SECRET = ""
+    assert post_webhook(client, "products/create", product_body(), DOMAIN, secret="").status_code == 401
+    assert not products(shop).exists()
+
+
 def test_non_utf8_body_is_refused(client, shop):
     raw = b'{"id": 1, "title": "\xff\xfe"}'
     resp = post_webhook(client, "products/create", None, DOMAIN, raw=raw, hmac_header=sign(raw))
@@ -419,12 +425,19 @@ def test_standin_replay_and_late_older_update(live_server, standin_store, dispat
 
 
 @live
-def test_standin_retries_until_the_app_can_take_the_delivery(live_server, standin_store, dispatcher, monkeypatch):
+def test_standin_retries_until_the_app_takes_it_and_wrong_secrets_never_get_in(live_server, standin_store,
+                                                                               dispatcher, monkeypatch):
     from kombu.exceptions import OperationalError
 
     from tests.standins.shopify import webhooks as shopify
 
     shop = make_shop(STANDIN_DOMAIN)
+    before = all_rows()
+    forged = deliver(dispatcher, live_server, "products/create", shopify.product_payload(standin_store, 0),
+                     secret="not-our-app")
+    assert forged.gave_up and forged.statuses == [401, 401, 401, 401]
+    assert all_rows() == before
+
     real_delay = process_webhook.delay
     calls = []
 
@@ -442,12 +455,59 @@ def test_standin_retries_until_the_app_can_take_the_delivery(live_server, standi
 
 
 @live
-def test_standin_with_the_wrong_secret_is_refused_on_every_retry(live_server, standin_store, dispatcher):
+def test_a_real_worker_applies_what_the_request_only_queued(live_server, standin_store, dispatcher, settings,
+                                                            monkeypatch, tmp_path):
+    """Production shape: the request records and queues on the broker, a separate worker process applies."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    from backend.config.celery import app
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs a broker: set REDIS_URL (a real worker consumes the task)")
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the worker process cannot see an in-memory SQLite test database; run on PostgreSQL")
     from tests.standins.shopify import webhooks as shopify
 
-    make_shop(STANDIN_DOMAIN)
-    before = all_rows()
-    d = deliver(dispatcher, live_server, "products/create", shopify.product_payload(standin_store, 0),
-                secret="not-our-app")
-    assert d.gave_up and d.statuses == [401, 401, 401, 401]
-    assert all_rows() == before
+    shop = make_shop(STANDIN_DOMAIN)
+    app.conf.task_always_eager = False  # the eager_celery fixture puts it back afterwards
+    queue = f"webhooks-test-{os.getpid()}"  # private: never feed another run's worker, never eat its messages
+    monkeypatch.setattr(process_webhook, "delay", lambda pk: process_webhook.apply_async((pk,), queue=queue))
+    env = {**os.environ, "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "backend.config", "worker", "-Q", queue, "-c", "1",
+             "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        # The first request also opens the broker connection; time the ones after it.
+        deliver(dispatcher, live_server, "collections/create", {"id": 1, "title": "Hats", "updated_at": T1})
+        sent = [deliver(dispatcher, live_server, "products/create", shopify.product_payload(standin_store, 0)),
+                deliver(dispatcher, live_server, "customers/create", shopify.customer_payload(standin_store, 0))]
+        assert [(d.statuses, d.attempts[0].duration < 1.0) for d in sent] == [([200], True)] * 2, \
+            [d.attempts for d in sent]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and WebhookDelivery.objects.for_shop(shop).filter(
+                processed_at__isnull=True).exists():
+            time.sleep(0.1)
+        assert not WebhookDelivery.objects.for_shop(shop).filter(processed_at__isnull=True).exists(), \
+            (tmp_path / "worker.log").read_text()[-2000:]
+        assert products(shop).count() == 1 and Customer.objects.for_shop(shop).count() == 1
+        assert Collection.objects.for_shop(shop).count() == 1
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+        import redis
+
+        redis.Redis.from_url(os.environ["REDIS_URL"]).delete(
+            queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")

@@ -80,12 +80,13 @@ def test_read_only_key_cannot_write(standin):
 
 
 def test_throttling_slows_but_does_not_fail():
-    with WooStandin(StoreSize(products=5, customers=3, orders=250), rate_limit=(3, 20.0)) as store:
+    # A burst of 2 then 2 requests/s: five quick page reads must run into the limit, whatever the machine's load.
+    with WooStandin(StoreSize(products=5, customers=3, orders=250), rate_limit=(2, 2.0)) as store:
         client = client_for(store, retries=8)
         started = time.monotonic()
         ids = []
-        for page_no in range(1, 9):
-            ids += [o["id"] for o in client.page("orders", page_no, per_page=32, orderby="id", order="asc").items]
+        for page_no in range(1, 6):
+            ids += [o["id"] for o in client.page("orders", page_no, per_page=50, orderby="id", order="asc").items]
         assert len(ids) == len(set(ids)) == 250
         assert store.throttled > 0 and client.throttled == store.throttled
         # Every 429 carried Retry-After (≥ 1 s), and the client waited it out.

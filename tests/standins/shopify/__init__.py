@@ -33,9 +33,11 @@ requests must keep `Host: <shop>.myshopify.com` (the client above does). Endpoin
 - Bulk results at ``GET /bulk-results/<shop>/<n>/<secret>.jsonl`` on the stand-in itself (the operation's ``url``),
   streamed, children after parents with ``__parentId``; ``bulk_operations/finish`` is POSTed when done.
 - Webhooks to ``webhook_url`` (compliance topics to ``compliance_webhook_url`` or the same), signed like Shopify's,
-  only for installed shops (install = a token was issued), retried after each delay in ``retry_delays`` until a
-  2xx. ``standin.deliveries`` / ``deliveries_for(topic, shop)`` list `Delivery` records (topic, payload, body,
-  headers, webhook_id, event_id, attempts[].status, delivered, gave_up); ``wait_for_webhooks(timeout)``;
+  only for installed shops (install = a token was issued) and subscribed topics (``topics=`` or
+  ``app_config="shopify.app.toml"``, which also supplies the scopes; default: every topic), retried after each
+  delay in ``retry_delays`` until a 2xx. ``standin.deliveries`` / ``deliveries_for(topic, shop)`` list
+  `Delivery` records (topic, payload, body, headers, webhook_id, event_id, attempts[].status, delivered,
+  gave_up); ``wait_for_webhooks(timeout)``;
   ``replay(delivery)`` sends the identical delivery again; ``webhook_payload(shop, topic, index)`` snapshots a
   payload to ``send_webhook(shop, topic, payload)`` later (out of order, new event id).
 
@@ -49,7 +51,9 @@ Store changes that fire the matching webhooks: ``set_price(shop, variant, price,
 
 The generated data: ``standin.store(shop)`` is a `Store` (``store.py`` documents the catalog and co-purchase
 rules): ``product(i)``, ``variant(v)``, ``customer(c)``, ``order(o)``, ``collection(k)`` return the GraphQL-shaped
-dicts the API serves; ``companions(i)`` the products bought with product i; ids are ``*_BASE + index``.
+objects the API serves (read-only mappings computed field by field: ``node["title"]``, ``node["variants"]()``);
+``companions(i)`` the products bought with product i; counts: ``product_count``, ``live_product_count``,
+``n_variants``, ``customer_count``, ``order_count``, ``line_count``; ids are ``*_BASE + index`` (``store.py``).
 
 CLI (``make demo``): ``python -m tests.standins.shopify --port 8001 --shop demo.myshopify.com --api-key K
 --api-secret S --app-url http://127.0.0.1:8000 --webhook-url http://127.0.0.1:8000/shopify/webhooks``.

@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-url", default="http://127.0.0.1:8000")
     parser.add_argument("--webhook-url", default=None, help="where webhooks are POSTed (none: no webhooks)")
     parser.add_argument("--compliance-webhook-url", default=None)
-    parser.add_argument("--scopes", default=DEFAULT_SCOPES)
+    parser.add_argument("--scopes", default=None, help=f"default: the app config's, else {DEFAULT_SCOPES}")
+    parser.add_argument("--app-config", default=None,
+                        help="the app's shopify.app.toml: deliver only its subscribed topics, grant its scopes")
     parser.add_argument("--api-version", default="2026-10")
     parser.add_argument("--products", type=int, default=StoreSize.products)
     parser.add_argument("--variants-per-product", type=float, default=StoreSize.variants_per_product)
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
                      customers=args.customers, orders=args.orders, lines_per_order=args.lines_per_order)
     standin = ShopifyStandin(
         args.api_key, args.api_secret, app_url=args.app_url, webhook_url=args.webhook_url,
-        compliance_webhook_url=args.compliance_webhook_url, scopes=args.scopes, size=size, seed=args.seed,
+        compliance_webhook_url=args.compliance_webhook_url, scopes=args.scopes, app_config=args.app_config,
+        size=size, seed=args.seed,
         api_version=args.api_version, token_lifetime=args.token_lifetime, bucket_size=args.bucket_size,
         restore_rate=args.restore_rate, bulk_duration=args.bulk_duration, host=args.host, port=args.port,
         retry_delays=tuple(float(x) for x in args.retry_delays.split(",") if x.strip()))

@@ -10,6 +10,7 @@ the same way with the number of nodes really returned.
 """
 from __future__ import annotations
 
+import gc
 import gzip
 import logging
 import os
@@ -104,10 +105,17 @@ type BulkOperation implements Node { id: ID! status: BulkOperationStatus! errorC
 type BulkOperationUserError { field: [String!] message: String! code: String }
 type BulkOperationRunQueryPayload { bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]! }
 type BulkOperationCancelPayload { bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]! }
+enum ProductSortKeys { ID UPDATED_AT CREATED_AT TITLE }
+enum CustomerSortKeys { ID UPDATED_AT CREATED_AT NAME }
+enum OrderSortKeys { ID UPDATED_AT CREATED_AT PROCESSED_AT }
 type QueryRoot { shop: Shop! node(id: ID!): Node currentBulkOperation(type: BulkOperationType): BulkOperation
-  products(first: Int, after: String, query: String, sortKey: String, reverse: Boolean): ProductConnection!
-  customers(first: Int, after: String, query: String, sortKey: String, reverse: Boolean): CustomerConnection!
-  orders(first: Int, after: String, query: String, sortKey: String, reverse: Boolean): OrderConnection!
+  products(first: Int, last: Int, after: String, before: String, query: String, sortKey: ProductSortKeys,
+    reverse: Boolean): ProductConnection!
+  customers(first: Int, last: Int, after: String, before: String, query: String, sortKey: CustomerSortKeys,
+    reverse: Boolean): CustomerConnection!
+  orders(first: Int, last: Int, after: String, before: String, query: String, sortKey: OrderSortKeys,
+    reverse: Boolean): OrderConnection!
+  customer(id: ID!): Customer order(id: ID!): Order
   product(id: ID!): Product productVariant(id: ID!): ProductVariant inventoryItem(id: ID!): InventoryItem }
 type Mutation { bulkOperationRunQuery(query: String!): BulkOperationRunQueryPayload
   bulkOperationCancel(id: ID!): BulkOperationCancelPayload }
@@ -136,6 +144,9 @@ def load_schema() -> tuple[GraphQLSchema, bool]:
                 sdl = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
                 # The published schema trips graphql-core's stricter deprecation checks (see SOURCE.md).
                 _cache[key] = (build_schema(sdl, assume_valid=True), True)
+                # The schema's ~1M objects live forever: keep them out of every later GC pass (bulk exports
+                # allocate millions of short-lived dicts, and each full collection would rescan the schema).
+                gc.freeze()
             else:
                 log.warning("Shopify Admin schema not found at %s: GraphQL documents are NOT validated against "
                             "Shopify's schema (minimal built-in schema in use)", path)

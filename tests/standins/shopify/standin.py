@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import threading
+import tomllib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -49,12 +51,26 @@ class ShopState:
     bulk: BulkOperations = field(init=False)
 
 
+def read_app_config(path: str | os.PathLike[str]) -> tuple[set[str], str | None]:
+    """(subscribed topics, scopes) from a shopify.app.toml: Shopify delivers only the topics the app subscribes to.
+
+    The subscriptions' `uri`s name the production app; the stand-in delivers to its own webhook_url instead."""
+    with open(path, "rb") as fh:
+        config = tomllib.load(fh)
+    topics: set[str] = set()
+    for sub in config.get("webhooks", {}).get("subscriptions", []):
+        topics.update(sub.get("topics", []))
+        topics.update(sub.get("compliance_topics", []))
+    return topics, config.get("access_scopes", {}).get("scopes")
+
+
 class ShopifyStandin:
     """A local Shopify serving many shops on 127.0.0.1. See the package docstring for the full API."""
 
     def __init__(self, api_key: str = "standin-api-key", api_secret: str = "standin-api-secret-0123456789abcdef", *,
                  app_url: str = "http://127.0.0.1:8000", webhook_url: str | None = None,
-                 compliance_webhook_url: str | None = None, scopes: str = DEFAULT_SCOPES,
+                 compliance_webhook_url: str | None = None, scopes: str | None = None,
+                 app_config: str | os.PathLike[str] | None = None,
                  size: StoreSize | None = None, seed: int = 1, api_version: str = "2026-10",
                  token_lifetime: float = 3600.0, refresh_token_lifetime: float = 90 * 86_400.0,
                  bucket_size: float = 1000.0, restore_rate: float = 50.0, webhook_timeout: float = 5.0,
@@ -70,6 +86,11 @@ class ShopifyStandin:
         self.bucket_size, self.restore_rate = bucket_size, restore_rate
         self.bulk_duration = bulk_duration
         self.topics = set(topics) if topics is not None else None
+        if app_config is not None:  # the app's shopify.app.toml: its subscriptions and scopes
+            toml_topics, toml_scopes = read_app_config(app_config)
+            self.topics = self.topics if topics is not None else toml_topics
+            scopes = scopes or toml_scopes
+        scopes = scopes or DEFAULT_SCOPES
         self.oauth = OAuth(api_key, api_secret, self.app_url, frozenset(s.strip() for s in scopes.split(",") if s),
                            token_lifetime=token_lifetime, refresh_token_lifetime=refresh_token_lifetime,
                            redirect_urls=tuple(redirect_urls))
@@ -187,7 +208,7 @@ class ShopifyStandin:
             if not state.installed and topic not in ("shop/redact", "app/uninstalled"):
                 return None
             if self.topics is not None and topic not in self.topics and not compliance:
-                return None
+                return None  # not subscribed (compliance topics are mandatory: always sent)
         return self.webhooks.send(target, shop, topic, payload, **kwargs)
 
     def replay(self, delivery: wh.Delivery, **kwargs: Any) -> wh.Delivery:
@@ -425,14 +446,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _access_token(self, state: ShopState, body: bytes) -> None:
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        # Shopify's docs pass the code grant's params in the query string; libraries send JSON or a form body.
+        params: dict[str, Any] = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
         try:
             if ctype == "application/json":
-                params = json.loads(body or b"{}")
-                if not isinstance(params, dict):
+                decoded = json.loads(body or b"{}")
+                if not isinstance(decoded, dict):
                     raise ValueError("JSON object expected")
+                params.update(decoded)
             else:
-                params = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-                params.update({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
+                params.update({k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()})
         except (ValueError, UnicodeDecodeError):
             return self._send(400, {"error": "invalid_request", "error_description": "Malformed request body"})
         try:

@@ -189,8 +189,8 @@ class Node(dict):
 
     __slots__ = ("_getters", "key", "_ctx", "_make_ctx")
 
-    def __init__(self, getters: dict[str, Any], key: Any, make_ctx: Any = None) -> None:
-        super().__init__()
+    def __init__(self, getters: dict[str, Any], key: Any, make_ctx: Any = None) -> None:  # noqa: D107
+        # dict.__new__ already made the (always empty) underlying dict: no super().__init__() on this hot path.
         self._getters, self.key, self._ctx, self._make_ctx = getters, key, None, make_ctx
 
     @property
@@ -406,6 +406,17 @@ class Store:
     @property
     def product_count(self) -> int:
         return self.size.products
+
+    @property
+    def live_product_count(self) -> int:
+        """Products that exist now (product_count minus deleted ones)."""
+        return self.size.products - len(self.deleted_products)
+
+    @property
+    def line_count(self) -> int:
+        """Line items over all orders, created ones included."""
+        extra = sum(len(self._order_patch[o].lines) for o in range(self.size.orders, self.order_count))
+        return len(self.l_product) + extra
 
     @property
     def order_count(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,21 +27,33 @@ from django.core.management.base import BaseCommand, CommandError
 DEMO_SHOP = "demo.myshopify.com"
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Command(BaseCommand):
     help = "Run the demo: stand-in Shopify store, the app at http://127.0.0.1:8000, installed and synced"
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
         parser.add_argument("--products", type=int, default=120, help="size of the stand-in store's catalog")
         parser.add_argument("--orders", type=int, default=600)
 
     def handle(self, *args, **opts) -> None:
-        port = opts["port"]
+        port = opts["port"] or _free_port()
         app_url = f"http://127.0.0.1:{port}"
         root = Path(settings.BASE_DIR)
         (root / "var").mkdir(exist_ok=True)
         call_command("migrate", verbosity=0, interactive=False)
         children: list[subprocess.Popen] = []
+        # SIGTERM (e.g. from a supervisor) stops the demo as cleanly as Ctrl-C: the children go with it.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             standin_url = self._start_standin(children, app_url, opts)
             self._start_app(children, port, standin_url)
@@ -73,7 +86,8 @@ class Command(BaseCommand):
             "--products", str(opts["products"]), "--orders", str(opts["orders"]),
             "--customers", str(max(50, opts["orders"] // 3)), "--api-version", settings.SHOPIFY_API_VERSION,
         ]
-        proc = subprocess.Popen(cmd, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True, bufsize=1)
+        proc = subprocess.Popen(cmd, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True,  # noqa: S603
+                                bufsize=1)
         children.append(proc)
         deadline = time.monotonic() + 120
         assert proc.stdout is not None
@@ -95,7 +109,7 @@ class Command(BaseCommand):
         for name in ("REDIS_URL", "CELERY_BROKER_URL"):
             env.pop(name, None)
         cmd = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
-        children.append(subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env))
+        children.append(subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env))  # noqa: S603 - our own argv
 
     def _wait_for(self, url: str, children: list, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

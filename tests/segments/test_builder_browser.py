@@ -1,0 +1,77 @@
+"""The segment builder in a real browser: the count, summary and preview follow the rule as it is typed."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from backend.customers.identities import resolve_customer
+from backend.segments.tasks import update_profile
+from tests.customers.factories import make_customer, make_order
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def builder_page(live_server, shop):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (make chromium)")
+    from django.contrib.sessions.backends.db import SessionStore
+    from playwright.sync_api import sync_playwright
+
+    session = SessionStore()
+    session["shop_id"] = shop.pk
+    session.create()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context()
+        context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        yield page, live_server.url, dialogs
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def test_live_count_summary_and_preview_follow_the_rule(builder_page, shop):
+    page, url, dialogs = builder_page
+    for i, (email, orders) in enumerate([("ana@example.com", 3), ("<img src=x onerror=alert(1)>@x.io", 2),
+                                         ("solo@example.com", 1)]):
+        c = make_customer(shop, email=email, country="ES")
+        for k in range(orders):
+            make_order(shop, c, f"{10 * (i + 1)}.00", days_ago=k + 1)
+        update_profile(resolve_customer(c))
+
+    page.goto(f"{url}/admin/segments/new/?lang=es")
+    count = page.locator("#member-count")
+    page.wait_for_function("document.getElementById('member-count').textContent === '3'")
+    assert page.locator("#rule-summary").text_content() == "pedidos es al menos 1"
+
+    page.fill("#rules", json.dumps({"field": "orders_count", "op": "gte", "value": 2}))
+    page.wait_for_function("document.getElementById('member-count').textContent === '2'")
+    assert page.locator("#rule-summary").text_content() == "pedidos es al menos 2"
+    rows = page.locator("#preview-members tr")
+    assert rows.count() == 2
+    assert "<img src=x onerror=alert(1)>@x.io" in rows.all_text_contents()[0] + rows.all_text_contents()[1]
+    assert page.locator("#preview-members img").count() == 0 and dialogs == []
+
+    page.fill("#rules", json.dumps({"field": "shoe_size", "op": "eq", "value": 1}))
+    page.wait_for_function("document.getElementById('rule-errors').textContent.includes('campo desconocido')")
+    assert count.text_content() == "—"
+
+    page.fill("#name", "Dos o más")
+    page.fill("#rules", json.dumps({"field": "orders_count", "op": "gte", "value": 2}))
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Segmento guardado.")
+    assert "Dos o más" in page.locator("h1").text_content()
