@@ -75,10 +75,10 @@ def main() -> None:
         env = dict(os.environ)
         worker = subprocess.Popen(  # noqa: S603 - our own celery binary and fixed arguments
             [str(Path(sys.executable).parent / "celery"), "-A", "backend.config", "worker", "-Q", "compute",
-             "-c", str(args.worker_concurrency), "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "-n", f"bench-latency-{os.getpid()}@%h"],
+             "-c", str(args.worker_concurrency), "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+             "-n", f"bench-latency-{os.getpid()}@%h"],
             cwd=ROOT, env=env,
         )
-        time.sleep(6)  # let the worker connect before the clock starts
     mode = ("eager (no REDIS_URL)" if eager
             else f"Celery worker x{args.worker_concurrency} on {settings.CELERY_BROKER_URL}")
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -91,10 +91,12 @@ def main() -> None:
     probes = [f"probe-{i}" for i in range(n_batches // args.probe_every + 1)]
     for i, visitor in enumerate(probes):
         store_batch(shop.pk, domain, Envelope(visitor, f"{visitor}-s1", "", True, view(i)), None)
-    deadline = time.time() + 60
-    while time.time() < deadline and not all("visitors:new" in segment_keys_for(shop, visitor_id=v)
-                                             for v in probes[-3:]):
-        time.sleep(0.1)
+    # Wait until the worker has processed every first session (an unknown visitor already reads as
+    # "visitors:new", so wait for the segment membership itself), so the clock starts on a drained queue.
+    deadline = time.time() + 120
+    while time.time() < deadline and not all("segment:new-visitors" in segment_keys_for(shop, visitor_id=v)
+                                             for v in probes):
+        time.sleep(0.2)
 
     pending: dict[str, float] = {}
     latencies: list[float] = []
@@ -112,6 +114,8 @@ def main() -> None:
                     with lock:
                         pending.pop(visitor, None)
                         latencies.append(time.perf_counter() - started)
+                    if os.environ.get("BENCH_TRACE"):
+                        print(f"TRACE seen {visitor} at {time.time():.3f}", flush=True)
                 elif time.perf_counter() - started > 30:
                     with lock:
                         pending.pop(visitor, None)
@@ -135,6 +139,8 @@ def main() -> None:
             with lock:
                 pending[visitor] = t0
             store_batch(shop.pk, domain, Envelope(visitor, f"{visitor}-s2", "", True, view(k)), None)
+            if os.environ.get("BENCH_TRACE"):
+                print(f"TRACE sent {visitor} at {time.time():.3f}", flush=True)
         else:
             store_batch(shop.pk, domain, Envelope(f"bg-{k % 500}", f"bg-{k % 500}-s", "", True, view(k)), None)
         ingest_times.append(time.perf_counter() - t0)

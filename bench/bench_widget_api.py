@@ -6,7 +6,7 @@ from each request's scheduled start) and at full speed, for the widget API and f
 server (`/api/storefront/ping`, same middleware) as the reference; full speed is measured with wrk when installed
 (`apt-get install -y wrk`; loadgen.py otherwise). Targets: p99 ≤ 20 ms at 500 req/s and at least
 half the bare view's throughput.
-The request mix is what storefront pages send: also-bought on product pages (1,500 products), bestsellers overall
+The request mix is what storefront pages send: also-bought on product pages (the 500 most viewed), bestsellers overall
 and per collection, and 10% personal "continue shopping" requests that bypass every cache.
 Needs PostgreSQL and Redis on 127.0.0.1 (BENCH_PG_URL, BENCH_REDIS_URL); prints "skipped" without them.
 Usage: bench_widget_api.py [--duration 10] [--rate 500] [--quick]
@@ -48,7 +48,7 @@ def main() -> None:
     key = shop.public_key
     shared = (
         [f"/api/storefront/widgets/also_bought?key={key}&product={p.platform_id}&locale=es"
-         for p in products[:1500]]
+         for p in products[:500]]
         + [f"/api/storefront/widgets/bestsellers?key={key}&locale=es"] * 100
         + [f"/api/storefront/widgets/bestsellers?key={key}&collection={c.platform_id}&locale=en" for c in collections]
     )

@@ -5,6 +5,8 @@ OAuth 1.0a signatures, exactly as a store without TLS is; the app side is the re
 writing to DATABASE_URL (default: a throwaway SQLite file). Prints records/s (what the store lists), database
 rows/s (products, variants, memberships, customers, orders, line items written), requests and peak memory.
 Usage: bench_woocommerce_sync.py [--products 20000] [--orders 100000] [--customers 10000] [--quick]
+(--quick: a tenth of the size. The full size took 14 min on SQLite with the 2 cores shared at load ~12;
+the --quick run on PostgreSQL used 7.4 CPU-seconds in the app process for 38,041 rows.)
 """
 from __future__ import annotations
 

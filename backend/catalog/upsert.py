@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from operator import attrgetter
 from typing import Any, Protocol, TypeVar
 
 from django.db import connection, models, transaction
@@ -79,13 +78,7 @@ def select_fresh(
     latest = latest_per_id(items)
     if not latest:
         return [], {}
-    rows = (
-        model.objects.for_shop(shop)
-        .select_for_update()
-        .filter(platform_id__in=list(latest))
-        .order_by("id")
-        .values_list("platform_id", "id", "platform_updated_at")
-    )
+    rows = _lookup(model, shop, list(latest), "platform_id, id, platform_updated_at", lock=True)
     stored = {pid: (pk, ts) for pid, pk, ts in rows}
     fresh = [it for pid, it in latest.items() if pid not in stored or not_older(it.updated_at, stored[pid][1])]
     return fresh, stored
@@ -95,44 +88,72 @@ def ids_by_platform_id(model: type[models.Model], shop: Shop, platform_ids: Iter
     ids = list(set(platform_ids))
     if not ids:
         return {}
-    return dict(model.objects.for_shop(shop).filter(platform_id__in=ids).values_list("platform_id", "id"))
+    return dict(_lookup(model, shop, ids, "platform_id, id"))
 
 
-def upsert_rows(model: type[models.Model], rows: Sequence[models.Model], unique: list[str], fields: list[str]) -> None:
-    """INSERT ... ON CONFLICT (unique) DO UPDATE SET fields, for many rows (one row per unique key, last wins)."""
+def _lookup(model: type[models.Model], shop: Shop, platform_ids: list[str], columns: str,
+            lock: bool = False) -> list[tuple]:
+    """Rows of this shop with these platform ids. On PostgreSQL one array parameter (`= ANY(%s)`) instead of a
+    thousand-parameter IN list, whose building costs more than the lookup itself."""
+    if connection.vendor != "postgresql":
+        qs = model.objects.for_shop(shop).filter(platform_id__in=platform_ids).order_by("id")
+        if lock:
+            qs = qs.select_for_update()
+        return list(qs.values_list(*[c.strip() for c in columns.split(",")]))
+    table = connection.ops.quote_name(model._meta.db_table)
+    suffix = " ORDER BY id FOR UPDATE" if lock else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE shop_id = %s AND platform_id = ANY(%s){suffix}",  # noqa: S608
+                       [shop.pk, platform_ids])
+        return cursor.fetchall()
+
+
+def upsert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], unique: list[str],
+                fields: list[str]) -> None:
+    """INSERT ... ON CONFLICT (unique) DO UPDATE SET fields, for many rows given as {attname: value} dicts (one
+    row per unique key, the last wins). Plain dicts, not model instances: building instances costs more than
+    writing the rows."""
     if not rows:
         return
     opts = model._meta
     key_columns = [opts.get_field(f).attname for f in unique]
-    deduped = list({tuple(getattr(r, c) for c in key_columns): r for r in rows}.values())
+    deduped = list({tuple(r.get(c) for c in key_columns): r for r in rows}.values())
     if connection.vendor == "postgresql" and len(deduped) >= COPY_THRESHOLD:
         _copy_upsert(model, deduped, unique, fields)
-    else:
+    elif fields:
         model.objects.bulk_create(
-            deduped, batch_size=1000, update_conflicts=True, unique_fields=unique, update_fields=fields
+            [model(**row) for row in deduped], batch_size=1000, update_conflicts=True, unique_fields=unique,
+            update_fields=fields,
         )
+    else:
+        model.objects.bulk_create([model(**row) for row in deduped], batch_size=1000, ignore_conflicts=True)
 
 
-COPY_THRESHOLD = 200
+COPY_THRESHOLD = 100
 
 
-def _copy_getters(fields: list[models.Field]) -> list[Callable[[models.Model], Any]]:
-    """Per column, how to read the row's database value (the hot loop skips Django's per-value dispatch)."""
+def _copy_getters(fields: list[models.Field]) -> list[Callable[[dict[str, Any]], Any]]:
+    """Per column, how to read a row dict's database value (defaults for absent keys, JSON wrapped)."""
     from psycopg.types.json import Jsonb
 
     now = timezone.now()
-    getters: list[Callable[[models.Model], Any]] = []
+    getters: list[Callable[[dict[str, Any]], Any]] = []
     for f in fields:
+        default = f.get_default()
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             getters.append(lambda row, now=now: now)
         elif isinstance(f, models.JSONField):
-            getters.append(lambda row, a=f.attname: None if getattr(row, a) is None else Jsonb(getattr(row, a)))
+            def json_value(row: dict, a: str = f.attname, d: Any = default) -> Any:
+                value = row.get(a, d)
+                return None if value is None else Jsonb(value)
+
+            getters.append(json_value)
         else:
-            getters.append(attrgetter(f.attname))
+            getters.append(lambda row, a=f.attname, d=default: row.get(a, d))
     return getters
 
 
-def _copy_upsert(model: type[models.Model], rows: Sequence[models.Model], unique: list[str],
+def _copy_upsert(model: type[models.Model], rows: Sequence[dict[str, Any]], unique: list[str],
                  fields: list[str]) -> None:
     """PostgreSQL fast path: COPY the rows into a scratch table, then one INSERT ... SELECT ... ON CONFLICT.
 
@@ -170,25 +191,25 @@ def _variant_quantity(v: VariantData) -> int:
     return sum(level.available for level in v.inventory_levels) if v.inventory_levels else v.inventory_quantity
 
 
-def _product_row(shop: Shop, p: ProductData, stored_ts: datetime | None) -> Product:
-    row = Product(
-        shop=shop,
-        platform_id=cut(p.platform_id, 64),
-        title=cut(p.title, 512),
-        handle=cut(p.handle, 255),
-        vendor=cut(p.vendor, 255),
-        product_type=cut(p.product_type, 255),
-        tags=[cut(t, 255) for t in p.tags][:250],
-        status=cut(p.status or "active", 20).lower(),
-        url=cut(p.url, 1024),
-        image_url=cut(p.image_url or (p.images[0] if p.images else ""), 1024),
-        images=[cut(i, 1024) for i in p.images][:50],
-        platform_created_at=p.created_at,
-        platform_updated_at=p.updated_at or stored_ts,
-    )
+def _product_row(shop: Shop, p: ProductData, stored_ts: datetime | None) -> dict[str, Any]:
+    row = {
+        "shop_id": shop.pk,
+        "platform_id": cut(p.platform_id, 64),
+        "title": cut(p.title, 512),
+        "handle": cut(p.handle, 255),
+        "vendor": cut(p.vendor, 255),
+        "product_type": cut(p.product_type, 255),
+        "tags": [cut(t, 255) for t in p.tags][:250],
+        "status": cut(p.status or "active", 20).lower(),
+        "url": cut(p.url, 1024),
+        "image_url": cut(p.image_url or (p.images[0] if p.images else ""), 1024),
+        "images": [cut(i, 1024) for i in p.images][:50],
+        "platform_created_at": p.created_at,
+        "platform_updated_at": p.updated_at or stored_ts,
+    }
     if p.variants is not None:
-        row.total_inventory = sum(_variant_quantity(v) for v in p.variants if v.inventory_tracked)
-        row.available_for_sale = any(v.available_for_sale for v in p.variants)
+        row["total_inventory"] = sum(_variant_quantity(v) for v in p.variants if v.inventory_tracked)
+        row["available_for_sale"] = any(v.available_for_sale for v in p.variants)
     return row
 
 
@@ -220,7 +241,7 @@ def upsert_products(shop: Shop, items: Iterable[ProductData]) -> int:
 
 def _write_variants(shop: Shop, products: list[ProductData], product_ids: dict[str, int],
                     preexisting: set[str]) -> None:
-    rows: list[Variant] = []
+    rows: list[dict[str, Any]] = []
     carried: list[VariantData] = []
     for p in products:
         if p.variants is None:
@@ -229,21 +250,21 @@ def _write_variants(shop: Shop, products: list[ProductData], product_ids: dict[s
             if not v.platform_id:
                 continue
             carried.append(v)
-            rows.append(Variant(
-                shop=shop,
-                product_id=product_ids[p.platform_id],
-                platform_id=cut(v.platform_id, 64),
-                title=cut(v.title, 512),
-                sku=cut(v.sku, 255),
-                price=v.price,
-                compare_at_price=v.compare_at_price,
-                inventory_item_id=cut(v.inventory_item_id, 64),
-                inventory_quantity=_variant_quantity(v),
-                inventory_tracked=v.inventory_tracked,
-                inventory_policy=cut(v.inventory_policy or "deny", 20).lower(),
-                available_for_sale=v.available_for_sale,
-                platform_updated_at=v.updated_at or p.updated_at,
-            ))
+            rows.append({
+                "shop_id": shop.pk,
+                "product_id": product_ids[p.platform_id],
+                "platform_id": cut(v.platform_id, 64),
+                "title": cut(v.title, 512),
+                "sku": cut(v.sku, 255),
+                "price": v.price,
+                "compare_at_price": v.compare_at_price,
+                "inventory_item_id": cut(v.inventory_item_id, 64),
+                "inventory_quantity": _variant_quantity(v),
+                "inventory_tracked": v.inventory_tracked,
+                "inventory_policy": cut(v.inventory_policy or "deny", 20).lower(),
+                "available_for_sale": v.available_for_sale,
+                "platform_updated_at": v.updated_at or p.updated_at,
+            })
     # Variants that vanished from a product we already had were deleted on the platform.
     replaced = [product_ids[p.platform_id] for p in products if p.variants is not None and p.platform_id in preexisting]
     if replaced:
@@ -256,20 +277,20 @@ def _write_variants(shop: Shop, products: list[ProductData], product_ids: dict[s
         return
     variant_ids = ids_by_platform_id(Variant, shop, [v.platform_id for v in with_levels])
     level_rows = [
-        InventoryLevel(
-            shop=shop,
-            variant_id=variant_ids[v.platform_id],
-            location_id=cut(level.location_id, 64),
-            location_name=cut(level.location_name, 255),
-            available=level.available,
-            platform_updated_at=v.updated_at,
-        )
+        {
+            "shop_id": shop.pk,
+            "variant_id": variant_ids[v.platform_id],
+            "location_id": cut(level.location_id, 64),
+            "location_name": cut(level.location_name, 255),
+            "available": level.available,
+            "platform_updated_at": v.updated_at,
+        }
         for v in with_levels
         for level in _dedupe_levels(v.inventory_levels or ())
     ]
     if preexisting:
         # Levels at locations the payload no longer lists were removed (location deactivated, stock untracked).
-        keep = {(r.variant_id, r.location_id) for r in level_rows}
+        keep = {(r["variant_id"], r["location_id"]) for r in level_rows}
         stored = InventoryLevel.objects.for_shop(shop).filter(variant_id__in=[r for r in variant_ids.values()])
         gone = [pk for pk, vid, loc in stored.values_list("id", "variant_id", "location_id") if (vid, loc) not in keep]
         if gone:
@@ -299,10 +320,8 @@ def _write_memberships_from_products(shop: Shop, products: list[ProductData], pr
         gone = [pk for cid, pid, pk in existing if (cid, pid) not in wanted]
         if gone:
             CollectionMembership.objects.for_shop(shop).filter(id__in=gone).delete()
-    CollectionMembership.objects.bulk_create(
-        [CollectionMembership(shop=shop, collection_id=c, product_id=p) for c, p in sorted(wanted)],
-        batch_size=1000, ignore_conflicts=True,
-    )
+    upsert_rows(CollectionMembership, [{"shop_id": shop.pk, "collection_id": c, "product_id": p}
+                                       for c, p in sorted(wanted)], ["shop", "collection", "product"], [])
 
 
 def delete_products(shop: Shop, platform_ids: Iterable[str]) -> int:
@@ -324,9 +343,9 @@ def upsert_collections(shop: Shop, items: Iterable[CollectionData]) -> int:
         if not fresh:
             return 0
         rows = [
-            Collection(shop=shop, platform_id=cut(c.platform_id, 64), title=cut(c.title, 512),
-                       handle=cut(c.handle, 255),
-                       platform_updated_at=c.updated_at or stored.get(c.platform_id, (0, None))[1])
+            {"shop_id": shop.pk, "platform_id": cut(c.platform_id, 64), "title": cut(c.title, 512),
+             "handle": cut(c.handle, 255),
+             "platform_updated_at": c.updated_at or stored.get(c.platform_id, (0, None))[1]}
             for c in fresh
         ]
         upsert_rows(Collection, rows, ["shop", "platform_id"], ["title", "handle", "platform_updated_at"])
@@ -341,8 +360,8 @@ def upsert_collections(shop: Shop, items: Iterable[CollectionData]) -> int:
             for c in carrying:
                 for position, pid in enumerate(c.product_ids or ()):
                     if pid in product_ids:
-                        members.append(CollectionMembership(shop=shop, collection_id=collection_ids[c.platform_id],
-                                                            product_id=product_ids[pid], position=position))
+                        members.append({"shop_id": shop.pk, "collection_id": collection_ids[c.platform_id],
+                                        "product_id": product_ids[pid], "position": position})
             # Memberships are keyed by (collection, product); positions follow the collection's own order.
             upsert_rows(CollectionMembership, members, ["shop", "collection", "product"], ["position"])
     return len(fresh)
@@ -393,12 +412,12 @@ def apply_inventory_updates(shop: Shop, items: Iterable[InventoryUpdate]) -> int
             for vid, _ in by_item.get(item_id, ()):
                 if (vid, location) in stored and not not_older(upd.updated_at, stored[(vid, location)]):
                     continue
-                rows.append(InventoryLevel(shop=shop, variant_id=vid, location_id=cut(location, 64),
-                                           available=upd.available, platform_updated_at=upd.updated_at))
+                rows.append({"shop_id": shop.pk, "variant_id": vid, "location_id": cut(location, 64),
+                             "available": upd.available, "platform_updated_at": upd.updated_at})
         if not rows:
             return 0
         upsert_rows(InventoryLevel, rows, ["shop", "variant", "location_id"], ["available", "platform_updated_at"])
-        touched = {r.variant_id for r in rows}
+        touched = {r["variant_id"] for r in rows}
         refresh_variant_stock(shop, touched)
         refresh_product_stock(shop, {pid for vid, _, pid in variants if vid in touched})
     return len(rows)

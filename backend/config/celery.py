@@ -28,6 +28,11 @@ app.conf.beat_schedule = {
         "task": "integrations.woocommerce.tasks.reconcile_woocommerce_shops",
         "schedule": crontab(minute="7-59/15"),
     },
+    # Segments: orders written in bulk (sync, no post_save) reach their customers' profiles within a minute.
+    "segments-catch-up-orders": {
+        "task": "backend.segments.tasks.catch_up_all_shops",
+        "schedule": crontab(),
+    },
     # Segments: re-run every rule over the shop so time-based conditions ("no order in 60 days") stay right.
     "segments-full-pass": {
         "task": "backend.segments.tasks.full_pass_all_shops",

@@ -105,6 +105,7 @@ def _apply_events(profile: CustomerProfile, customer_ids: list[int], visitor_ids
         first=Min("created_at"),
         last=Max("created_at"),
         cart=Max("created_at", filter=Q(type="added_to_cart")),
+        collection=Max("created_at", filter=Q(type="collection_viewed")),
     )
     profile.events_count = agg["n"] or 0
     profile.sessions_count = agg["sessions"] or 0
@@ -117,14 +118,14 @@ def _apply_events(profile: CustomerProfile, customer_ids: list[int], visitor_ids
         profile.consent_updated_at = now
 
     since = now - timedelta(days=viewed_window_days)
+    if agg["collection"] is None or agg["collection"] < since:
+        return  # no collection viewed inside the window: nothing to write (most shoppers, most events)
     viewed = dict(
         events.filter(type="collection_viewed", collection_id__isnull=False, created_at__gte=since)
         .values("collection_id").annotate(last=Max("created_at")).values_list("collection_id", "last")
     )
-    views = ProfileCollectionView.objects.for_shop(profile.shop_id).filter(profile=profile)
-    stale = set(views.values_list("collection_id", flat=True)) - set(viewed)
-    if stale:  # checked first: a plain delete opens a transaction even when there is nothing to delete
-        views.filter(collection_id__in=stale).delete()
+    # Views that fall out of the window need no delete here: every reader compares last_viewed_at with its own
+    # window, and prune_collection_views() clears old rows nightly.
     if viewed:
         ProfileCollectionView.objects.bulk_create(
             [ProfileCollectionView(shop_id=profile.shop_id, profile=profile, collection_id=cid, last_viewed_at=at)
@@ -218,3 +219,10 @@ def refresh_order_facts(shop_id: int) -> int:
             p.channels = "|" + "|".join(sorted(f["channels"])) + "|" if f else ""
         write_fields(batch, ORDER_FACTS)
     return len(ids)
+
+
+def prune_collection_views(shop_id: int, keep_days: int = 365) -> int:
+    """Forget collection views older than any rule can ask about (rules accept at most 365 days)."""
+    cutoff = timezone.now() - timedelta(days=keep_days)
+    deleted, _ = ProfileCollectionView.objects.for_shop(shop_id).filter(last_viewed_at__lt=cutoff).delete()
+    return deleted

@@ -30,29 +30,29 @@ def upsert_customers(shop: Shop, items: Iterable[CustomerData]) -> int:
             .values_list("platform_id", flat=True)
         ) if stored else set()
         rows = [
-            Customer(
-                shop=shop,
-                platform_id=cut(c.platform_id, 64),
-                email=cut(c.email, 320).strip().lower(),
-                phone=cut(c.phone, 40),
-                first_name=cut(c.first_name, 255),
-                last_name=cut(c.last_name, 255),
-                country=cut(c.country, 2).upper(),
-                province=cut(c.province, 255),
-                city=cut(c.city, 255),
-                tags=[cut(t, 255) for t in c.tags][:250],
-                accepts_marketing=c.accepts_marketing,
-                orders_count=c.orders_count,
-                total_spent=c.total_spent,
-                platform_created_at=c.created_at,
-                platform_updated_at=c.updated_at or stored.get(c.platform_id, (0, None))[1],
-            )
+            {
+                "shop_id": shop.pk,
+                "platform_id": cut(c.platform_id, 64),
+                "email": cut(c.email, 320).strip().lower(),
+                "phone": cut(c.phone, 40),
+                "first_name": cut(c.first_name, 255),
+                "last_name": cut(c.last_name, 255),
+                "country": cut(c.country, 2).upper(),
+                "province": cut(c.province, 255),
+                "city": cut(c.city, 255),
+                "tags": [cut(t, 255) for t in c.tags][:250],
+                "accepts_marketing": c.accepts_marketing,
+                "orders_count": c.orders_count,
+                "total_spent": c.total_spent,
+                "platform_created_at": c.created_at,
+                "platform_updated_at": c.updated_at or stored.get(c.platform_id, (0, None))[1],
+            }
             for c in fresh
         ]
         unique = ["shop", "platform_id"]
-        upsert_rows(Customer, [r for r in rows if r.platform_id not in redacted], unique,
+        upsert_rows(Customer, [r for r in rows if r["platform_id"] not in redacted], unique,
                     PERSONAL_FIELDS + OTHER_FIELDS)
-        upsert_rows(Customer, [r for r in rows if r.platform_id in redacted], unique, OTHER_FIELDS)
+        upsert_rows(Customer, [r for r in rows if r["platform_id"] in redacted], unique, OTHER_FIELDS)
         from backend.orders.upsert import link_orders_to_customers
 
         link_orders_to_customers(shop, [c.platform_id for c in fresh])

@@ -50,33 +50,33 @@ def upsert_orders(shop: Shop, items: Iterable[OrderData]) -> int:
     return len(fresh)
 
 
-def _order_row(shop: Shop, o: OrderData, customers: dict[str, int], stored_ts) -> Order:  # noqa: ANN001
+def _order_row(shop: Shop, o: OrderData, customers: dict[str, int], stored_ts) -> dict:  # noqa: ANN001
     refunded = o.total_refunded or sum((r.amount for r in o.refunds or ()), start=o.total_refunded)
-    return Order(
-        shop=shop,
-        platform_id=cut(o.platform_id, 64),
-        name=cut(o.name, 64),
-        customer_id=customers.get(o.customer_platform_id),
-        customer_platform_id=cut(o.customer_platform_id, 64),
-        email=cut(o.email, 320),
-        currency=cut(o.currency or shop.currency, 3).upper(),
-        subtotal_price=o.subtotal_price,
-        total_price=o.total_price,
-        total_discounts=o.total_discounts,
-        total_tax=o.total_tax,
-        total_refunded=refunded,
-        discount_codes=[cut(c, 255) for c in o.discount_codes][:50],
-        channel=o.channel if o.channel in CHANNELS else Order.Channel.OTHER,
-        source_name=cut(o.source_name, 255),
-        financial_status=cut(o.financial_status, 40).lower(),
-        cancelled_at=o.cancelled_at,
-        cancel_reason=cut(o.cancel_reason, 64),
-        shipping_address=o.shipping_address or {},
-        note_attributes=[[cut(k, 255), cut(v, 1000)] for k, v in o.note_attributes][:50],
-        processed_at=o.processed_at or o.created_at,
-        platform_created_at=o.created_at,
-        platform_updated_at=o.updated_at or stored_ts,
-    )
+    return {
+        "shop_id": shop.pk,
+        "platform_id": cut(o.platform_id, 64),
+        "name": cut(o.name, 64),
+        "customer_id": customers.get(o.customer_platform_id),
+        "customer_platform_id": cut(o.customer_platform_id, 64),
+        "email": cut(o.email, 320),
+        "currency": cut(o.currency or shop.currency, 3).upper(),
+        "subtotal_price": o.subtotal_price,
+        "total_price": o.total_price,
+        "total_discounts": o.total_discounts,
+        "total_tax": o.total_tax,
+        "total_refunded": refunded,
+        "discount_codes": [cut(c, 255) for c in o.discount_codes][:50],
+        "channel": o.channel if o.channel in CHANNELS else Order.Channel.OTHER,
+        "source_name": cut(o.source_name, 255),
+        "financial_status": cut(o.financial_status, 40).lower(),
+        "cancelled_at": o.cancelled_at,
+        "cancel_reason": cut(o.cancel_reason, 64),
+        "shipping_address": o.shipping_address or {},
+        "note_attributes": [[cut(k, 255), cut(v, 1000)] for k, v in o.note_attributes][:50],
+        "processed_at": o.processed_at or o.created_at,
+        "platform_created_at": o.created_at,
+        "platform_updated_at": o.updated_at or stored_ts,
+    }
 
 
 def _write_lines(shop: Shop, orders: list[OrderData], order_ids: dict[str, int], preexisting: set[str]) -> None:
@@ -90,28 +90,30 @@ def _write_lines(shop: Shop, orders: list[OrderData], order_ids: dict[str, int],
                                                   if li.variant_platform_id])
     rows = []
     for o, li in lines:
-        refunded_by_refunds = sum(q for r in o.refunds or () for lid, q in r.line_items if lid == li.platform_id)
-        rows.append(LineItem(
-            shop=shop,
-            order_id=order_ids[o.platform_id],
-            platform_id=cut(li.platform_id, 64),
-            product_id=products.get(li.product_platform_id),
-            variant_id=variants.get(li.variant_platform_id),
-            product_platform_id=cut(li.product_platform_id, 64),
-            variant_platform_id=cut(li.variant_platform_id, 64),
-            title=cut(li.title, 512),
-            sku=cut(li.sku, 255),
-            quantity=li.quantity,
-            refunded_quantity=min(li.quantity, max(li.refunded_quantity, refunded_by_refunds)),
-            price=li.price,
-            total_discount=li.total_discount,
-            properties=[[cut(k, 255), cut(v, 1000)] for k, v in li.properties][:50],
-        ))
+        refunded = li.refunded_quantity
+        if o.refunds:
+            refunded = max(refunded, sum(q for r in o.refunds for lid, q in r.line_items if lid == li.platform_id))
+        rows.append({
+            "shop_id": shop.pk,
+            "order_id": order_ids[o.platform_id],
+            "platform_id": cut(li.platform_id, 64),
+            "product_id": products.get(li.product_platform_id),
+            "variant_id": variants.get(li.variant_platform_id),
+            "product_platform_id": cut(li.product_platform_id, 64),
+            "variant_platform_id": cut(li.variant_platform_id, 64),
+            "title": cut(li.title, 512),
+            "sku": cut(li.sku, 255),
+            "quantity": li.quantity,
+            "refunded_quantity": min(li.quantity, refunded),
+            "price": li.price,
+            "total_discount": li.total_discount,
+            "properties": [[cut(k, 255), cut(v, 1000)] for k, v in li.properties][:50],
+        })
     # Only orders we had before can hold lines the new version dropped (an edited order).
     replaced = [order_ids[o.platform_id] for o in carrying if o.platform_id in preexisting]
     if replaced:
         LineItem.objects.for_shop(shop).filter(order_id__in=replaced).exclude(
-            platform_id__in=[r.platform_id for r in rows]
+            platform_id__in=[r["platform_id"] for r in rows]
         ).delete()
     upsert_rows(LineItem, rows, ["shop", "platform_id"], LINE_FIELDS)
 
@@ -121,14 +123,14 @@ def _write_refunds(shop: Shop, orders: list[OrderData], order_ids: dict[str, int
     if not carrying:
         return
     rows = [
-        Refund(shop=shop, order_id=order_ids[o.platform_id], platform_id=cut(r.platform_id, 64), amount=r.amount,
-               note=cut(r.note, 5000), platform_created_at=r.created_at)
+        {"shop_id": shop.pk, "order_id": order_ids[o.platform_id], "platform_id": cut(r.platform_id, 64),
+         "amount": r.amount, "note": cut(r.note, 5000), "platform_created_at": r.created_at}
         for o in carrying for r in o.refunds or () if r.platform_id
     ]
     replaced = [order_ids[o.platform_id] for o in carrying if o.platform_id in preexisting]
     if replaced:
         Refund.objects.for_shop(shop).filter(order_id__in=replaced).exclude(
-            platform_id__in=[r.platform_id for r in rows]
+            platform_id__in=[r["platform_id"] for r in rows]
         ).delete()
     upsert_rows(Refund, rows, ["shop", "platform_id"], ["order", "amount", "note", "platform_created_at"])
 

@@ -1,7 +1,7 @@
 """Who is in which segment: real-time updates for one profile, a full pass for a shop, and a fast lookup.
 
 `segment_keys_for()` is what widgets (bestsellers per segment) and popups call on every request: it answers from
-the cache, falling back to two indexed queries. Keys look like "visitors:returning", "buyers:repeat",
+the cache, falling back to two indexed queries. Keys look like "visitors:returning", "buyers:first", "buyers:repeat",
 "country:ES", "tag:wholesale", "tier:vip", "segment:<slug>".
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ logger = logging.getLogger("personalize.segments")
 KEYS_TTL = 300
 SEGMENTS_TTL = 60
 NEW_VISITOR_KEYS = ["visitors:new", "buyers:none"]
+# "buyers:first" / "buyers:repeat" / "visitors:*" / "country:*" / "tag:*" match the bestsellers engine's buckets.
 
 
 def _shop_id(shop: Shop | int) -> int:
@@ -83,7 +84,7 @@ def profile_keys(profile: CustomerProfile) -> list[str]:
     returning = profile.sessions_count >= 2 or profile.orders_count >= 1
     keys = ["visitors:returning" if returning else "visitors:new"]
     keys.append("buyers:repeat" if profile.orders_count >= 2 else
-                "buyers:first_time" if profile.orders_count == 1 else "buyers:none")
+                "buyers:first" if profile.orders_count == 1 else "buyers:none")
     if profile.country:
         keys.append(f"country:{profile.country.upper()}")
     keys += [f"tag:{t}" for t in profile.tags_text.strip("|").split("|") if t]

@@ -15,13 +15,15 @@ from contextlib import contextmanager
 from celery import shared_task
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q
 
 from backend.customers.identities import link_new_customers, resolve_customer, resolve_visitor
 from backend.customers.models import Customer, CustomerProfile
-from backend.customers.profiles import refresh_order_facts, refresh_profile
+from backend.customers.profiles import prune_collection_views, refresh_order_facts, refresh_profile
 from backend.shops.models import Shop
 
 from . import membership, valuation
+from .models import SegmentSettings
 from .presets import ensure_presets
 
 logger = logging.getLogger("personalize.segments")
@@ -145,10 +147,65 @@ def on_order_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001 - Django
 
 # ------------------------------------------------------------------ scheduled
 
+CATCH_UP_BATCH = 2000
+
+
+def catch_up_orders(shop_id: int) -> int:
+    """Refresh the profiles of customers whose orders were written without a signal (bulk upserts) since the last
+    run: new orders by pk, changed ones by the platform's updated_at. Returns how many customers were refreshed.
+
+    The first run only sets the cursors: the nightly rebuild covers everything before them.
+    """
+    from backend.orders.models import Order
+
+    settings, _ = SegmentSettings.objects.for_shop(shop_id).get_or_create(shop_id=shop_id)
+    orders = Order.objects.for_shop(shop_id)
+    if settings.order_cursor_pk is None:
+        last = orders.order_by("-pk").values_list("pk", flat=True).first() or 0
+        newest = orders.order_by(F("platform_updated_at").desc(nulls_last=True)).values_list(
+            "platform_updated_at", flat=True).first()
+        SegmentSettings.objects.for_shop(shop_id).filter(pk=settings.pk).update(
+            order_cursor_pk=last, order_cursor_updated_at=newest)
+        return 0
+    changed = Q(pk__gt=settings.order_cursor_pk)
+    if settings.order_cursor_updated_at is not None:
+        changed |= Q(platform_updated_at__gt=settings.order_cursor_updated_at)
+    rows = list(orders.filter(changed).order_by("pk").values_list("pk", "customer_id", "platform_updated_at")
+                [:CATCH_UP_BATCH])
+    if not rows:
+        return 0
+    customer_ids = sorted({cid for _, cid, _ in rows if cid})
+    for cid in customer_ids:
+        customer = Customer.objects.for_shop(shop_id).filter(pk=cid).first()
+        if customer is not None:
+            with _derived_write():
+                _settle(resolve_customer(customer))
+    stamps = [ts for _, _, ts in rows if ts is not None]
+    SegmentSettings.objects.for_shop(shop_id).filter(pk=settings.pk).update(
+        order_cursor_pk=max(settings.order_cursor_pk, max(pk for pk, _, _ in rows)),
+        order_cursor_updated_at=max([*stamps, settings.order_cursor_updated_at] if settings.order_cursor_updated_at
+                                    else stamps) if stamps else settings.order_cursor_updated_at,
+    )
+    return len(customer_ids)
+
+
+@shared_task(acks_late=True, **RETRY)
+def catch_up_shop(shop_id: int) -> None:
+    if _shop_is_active(shop_id):
+        catch_up_orders(shop_id)
+
+
+@shared_task
+def catch_up_all_shops() -> None:
+    for shop_id in Shop.objects.filter(state=Shop.State.INSTALLED).values_list("pk", flat=True):
+        catch_up_shop.delay(shop_id)
+
+
 
 def rebuild_shop(shop_id: int) -> int:
     """Give every customer a profile and recompute every profile's order facts (after a bulk sync, nightly)."""
     link_new_customers(shop_id)
+    prune_collection_views(shop_id)
     return refresh_order_facts(shop_id)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -18,8 +19,10 @@ from shopify_app import verify_app_proxy_req
 from backend.customers.models import Customer
 from backend.shops.models import Shop
 
+from .fields import PLATFORM_ID, PUBLIC_KEY, matches
 from .models import AllowedOrigin
 
+_HEX_SIGNATURE = re.compile(r"[0-9a-f]{64}")  # non-ASCII would make the SDK's compare_digest raise
 _SHOP_TTL = 30.0  # seconds a resolved shop stays in process; bounds how long a rotated key or uninstall lags
 _shops: dict[str, tuple[float, ShopInfo | None]] = {}
 
@@ -98,7 +101,7 @@ def forget_shops() -> None:
 
 
 def shop_for_key(key: str) -> ShopInfo | None:
-    if not key or len(key) > 64:
+    if not matches(PUBLIC_KEY, key):
         return None
     return _cached(f"key:{key}", public_key=key)
 
@@ -119,6 +122,8 @@ def check_origin(request: HttpRequest, shop: ShopInfo) -> str:
 
 def verify_proxy(request: HttpRequest) -> Caller:
     """A Shopify app-proxy request: its signature (HMAC of the query with the app secret) names the shop."""
+    if not _HEX_SIGNATURE.fullmatch(request.GET.get("signature", "")):
+        raise AccessDenied(401, "app proxy signature rejected: missing or malformed")
     result = verify_app_proxy_req(
         {
             "method": request.method or "GET",
@@ -134,7 +139,8 @@ def verify_proxy(request: HttpRequest) -> Caller:
     shop = _cached(f"proxy:{domain}", platform=Shop.Platform.SHOPIFY, domain=domain)
     if shop is None:
         raise AccessDenied(404, "shop not installed")
-    return Caller(shop=shop, customer_platform_id=(result.logged_in_customer_id or "")[:64], via_proxy=True)
+    customer = result.logged_in_customer_id or ""
+    return Caller(shop=shop, customer_platform_id=customer if matches(PLATFORM_ID, customer) else "", via_proxy=True)
 
 
 def _customer_key(shop_id: int) -> bytes:
@@ -153,10 +159,11 @@ def customer_signature(shop: Shop | ShopInfo | int, customer_platform_id: str) -
 
 def trusted_customer(shop: ShopInfo, customer_platform_id: str, signature: str) -> str:
     """customer_platform_id when its signature is valid, else "" (the claim is ignored, not an error)."""
-    if not customer_platform_id or not signature or len(customer_platform_id) > 64:
+    if not matches(PLATFORM_ID, customer_platform_id) or not signature:
         return ""
     expected = customer_signature(shop.id, customer_platform_id)
-    return customer_platform_id if hmac.compare_digest(expected, signature) else ""
+    valid = hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+    return customer_platform_id if valid else ""
 
 
 def customer_pk(shop: ShopInfo, customer_platform_id: str) -> int | None:

@@ -8,6 +8,7 @@ PLATFORM_ID = re.compile(r"[A-Za-z0-9_\-:./]{1,64}")  # Shopify/WooCommerce ids,
 VISITOR_ID = re.compile(r"[A-Za-z0-9_\-.]{1,64}")  # ids the storefront script makes (UUIDs, base64url)
 SEGMENT = re.compile(r"[A-Za-z0-9_\-:. ]{1,64}")  # "country:ES", "buyers:repeat", "tag:vip"
 TOKEN = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")  # widget names, experiments, variants
+PUBLIC_KEY = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # "pk_" + URL-safe base64
 LOCALES = ("es", "en")
 
 

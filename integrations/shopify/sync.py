@@ -12,7 +12,6 @@ offset; re-applying the batch that was in flight is harmless because upserts are
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -251,7 +251,7 @@ def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, bat
         line_no, offset = line_no + 1, end
         if not raw.strip():
             continue
-        row = json.loads(raw)
+        row = orjson.loads(raw)
         parent_id = row.pop("__parentId", None)
         gid = str(row.get("id") or "")
         if parent_id is None:

@@ -5,11 +5,13 @@ ones. Every page is upserted and then recorded in the SyncRun (`stages[resource]
 from X-WP-Total / X-WP-TotalPages), so a sync that dies resumes at the next page; the upserts are idempotent and
 order-safe, so a page applied twice changes nothing. If a deletion in the store shrinks X-WP-Total between two
 pages, the previous page is read again and anything past the last id seen is applied: a deletion cannot make us
-skip a record.
+skip a record. The next page (with its variations, read four at a time) is fetched while the current one is
+written, so the store's latency and our database overlap.
 
 Incremental runs pass `modified_after` (products, orders) from the newest `date_modified_gmt` applied last time
 (`Shop.reconcile_cursors["woocommerce:<resource>"]`). WooCommerce's customers endpoint has no such filter, so
-customers are re-read in full; their upsert skips what has not changed.
+customers are re-read in full; their upsert skips what has not changed. A change to a variation alone may not move
+its parent's date_modified: webhooks (product.updated carrying the variation) bring those in.
 """
 from __future__ import annotations
 
@@ -95,6 +97,8 @@ def apply_items(shop: Shop, resource: str, items: list) -> int:
 
 def list_params(resource: str, since: str | None) -> dict[str, str]:
     params = {"orderby": "id", "order": "asc"}
+    if resource == "customers":
+        params["role"] = "all"  # the default lists only the "customer" role; staff and subscribers buy too
     if since and resource in SUPPORTS_MODIFIED_AFTER:
         params.update(modified_after=since, dates_are_gmt="true")
     return params

@@ -188,3 +188,19 @@ def test_shops_never_mix(shop, other_shop, store):
     recs = ab(shop, store["jacket"], limit=20)
     assert other.pk not in recs
     assert all(pk not in recs for pk in also_bought.stored_neighbours(other_shop, other.pk))
+
+
+def test_lines_are_read_as_numbers_with_the_right_time_and_basket(shop):
+    from datetime import UTC, datetime
+
+    a, b = f.product(shop, "a"), f.product(shop, "b")
+    when = datetime(2026, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)
+    guest = f.order(shop, [a, b], when=when)
+    buyer = f.customer(shop)
+    f.order(shop, [a], buyer, when=when)
+    f.order(shop, [b], buyer, when=when)
+    keys, products, times = also_bought._line_arrays(
+        also_bought._lines(shop, datetime(2000, 1, 1, tzinfo=UTC)).order_by("pk"))
+    assert list(keys) == [guest.pk * 2 + 1] * 2 + [buyer.pk * 2] * 2  # a customer's orders form one basket
+    assert list(products) == [a.pk, b.pk, a.pk, b.pk]
+    assert times == pytest.approx([when.timestamp()] * 4, abs=1e-3)

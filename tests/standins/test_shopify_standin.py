@@ -181,7 +181,8 @@ def test_authorization_code_grant_single_use_code_and_signed_callback(standin, h
 
 
 @pytest.mark.parametrize("change", [{"client_id": "someone-else"},
-                                   {"redirect_uri": "https://evil.example.net/callback"}])
+                                   {"redirect_uri": "https://evil.example.net/callback"},
+                                   {"scope": "read_products,all_the_things"}])
 def test_authorize_refuses_unknown_client_or_foreign_redirect(standin, http, change):
     params = {"client_id": KEY, "scope": "read_products", "state": "s",
               "redirect_uri": "https://app.example.com/shopify/callback", **change}
@@ -259,10 +260,27 @@ def test_documents_invalid_against_shopify_schema_are_rejected(standin, http, qu
     assert "data" not in body and body["errors"][0]["extensions"]["code"] == code
 
 
-def test_connections_need_first_or_last(standin, http):
+def test_connections_need_first_or_last_within_250(standin, http):
     token = standin.issue_token(SHOP)["access_token"]
     body = json.loads(gql(http, token, "{ products { edges { node { id } } } }").response.body)
     assert body["errors"][0]["message"] == "you must provide one of first or last"
+    body = json.loads(gql(http, token, "{ products(first: 251) { edges { node { id } } } }").response.body)
+    assert "250" in body["errors"][0]["message"]
+
+
+def test_concurrent_requests_are_served_in_parallel(standin):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = {shop: standin.issue_token(shop)["access_token"] for shop in (SHOP, OTHER)}
+
+    def call(k: int) -> str:
+        shop = (SHOP, OTHER)[k % 2]
+        with standin_http_client(standin.base_url) as client:
+            return gql(client, tokens[shop], "{ shop { name } }", shop=shop).data["shop"]["name"]
+
+    with ThreadPoolExecutor(8) as pool:
+        names = list(pool.map(call, range(24)))
+    assert names == ["Alpha", "Beta"] * 12
 
 
 def test_small_bucket_throttles_then_restores(receiver):

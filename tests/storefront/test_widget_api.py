@@ -5,7 +5,6 @@ import json
 import time
 
 import pytest
-from django.core.cache import cache
 from shopify_app.verify.app_proxy import _generate_param_string
 
 from backend.catalog.models import Product
@@ -94,7 +93,7 @@ def test_shop_a_key_never_returns_shop_b_products(client, shop, other_shop):
     real = registry.recommend
     try:
         registry.recommend = lambda s, w, ctx: [p.pk for p in foreign] + [p.pk for p in mine]
-        cache.clear()
+        invalidate(shop.pk)
         leaked = get(client, "bestsellers", key=shop.public_key)
     finally:
         registry.recommend = real
@@ -216,6 +215,9 @@ def test_app_proxy_signature_verified(client, shop, catalog, settings):
     assert client.get("/api/storefront/proxy/widgets/bestsellers", tampered, **UA).status_code == 401
     stale = _proxy_query(shop.domain, settings.SHOPIFY_API_SECRET, timestamp=str(int(time.time()) - 3600))
     assert client.get("/api/storefront/proxy/widgets/bestsellers", stale, **UA).status_code == 401
+    for odd in ("é" * 64, "", "00"):
+        weird = {**_proxy_query(shop.domain, settings.SHOPIFY_API_SECRET), "signature": odd}
+        assert client.get("/api/storefront/proxy/widgets/bestsellers", weird, **UA).status_code == 401
     unknown = _proxy_query("gamma.myshopify.com", settings.SHOPIFY_API_SECRET)
     assert client.get("/api/storefront/proxy/widgets/bestsellers", unknown, **UA).status_code == 404
 
@@ -258,7 +260,8 @@ def test_payload_build_has_no_n_plus_one(client, shop, catalog, django_assert_ma
 
 def test_odd_query_strings_are_4xx_not_500(client, shop, catalog):
     for query in ("product=%00", "product=%C3%28", "limit=-1", "limit=1e3", "locale=", "segment=%F0%9F%98%80",
-                  "collection=" + "9" * 200, "visitor=" + "v" * 65, "key=" + "k" * 5000):
+                  "collection=" + "9" * 200, "visitor=" + "v" * 65, "key=" + "k" * 5000,
+                  "customer=1&customer_sig=%C3%A9%C3%A9", "customer=%00&customer_sig=00"):
         response = client.get(f"/api/storefront/widgets/also_bought?key={shop.public_key}&{query}", **UA)
         assert response.status_code < 500, query
         assert response.json()

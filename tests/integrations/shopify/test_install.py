@@ -12,7 +12,7 @@ from integrations.shopify.client import ShopifyClient
 from integrations.shopify.http import shopify_client
 from integrations.shopify.oauth import sign_query
 
-from .sync_support import new_domain, shopify_standin, standin  # noqa: F401
+from .sync_support import new_domain
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

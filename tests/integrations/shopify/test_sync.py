@@ -1,6 +1,7 @@
 """Full sync over real HTTP against the Shopify stand-in: bulk operations, JSONL streaming, resumability."""
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -10,8 +11,6 @@ from backend.customers.models import Customer
 from backend.orders.models import LineItem, Order, Refund
 from backend.shops.models import SyncRun
 from integrations.shopify.sync import run_sync, start_full_sync
-
-from .sync_support import shopify_standin, standin, standin_shop  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +206,7 @@ def test_reconciliation_heals_missed_webhooks_and_advances_the_cursor(standin, s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bulk_finish_webhook_wakes_the_waiting_sync(live_server, settings, shopify_standin, eager_celery):
+def test_bulk_finish_webhook_wakes_the_waiting_sync(live_server, settings, eager_celery):
     """The stand-in POSTs bulk_operations/finish to the running app; the sync stops waiting at once instead of
     at its next poll (30 s here, longer than the test's whole budget)."""
     from tests.standins.shopify import ShopifyStandin
@@ -216,17 +215,21 @@ def test_bulk_finish_webhook_wakes_the_waiting_sync(live_server, settings, shopi
 
     settings.SHOPIFY_API_KEY, settings.SHOPIFY_API_SECRET = API_KEY, API_SECRET
     with ShopifyStandin(API_KEY, API_SECRET, app_url=live_server.url, webhook_url=f"{live_server.url}/shopify/webhooks",
-                        size=SMALL, bulk_duration=0.3, retry_delays=(0.1,)) as standin:
-        settings.SHOPIFY_STANDIN_URL = standin.base_url
+                        size=SMALL, bulk_duration=0.3, retry_delays=(0.1,)) as hooked:
+        settings.SHOPIFY_STANDIN_URL = hooked.base_url
         domain = new_domain("hook")
-        standin.add_shop(domain)
-        shop = install_from_token(domain, standin.issue_token(domain))
+        hooked.add_shop(domain)
+        shop = install_from_token(domain, hooked.issue_token(domain))
         run = start_full_sync(shop, enqueue=False)
-        started = __import__("time").monotonic()
+        started = time.monotonic()
         run_sync(shop, run, poll_interval=30.0)
-        assert __import__("time").monotonic() - started < 20
-        assert len(standin.deliveries_for("bulk_operations/finish", domain)) == 4
-        assert_matches_store(shop, standin.store(domain))
+        assert time.monotonic() - started < 20
+        assert len(hooked.deliveries_for("bulk_operations/finish", domain)) == 4
+        assert_matches_store(shop, hooked.store(domain))
+        hooked.wait_for_webhooks(timeout=5)  # no delivery may still be in flight when the live server stops
+    # The stand-in's keep-alive connection just closed; let the live server's request thread finish with it while
+    # the test database is still shared with that thread.
+    time.sleep(0.5)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -237,7 +240,6 @@ def test_a_celery_worker_killed_mid_sync_leaves_a_task_that_resumes(standin, set
     import signal
     import subprocess
     import sys
-    import time
 
     from django.db import connection
 
@@ -262,10 +264,11 @@ def test_a_celery_worker_killed_mid_sync_leaves_a_task_that_resumes(standin, set
         "SHOPIFY_API_SECRET": settings.SHOPIFY_API_SECRET, "SHOPIFY_SYNC_BATCH_SIZE": "10",
         "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
     }
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - the worker writes it until the finally below
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "backend.config", "worker", "-Q", queue, "-c", "1",
          "--pool", "prefork", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        env=env, stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         run = start_full_sync(shop, enqueue=False)
         sync_shop.apply_async((shop.pk, run.pk), queue=queue)
@@ -298,6 +301,7 @@ def test_a_celery_worker_killed_mid_sync_leaves_a_task_that_resumes(standin, set
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
+        log.close()
         with connection.cursor() as c:  # the killed child's session may linger; the test DB must be droppable
             c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")

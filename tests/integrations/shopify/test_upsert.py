@@ -185,3 +185,27 @@ def test_hostile_strings_are_capped(shop):
     upsert_products(shop, [ProductData(platform_id="1", title="x" * 5000, handle="h" * 900, updated_at=T0)])
     p = Product.objects.for_shop(shop).get(platform_id="1")
     assert len(p.title) == 512 and len(p.handle) == 255
+
+
+def test_large_batches_take_the_same_path_semantics(shop):
+    """Batches past COPY_THRESHOLD use PostgreSQL's COPY fast path: same results, same idempotency."""
+    from backend.catalog.upsert import COPY_THRESHOLD
+
+    n = COPY_THRESHOLD + 20
+    batch = [product(str(i), T0) for i in range(n)]
+    assert upsert_products(shop, batch) == n
+    orders = [OrderData(platform_id=f"o{i}", updated_at=T0, customer_platform_id="c1",
+                        line_items=(LineItemData(f"l{i}", str(i), f"{i}0", price=Decimal("2.50")),))
+              for i in range(n)]
+    assert upsert_orders(shop, orders) == n
+    before = snapshot(shop)
+    upsert_products(shop, batch)
+    upsert_orders(shop, orders)
+    assert snapshot(shop) == before
+    assert Variant.objects.for_shop(shop).count() == 2 * n and InventoryLevel.objects.for_shop(shop).count() == 4 * n
+    line = LineItem.objects.for_shop(shop).get(platform_id="l7")
+    assert line.product.platform_id == "7" and line.variant.platform_id == "70" and line.price == Decimal("2.50")
+    assert Product.objects.for_shop(shop).get(platform_id="3").tags == ["a", "b"]
+    # Older versions in a large batch change nothing either.
+    upsert_products(shop, [product(str(i), T0 - timedelta(days=1), price="1.00") for i in range(n)])
+    assert snapshot(shop) == before

@@ -511,3 +511,42 @@ def test_a_real_worker_applies_what_the_request_only_queued(live_server, standin
 
         redis.Redis.from_url(os.environ["REDIS_URL"]).delete(
             queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
+# --- hostile bodies ------------------------------------------------------------------------------------------------
+
+ODD_VALUES = [None, "", "x" * 5000, -1, 1.5, True, [], {}, ["a", 1], {"a": [1]}, "2026-13-45T99:99:99Z"]
+
+
+def _mutations(body, path=()):
+    """Every body obtained by replacing one value (at any depth) with an odd one."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            for odd in ODD_VALUES:
+                yield {**body, key: odd}
+            for inner in _mutations(value, (*path, key)):
+                yield {**body, key: inner}
+    elif isinstance(body, list) and body:
+        for inner in _mutations(body[0], path):
+            yield [inner, *body[1:]]
+
+
+@pytest.mark.parametrize(("topic", "body"), [
+    ("products/update", product_body()), ("orders/updated", order_body()), ("customers/update", customer_body()),
+    ("refunds/create", {"id": 1, "order_id": 9001, "note": "x",
+                        "refund_line_items": [{"line_item_id": 90011, "quantity": 1, "subtotal": "1.00"}],
+                        "transactions": [{"kind": "refund", "status": "success", "amount": "1.00"}]}),
+])
+def test_odd_values_anywhere_are_applied_or_marked_failed_never_crash(shop, topic, body):
+    """Whatever a body holds, the handler either applies it or raises PayloadError (failed, not retried)."""
+    from integrations.shopify.payloads import PayloadError
+
+    handler = webhooks.HANDLERS[topic]
+    applied = refused = 0
+    for mutated in _mutations(body):
+        try:
+            handler(shop, mutated)
+            applied += 1
+        except PayloadError:
+            refused += 1
+    assert applied and refused  # both outcomes happen: the mutations reach the checks

@@ -32,8 +32,8 @@ RATE_LIMIT_DOC = "https://shopify.dev/api/usage/rate-limits"
 # Which access scope a root field needs (write_X implies read_X).
 ROOT_SCOPES = {
     "products": "read_products", "product": "read_products", "productVariant": "read_products",
-    "productVariants": "read_products", "collections": "read_products", "collection": "read_products",
-    "inventoryItem": "read_inventory", "inventoryLevel": "read_inventory", "inventoryItems": "read_inventory",
+    "collections": "read_products", "collection": "read_products",
+    "inventoryItem": "read_inventory", "inventoryLevel": "read_inventory",
     "customers": "read_customers", "customer": "read_customers",
     "orders": "read_orders", "order": "read_orders",
     "locations": "read_locations", "location": "read_locations",
@@ -291,6 +291,19 @@ def _require(info: GraphQLResolveInfo, field: str) -> None:
                                        "requiredAccess": f"`{needed}` access scope."})
 
 
+_NODE_SCOPES = {"Product": "product", "ProductVariant": "productVariant", "Collection": "collection",
+                "InventoryItem": "inventoryItem", "InventoryLevel": "inventoryLevel", "Customer": "customer",
+                "Order": "order", "Location": "location"}
+
+
+def _require_for_node(info: GraphQLResolveInfo, node: Any) -> None:
+    """node(id:) needs the same access scope as the typed root field for that object."""
+    if node is not None:
+        field = _NODE_SCOPES.get(node.get("__typename"))
+        if field:
+            _require(info, field)
+
+
 def _resolve_query_root(state: ShopState, info: GraphQLResolveInfo, args: dict[str, Any]) -> Any:
     name = info.field_name
     store = state.store
@@ -308,6 +321,7 @@ def _resolve_query_root(state: ShopState, info: GraphQLResolveInfo, args: dict[s
         if name == "location" and not args.get("id"):
             return store.location(0)
         node = _node_for_gid(state, args["id"])
+        _require_for_node(info, node)
         expected = {"product": "Product", "productVariant": "ProductVariant", "customer": "Customer",
                     "order": "Order", "collection": "Collection", "inventoryItem": "InventoryItem",
                     "inventoryLevel": "InventoryLevel", "location": "Location"}.get(name)
@@ -315,7 +329,10 @@ def _resolve_query_root(state: ShopState, info: GraphQLResolveInfo, args: dict[s
             return None
         return node
     if name == "nodes":
-        return [_node_for_gid(state, i) for i in args.get("ids", [])]
+        nodes = [_node_for_gid(state, i) for i in args.get("ids", [])]
+        for node in nodes:
+            _require_for_node(info, node)
+        return nodes
     if name == "currentBulkOperation":
         op = state.bulk.current(args.get("type") or "QUERY")
         return op.as_graphql() if op else None

@@ -9,7 +9,8 @@ thread (optionally slowed by `duration` seconds), counts its objects, and then P
 The result URL is served by the stand-in and generated on the fly, line by line, each time it is downloaded:
 one JSON object per line, a nested connection's nodes after their parent with "__parentId" (products, then their
 variants / collections / inventory levels; orders, then their line items), only the selected fields (aliases
-honoured), GIDs as ids. `fileSize` stays null because the file is never materialised.
+honoured), GIDs as ids. `fileSize` stays null because the file is never materialised, and a `Range` request is
+answered 200 with the whole file (HTTP allows a server to ignore Range; a resuming client skips the prefix).
 """
 from __future__ import annotations
 

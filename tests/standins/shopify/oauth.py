@@ -11,13 +11,15 @@
 - Refresh: grant_type refresh_token: returns a new access token and a new refresh token; the refresh token used
   stops working (the previous access token stays valid until its own expiry).
 Errors are JSON {"error", "error_description"}: invalid_client (401), invalid_request / invalid_subject_token /
-invalid_grant / unsupported_grant_type (400).
+invalid_grant / unsupported_grant_type (400). Authorize answers 400 (no redirect) for an unknown client_id, a
+redirect_uri outside the app URL / allowed redirect URLs, or an undefined scope.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -33,6 +35,7 @@ ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 OFFLINE_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"
 ONLINE_TYPE = "urn:shopify:params:oauth:token-type:online-access-token"
 CODE_LIFETIME = 600
+_SCOPE = re.compile(r"^(unauthenticated_)?(read|write)_[a-z_]{2,40}$")
 ONLINE_LIFETIME = 86_400
 
 
@@ -150,6 +153,9 @@ class OAuth:
         if not self._redirect_allowed(redirect_uri):
             return 400, {}, "Oauth error invalid_request: The redirect_uri is not whitelisted"
         scopes = [s.strip() for s in one("scope").split(",") if s.strip()]
+        bad = [s for s in scopes if not _SCOPE.match(s)]
+        if bad:
+            return 400, {}, f"Oauth error invalid_scope: Scope undefined: {bad[0][:40]}"
         online = "per-user" in (query.get("grant_options[]") or [])
         code = secrets.token_hex(16)
         with self.lock:

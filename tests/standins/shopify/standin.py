@@ -78,7 +78,6 @@ class ShopifyStandin:
                  redirect_urls: Iterable[str] = (), topics: Iterable[str] | None = None,
                  host: str = "127.0.0.1", port: int = 0, validate_schema: bool = True) -> None:
         self.api_key, self.api_secret = api_key, api_secret
-        self.app_url = app_url.rstrip("/")
         self.webhook_url = webhook_url
         self.compliance_webhook_url = compliance_webhook_url
         self.size, self.seed = size or StoreSize(), seed
@@ -91,7 +90,8 @@ class ShopifyStandin:
             self.topics = self.topics if topics is not None else toml_topics
             scopes = scopes or toml_scopes
         scopes = scopes or DEFAULT_SCOPES
-        self.oauth = OAuth(api_key, api_secret, self.app_url, frozenset(s.strip() for s in scopes.split(",") if s),
+        granted = frozenset(s.strip() for s in scopes.split(",") if s.strip())
+        self.oauth = OAuth(api_key, api_secret, app_url.rstrip("/"), granted,
                            token_lifetime=token_lifetime, refresh_token_lifetime=refresh_token_lifetime,
                            redirect_urls=tuple(redirect_urls))
         self.webhooks = wh.WebhookDispatcher(api_secret, api_version, timeout=webhook_timeout,
@@ -101,7 +101,16 @@ class ShopifyStandin:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         if validate_schema:
-            load_schema()  # once, up front: logs if Shopify's schema is absent
+            load_schema()  # once, up front (False: on the first GraphQL request); logs if Shopify's is absent
+
+    @property
+    def app_url(self) -> str:
+        """Where authorize may redirect (redirect_uri must live under it); assignable between tests."""
+        return self.oauth.app_url
+
+    @app_url.setter
+    def app_url(self, value: str) -> None:
+        self.oauth.app_url = value.rstrip("/")
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> ShopifyStandin:

@@ -30,7 +30,6 @@ Customers: countries ES, MX, AR, US, GB, CO, CL, FR with names in the country's 
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -276,8 +275,8 @@ class Store:
         self._order_patch: dict[int, OrderSpec] = {}
         self._extra_customers: dict[int, dict[str, Any]] = {}
         self._extra_orders = 0
+        self._titles: dict[int, str] = {}
         self.deleted_products: set[int] = set()
-        self._ids = itertools.count(1)
         self._generate()
         self._build_product_getters()
         self._build_customer_getters()
@@ -440,11 +439,16 @@ class Store:
         patch = self._product_patch.get(i)
         if patch and "title" in patch:
             return patch["title"]
-        cat = CATEGORIES[int(self.p_cat[i])]
-        style = _STYLES[int(self.p_style[i])]
-        if self.p_spanish[i]:
-            return f"{cat.nouns_es[int(self.p_noun[i]) % len(cat.nouns_es)]} {style}"
-        return f"{style} {cat.nouns_en[int(self.p_noun[i]) % len(cat.nouns_en)]}"
+        title = self._titles.get(i)  # every order line repeats its product's title: build each once
+        if title is None:
+            cat = CATEGORIES[int(self.p_cat[i])]
+            style = _STYLES[int(self.p_style[i])]
+            if self.p_spanish[i]:
+                title = f"{cat.nouns_es[int(self.p_noun[i]) % len(cat.nouns_es)]} {style}"
+            else:
+                title = f"{style} {cat.nouns_en[int(self.p_noun[i]) % len(cat.nouns_en)]}"
+            self._titles[i] = title
+        return title
 
     def product_handle(self, i: int) -> str:
         return f"{_slug(self.product_title(i))}-{i + 1}"

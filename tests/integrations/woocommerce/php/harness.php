@@ -9,7 +9,8 @@ $GLOBALS['pz_hooks'] = array();
 $GLOBALS['pz_shortcodes'] = array();
 $GLOBALS['pz_session'] = array();
 $GLOBALS['pz_posted'] = null;
-$GLOBALS['pz_page'] = array( 'product' => 4242, 'user' => 7 );
+$GLOBALS['pz_page'] = array( 'product' => (int) ( getenv( 'PZ_PRODUCT' ) ?: 4242 ), 'user' => (int) ( getenv( 'PZ_USER' ) ?: 7 ) );
+$GLOBALS['pz_scripts'] = array();
 
 function plugin_dir_path( $f ) { return dirname( $f ) . '/'; }
 function plugin_basename( $f ) { return basename( dirname( $f ) ) . '/' . basename( $f ); }
@@ -39,6 +40,18 @@ function shortcode_atts( $pairs, $atts, $sc = '' ) { $out = array(); foreach ( $
 function add_shortcode( $tag, $cb ) { $GLOBALS['pz_shortcodes'][ $tag ] = $cb; }
 function register_block_type( $path, $args = array() ) { $GLOBALS['pz_blocks'][ basename( $path ) ] = array( json_decode( file_get_contents( $path . '/block.json' ), true ), $args ); }
 function wp_doing_ajax() { return false; }
+function wp_enqueue_script( $h, $src, $deps = array(), $ver = false, $args = array() ) { $GLOBALS['pz_scripts'][ $h ] = array( 'src' => $src, 'before' => '' ); }
+function wp_enqueue_style( $h, $src, $deps = array(), $ver = false ) { $GLOBALS['pz_styles'][ $h ] = $src; }
+function wp_add_inline_script( $h, $js, $pos = 'after' ) { $GLOBALS['pz_scripts'][ $h ]['before'] .= $js; }
+function pz_print_enqueued() {
+	// As WP_Scripts::do_item builds it: the inline "before" script, then the tag, through script_loader_tag.
+	foreach ( $GLOBALS['pz_scripts'] as $h => $s ) {
+		$tag = ( $s['before'] ? "<script id=\"{$h}-js-before\">{$s['before']}</script>\n" : '' ) . "<script src=\"" . esc_url( $s['src'] ) . "\" id=\"{$h}-js\"></script>\n";
+		foreach ( $GLOBALS['pz_hooks']['script_loader_tag'] as $cb ) { $tag = call_user_func( $cb, $tag, $h, $s['src'] ); }
+		echo $tag;
+	}
+	foreach ( $GLOBALS['pz_styles'] ?? array() as $h => $src ) { echo '<link rel="stylesheet" id="' . esc_attr( $h ) . '-css" href="' . esc_url( $src ) . "\">\n"; }
+}
 function get_user_by( $field, $value ) { return (object) array( 'ID' => 2 ); }
 function wp_json_encode( $v ) { return json_encode( $v ); }
 function is_wp_error( $v ) { return $v instanceof WP_Error; }
@@ -78,6 +91,21 @@ if ( 'tag' === $mode ) {
 	$erasers = $GLOBALS['pz_hooks']['wp_privacy_personal_data_erasers'][0]( array() );
 	$result  = call_user_func( $erasers['personalize']['callback'], 'Ana.Garcia.0@example.com' );
 	echo json_encode( array( 'result' => $result, 'url' => $GLOBALS['pz_posted']['url'], 'body' => $GLOBALS['pz_posted']['body'], 'signature' => $GLOBALS['pz_posted']['headers']['X-Personalize-Signature'] ) );
+} elseif ( 'page' === $mode ) {
+	// A WooCommerce single-product page as a classic theme renders it, with the plugin's output in place.
+	Personalize_Storefront::enqueue();
+	$title = getenv( 'PZ_TITLE' ) ?: 'Product';
+	echo "<!doctype html>\n<html lang=\"en-US\"><head><meta charset=\"UTF-8\"><title>" . esc_html( $title ) . "</title>\n";
+	pz_print_enqueued();
+	echo "</head>\n<body class=\"product-template-default single single-product woocommerce woocommerce-page\">\n";
+	echo '<div id="product-' . (int) get_the_ID() . '" class="product type-product"><div class="summary entry-summary"><h1 class="product_title entry-title">' . esc_html( $title ) . '</h1>';
+	echo '<form class="cart" method="post" enctype="multipart/form-data"><button type="submit" name="add-to-cart" value="' . (int) get_the_ID() . '" class="single_add_to_cart_button button alt">Add to cart</button></form></div>';
+	echo '<div class="woocommerce-tabs"><p>Description</p></div>';
+	Personalize_Storefront::product_widgets();
+	echo "</div>\n";
+	Personalize_Storefront::remember_add_to_cart( 'k', get_the_ID(), 1 );
+	Personalize_Storefront::print_add_to_cart_events();
+	echo "</body></html>\n";
 } elseif ( 'connect' === $mode ) {
 	echo Personalize_App::connect_url();
 }

@@ -49,9 +49,16 @@ class Personalize_Storefront {
 		wp_enqueue_script( self::HANDLE, esc_url_raw( $config['script_url'] ), array(), null, array( 'in_footer' => false ) ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion -- the app versions its own URL.
 		$css = preg_replace( '/\.js$/', '.css', (string) $config['script_url'] );
 		wp_enqueue_style( self::HANDLE, esc_url_raw( $css ), array(), null ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion
-		// WooCommerce's AJAX add to cart (shop and category pages) and the cart block's Store API adds.
-		$bridge = 'document.body&&window.jQuery&&jQuery(document.body).on("added_to_cart",function(e,f,h,b){var p=b&&b.data&&b.data("product_id");if(p){document.dispatchEvent(new CustomEvent("personalize:added_to_cart",{detail:{product:String(p),quantity:Number(b.data("quantity")||1)}}));}});'
-			. 'document.body&&document.body.addEventListener("wc-blocks_added_to_cart",function(e){var d=e.detail||{};document.dispatchEvent(new CustomEvent("personalize:added_to_cart",{detail:{product:String(d.productId||""),quantity:Number(d.quantity||1)}}));});';
+		// WooCommerce's AJAX add to cart (shop and category pages, a jQuery event) and the cart block's Store API
+		// adds (a DOM event) become one "personalize:added_to_cart" event. This runs in <head>, before <body>
+		// and before WooCommerce's footer scripts exist: listeners attach once the document is parsed.
+		$bridge = '(function(){'
+			. 'function send(p,q){if(p){document.dispatchEvent(new CustomEvent("personalize:added_to_cart",{detail:{product:String(p),quantity:Number(q||1)}}));}}'
+			. 'function attach(){var b=document.body;'
+			. 'if(window.jQuery){jQuery(b).on("added_to_cart",function(e,f,h,btn){var d=btn&&btn.data?btn:null;send(d&&d.data("product_id"),d&&d.data("quantity"));});}'
+			. 'b.addEventListener("wc-blocks_added_to_cart",function(e){var d=e.detail||{};send(d.productId,d.quantity);});}'
+			. 'if(document.body){attach();}else{document.addEventListener("DOMContentLoaded",attach);}'
+			. '})();';
 		wp_add_inline_script( self::HANDLE, $bridge, 'before' );
 	}
 
