@@ -515,7 +515,7 @@ def test_a_real_worker_applies_what_the_request_only_queued(live_server, standin
 
 # --- hostile bodies ------------------------------------------------------------------------------------------------
 
-ODD_VALUES = [None, "", "x" * 5000, -1, 1.5, True, [], {}, ["a", 1], {"a": [1]}, "2026-13-45T99:99:99Z"]
+ODD_VALUES = [None, "x" * 5000, -1, True, [], {"a": [1]}, "2026-13-45T99:99:99Z"]
 
 
 def _mutations(body, path=()):
