@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+import orjson
 from django.db import connection, models, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -145,7 +146,7 @@ def _copy_getters(fields: list[models.Field]) -> list[Callable[[dict[str, Any]],
         elif isinstance(f, models.JSONField):
             def json_value(row: dict, a: str = f.attname, d: Any = default) -> Any:
                 value = row.get(a, d)
-                return None if value is None else Jsonb(value)
+                return None if value is None else Jsonb(value, dumps=orjson.dumps)
 
             getters.append(json_value)
         else:

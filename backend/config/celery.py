@@ -48,4 +48,19 @@ app.conf.beat_schedule = {
         "task": "backend.recommendations.tasks.recompute_all_shops",
         "schedule": crontab(hour=2, minute=41),
     },
+    # Popups: top up each campaign's discount code pools (the popup API also queues this when a pool runs low).
+    "popups-refill-code-pools": {
+        "task": "backend.popups.tasks.refill_all_pools",
+        "schedule": crontab(minute="*/10"),
+    },
+    # Popups: codes redeemed by orders that arrived in bulk (sync, no post_save) are marked used.
+    "popups-match-redemptions": {
+        "task": "backend.popups.tasks.match_recent_redemptions",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Dashboard: daily analytics rollups (recomputes the attribution window's days so late orders count).
+    "dashboard-rollups": {
+        "task": "backend.dashboard.tasks.rollup_all_shops",
+        "schedule": crontab(minute=23),
+    },
 }

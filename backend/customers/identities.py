@@ -92,13 +92,19 @@ def unmerge(log: MergeLog, by: str = "") -> tuple[CustomerProfile, CustomerProfi
     return kept, absorbed
 
 
-def _attach(shop_id: int, keys: list[Key], channel: str, customer_id: int | None) -> CustomerProfile:
-    """The profile owning any of `keys` (merging owners where allowed), with every key attached to it."""
-    rows = list(
+def _owners(shop_id: int, keys: list[Key]) -> list[Identity]:
+    return list(
         Identity.objects.for_shop(shop_id)
         .filter(Q(*[Q(kind=k, value=v) for k, v in keys], _connector=Q.OR))
         .select_related("profile")
     )
+
+
+def _attach(shop_id: int, keys: list[Key], channel: str, customer_id: int | None,
+            rows: list[Identity] | None = None) -> CustomerProfile:
+    """The profile owning any of `keys` (merging owners where allowed), with every key attached to it."""
+    if rows is None:
+        rows = _owners(shop_id, keys)
     owners: dict[int, CustomerProfile] = {}
     key_owner: dict[Key, int] = {}
     for row in rows:
@@ -109,6 +115,8 @@ def _attach(shop_id: int, keys: list[Key], channel: str, customer_id: int | None
     lead_key = next((k for k in keys if k in key_owner), None)
     if lead_key is None:
         profile = CustomerProfile.objects.create(shop_id=shop_id)
+        # A brand-new profile owns exactly these keys and no memberships: later steps need not ask the database.
+        profile.fresh_links = [(k, v, customer_id if k == Identity.Kind.CUSTOMER else None) for k, v in keys]
     else:
         profile = owners[key_owner[lead_key]]
         # Oldest first: a long-lived customer profile absorbs a fresh visitor profile, not the other way round.
@@ -133,26 +141,16 @@ def _attach(shop_id: int, keys: list[Key], channel: str, customer_id: int | None
     return profile
 
 
-def _known(shop_id: int, keys: list[Key]) -> CustomerProfile | None:
-    """Fast path, no transaction: every key already belongs to the same active profile (the common case)."""
-    rows = list(
-        Identity.objects.for_shop(shop_id)
-        .filter(Q(*[Q(kind=k, value=v) for k, v in keys], _connector=Q.OR))
-        .select_related("profile")
-    )
+def _resolve(shop_id: int, keys: list[Key], channel: str, customer_id: int | None) -> CustomerProfile:
+    rows = _owners(shop_id, keys)
+    # Fast path, no transaction: every key already belongs to the same active profile (the common case).
     if len(rows) == len(keys) and len({r.profile_id for r in rows}) == 1 and rows[0].profile.is_active:
         return rows[0].profile
-    return None
-
-
-def _resolve(shop_id: int, keys: list[Key], channel: str, customer_id: int | None) -> CustomerProfile:
-    if (found := _known(shop_id, keys)) is not None:
-        return found
     # Two workers may attach the same new identity at once; the unique constraint lets one win, the other retries.
     for attempt in range(3):
         try:
             with transaction.atomic():
-                return _attach(shop_id, keys, channel, customer_id)
+                return _attach(shop_id, keys, channel, customer_id, rows if attempt == 0 else None)
         except IntegrityError:
             if attempt == 2:
                 raise

@@ -39,10 +39,12 @@ def cart_abandoned(profile: CustomerProfile, now: datetime | None = None,
 
 def linked_ids(profile: CustomerProfile) -> tuple[list[int], list[str]]:
     """(customer pks, visitor ids) owned by the profile."""
-    rows = Identity.objects.for_shop(profile.shop_id).filter(
-        profile=profile, kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
-    ).values_list("kind", "value", "customer_id")
-    rows = list(rows)
+    rows = getattr(profile, "fresh_links", None)
+    if rows is None:
+        rows = list(Identity.objects.for_shop(profile.shop_id).filter(
+            profile=profile, kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
+        ).values_list("kind", "value", "customer_id"))
+    rows = [r for r in rows if r[0] in (Identity.Kind.CUSTOMER, Identity.Kind.VISITOR)]
     profile.linked_identities = [(kind, value) for kind, value, _ in rows]  # reused when dropping cached keys
     customers = [cid for kind, _, cid in rows if kind == Identity.Kind.CUSTOMER and cid]
     visitors = [value for kind, value, _ in rows if kind == Identity.Kind.VISITOR]

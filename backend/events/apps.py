@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class EventsConfig(AppConfig):
     name = "backend.events"
     label = "events"
+
+    def ready(self) -> None:
+        # GDPR: a customer's redaction must reach their storefront events and visitor links too.
+        from backend.shops import redaction
+
+        from . import privacy
+
+        redaction.customer_redactor(privacy.redact_events)
+        redaction.customer_exporter("storefront_events")(privacy.export_events)

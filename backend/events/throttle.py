@@ -8,7 +8,8 @@ import hashlib
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 WINDOW = 60
 
@@ -29,14 +30,30 @@ def _hit(key: str) -> int:
         return cache.incr(key)
 
 
+def _hits(keys: list[str]) -> list[int]:
+    """Count one hit on each key: in one round trip on Redis (INCR + EXPIRE pipelined), else one by one."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            full = backend.make_and_validate_key(key)
+            pipe.incr(full)
+            pipe.expire(full, WINDOW + 1)
+        return [int(n) for n in pipe.execute()[::2]]
+    return [_hit(key) for key in keys]
+
+
 def over_budget(shop_id: int, ip: str, visitor: str) -> int:
     """0 when the request may proceed, else the seconds until the window resets (for Retry-After)."""
     per_ip, per_visitor = _limits()
     window = int(time.time()) // WINDOW
     retry_after = WINDOW - int(time.time()) % WINDOW or 1
     ip_hash = hashlib.blake2b(ip.encode(), digest_size=8).hexdigest()
-    if _hit(f"events:rl:ip:{ip_hash}:{window}") > per_ip:
-        return retry_after
-    if visitor and _hit(f"events:rl:v:{shop_id}:{visitor}:{window}") > per_visitor:
+    keys = [f"events:rl:ip:{ip_hash}:{window}"]
+    if visitor:
+        keys.append(f"events:rl:v:{shop_id}:{visitor}:{window}")
+    counts = _hits(keys)
+    if counts[0] > per_ip or (visitor and counts[1] > per_visitor):
         return retry_after
     return 0

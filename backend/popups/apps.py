@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class PopupsConfig(AppConfig):
     name = "backend.popups"
     label = "popups"
+
+    def ready(self) -> None:
+        # Orders saved through the ORM (webhooks) mark their popup codes used at once; bulk syncs are caught by
+        # the beat job tasks.match_recent_redemptions.
+        from django.db.models.signals import post_save
+
+        from backend.orders.models import Order
+
+        from . import tasks
+
+        post_save.connect(tasks.on_order_saved, sender=Order, dispatch_uid="popups.order_saved")

@@ -1,3 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import admin_views, views
+
+# Mounted at the root: the storefront routes sit next to the widget API under /api/storefront/.
+urlpatterns = [
+    path("api/storefront/popup", views.popup, name="storefront-popup"),
+    path("api/storefront/popup/consent", views.consent, name="storefront-popup-consent"),
+    path("api/storefront/proxy/popup", views.proxy_popup, name="storefront-proxy-popup"),
+    path("admin/popups/", admin_views.campaign_list, name="popups-list"),
+    path("admin/popups/new/", admin_views.campaign_edit, name="popups-new"),
+    path("admin/popups/<int:pk>/", admin_views.campaign_edit, name="popups-edit"),
+    path("admin/popups/preview/", admin_views.preview, name="popups-preview"),
+]

@@ -24,7 +24,7 @@ from .models import Segment, SegmentMembership, SegmentMembershipChange, Segment
 
 logger = logging.getLogger("personalize.segments")
 
-KEYS_TTL = 300
+KEYS_TTL = 120
 SEGMENTS_TTL = 60
 NEW_VISITOR_KEYS = ["visitors:new", "buyers:none"]
 # "buyers:first" / "buyers:repeat" / "visitors:*" / "country:*" / "tag:*" match the bestsellers engine's buckets.
@@ -103,14 +103,29 @@ def segment_keys_for(shop: Shop | int, customer_id: int | None = None, visitor_i
     lookups = _lookup_keys(shop_id, customer_id, visitor_id)
     if not lookups:
         return list(NEW_VISITOR_KEYS)
-    found = cache.get_many(lookups)
+    gen_key = f"{lookups[0]}:gen"
+    found = cache.get_many([*lookups, gen_key])
     for k in lookups:  # customer first: the stronger identity
         if k in found:
             return list(found[k])
     profile = profile_for(shop_id, customer_id=customer_id, visitor_id=visitor_id)
     keys = profile_keys(profile) if profile is not None else list(NEW_VISITOR_KEYS)
-    cache.set(lookups[0], keys, KEYS_TTL)
+    # A profile update that committed while we were reading bumped the generation: our read may predate it, so it
+    # is served but not cached.
+    if cache.get(gen_key) == found.get(gen_key):
+        cache.set(lookups[0], keys, KEYS_TTL)
     return keys
+
+
+def _drop(keys: list[str]) -> None:
+    if not keys:
+        return
+    cache.delete_many(keys)
+    for k in keys:
+        try:
+            cache.incr(f"{k}:gen")
+        except ValueError:
+            cache.set(f"{k}:gen", 1, KEYS_TTL * 2)
 
 
 def forget_keys(profile: CustomerProfile) -> None:
@@ -120,10 +135,8 @@ def forget_keys(profile: CustomerProfile) -> None:
         rows = Identity.objects.for_shop(profile.shop_id).filter(
             profile=profile, kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
         ).values_list("kind", "value")
-    keys = [f"segments:keys:{profile.shop_id}:{'c' if kind == Identity.Kind.CUSTOMER else 'v'}:{value}"
-            for kind, value in rows]
-    if keys:
-        cache.delete_many(keys)
+    _drop([f"segments:keys:{profile.shop_id}:{'c' if kind == Identity.Kind.CUSTOMER else 'v'}:{value}"
+           for kind, value in rows])
 
 
 def forget_keys_of(shop_id: int, profile_ids: list[int]) -> None:
@@ -132,10 +145,8 @@ def forget_keys_of(shop_id: int, profile_ids: list[int]) -> None:
         rows = Identity.objects.for_shop(shop_id).filter(
             profile_id__in=profile_ids[i:i + 1000], kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.VISITOR]
         ).values_list("kind", "value")
-        keys = [f"segments:keys:{shop_id}:{'c' if kind == Identity.Kind.CUSTOMER else 'v'}:{value}"
-                for kind, value in rows]
-        if keys:
-            cache.delete_many(keys)
+        _drop([f"segments:keys:{shop_id}:{'c' if kind == Identity.Kind.CUSTOMER else 'v'}:{value}"
+               for kind, value in rows])
 
 
 # ------------------------------------------------------------------ writes
@@ -179,8 +190,8 @@ def update_profile_memberships(profile: CustomerProfile, now: datetime | None = 
     """Re-evaluate every active segment for one profile; returns (entered slugs, left slugs)."""
     shop_id = profile.shop_id
     ctx = context_for(shop_id, now)
-    current = set(SegmentMembership.objects.for_shop(shop_id).filter(profile=profile)
-                  .values_list("segment_id", flat=True))
+    current = set() if hasattr(profile, "fresh_links") else set(
+        SegmentMembership.objects.for_shop(shop_id).filter(profile=profile).values_list("segment_id", flat=True))
     entered: dict[int, list[int]] = {}
     left: dict[int, list[int]] = {}
     slugs_in, slugs_out = [], []

@@ -13,9 +13,11 @@ class SegmentSettings(ShopScoped):
     cart_abandon_window_hours = models.PositiveIntegerField(default=24)
     viewed_window_days = models.PositiveIntegerField(default=30)
     vip_top_percent = models.PositiveIntegerField(default=10)
-    # Where the order catch-up resumes: orders written in bulk (no post_save) after these reach their profiles.
+    # Where the catch-up resumes: orders and customers written in bulk (no post_save) after these reach profiles.
     order_cursor_pk = models.BigIntegerField(null=True, blank=True)
     order_cursor_updated_at = models.DateTimeField(null=True, blank=True)
+    customer_cursor_pk = models.BigIntegerField(null=True, blank=True)
+    customer_cursor_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop"], name="segment_settings_once")]

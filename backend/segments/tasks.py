@@ -150,42 +150,59 @@ def on_order_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001 - Django
 CATCH_UP_BATCH = 2000
 
 
-def catch_up_orders(shop_id: int) -> int:
-    """Refresh the profiles of customers whose orders were written without a signal (bulk upserts) since the last
-    run: new orders by pk, changed ones by the platform's updated_at. Returns how many customers were refreshed.
+def _changed_since(model, shop_id: int, cursor_pk: int | None, cursor_ts):  # noqa: ANN001, ANN202
+    """Rows of `model` created (pk) or changed on the platform (platform_updated_at) after the cursors."""
+    changed = Q(pk__gt=cursor_pk)
+    if cursor_ts is not None:
+        changed |= Q(platform_updated_at__gt=cursor_ts)
+    return model.objects.for_shop(shop_id).filter(changed).order_by("pk")
 
-    The first run only sets the cursors: the nightly rebuild covers everything before them.
-    """
+
+def _cursor_start(model, shop_id: int) -> tuple[int, object]:  # noqa: ANN001
+    rows = model.objects.for_shop(shop_id)
+    last = rows.order_by("-pk").values_list("pk", flat=True).first() or 0
+    newest = rows.order_by(F("platform_updated_at").desc(nulls_last=True)).values_list(
+        "platform_updated_at", flat=True).first()
+    return last, newest
+
+
+def _advance(old_pk: int, old_ts, rows: list[tuple]) -> tuple[int, object]:  # noqa: ANN001
+    stamps = [ts for _, _, ts in rows if ts is not None] + ([old_ts] if old_ts is not None else [])
+    return max(old_pk, max(pk for pk, _, _ in rows)), (max(stamps) if stamps else None)
+
+
+def catch_up_orders(shop_id: int) -> int:
+    """Refresh the profiles of customers whose orders or own records were written without a signal (bulk upserts)
+    since the last run: new rows by pk, changed ones by the platform's updated_at. Returns how many customers
+    were refreshed. The first run only places the cursors: the nightly rebuild covers everything before them."""
     from backend.orders.models import Order
 
     settings, _ = SegmentSettings.objects.for_shop(shop_id).get_or_create(shop_id=shop_id)
-    orders = Order.objects.for_shop(shop_id)
-    if settings.order_cursor_pk is None:
-        last = orders.order_by("-pk").values_list("pk", flat=True).first() or 0
-        newest = orders.order_by(F("platform_updated_at").desc(nulls_last=True)).values_list(
-            "platform_updated_at", flat=True).first()
-        SegmentSettings.objects.for_shop(shop_id).filter(pk=settings.pk).update(
-            order_cursor_pk=last, order_cursor_updated_at=newest)
+    scoped = SegmentSettings.objects.for_shop(shop_id).filter(pk=settings.pk)
+    if settings.order_cursor_pk is None or settings.customer_cursor_pk is None:
+        o_pk, o_ts = _cursor_start(Order, shop_id)
+        c_pk, c_ts = _cursor_start(Customer, shop_id)
+        scoped.update(order_cursor_pk=o_pk, order_cursor_updated_at=o_ts, customer_cursor_pk=c_pk,
+                      customer_cursor_updated_at=c_ts)
         return 0
-    changed = Q(pk__gt=settings.order_cursor_pk)
-    if settings.order_cursor_updated_at is not None:
-        changed |= Q(platform_updated_at__gt=settings.order_cursor_updated_at)
-    rows = list(orders.filter(changed).order_by("pk").values_list("pk", "customer_id", "platform_updated_at")
-                [:CATCH_UP_BATCH])
-    if not rows:
-        return 0
-    customer_ids = sorted({cid for _, cid, _ in rows if cid})
-    for cid in customer_ids:
-        customer = Customer.objects.for_shop(shop_id).filter(pk=cid).first()
-        if customer is not None:
-            with _derived_write():
-                _settle(resolve_customer(customer))
-    stamps = [ts for _, _, ts in rows if ts is not None]
-    SegmentSettings.objects.for_shop(shop_id).filter(pk=settings.pk).update(
-        order_cursor_pk=max(settings.order_cursor_pk, max(pk for pk, _, _ in rows)),
-        order_cursor_updated_at=max([*stamps, settings.order_cursor_updated_at] if settings.order_cursor_updated_at
-                                    else stamps) if stamps else settings.order_cursor_updated_at,
-    )
+    orders = list(_changed_since(Order, shop_id, settings.order_cursor_pk, settings.order_cursor_updated_at)
+                  .values_list("pk", "customer_id", "platform_updated_at")[:CATCH_UP_BATCH])
+    customers = list(_changed_since(Customer, shop_id, settings.customer_cursor_pk,
+                                    settings.customer_cursor_updated_at)
+                     .values_list("pk", "pk", "platform_updated_at")[:CATCH_UP_BATCH])
+    customer_ids = sorted({cid for _, cid, _ in orders + customers if cid})
+    for customer in Customer.objects.for_shop(shop_id).filter(pk__in=customer_ids):
+        with _derived_write():
+            _settle(resolve_customer(customer))
+    update = {}
+    if orders:
+        update["order_cursor_pk"], update["order_cursor_updated_at"] = _advance(
+            settings.order_cursor_pk, settings.order_cursor_updated_at, orders)
+    if customers:
+        update["customer_cursor_pk"], update["customer_cursor_updated_at"] = _advance(
+            settings.customer_cursor_pk, settings.customer_cursor_updated_at, customers)
+    if update:
+        scoped.update(**update)
     return len(customer_ids)
 
 

@@ -1,7 +1,8 @@
 """Merchant screens for segments: list, builder with a live member count and preview, merged profiles.
 
-Every view works on exactly one shop, the one the admin session is signed in to (`admin_shop`); ids in URLs are
-looked up inside that shop only, so another shop's segment is a 404, never a leak.
+Every view runs under the dashboard's `merchant_view` (a Shopify session token or the signed-in session, CSRF for
+cookies) and works on `request.shop` only; ids in URLs are looked up inside that shop, so another shop's segment
+is a 404, never a leak. Saves and unmerges go to the dashboard's audit trail.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from backend.customers import metrics
 from backend.customers.identities import unmerge
 from backend.customers.models import CustomerProfile, MergeLog
+from backend.dashboard import audit
+from backend.dashboard.auth import actor_of, merchant_view
 from backend.shops.models import Shop
 
 from . import membership
@@ -32,29 +35,11 @@ MAX_RULE_BYTES = 16 * 1024
 PREVIEW_MEMBERS = 20
 
 
-def admin_shop(request: HttpRequest) -> Shop | None:
-    """The shop this admin session manages (set by the install/login flow), or None."""
-    try:  # the dashboard's embedded-app auth, once present, is the source of truth
-        from backend.dashboard.auth import current_shop  # type: ignore[import-not-found]
-    except ImportError:
-        current_shop = None
-    if current_shop is not None:
-        return current_shop(request)
-    shop_id = request.session.get("shop_id")
-    if not isinstance(shop_id, int):
-        return None
-    return Shop.objects.filter(pk=shop_id, state=Shop.State.INSTALLED).first()
-
-
 def _lang(request: HttpRequest, shop: Shop) -> str:
     lang = request.GET.get("lang", "")
     if lang in ("es", "en"):
         return lang
     return "es" if shop.locale.lower().startswith("es") else "en"
-
-
-def _forbidden() -> HttpResponse:
-    return JsonResponse({"error": "sign in to a shop first"}, status=403)
 
 
 def _collection_names(shop: Shop, rule: dict) -> dict[int, str]:
@@ -88,11 +73,10 @@ def _pct(ratio: float | None, t: dict) -> str:
     return t["not_enough"] if ratio is None else f"{100 * ratio:.1f} %"
 
 
+@merchant_view
 @require_GET
 def segment_list(request: HttpRequest) -> HttpResponse:
-    shop = admin_shop(request)
-    if shop is None:
-        return _forbidden()
+    shop = request.shop
     lang = _lang(request, shop)
     t = ui_text(lang)
     ensure_presets(shop)
@@ -120,11 +104,10 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     })
 
 
+@merchant_view
 @require_http_methods(["GET", "POST"])
 def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    shop = admin_shop(request)
-    if shop is None:
-        return _forbidden()
+    shop = request.shop
     lang = _lang(request, shop)
     t = ui_text(lang)
     segment = None
@@ -148,6 +131,8 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         if not name:
             errors.append({"path": "name", "en": "a name is required", "es": "el nombre es obligatorio"})
         if not errors:
+            before = None if segment is None else {"name": segment.name, "rules": segment.rules,
+                                                   "is_active": segment.is_active}
             if segment is None:
                 base = slugify(name)[:60] or "segment"
                 slug, n = base, 2
@@ -158,10 +143,13 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 segment.name, segment.rules = name, rule
                 segment.is_active = request.POST.get("active") == "on"
                 segment.save(update_fields=["name", "rules", "is_active", "updated_at"])
+            audit.record(shop, request, "segment.saved", f"segment:{segment.slug}", before,
+                         {"name": segment.name, "rules": segment.rules, "is_active": segment.is_active})
             membership.forget_segments(shop)
             membership.evaluate_segment(segment)
             return redirect(f"/admin/segments/{segment.pk}/?lang={lang}&saved=1")
     return render(request, "segments/edit.html", {
+        "id_token": getattr(request, "session_token", ""),
         "t": t, "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
         "errors": [{"path": e["path"], "text": e[lang]} for e in errors], "fields": fields_catalog(lang),
         "saved": request.GET.get("saved") == "1",
@@ -169,12 +157,11 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     }, status=400 if errors else 200)
 
 
+@merchant_view
 @require_POST
 def segment_preview(request: HttpRequest) -> JsonResponse:
     """The builder calls this as the rule changes: validity, summary, member count and a few members."""
-    shop = admin_shop(request)
-    if shop is None:
-        return _forbidden()
+    shop = request.shop
     lang = _lang(request, shop)
     if len(request.body) > MAX_RULE_BYTES:
         return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": "too large"}]}, status=413)
@@ -202,19 +189,20 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
     })
 
 
+@merchant_view
 @require_http_methods(["GET", "POST"])
 def merges(request: HttpRequest) -> HttpResponse:
     """Merged profiles with the identity that joined them; a merchant can split any of them again."""
-    shop = admin_shop(request)
-    if shop is None:
-        return _forbidden()
+    shop = request.shop
     lang = _lang(request, shop)
     if request.method == "POST":
         raw = request.POST.get("merge", "")[:20]
         log = MergeLog.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdigit() else None
         if log is None:
             raise Http404("no such merge in this shop")
-        kept, absorbed = unmerge(log, by=f"admin session {request.session.session_key or ''}"[:255])
+        kept, absorbed = unmerge(log, by=actor_of(request)[:255])
+        audit.record(shop, request, "profile.unmerged", f"profile:{absorbed.pk}",
+                     {"merged_into": kept.pk, "joined_by": log.joined_by_kind}, {"merged_into": None})
         from .tasks import update_profile
 
         update_profile(kept)
@@ -222,4 +210,5 @@ def merges(request: HttpRequest) -> HttpResponse:
         return redirect(f"/admin/customers/merges/?lang={lang}")
     logs = MergeLog.objects.for_shop(shop).filter(undone_at__isnull=True).select_related("kept", "absorbed") \
         .order_by("-merged_at")[:200]
-    return render(request, "segments/merges.html", {"t": ui_text(lang), "lang": lang, "shop": shop, "logs": logs})
+    return render(request, "segments/merges.html", {"t": ui_text(lang), "lang": lang, "shop": shop, "logs": logs,
+                                                    "id_token": getattr(request, "session_token", "")})

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.dashboard.audit import record
 from backend.shops.models import Shop
 
 from .access import forget_shops
@@ -39,7 +40,10 @@ class WidgetRuleAPI(APIView):
         serializer = WidgetRuleSerializer(data=request.data, shop=request.auth, widget=widget)
         if not serializer.is_valid():
             return Response({"errors": serializer.errors}, status=400)
+        before = rule_as_json(request.auth, widget)
         serializer.save()
+        record(request.auth, request._request, "widget_rule.update", f"widget:{widget}", before,
+               rule_as_json(request.auth, widget))
         return Response(rule_as_json(request.auth, widget))
 
 
@@ -115,7 +119,9 @@ def widgets_admin(request: HttpRequest) -> HttpResponse:
         elif target in Widget.values:
             serializer = WidgetRuleSerializer(data=_form_data(request.POST, target), shop=shop, widget=target)
             if serializer.is_valid():
+                before = rule_as_json(shop, target)
                 serializer.save()
+                record(shop, request, "widget_rule.update", f"widget:{target}", before, rule_as_json(shop, target))
                 return HttpResponseRedirect("/admin/widgets/?saved=" + target)
             errors[target] = serializer.errors
             submitted[target] = _form_data(request.POST, target)

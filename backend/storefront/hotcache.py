@@ -8,9 +8,16 @@ the worker that saved it at once).
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from django.db import connections
+
+logger = logging.getLogger("personalize.storefront")
 
 VERSION_TTL = 1.0
 MAX_ENTRIES = 5000
@@ -54,3 +61,20 @@ def clear() -> None:
     versions.clear()
     payloads.clear()
     rules.clear()
+
+
+_rebuilds = ThreadPoolExecutor(max_workers=2, thread_name_prefix="widget-rebuild")
+
+
+def _run(job: Callable[[], None]) -> None:
+    try:
+        job()
+    except Exception:  # a failed rebuild leaves the stale payload in place; the next stale hit retries
+        logger.exception("widget payload rebuild failed")
+    finally:
+        connections.close_all()  # this thread's own connections; request threads keep theirs
+
+
+def refresh(job: Callable[[], None]) -> None:
+    """Rebuild a stale payload off the request path (tests swap this for an inline call)."""
+    _rebuilds.submit(_run, job)

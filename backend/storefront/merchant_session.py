@@ -17,8 +17,9 @@ LINK_MAX_AGE = 600
 
 
 def sign_in(request: HttpRequest, shop: Shop) -> None:
-    request.session.cycle_key()  # a fresh session id on every sign-in: no fixation
-    request.session[SESSION_KEY] = shop.pk
+    from backend.dashboard import auth  # the single source of truth for merchant auth
+
+    auth.sign_in(request, shop, actor="link")
 
 
 def login_token(shop: Shop) -> str:
@@ -38,10 +39,9 @@ def shop_from_token(token: str) -> Shop | None:
 
 
 def current_shop(request: HttpRequest) -> Shop | None:
-    shop_id = request.session.get(SESSION_KEY)
-    if not isinstance(shop_id, int):
-        return None
-    return Shop.objects.filter(pk=shop_id, state=Shop.State.INSTALLED).first()
+    from backend.dashboard import auth  # session token (embedded) or signed session, verified in one place
+
+    return auth.current_shop(request)
 
 
 class MerchantSession(authentication.SessionAuthentication):
@@ -51,7 +51,8 @@ class MerchantSession(authentication.SessionAuthentication):
         shop = current_shop(request._request)
         if shop is None:
             return None
-        self.enforce_csrf(request)
+        if not getattr(request._request, "via_token", False):  # a bearer token is not ambient: no CSRF
+            self.enforce_csrf(request)
         return (None, shop)
 
     def authenticate_header(self, request) -> str:  # noqa: ANN001

@@ -149,10 +149,14 @@ def build_items(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData) -> lis
     for pk in [*pinned, *picks]:
         if pk not in exclude and pk != req.product_id and pk not in order:
             order.append(pk)
+    variants = Variant.objects.for_shop(shop.id).only(
+        "product_id", "price", "compare_at_price", "inventory_quantity", "inventory_tracked", "available_for_sale"
+    )
     products = (
         Product.objects.for_shop(shop.id)
         .filter(pk__in=order, status="active", deleted_at__isnull=True)
-        .prefetch_related(Prefetch("variants", queryset=Variant.objects.for_shop(shop.id)))
+        .only("platform_id", "title", "handle", "url", "image_url", "available_for_sale", "total_inventory")
+        .prefetch_related(Prefetch("variants", queryset=variants))
     )
     by_pk = {p.pk: p for p in products}
     items: list[dict] = []

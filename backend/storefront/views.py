@@ -2,11 +2,14 @@
 Shopify's app proxy (`/apps/personalize/widgets/<widget>` → `/api/storefront/proxy/widgets/<widget>`).
 
 Fast path: the shop is resolved in process, a non-personal payload is served from cache as ready-made bytes
-(keyed by the shop's rule version, so a rule change shows at once) with headers a CDN can use.
+(keyed by the shop's rule version, so a rule change shows at once) with headers a CDN can use. A payload older
+than PUBLIC_TTL is still served while one background rebuild replaces it (stale-while-revalidate), so after the
+first request for a widget no shopper waits for the engines.
 """
 from __future__ import annotations
 
 import json
+import time
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +35,8 @@ from .models import MAX_ITEMS, Widget
 from .payload import WidgetRequest, build_items
 from .rules import cache_version, rule_for
 
-PUBLIC_TTL = 60  # seconds a non-personal payload may be reused, by us and by a CDN
+PUBLIC_TTL = 60  # seconds a non-personal payload is fresh, for us and for a CDN
+STALE_TTL = 600  # seconds a stale one may still be served while it is rebuilt in the background
 LOCAL_TTL = 10  # seconds a worker reuses it from memory (still only under the shop's current rule version)
 _WIDGETS = frozenset(Widget.values)
 
@@ -97,43 +101,53 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
     cache_headers = (
         {"Cache-Control": "private, no-store", **vary}
         if personal
-        else {"Cache-Control": f"public, max-age={PUBLIC_TTL}", **vary}
+        else {"Cache-Control": f"public, max-age={PUBLIC_TTL}, stale-while-revalidate={STALE_TTL}", **vary}
     )
     head = {"widget": widget, "enabled": rule.enabled, "title": rule.title(locale), "locale": locale,
             "currency": shop.currency}
     if not rule.enabled:
         return _json(200, {**head, "items": []}, {**cors, **cache_headers})
 
-    cache_key = f"storefront:w:{shop.id}:{version}:{widget}:{product}:{collection}:{segment}:{locale}:{limit}"
-    if not personal:
-        cached = hotcache.payloads.get(cache_key)
-        if cached is None:
-            cached = cache.get(cache_key)
-            if cached is not None:
-                hotcache.payloads.set(cache_key, cached, LOCAL_TTL)
-        if cached is not None:
-            return _json(200, cached, {**cors, **cache_headers})
+    def build() -> bytes:
+        req = WidgetRequest(
+            widget=widget,
+            locale=locale,
+            limit=limit,
+            product_id=_pk(Product, shop, product),
+            collection_id=_pk(Collection, shop, collection),
+            visitor_id=visitor if personal else "",
+            customer_id=customer_pk(shop, caller.customer_platform_id) if personal else None,
+            segment=segment,
+            personal=personal,
+        )
+        no_one = widget == Widget.RECENTLY_VIEWED and not personal
+        items = [] if no_one else build_items(shop, req, rule)
+        return json.dumps({**head, "items": items}, ensure_ascii=False, separators=(",", ":")).encode()
 
-    req = WidgetRequest(
-        widget=widget,
-        locale=locale,
-        limit=limit,
-        product_id=_pk(Product, shop, product),
-        collection_id=_pk(Collection, shop, collection),
-        visitor_id=visitor if personal else "",
-        customer_id=customer_pk(shop, caller.customer_platform_id) if personal else None,
-        segment=segment,
-        personal=personal,
-    )
-    if widget == Widget.RECENTLY_VIEWED and not personal:
-        items: list[dict] = []
-    else:
-        items = build_items(shop, req, rule)
-    body = json.dumps({**head, "items": items}, ensure_ascii=False, separators=(",", ":")).encode()
-    if not personal:
-        cache.set(cache_key, body, PUBLIC_TTL)
-        hotcache.payloads.set(cache_key, body, LOCAL_TTL)
+    if personal:
+        return _json(200, build(), {**cors, **cache_headers})
+
+    cache_key = f"storefront:w:{shop.id}:{version}:{widget}:{product}:{collection}:{segment}:{locale}:{limit}"
+    entry = hotcache.payloads.get(cache_key)
+    if entry is None:
+        entry = cache.get(cache_key)
+        if entry is not None:
+            hotcache.payloads.set(cache_key, entry, LOCAL_TTL)
+    if entry is None:
+        body = build()
+        _store(cache_key, body)
+        return _json(200, body, {**cors, **cache_headers})
+    built_at, body = entry
+    if time.time() - built_at > PUBLIC_TTL and cache.add(f"{cache_key}:refreshing", 1, 30):
+        # Stale: this answer uses it at once and one background rebuild replaces it (no request waits on it).
+        hotcache.refresh(lambda: _store(cache_key, build()))
     return _json(200, body, {**cors, **cache_headers})
+
+
+def _store(cache_key: str, body: bytes) -> None:
+    entry = (time.time(), body)
+    cache.set(cache_key, entry, STALE_TTL)
+    hotcache.payloads.set(cache_key, entry, LOCAL_TTL)
 
 
 @csrf_exempt

@@ -6,13 +6,33 @@ None means everything; otherwise records updated at or after it (the reconciliat
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .types import CollectionData, CustomerData, OrderData, ProductData
 
 if TYPE_CHECKING:
     from backend.shops.models import Shop
+
+
+@dataclass(frozen=True)
+class DiscountCodeSpec:
+    """A single-use code to create on the platform (popups' code pools): percent off or free shipping."""
+
+    code: str
+    kind: str  # "percent" | "free_shipping"
+    value: Decimal  # percent off (0 for free shipping)
+    starts_at: datetime
+    ends_at: datetime
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CreatedDiscountCode:
+    code: str
+    platform_id: str
 
 
 @runtime_checkable
@@ -29,4 +49,13 @@ class Platform(Protocol):
 
     def full_sync(self, shop: Shop) -> None:
         """Bring every resource of the shop in; resumable (progress lives in SyncRun)."""
+        ...
+
+
+@runtime_checkable
+class DiscountCodes(Protocol):
+    """What popups need of a platform. Kept apart from Platform so a connector without it still is a Platform."""
+
+    def create_discount_codes(self, shop: Shop, codes: list[DiscountCodeSpec]) -> list[CreatedDiscountCode]:
+        """Create unique, single-use, expiring codes; returns those the platform accepted (others are skipped)."""
         ...

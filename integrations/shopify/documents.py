@@ -215,6 +215,29 @@ query ShopInfo {
 """
 
 
+# --- discounts (popups' code pools: one single-use code per discount) --------------------------------------------
+
+DISCOUNT_USER_ERRORS = "userErrors { field code message }"
+
+DISCOUNT_CODE_BASIC_CREATE = f"""
+mutation DiscountCodeBasicCreate($basicCodeDiscount: DiscountCodeBasicInput!) {{
+  discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {{
+    codeDiscountNode {{ id }}
+    {DISCOUNT_USER_ERRORS}
+  }}
+}}
+"""
+
+DISCOUNT_CODE_FREE_SHIPPING_CREATE = f"""
+mutation DiscountCodeFreeShippingCreate($freeShippingCodeDiscount: DiscountCodeFreeShippingInput!) {{
+  discountCodeFreeShippingCreate(freeShippingCodeDiscount: $freeShippingCodeDiscount) {{
+    codeDiscountNode {{ id }}
+    {DISCOUNT_USER_ERRORS}
+  }}
+}}
+"""
+
+
 def all_documents() -> dict[str, str]:
     """Name → document, for the schema validation test."""
     return {name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)

@@ -32,8 +32,9 @@ SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.myshopify\.com$")
 MAX_CLOCK_SKEW = 300  # seconds a signed query's timestamp may be off (Shopify's links are used immediately)
 STATE_TTL = 600
 STATE_KEY = "shopify:oauth-state:{}"
-# Least privilege: catalog and stock to recommend, customers and orders to learn and segment.
-SCOPES = ("read_products", "read_inventory", "read_customers", "read_orders")
+# Least privilege: catalog and stock to recommend, customers and orders to learn and segment; the one write scope
+# is for the exit-intent popups' single-use discount codes (documents.DISCOUNT_CODE_*_CREATE).
+SCOPES = ("read_products", "read_inventory", "read_customers", "read_orders", "write_discounts")
 
 
 class OAuthError(Exception):

@@ -24,6 +24,8 @@ from integrations.base.types import (
     VariantData,
 )
 
+from .records import channel_for
+
 # Shopify's own sales-channel apps, by the app_id an order carries (sourceName says the same in most orders).
 ONLINE_STORE_APP_ID = 580111
 POS_APP_ID = 129785
@@ -222,19 +224,22 @@ def customer_from_rest(raw: Any) -> CustomerData:
 
 
 def channel_of(source_name: str, app_id: Any) -> str:
-    """online | pos | marketplace | draft | other, from the order's source_name and the app that created it."""
+    """online | pos | marketplace | draft | other, from the order's source_name and the app that created it.
+
+    Agrees with the sync's `records.channel_for` (GraphQL sourceName + app name); REST bodies carry the app's id
+    instead of its name, so Shopify's own channel apps are recognised by id."""
     app = _int(app_id, default=0)
-    source = (source_name or "").lower()
+    source = (source_name or "").strip().lower()
     if source == "web" or app == ONLINE_STORE_APP_ID:
         return "online"
     if source == "pos" or app == POS_APP_ID:
         return "pos"
     if source == "shopify_draft_order" or app == DRAFT_ORDERS_APP_ID:
         return "draft"
-    if app or (source and source not in {"iphone", "android", "api"}):
-        # Another sales-channel app (Amazon, eBay, Google, Facebook...): a marketplace.
+    if app and source == str(app):
+        # A third-party sales channel (Facebook & Instagram, Google, Amazon...) names itself by its app id.
         return "marketplace"
-    return "other"
+    return channel_for(source)
 
 
 def refund_from_rest(raw: Any) -> RefundData:

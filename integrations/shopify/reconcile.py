@@ -6,12 +6,14 @@ THROTTLED, 429); page sizes keep each query's requested cost well under Shopify'
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.db import transaction
 
 from backend.core.timefmt import parse_ts
 from backend.shops.models import Shop
+from integrations.base.types import CollectionData, CustomerData, OrderData, ProductData
 
 from . import documents
 from .client import ShopifyClient
@@ -41,11 +43,23 @@ def reconcile_shop(shop: Shop, *, client: ShopifyClient | None = None, resources
 
 
 def _reconcile_resource(client: ShopifyClient, shop: Shop, resource: str) -> int:
-    since = (shop.reconcile_cursors or {}).get(resource)
-    search = f"updated_at:>='{since}'" if since else None
-    mapper, upsert = MAPPERS[resource], UPSERTS[resource]
-    after = None
+    since = parse_ts((shop.reconcile_cursors or {}).get(resource))
+    upsert = UPSERTS[resource]
     total = 0
+    for items in iter_changed(client, resource, since):
+        total += upsert(shop, items)
+        newest = max((i.updated_at for i in items if i.updated_at), default=None)
+        if newest:
+            _save_cursor(shop, resource, newest)
+    logger.info("reconciled shop=%s %s: %s applied", shop.domain, resource, total)
+    return total
+
+
+def iter_changed(client: ShopifyClient, resource: str, since: datetime | None = None) -> Iterator[list]:
+    """Pages of one resource (as dataclasses) updated at or after `since`, oldest first."""
+    search = f"updated_at:>='{since.isoformat()}'" if since else None
+    mapper = MAPPERS[resource]
+    after = None
     for _ in range(MAX_PAGES):
         data = client.graphql(documents.PAGED_QUERIES[resource],
                               {"first": PAGE_SIZES[resource], "after": after, "query": search},
@@ -53,16 +67,38 @@ def _reconcile_resource(client: ShopifyClient, shop: Shop, resource: str) -> int
         connection = data.get(resource) or {}
         items = [mapper(node) for node in connection.get("nodes") or ()]
         if items:
-            total += upsert(shop, items)
-            newest = max((i.updated_at for i in items if i.updated_at), default=None)
-            if newest:
-                _save_cursor(shop, resource, newest)
+            yield items
         page = connection.get("pageInfo") or {}
         if not page.get("hasNextPage") or not page.get("endCursor"):
-            break
+            return
         after = page["endCursor"]
-    logger.info("reconciled shop=%s %s: %s applied", shop.domain, resource, total)
-    return total
+
+
+class ShopifyPlatform:
+    """The Platform protocol (integrations.base.platform) for Shopify: paged readers and the bulk full sync."""
+
+    name = "shopify"
+
+    def _pages(self, shop: Shop, resource: str, since: datetime | None) -> Iterator[list]:
+        with ShopifyClient(shop) as client:
+            yield from iter_changed(client, resource, since)
+
+    def iter_products(self, shop: Shop, since: datetime | None = None) -> Iterator[list[ProductData]]:
+        return self._pages(shop, "products", since)
+
+    def iter_collections(self, shop: Shop, since: datetime | None = None) -> Iterator[list[CollectionData]]:
+        return self._pages(shop, "collections", since)
+
+    def iter_customers(self, shop: Shop, since: datetime | None = None) -> Iterator[list[CustomerData]]:
+        return self._pages(shop, "customers", since)
+
+    def iter_orders(self, shop: Shop, since: datetime | None = None) -> Iterator[list[OrderData]]:
+        return self._pages(shop, "orders", since)
+
+    def full_sync(self, shop: Shop) -> None:
+        from .sync import start_full_sync
+
+        start_full_sync(shop)
 
 
 def _save_cursor(shop: Shop, resource: str, newest: datetime) -> None:

@@ -6,7 +6,7 @@ connections as plain lists under the same key). Ids are GIDs on the wire; the da
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from backend.core.money import to_decimal
@@ -22,6 +22,7 @@ from integrations.base.types import (
     VariantData,
 )
 
+ZERO = Decimal("0")
 # Sales channels that are marketplaces (Shopify's own marketplace channels and common marketplace apps).
 MARKETPLACE_SOURCES = ("amazon", "ebay", "etsy", "walmart", "google", "facebook", "instagram", "tiktok", "shop",
                        "marketplace", "wish", "mercado", "zalando", "target")
@@ -66,12 +67,20 @@ def complete_nodes(value: Any) -> list[dict] | None:
 
 
 def _money(value: Any) -> Decimal:
-    """A MoneyBag ({shopMoney: {amount}}), a MoneyV2 ({amount}) or a bare amount."""
-    if isinstance(value, dict):
-        if "shopMoney" in value:
-            value = value.get("shopMoney") or {}
-        value = value.get("amount") if isinstance(value, dict) else value
-    return to_decimal(value) or Decimal("0")
+    """A MoneyBag ({shopMoney: {amount}}), a MoneyV2 ({amount}) or a bare amount. Shopify's amounts are decimal
+    strings, parsed directly (this runs a few times per order line of a bulk file)."""
+    if type(value) is dict:
+        value = value.get("shopMoney", value)
+        value = value.get("amount") if type(value) is dict else value
+    if type(value) is str:
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            return ZERO
+        if not amount.is_finite():
+            return ZERO
+        return amount if amount.as_tuple().exponent == -2 else to_decimal(amount) or ZERO
+    return to_decimal(value) or ZERO
 
 
 def _text(value: Any) -> str:

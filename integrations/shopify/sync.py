@@ -13,6 +13,8 @@ offset; re-applying the batch that was in flight is harmless because upserts are
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -96,10 +98,13 @@ def on_bulk_operation_finished(shop: Shop, payload: dict) -> None:
 
 
 def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, batch_size: int | None = None,
-             poll_interval: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> SyncRun:
-    """Drive a full sync to the end, resuming from whatever `run.stages` records."""
+             poll_interval: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+             progress: Callable[[SyncRun], None] | None = None) -> SyncRun:
+    """Drive a full sync to the end, resuming from whatever `run.stages` records. `progress` is called with the
+    run after every recorded step (the `sync_shop` command's progress bar)."""
     if run.status != SyncRun.Status.RUNNING:
         return run
+    _progress[run.pk] = progress
     batch_size = batch_size or getattr(settings, "SHOPIFY_SYNC_BATCH_SIZE", BATCH_SIZE)
     own_client = client is None
     client = client or ShopifyClient(shop, sleep=sleep)
@@ -114,7 +119,10 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
         run.error = ""
         run.save(update_fields=["status", "finished_at", "error", "stages", "rows_done", "rows_total"])
         logger.info("full sync done shop=%s rows=%s", shop.domain, run.rows_done)
+        if progress:
+            progress(run)
     finally:
+        _progress.pop(run.pk, None)
         if own_client:
             client.close()
     return run
@@ -130,8 +138,14 @@ def fail_run(run: SyncRun, error: str) -> None:
 # --- one stage ----------------------------------------------------------------------------------------------------
 
 
+_progress: dict[int, Callable[[SyncRun], None] | None] = {}
+
+
 def _save(run: SyncRun) -> None:
     run.save(update_fields=["stages", "rows_done", "rows_total"])
+    callback = _progress.get(run.pk)
+    if callback:
+        callback(run)
 
 
 def _run_stage(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int, poll_interval: float,
@@ -219,64 +233,118 @@ def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep:
 
 
 def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int) -> None:
-    """Stream the stage's JSONL from the recorded offset, applying complete parents in batches."""
+    """Stream the stage's JSONL from the recorded offset, applying complete parents in batches.
+
+    A reader thread downloads, parses and regroups while this thread writes to the database, so the download
+    (and whoever produces the file) never waits for our inserts. The queue between them is short: memory holds
+    at most a few batches.
+    """
     state = run.stages[stage]
-    mapper = MAPPERS[stage]
     upsert = UPSERTS[stage]
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    reader = threading.Thread(
+        target=_read_batches, name=f"jsonl-{stage}", daemon=True,
+        args=(client, state["url"], stage, batch_size, int(state.get("lines_done") or 0),
+              int(state.get("bytes_done") or 0), batches, stop),
+    )
+    reader.start()
+    try:
+        while True:
+            kind, records, checkpoint, orphans = batches.get()
+            if kind == "error":
+                raise records
+            if records:
+                with transaction.atomic():
+                    _relax_durability()
+                    upsert(shop, records)
+            done_lines, done_bytes = checkpoint
+            run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
+            state["lines_done"], state["bytes_done"] = done_lines, done_bytes
+            if orphans:
+                state["orphans"] = int(state.get("orphans") or 0) + orphans
+            _save(run)
+            if kind == "end":
+                return
+    finally:
+        stop.set()
+        reader.join(timeout=30)
+
+
+def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, line_no: int, offset: int,
+                  out: queue.Queue, stop: threading.Event) -> None:
+    """Reader thread: JSONL lines → parent nodes with their children → mapped dataclass batches on `out`, each
+    with the (lines, bytes) checkpoint up to which everything before it is in that batch or an earlier one."""
+    mapper = MAPPERS[stage]
     window = max(batch_size // 4, 10)  # children follow their parent, but not always immediately
     parents: OrderedDict[str, dict] = OrderedDict()
     starts: dict[str, tuple[int, int]] = {}  # parent gid → (lines, bytes) before its line: the resume point
     index: dict[str, dict] = {}  # gid → node, for parents and nested parents (variants)
-    line_no = int(state.get("lines_done") or 0)
-    offset = int(state.get("bytes_done") or 0)
+    orphans = 0
 
-    def flush(count: int | None) -> None:
+    def emit(kind: str, count: int | None) -> bool:
+        nonlocal orphans
         taken = []
         while parents and (count is None or len(taken) < count):
             gid, node = parents.popitem(last=False)
             starts.pop(gid, None)
             _forget(index, gid, node)
             taken.append(node)
-        if taken:
-            with transaction.atomic():
-                _relax_durability()
-                upsert(shop, [mapper(n) for n in taken])
-        done_lines, done_bytes = (next(iter(starts.values())) if starts else (line_no, offset))
-        run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
-        state["lines_done"], state["bytes_done"] = done_lines, done_bytes
-        _save(run)
+        checkpoint = next(iter(starts.values())) if starts else (line_no, offset)
+        message = (kind, [mapper(n) for n in taken], checkpoint, orphans)
+        orphans = 0
+        while not stop.is_set():
+            try:
+                out.put(message, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
 
-    for raw, end in client.stream_lines(state["url"], start=offset):
-        before = (line_no, offset)
-        line_no, offset = line_no + 1, end
-        if not raw.strip():
-            continue
-        row = orjson.loads(raw)
-        parent_id = row.pop("__parentId", None)
-        gid = str(row.get("id") or "")
-        if parent_id is None:
-            if len(parents) >= batch_size + window:
-                flush(batch_size)
-            for key in CHILD_LISTS.get(stage, ()):
-                row.setdefault(key, [])
-            parents[gid] = row
-            starts[gid] = before
-            index[gid] = row
-            continue
-        holder = index.get(parent_id)
-        if holder is None:
-            # Its parent was applied already (late child beyond the window, or a resumed file): the
-            # reconciliation pass heals what a late child would have changed.
-            state["orphans"] = int(state.get("orphans") or 0) + 1
-            continue
-        holder.setdefault(CHILD_KEYS.get(gid_type(gid), gid_type(gid) or "children"), []).append(row)
-        if gid_type(gid) == "ProductVariant":
-            row.setdefault("inventoryLevels", [])
-            index[gid] = row
-            item = (row.get("inventoryItem") or {}).get("id")
-            if item:
-                index[item] = row  # levels may name the inventory item as their parent
-    flush(None)
+    lines = client.stream_lines(url, start=offset)
+    try:
+        for raw, end in lines:
+            if stop.is_set():
+                return
+            before = (line_no, offset)
+            line_no, offset = line_no + 1, end
+            if not raw.strip():
+                continue
+            row = orjson.loads(raw)
+            parent_id = row.pop("__parentId", None)
+            gid = str(row.get("id") or "")
+            if parent_id is None:
+                if len(parents) >= batch_size + window and not emit("batch", batch_size):
+                    return
+                for key in CHILD_LISTS.get(stage, ()):
+                    row.setdefault(key, [])
+                parents[gid] = row
+                starts[gid] = before
+                index[gid] = row
+                continue
+            holder = index.get(parent_id)
+            if holder is None:
+                # Its parent was applied already (late child beyond the window, or a resumed file): the
+                # reconciliation pass heals what a late child would have changed.
+                orphans += 1
+                continue
+            holder.setdefault(CHILD_KEYS.get(gid_type(gid), gid_type(gid) or "children"), []).append(row)
+            if gid_type(gid) == "ProductVariant":
+                row.setdefault("inventoryLevels", [])
+                index[gid] = row
+                item = (row.get("inventoryItem") or {}).get("id")
+                if item:
+                    index[item] = row  # levels may name the inventory item as their parent
+        emit("end", None)
+    except BaseException as exc:  # handed to the writing thread, which raises it there
+        while not stop.is_set():
+            try:
+                out.put(("error", exc, (0, 0), 0), timeout=0.5)
+                break
+            except queue.Full:
+                continue
+    finally:
+        lines.close()
 
 
 def _relax_durability() -> None:

@@ -259,3 +259,21 @@ def test_preflight_for_json_posts(client, shop):
     assert response.status_code == 204
     assert response["Access-Control-Allow-Origin"] == "https://alpha.myshopify.com"
     assert "POST" in response["Access-Control-Allow-Methods"]
+
+
+def test_customer_redaction_anonymises_events_and_unlinks_visitors(client, shop):
+    from backend.shops.redaction import CustomerRef, export_customer, redact_customer
+
+    product = make_product(shop)
+    customer = make_customer(shop, platform_id="42")
+    ev = [{"type": "product_viewed", "product": product.platform_id}]
+    post(client, batch(shop, ev, visitor="phone", customer="42", customer_sig=customer_signature(shop, "42")))
+    post(client, batch(shop, ev, visitor="someone-else"))
+    export = export_customer(shop, CustomerRef(platform_id="42"))
+    assert export.data["storefront_events"]["visitor_ids"] == ["phone"]
+    assert len(export.data["storefront_events"]["events"]) == 1
+    redact_customer(shop, CustomerRef(platform_id="42"))
+    assert customer_for_visitor(shop, "phone") is None
+    assert Event.objects.for_shop(shop).count() == 2  # still counted, no longer anyone's
+    assert set(Event.objects.for_shop(shop).values_list("visitor_id", flat=True)) == {"", "someone-else"}
+    assert not Event.objects.for_shop(shop).filter(customer=customer).exists()

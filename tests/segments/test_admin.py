@@ -14,11 +14,17 @@ from tests.customers.factories import make_customer, make_order
 pytestmark = pytest.mark.django_db
 
 
+def _sign_in(client, shop):
+    from backend.dashboard.auth import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = shop.pk
+    session.save()
+
+
 @pytest.fixture
 def admin(client, shop):
-    session = client.session
-    session["shop_id"] = shop.pk
-    session.save()
+    _sign_in(client, shop)
     return client
 
 
@@ -31,9 +37,11 @@ def _buyers(shop, n_repeat=2, n_first=3):
         update_profile(resolve_customer(c))
 
 
-def test_pages_need_a_shop_session(client, shop):
-    assert client.get("/admin/segments/").status_code == 403
-    assert client.post("/admin/segments/preview/", "{}", content_type="application/json").status_code == 403
+def test_pages_need_a_signed_in_shop(client, shop):
+    assert client.get("/admin/segments/")["Location"].startswith("/admin/login/")
+    refused = client.post("/admin/segments/preview/", "{}", content_type="application/json",
+                          headers={"Accept": "application/json"})
+    assert refused.status_code == 401
 
 
 def test_list_shows_presets_metrics_and_definitions_in_both_languages(admin, shop):
@@ -72,12 +80,14 @@ def test_saving_a_segment_evaluates_it_and_other_shops_cannot_see_it(admin, shop
     assert seg.member_count == 2  # totals 25, 26, 22, 23, 24: b0 and b1
     page = admin.get(res["Location"]).content.decode()
     assert "Big spenders" in page and "Segment saved." in page
+    from backend.dashboard.models import AuditEntry
+
+    entry = AuditEntry.objects.for_shop(shop).get(action="segment.saved")
+    assert entry.target == "segment:big-spenders"
     refused = admin.post("/admin/segments/new/", {"name": "x", "rules": '{"all": []}'})
     assert refused.status_code == 400 and "must be a non-empty list" in refused.content.decode()
 
-    session = client.session
-    session["shop_id"] = other_shop.pk
-    session.save()
+    _sign_in(client, other_shop)
     assert client.get(f"/admin/segments/{seg.pk}/").status_code == 404
 
 

@@ -24,8 +24,10 @@ def builder_page(live_server, shop):
     from django.contrib.sessions.backends.db import SessionStore
     from playwright.sync_api import sync_playwright
 
+    from backend.dashboard.auth import SESSION_KEY
+
     session = SessionStore()
-    session["shop_id"] = shop.pk
+    session[SESSION_KEY] = shop.pk
     session.create()
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

@@ -30,3 +30,25 @@ def test_redaction_forgets_emails_and_phones_in_profiles(shop):
     c.refresh_from_db()
     update_profile(resolve_customer(c))
     assert set(Identity.objects.for_shop(shop).values_list("kind", flat=True)) == {"customer"}
+
+
+def test_shop_redaction_removes_every_profile_row(shop, other_shop):
+    from backend.customers.identities import resolve_visitor
+    from backend.customers.models import MergeLog
+    from backend.segments.models import SegmentMembership
+    from backend.shops.redaction import redact_shop
+
+    ensure_presets(shop)
+    c = make_customer(shop, email="a@example.com")
+    make_order(shop, c, "10.00", days_ago=1)
+    update_profile(resolve_customer(c))
+    resolve_visitor(shop.pk, "v-1")
+    update_profile(resolve_visitor(shop.pk, "v-1", c.pk))
+    keep = make_customer(other_shop, email="a@example.com")
+    update_profile(resolve_customer(keep))
+    assert MergeLog.objects.for_shop(shop).count() == 1
+    redact_shop(shop.pk)
+    assert not CustomerProfile.all_shops.filter(shop_id=shop.pk).exists()
+    assert not Identity.all_shops.filter(shop_id=shop.pk).exists()
+    assert not SegmentMembership.all_shops.filter(shop_id=shop.pk).exists()
+    assert CustomerProfile.objects.for_shop(other_shop).count() == 1

@@ -133,3 +133,24 @@ def test_cart_abandoners_and_time_based_rules_follow_the_scheduled_pass(shop):
     keys = segment_keys_for(shop, customer_id=customer.pk)
     assert "segment:at-risk" in keys and "segment:cart-abandoners" in keys
     assert full_pass(shop, now=in_two_days)["at-risk"] == (0, 0)  # idempotent
+
+
+def test_a_synced_customer_update_joins_profiles_through_the_catch_up(shop):
+    from backend.customers.models import MergeLog
+    from backend.customers.upsert import upsert_customers
+    from integrations.base.types import CustomerData
+
+    ensure_presets(shop)
+    tasks.catch_up_shop(shop.pk)
+    t0 = timezone.now() - timedelta(hours=1)
+    upsert_customers(shop, [CustomerData(platform_id="on-1", email="eva@example.com", updated_at=t0),
+                            CustomerData(platform_id="pos-1", phone="+34 611 222 333", updated_at=t0)])
+    tasks.catch_up_shop(shop.pk)
+    assert CustomerProfile.objects.for_shop(shop).filter(is_active=True).count() == 2
+    # The till later records the POS customer's email: the platform sends a newer version of that customer.
+    upsert_customers(shop, [CustomerData(platform_id="pos-1", phone="+34 611 222 333", email="EVA@example.com",
+                                         updated_at=t0 + timedelta(minutes=30))])
+    tasks.catch_up_shop(shop.pk)
+    assert CustomerProfile.objects.for_shop(shop).filter(is_active=True).count() == 1
+    log = MergeLog.objects.for_shop(shop).get()
+    assert (log.joined_by_kind, log.joined_by_value) == ("email", "eva@example.com")

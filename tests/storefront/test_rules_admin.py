@@ -124,3 +124,14 @@ def test_one_shop_cannot_edit_another(merchant, shop, other_shop):
     put(merchant, "bestsellers", {"limit": 3})
     assert WidgetRule.objects.for_shop(other_shop).count() == 0
     assert rule_for(other_shop, "bestsellers").limit == 8
+
+
+def test_admin_link_command_signs_in(shop, capsys):
+    from django.core.management import call_command
+
+    call_command("widget_admin_link", shop.domain)
+    link = capsys.readouterr().out.strip()
+    client = Client()
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    assert client.get("/" + path).status_code == 302
+    assert client.get("/admin/widgets/").status_code == 200

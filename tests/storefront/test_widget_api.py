@@ -165,7 +165,7 @@ def test_titles_round_trip_exactly(client, shop):
 
 def test_cache_headers_public_vs_personal(client, shop, catalog):
     public = get(client, "bestsellers", key=shop.public_key)
-    assert public["Cache-Control"] == "public, max-age=60"
+    assert public["Cache-Control"] == "public, max-age=60, stale-while-revalidate=600"
     assert "Origin" in public["Vary"]
     personal = get(client, "recently_viewed", key=shop.public_key, visitor="v-123")
     assert personal.status_code == 200
@@ -176,7 +176,7 @@ def test_cache_headers_public_vs_personal(client, shop, catalog):
     assert signed["Cache-Control"] == "private, no-store"
     # An unsigned customer claim is ignored: the answer stays the shared, cacheable one.
     unsigned = get(client, "also_bought", key=shop.public_key, product=catalog[0].platform_id, customer="777")
-    assert unsigned["Cache-Control"] == "public, max-age=60"
+    assert unsigned["Cache-Control"] == "public, max-age=60, stale-while-revalidate=600"
 
 
 def test_origin_check_and_cors(client, shop, catalog):
@@ -265,3 +265,25 @@ def test_odd_query_strings_are_4xx_not_500(client, shop, catalog):
         response = client.get(f"/api/storefront/widgets/also_bought?key={shop.public_key}&{query}", **UA)
         assert response.status_code < 500, query
         assert response.json()
+
+
+def test_stale_payload_served_at_once_then_rebuilt(client, shop, catalog, monkeypatch):
+    from backend.storefront import hotcache, views
+
+    rebuilds = []
+    monkeypatch.setattr(hotcache, "refresh", lambda job: rebuilds.append(job))
+    first = get(client, "bestsellers", key=shop.public_key)
+    catalog[0].title = "Renamed"
+    catalog[0].save()
+    assert get(client, "bestsellers", key=shop.public_key).content == first.content and rebuilds == []
+    later = time.time() + views.PUBLIC_TTL + 1
+    monkeypatch.setattr(views.time, "time", lambda: later)
+    hotcache.payloads.clear()  # another worker, same shared cache
+    stale = get(client, "bestsellers", key=shop.public_key)
+    assert stale.content == first.content  # nobody waits for the rebuild
+    assert len(rebuilds) == 1
+    get(client, "bestsellers", key=shop.public_key)
+    assert len(rebuilds) == 1  # one rebuild per stale payload, not one per request
+    rebuilds[0]()
+    fresh = get(client, "bestsellers", key=shop.public_key)
+    assert fresh.json()["items"][0]["title"] == "Renamed"

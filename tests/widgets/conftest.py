@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -66,13 +68,18 @@ class PageWatch:
         ]
 
 
-@pytest.fixture
-def page(browser):
+@contextmanager
+def open_page(browser):
+    """A page in a fresh browser context (own storage and cookies) that records console, errors and dialogs."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
     watch = PageWatch()
     page.on("console", lambda m: watch.console.append((m.type, m.text, (m.location or {}).get("url", ""))))
     page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
+    in_flight: set = set()
+    page.on("request", lambda r: "/api/storefront/" in r.url and in_flight.add(r))
+    page.on("requestfinished", lambda r: in_flight.discard(r))
+    page.on("requestfailed", lambda r: in_flight.discard(r))
 
     def on_dialog(dialog):
         watch.dialogs.append(dialog.message)
@@ -81,12 +88,25 @@ def page(browser):
     page.on("dialog", on_dialog)
     page.watch = watch
     page.set_default_timeout(10_000)
-    yield page
-    # Leaving the page makes the script flush its queue by beacon; refuse those so no request is still writing
-    # when the test's database is torn down.
-    page.route("**/api/storefront/**", lambda route: route.abort())
-    page.goto("about:blank")
-    context.close()
+    try:
+        yield page
+    finally:
+        # Leaving the page makes the script flush its queue by beacon; refuse those so no request is still
+        # writing when the test's database is torn down.
+        page.unroute_all()
+        page.route("**/api/storefront/**", lambda route: route.abort())
+        page.goto("about:blank")
+        deadline = time.monotonic() + 5
+        while in_flight and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        page.wait_for_timeout(200)  # a request the browser gave up on may still be finishing on the server
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    with open_page(browser) as page:
+        yield page
 
 
 @pytest.fixture

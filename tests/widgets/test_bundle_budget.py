@@ -30,3 +30,10 @@ def test_loader_and_core_within_budget(sizes):
 @pytest.mark.parametrize("widget", sorted(WIDGETS))
 def test_widget_within_budget(sizes, widget):
     assert 0 < sizes[widget] < WIDGET_BUDGET, f"{widget} is {sizes[widget]} B gzip, budget {WIDGET_BUDGET}"
+
+
+POPUP_BUDGET = 5 * 1024  # the exit-intent popup chunk (issue 5)
+
+
+def test_popup_within_budget(sizes):
+    assert 0 < sizes["popup"] < POPUP_BUDGET, f"popup is {sizes['popup']} B gzip, budget {POPUP_BUDGET}"

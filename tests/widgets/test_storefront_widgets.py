@@ -7,6 +7,7 @@ import pytest
 from django.db import OperationalError
 
 from backend.events.models import Event
+from tests.widgets.conftest import open_page
 from tests.widgets.factories import XSS_TITLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("widgets-browser")]
@@ -120,8 +121,13 @@ def test_rendering_widgets_shifts_no_layout(page, live_server, store):
     assert page.watch.console_errors == [] and page.watch.page_errors == []
 
 
-@pytest.mark.parametrize("failure", ["down", "slow", "garbage", "server_error"])
-def test_api_failure_leaves_the_page_untouched(page, live_server, store, failure):
+def test_api_failure_leaves_the_page_untouched(browser, live_server, store):
+    for failure in ("down", "slow", "garbage", "server_error"):
+        with open_page(browser) as page:
+            check_page_survives(page, live_server, store, failure)
+
+
+def check_page_survives(page, live_server, store, failure: str) -> None:
     def broken(route):
         if failure == "slow":
             if "/widgets/" not in route.request.url:
@@ -141,13 +147,13 @@ def test_api_failure_leaves_the_page_untouched(page, live_server, store, failure
     page.wait_for_function(
         "[...document.querySelectorAll('[data-personalize-widget]')].every(h => h.dataset.pzState === 'empty')"
     )
-    assert page.locator("h1").inner_text() == "Trail Jacket"
-    assert page.locator("[data-personalize-widget] li").count() == 0
-    assert page.evaluate("window.__cls") == 0
+    assert page.locator("h1").inner_text() == "Trail Jacket", failure
+    assert page.locator("[data-personalize-widget] li").count() == 0, failure
+    assert page.evaluate("window.__cls") == 0, failure
     page.locator("form[action$='/cart/add'] button").click()  # the page keeps working; events just get lost
     page.wait_for_url("**/cart")
-    assert page.watch.page_errors == []
-    assert page.watch.console_errors == []
+    assert page.watch.page_errors == [], failure
+    assert page.watch.console_errors == [], failure
 
 
 def test_product_title_with_markup_is_shown_as_text(page, live_server, store):
@@ -176,8 +182,14 @@ def test_spanish_pages_show_spanish_titles_and_euro_prices(page, live_server, st
 SHOPIFY_PRIVACY_DENIED = "window.Shopify = {customerPrivacy: {analyticsProcessingAllowed: () => false}};"
 
 
-@pytest.mark.parametrize("how", ["host page", "shopify privacy api"])
-def test_without_analytics_consent_nothing_personal_is_sent_or_stored(page, live_server, store, how):
+def test_without_analytics_consent_nothing_personal_is_sent_or_stored(browser, live_server, store):
+    for how in ("host page", "shopify privacy api"):
+        with open_page(browser) as page:
+            check_no_personal_data(page, live_server, store, how)
+        Event.objects.for_shop(store.shop).delete()
+
+
+def check_no_personal_data(page, live_server, store, how: str) -> None:
     widget_requests = []
     page.on("request", lambda r: "/widgets/" in r.url and widget_requests.append(r.url))
     if how == "shopify privacy api":
@@ -200,8 +212,14 @@ for (const name of ["localStorage", "sessionStorage"]) {
 """
 
 
-@pytest.mark.parametrize("storage", ["corrupt", "blocked"])
-def test_unusable_storage_still_gives_one_visitor_id(page, live_server, store, storage):
+def test_unusable_storage_still_gives_one_visitor_id(browser, live_server, store):
+    for storage in ("corrupt", "blocked"):
+        with open_page(browser) as page:
+            check_one_visitor_id(page, live_server, store, storage)
+        Event.objects.for_shop(store.shop).delete()
+
+
+def check_one_visitor_id(page, live_server, store, storage: str) -> None:
     if storage == "corrupt":
         # corrupt the stored id once, before the first page: the script must replace it, then keep its own
         page.add_init_script(

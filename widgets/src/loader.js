@@ -71,6 +71,10 @@ function start() {
   else setTimeout(scan, 1);
   // The theme editor re-renders sections in place: pick up their new placeholders.
   document.addEventListener("shopify:section:load", scan);
+  // Exit-intent popup (its own chunk) only when the page config enables it: data-popups="1" or PersonalizeConfig.popups.
+  const el = document.querySelector("script[data-personalize]");
+  if ((window.PersonalizeConfig || {}).popups || (el && el.dataset.popups === "1"))
+    ctx.ready.then(() => import("./widgets/popup.js")).then((m) => m.default(ctx)).catch(() => {});
 }
 
 try {

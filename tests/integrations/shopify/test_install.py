@@ -153,3 +153,23 @@ def test_expired_session_token_bounces_to_the_patch_page(client, standin):
     res = client.get(f"/app/?shop={domain}&id_token={token}")
     assert res.status_code == 302 and "/app/patch-id-token" in res["Location"]
     assert nothing_written(domain)
+
+
+def test_rotate_encryption_key_reencrypts_tokens_under_the_new_key(settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tests.factories import make_shop
+
+    old_keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    shop = make_shop(new_domain("rotate"), access_token="shpat_secret_value")
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, *old_keys]  # new key first, old still readable
+    call_command("rotate_encryption_key")
+    with connection.cursor() as c:
+        c.execute("SELECT access_token FROM shops_shop WHERE id = %s", [shop.pk])
+        stored = c.fetchone()[0]
+    assert Fernet(new_key.encode()).decrypt(stored.encode()).decode() == "shpat_secret_value"
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key can now be dropped
+    assert Shop.objects.get(pk=shop.pk).access_token == "shpat_secret_value"

@@ -37,6 +37,9 @@ PUBLIC: dict[str, str] = {
     "demostore-product": "the demo storefront: public catalog pages by design",
     "demostore-cart": "the demo storefront's cart lives in the visitor's session",
     "demostore-cart-add": "the demo storefront's cart lives in the visitor's session",
+    "dashboard-login": "the admin login form; shows nothing of any shop",
+    "dashboard-login-link": "signed single-use login link: the link itself is the credential it checks",
+    "dashboard-logout": "ends the session; shows nothing of any shop",
 }
 
 # Act for one shop; their isolation check is still to be written by the area's owner. Only ever remove from this.
@@ -57,6 +60,25 @@ PENDING: dict[str, str] = {
     "segments-edit": "merchant admin session; <pk> must belong to the session's shop (segments area)",
     "segments-new": "merchant admin session (segments area)",
     "segments-preview": "merchant admin session (segments area)",
+    "dashboard-home": "merchant admin session (dashboard area)",
+    "dashboard-analytics": "merchant admin session (dashboard area)",
+    "dashboard-analytics-recompute": "merchant admin session (dashboard area)",
+    "dashboard-analytics-api": "merchant admin session (dashboard area)",
+    "dashboard-audit": "merchant admin session (dashboard area)",
+    "dashboard-settings": "merchant admin session (dashboard area)",
+    "experiments-list": "merchant admin session (experiments area)",
+    "experiments-detail": "merchant admin session; <pk> must belong to the session's shop (experiments area)",
+    "experiments-action": "merchant admin session; <pk> must belong to the session's shop (experiments area)",
+    "experiments-api": "merchant admin session (experiments area)",
+    "experiments-api-detail": "merchant admin session; <pk> must belong to the session's shop (experiments area)",
+    "experiments-api-action": "merchant admin session; <pk> must belong to the session's shop (experiments area)",
+    "popups-list": "merchant admin session (popups area)",
+    "popups-edit": "merchant admin session; <pk> must belong to the session's shop (popups area)",
+    "popups-new": "merchant admin session (popups area)",
+    "popups-preview": "merchant admin session (popups area)",
+    "storefront-popup": "shop public key + Origin (popups area)",
+    "storefront-popup-consent": "shop public key + Origin; writes consent for that shop only (popups area)",
+    "storefront-proxy-popup": "app-proxy signature names the shop (popups area)",
 }
 
 CHECKS: dict[str, Callable] = {}

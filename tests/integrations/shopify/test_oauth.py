@@ -101,3 +101,10 @@ def test_order_mapping_reads_money_bags_and_refunded_quantities():
     assert order.channel == "pos" and str(order.total_price) == "30.00" and order.customer_platform_id == "9"
     line = order.line_items[0]
     assert line.refunded_quantity == 2 and line.product_platform_id == "7" and line.variant_platform_id == ""
+
+
+def test_the_shopify_connector_implements_the_platform_protocol():
+    from integrations.base.platform import Platform
+    from integrations.shopify.reconcile import ShopifyPlatform
+
+    assert isinstance(ShopifyPlatform(), Platform)

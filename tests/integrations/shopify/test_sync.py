@@ -305,3 +305,15 @@ def test_a_celery_worker_killed_mid_sync_leaves_a_task_that_resumes(standin, set
         with connection.cursor() as c:  # the killed child's session may linger; the test DB must be droppable
             c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
+def test_sync_shop_command_runs_a_full_sync_with_a_progress_bar(standin, standin_shop, settings, capsys):
+    from django.core.management import call_command
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # run here, not on a worker
+    call_command("sync_shop", standin_shop.domain, "--full")
+    out = capsys.readouterr()
+    assert "synced" in out.out and "rec" in out.err  # the tqdm bar went to stderr
+    assert_matches_store(standin_shop, standin.store(standin_shop.domain))
+    call_command("sync_shop", standin_shop.domain)  # no --full: reconcile since the cursors
+    assert "reconciled" in capsys.readouterr().out

@@ -320,7 +320,8 @@ def test_order_create_cancel_and_refund(client, shop):
 
 @pytest.mark.parametrize(("source", "app_id", "channel"), [
     ("web", 580111, "online"), ("pos", 129785, "pos"), ("shopify_draft_order", None, "draft"),
-    ("amazon", 5678901, "marketplace"), ("iphone", None, "other"),
+    ("amazon", 5678901, "marketplace"), ("2329312", 2329312, "marketplace"), ("iphone", None, "other"),
+    ("headless_checkout", None, "other"),
 ])
 def test_order_channel(client, shop, source, app_id, channel):
     body = {**order_body(source_name=source), "app_id": app_id}

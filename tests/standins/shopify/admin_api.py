@@ -345,8 +345,56 @@ def _resolve_mutation_root(state: ShopState, info: GraphQLResolveInfo, args: dic
         return state.bulk.run_query(args["query"], info.context["scopes"])
     if name == "bulkOperationCancel":
         return state.bulk.cancel(args["id"])
+    if name in DISCOUNT_MUTATIONS:
+        return create_code_discount(state, info, name, args[DISCOUNT_MUTATIONS[name]])
     raise GraphQLError(f"The stand-in does not implement the mutation {name}.",
                        extensions={"code": "NOT_IMPLEMENTED"})
+
+
+DISCOUNT_MUTATIONS = {"discountCodeBasicCreate": "basicCodeDiscount",
+                      "discountCodeFreeShippingCreate": "freeShippingCodeDiscount"}
+DISCOUNT_BASE = 1_500_000_000
+_discount_lock = threading.Lock()  # the server is threaded: two creations of one code must not both succeed
+
+
+def _discount_error(field: list[str], code: str, message: str) -> dict[str, Any]:
+    return {"codeDiscountNode": None, "userErrors": [{"field": field, "code": code, "message": message,
+                                                     "extraInfo": None}]}
+
+
+def create_code_discount(state: ShopState, info: GraphQLResolveInfo, name: str, data: dict[str, Any]) -> Any:
+    """Shopify's code-discount creation as the docs describe it: `write_discounts`, a code unique in the shop
+    (case-insensitive, else TAKEN), endsAt after startsAt, a percentage within 0..1 for basic discounts."""
+    if not has_scope(info.context["scopes"], "write_discounts"):
+        raise GraphQLError(f"Access denied for {name} field. Required access: `write_discounts` access scope.",
+                           extensions={"code": "ACCESS_DENIED", "requiredAccess": "`write_discounts` access scope."})
+    with _discount_lock:
+        return _create_code_discount(state, name, data)
+
+
+def _create_code_discount(state: ShopState, name: str, data: dict[str, Any]) -> Any:
+    arg = DISCOUNT_MUTATIONS[name]
+    code = str(data.get("code") or "").strip()
+    if not 1 <= len(code) <= 255:
+        return _discount_error([arg, "code"], "BLANK", "Code can't be blank")
+    if code.upper() in {c.upper() for c in state.discount_codes}:
+        return _discount_error([arg, "code"], "TAKEN", "Code must be unique. Please try a different code.")
+    starts, ends = data.get("startsAt"), data.get("endsAt")
+    if ends and starts and _parse_time(str(ends)) <= _parse_time(str(starts)):
+        return _discount_error([arg, "endsAt"], "INVALID", "Ends at needs to be after starts_at")
+    percentage = None
+    if name == "discountCodeBasicCreate":
+        value = ((data.get("customerGets") or {}).get("value") or {})
+        percentage = value.get("percentage")
+        if percentage is None or not 0 < float(percentage) <= 1:
+            return _discount_error([arg, "customerGets", "value", "percentage"], "VALUE_OUTSIDE_RANGE",
+                                   "Value must be between 0.0 and 1.0")
+    node_id = gid("DiscountCodeNode", DISCOUNT_BASE + len(state.discount_codes))
+    state.discount_codes[code] = {"id": node_id, "code": code, "kind": name, "percentage": percentage,
+                                  "startsAt": starts, "endsAt": ends, "usageLimit": data.get("usageLimit"),
+                                  "appliesOncePerCustomer": data.get("appliesOncePerCustomer"),
+                                  "title": data.get("title")}
+    return {"codeDiscountNode": {"id": node_id}, "userErrors": []}
 
 
 def make_resolver(state: ShopState) -> Any:

@@ -26,7 +26,7 @@ from .store import Store, StoreSize
 
 log = logging.getLogger("standins.shopify")
 
-DEFAULT_SCOPES = "read_products,read_inventory,read_customers,read_orders,read_locations"
+DEFAULT_SCOPES = "read_products,read_inventory,read_customers,read_orders,read_locations,write_discounts"
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 MAX_BODY = 5 * 1024 * 1024
 _GRAPHQL_PATH = re.compile(r"^/admin/api/(?P<version>\d{4}-\d{2}|unstable)/graphql\.json$")
@@ -48,6 +48,8 @@ class ShopState:
     graphql_requests: int = 0
     api_versions: set[str] = field(default_factory=set)
     injected_failures: deque[int] = field(default_factory=deque)
+    # Code discounts the app created (discountCodeBasicCreate / discountCodeFreeShippingCreate), by code.
+    discount_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     bulk: BulkOperations = field(init=False)
 
 

@@ -2,16 +2,15 @@
 
 Without --full: resume the shop's unfinished full sync if there is one, otherwise reconcile what changed since
 the last cursors. With --full: start a new full sync (bulk operations). With a broker configured the work runs on
-the workers and this command only watches; without one it runs here, in a background thread.
+the workers and this command watches the SyncRun; without one it runs here and reports each recorded step.
 """
 from __future__ import annotations
 
-import threading
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from tqdm import tqdm
 
 from backend.shops.models import Shop, SyncRun
@@ -47,38 +46,24 @@ class Command(BaseCommand):
             from integrations.shopify.tasks.sync import sync_shop
 
             sync_shop.delay(shop.pk, run.pk)
-        errors: list[BaseException] = []
-        worker = None
-        if eager:
-            def drive() -> None:
-                try:
-                    run_sync(shop, SyncRun.objects.for_shop(shop).get(pk=run.pk))
-                except BaseException as exc:  # reported by the main thread
-                    errors.append(exc)
-                finally:
-                    connection.close()
-
-            worker = threading.Thread(target=drive, daemon=True)
-            worker.start()
-        self._watch(shop, run.pk, worker)
-        if errors:
-            raise CommandError(f"sync failed: {errors[0]}")
-        run = SyncRun.objects.for_shop(shop).get(pk=run.pk)
+        with tqdm(total=0, unit="rec", dynamic_ncols=True, file=self.stderr) as bar:
+            if eager:
+                run_sync(shop, run, progress=lambda r: _show(bar, r))
+            else:
+                while run.status == SyncRun.Status.RUNNING:
+                    time.sleep(0.5)
+                    close_old_connections()
+                    run.refresh_from_db()
+                    _show(bar, run)
+        run.refresh_from_db()
         if run.status != SyncRun.Status.DONE:
             raise CommandError(f"sync {run.status}: {run.error}")
         self.stdout.write(self.style.SUCCESS(f"synced {shop.domain}: {run.rows_done} records"))
 
-    def _watch(self, shop: Shop, run_id: int, worker: threading.Thread | None) -> None:
-        with tqdm(total=0, unit="rec", dynamic_ncols=True) as bar:
-            while True:
-                close_old_connections()
-                run = SyncRun.objects.for_shop(shop).get(pk=run_id)
-                stage = next((s for s, st in (run.stages or {}).items() if st.get("state") != "done"), "done")
-                bar.total = max(run.rows_total or 0, run.rows_done or 0)
-                bar.n = run.rows_done or 0
-                bar.set_postfix(stage=stage, status=run.status)
-                bar.refresh()
-                finished = run.status != SyncRun.Status.RUNNING
-                if finished or (worker is not None and not worker.is_alive()):
-                    return
-                time.sleep(0.5)
+
+def _show(bar: tqdm, run: SyncRun) -> None:
+    stage = next((s for s, st in (run.stages or {}).items() if st.get("state") != "done"), "done")
+    bar.total = max(run.rows_total or 0, run.rows_done or 0)
+    bar.n = run.rows_done or 0
+    bar.set_postfix(stage=stage, status=run.status)
+    bar.refresh()

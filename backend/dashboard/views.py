@@ -1,0 +1,143 @@
+"""Cockpit pages: home/onboarding, sign-in (WooCommerce and one-time links), settings, the audit trail."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import authenticate as django_authenticate
+from django.forms.models import model_to_dict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from backend.events.models import Event, EventType
+from backend.shops.models import Shop, SyncRun
+from backend.storefront.models import Widget, WidgetRule
+
+from . import audit
+from .auth import merchant_view, shop_from_link, sign_in, sign_out
+from .models import AuditEntry, ShopMember, ShopSettings
+from .shell import link, page
+from .text import LANGS, text
+
+AUDIT_PAGE = 200
+
+
+def theme_editor_url(shop: Shop) -> str:
+    from django.conf import settings
+
+    return (f"https://{shop.domain}/admin/themes/current/editor?context=apps"
+            f"&activateAppId={settings.SHOPIFY_API_KEY}/app-embed")
+
+
+def checklist(shop: Shop) -> list[tuple[str, bool]]:
+    """Derived from what the storefront actually did, not from what the merchant ticked."""
+    events = Event.objects.for_shop(shop)
+    embed = events.exists()
+    impressions = events.filter(type=EventType.WIDGET_IMPRESSION)
+    saved = dict(WidgetRule.objects.for_shop(shop).values_list("widget", "enabled"))
+    any_enabled = any(saved.get(w, True) for w in Widget.values)  # an unsaved rule is on by default
+    recent = impressions.filter(created_at__gte=timezone.now() - timedelta(days=7)).exists()
+    return [("step_embed", embed), ("step_blocks", impressions.exists()), ("step_live", any_enabled and recent)]
+
+
+@require_GET
+@merchant_view
+def home(request: HttpRequest) -> HttpResponse:
+    shop = request.shop
+    run = SyncRun.objects.for_shop(shop).order_by("-started_at").first()
+    return page(request, "dashboard/home.html", "home", "home_title", {
+        "connected": shop.is_active and bool(shop.access_token),
+        "run": run, "percent": run.percent if run else 0,
+        "steps": checklist(shop),
+        "editor_url": theme_editor_url(shop) if shop.platform == Shop.Platform.SHOPIFY else "",
+    })
+
+
+def _lang_of(request: HttpRequest) -> str:
+    asked = request.GET.get("lang", "")
+    return asked if asked in LANGS else "en"
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    """Standalone sign-in (WooCommerce merchants): a Django user who is a member of a shop."""
+    lang = _lang_of(request)
+    nxt = request.GET.get("next", "/admin/")
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}) or not nxt.startswith("/admin/"):
+        nxt = "/admin/"
+    error = False
+    if request.method == "POST":
+        user = django_authenticate(request, username=request.POST.get("username", "")[:150],
+                                   password=request.POST.get("password", "")[:256])
+        member = (ShopMember.all_shops.filter(user=user, shop__state=Shop.State.INSTALLED)
+                  .select_related("shop").order_by("pk").first()) if user else None
+        if member is not None:
+            sign_in(request, member.shop, actor=f"user:{user.get_username()}"[:255])
+            return HttpResponseRedirect(nxt)
+        error = True
+    return render(request, "dashboard/login.html", {"t": text(lang), "lang": lang, "error": error},
+                  status=401 if error else 200)
+
+
+@require_POST
+@csrf_protect
+def logout(request: HttpRequest) -> HttpResponse:
+    sign_out(request)
+    return HttpResponseRedirect("/admin/login/")
+
+
+@require_GET
+def login_link(request: HttpRequest) -> HttpResponse:
+    """A signed one-time link (e.g. from the WooCommerce plugin's settings page): signs in, then home."""
+    found = shop_from_link(request.GET.get("token", "")[:512])
+    if found is None:
+        return HttpResponse("This sign-in link is invalid, used or expired.", status=403, content_type="text/plain")
+    shop, actor = found
+    sign_in(request, shop, actor=actor)
+    return HttpResponseRedirect("/admin/")
+
+
+class SettingsForm(forms.Form):
+    attribution_window_days = forms.IntegerField(min_value=1, max_value=90)
+    data_retention_days = forms.IntegerField(min_value=30, max_value=3650)
+    locale_override = forms.ChoiceField(choices=[("", "—"), ("es", "Español"), ("en", "English")], required=False)
+    currency_override = forms.RegexField(regex=r"^[A-Z]{3}$", required=False, max_length=3)
+
+
+SETTINGS_FIELDS = list(SettingsForm.base_fields)
+
+
+@require_http_methods(["GET", "POST"])
+@merchant_view
+def settings_page(request: HttpRequest) -> HttpResponse:
+    shop = request.shop
+    current = ShopSettings.of(shop)
+    before = model_to_dict(current, fields=SETTINGS_FIELDS) if current.pk else None
+    form = SettingsForm(request.POST if request.method == "POST" else None,
+                        initial=model_to_dict(current, fields=SETTINGS_FIELDS))
+    if request.method == "POST" and form.is_valid():
+        for name, value in form.cleaned_data.items():
+            setattr(current, name, value)
+        current.updated_at = timezone.now()
+        current.save()
+        audit.record(shop, request, "settings.update", "settings", before,
+                     model_to_dict(current, fields=SETTINGS_FIELDS))
+        return HttpResponseRedirect(link(request, "/admin/settings/", saved=1))
+    return page(request, "dashboard/settings.html", "settings", "settings_title", {
+        "form": form, "saved": request.GET.get("saved") == "1",
+    }, status=400 if form.errors else 200)
+
+
+@require_GET
+@merchant_view
+def audit_page(request: HttpRequest) -> HttpResponse:
+    entries = AuditEntry.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:AUDIT_PAGE]
+    rows = [{"e": e, "changed": audit.changed_fields(e.before if isinstance(e.before, dict) else None,
+                                                     e.after if isinstance(e.after, dict) else None)}
+            for e in entries]
+    return page(request, "dashboard/audit.html", "audit", "audit_title", {"rows": rows})

@@ -1,0 +1,106 @@
+"""Validation of an experiment as a merchant defines it (the admin form and the JSON API share it)."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from backend.shops.models import Shop
+from backend.storefront.merchandising import algorithm_choices
+from backend.storefront.models import Widget
+
+from .models import Experiment
+
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
+MAX_ARMS = 5
+TITLE_MAX = 120
+
+
+class ExperimentInvalid(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def popup_keys(shop: Shop) -> list[str]:
+    from backend.popups.models import Campaign
+
+    return [str(pk) for pk in Campaign.objects.for_shop(shop).order_by("pk").values_list("pk", flat=True)]
+
+
+def _arm_config(kind: str, target: str, raw: dict[str, Any], errors: dict[str, str], i: int) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if raw.get("holdout") in (True, "on", "1", "true"):
+        return {"enabled": False}
+    algorithm = str(raw.get("algorithm") or "")
+    if algorithm:
+        if kind != "widget" or algorithm not in algorithm_choices(target):
+            errors[f"arms.{i}.algorithm"] = "unknown algorithm for this widget"
+        else:
+            config["algorithm"] = algorithm
+    for lang in ("en", "es"):
+        title = str(raw.get(f"title_{lang}") or "").strip()
+        if len(title) > TITLE_MAX:
+            errors[f"arms.{i}.title_{lang}"] = f"at most {TITLE_MAX} characters"
+        elif title:
+            config[f"title_{lang}"] = title
+    return config
+
+
+def clean_experiment(shop: Shop, data: dict[str, Any]) -> dict[str, Any]:
+    """Fields for Experiment(**fields), or ExperimentInvalid with a reason per field."""
+    errors: dict[str, str] = {}
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 200:
+        errors["name"] = "1 to 200 characters"
+    kind = str(data.get("target_kind") or "widget")
+    target = str(data.get("target_key") or "")
+    if kind == "widget":
+        if target not in Widget.values:
+            errors["target_key"] = "unknown widget"
+    elif kind == "popup":
+        if target not in popup_keys(shop):
+            errors["target_key"] = "unknown popup campaign"
+    else:
+        errors["target_kind"] = "widget or popup"
+    metric = str(data.get("primary_metric") or Experiment.Metric.CONVERSION)
+    if metric not in Experiment.Metric.values:
+        errors["primary_metric"] = "conversion or revenue_per_visitor"
+    raw_arms = data.get("arms")
+    arms: list[dict[str, Any]] = []
+    if not isinstance(raw_arms, list) or not 2 <= len(raw_arms) <= MAX_ARMS:
+        errors["arms"] = f"2 to {MAX_ARMS} variants"
+        raw_arms = []
+    for i, raw in enumerate(raw_arms):
+        if not isinstance(raw, dict):
+            errors[f"arms.{i}"] = "must be an object"
+            continue
+        key = str(raw.get("key") or "").strip().lower()
+        if not KEY.match(key):
+            errors[f"arms.{i}.key"] = "letters, digits, - or _ (up to 30)"
+        try:
+            weight = float(raw.get("weight", 1))
+        except (TypeError, ValueError):
+            weight = -1.0
+        if not 0 < weight <= 100:
+            errors[f"arms.{i}.weight"] = "between 0 and 100"
+        arms.append({"key": key, "weight": weight, "config": _arm_config(kind, target, raw, errors, i)})
+    if len({a["key"] for a in arms}) != len(arms):
+        errors["arms"] = "variant names must differ"
+    if errors:
+        raise ExperimentInvalid(errors)
+    return {"name": name, "target_kind": kind, "target_key": target, "primary_metric": metric, "arms": arms}
+
+
+def arms_from_form(post: Any) -> list[dict[str, Any]]:
+    """The form's fixed rows (arm-0-key, ...) as the list clean_experiment takes; empty rows are skipped."""
+    arms = []
+    for i in range(MAX_ARMS):
+        key = post.get(f"arm-{i}-key", "").strip()
+        if not key:
+            continue
+        arms.append({
+            "key": key, "weight": post.get(f"arm-{i}-weight", "1") or "1",
+            "algorithm": post.get(f"arm-{i}-algorithm", ""), "title_en": post.get(f"arm-{i}-title_en", ""),
+            "title_es": post.get(f"arm-{i}-title_es", ""), "holdout": post.get(f"arm-{i}-holdout", ""),
+        })
+    return arms

@@ -1,0 +1,240 @@
+"""Merchant screens and JSON API for experiments: define, start, stop, read results, promote the winner.
+
+Pages at /admin/experiments/…, API at /api/admin/experiments…; all shop-scoped through dashboard.auth.merchant_view,
+so another shop's experiment id is a 404. Every state change is written to the audit trail.
+"""
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from backend.dashboard import audit
+from backend.dashboard.auth import merchant_view
+from backend.dashboard.shell import link, page
+from backend.dashboard.text import page_lang, text
+from backend.storefront.merchandising import WidgetRuleSerializer, algorithm_choices, rule_as_json
+from backend.storefront.models import Widget
+from backend.storefront.rules import DEFAULT_TITLES
+
+from .forms import MAX_ARMS, ExperimentInvalid, arms_from_form, clean_experiment, popup_keys
+from .models import Experiment
+from .results import experiment_results
+from .runtime import forget_running
+
+MAX_BODY = 32 * 1024
+
+
+class Refused(Exception):
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason, self.status = reason, status
+
+
+def _get(request: HttpRequest, pk: int) -> Experiment:
+    found = Experiment.objects.for_shop(request.shop).filter(pk=pk).first()
+    if found is None:
+        raise Http404("no such experiment in this shop")
+    return found
+
+
+def _snapshot(exp: Experiment) -> dict:
+    return {"name": exp.name, "status": exp.status, "target": f"{exp.target_kind}:{exp.target_key}",
+            "arms": exp.arms, "metric": exp.primary_metric, "winner": exp.winner}
+
+
+def create(request: HttpRequest, data: dict) -> Experiment:
+    fields = clean_experiment(request.shop, data)
+    exp = Experiment.objects.create(shop=request.shop, **fields)
+    audit.record(request.shop, request, "experiment.create", f"experiment:{exp.pk}", None, _snapshot(exp))
+    return exp
+
+
+def start(request: HttpRequest, exp: Experiment) -> None:
+    with transaction.atomic():
+        exp = Experiment.objects.for_shop(request.shop).select_for_update().get(pk=exp.pk)
+        if exp.status != Experiment.Status.DRAFT:
+            raise Refused("only a draft experiment can start")
+        busy = Experiment.objects.for_shop(request.shop).filter(
+            status=Experiment.Status.RUNNING, target_kind=exp.target_kind, target_key=exp.target_key).exists()
+        if busy:
+            raise Refused("busy", 409)
+        before = _snapshot(exp)
+        exp.status, exp.started_at = Experiment.Status.RUNNING, timezone.now()
+        exp.save(update_fields=["status", "started_at"])
+        audit.record(request.shop, request, "experiment.start", f"experiment:{exp.pk}", before, _snapshot(exp))
+    forget_running(request.shop)
+
+
+def stop(request: HttpRequest, exp: Experiment) -> None:
+    with transaction.atomic():
+        exp = Experiment.objects.for_shop(request.shop).select_for_update().get(pk=exp.pk)
+        if exp.status != Experiment.Status.RUNNING:
+            raise Refused("only a running experiment can stop")
+        before = _snapshot(exp)
+        exp.status, exp.stopped_at = Experiment.Status.STOPPED, timezone.now()
+        exp.save(update_fields=["status", "stopped_at"])
+        audit.record(request.shop, request, "experiment.stop", f"experiment:{exp.pk}", before, _snapshot(exp))
+    forget_running(request.shop)
+
+
+def promote(request: HttpRequest, exp: Experiment, arm_key: str) -> None:
+    """Write the arm's settings into the widget rule (audited), record the winner, stop the experiment."""
+    arm = next((a for a in exp.arms if a["key"] == arm_key), None)
+    if arm is None:
+        raise Refused("unknown variant")
+    if exp.target_kind != "widget" or exp.target_key not in Widget.values:
+        raise Refused("only widget experiments can be promoted here; edit the popup campaign instead")
+    shop = request.shop
+    before_rule = rule_as_json(shop, exp.target_key)
+    data = {k: v for k, v in before_rule.items() if k not in ("widget", "algorithm_choices")}
+    data.update(arm.get("config") or {})
+    serializer = WidgetRuleSerializer(data=data, shop=shop, widget=exp.target_key)
+    if not serializer.is_valid():
+        raise Refused(json.dumps(serializer.errors))
+    with transaction.atomic():
+        serializer.save()
+        after_rule = rule_as_json(shop, exp.target_key)
+        audit.record(shop, request, "widget_rule.update", f"widget:{exp.target_key}", before_rule, after_rule)
+        locked = Experiment.objects.for_shop(shop).select_for_update().get(pk=exp.pk)
+        before = _snapshot(locked)
+        if locked.status == Experiment.Status.RUNNING:
+            locked.status, locked.stopped_at = Experiment.Status.STOPPED, timezone.now()
+        locked.winner = arm_key
+        locked.save(update_fields=["status", "stopped_at", "winner"])
+        audit.record(shop, request, "experiment.promote", f"experiment:{exp.pk}", before, _snapshot(locked))
+    forget_running(shop)
+
+
+def results_json(exp: Experiment, lang: str) -> dict:
+    res = experiment_results(exp, lang)
+    return {
+        "id": exp.pk, "name": exp.name, "status": exp.status, "metric": res.metric, "winner": exp.winner,
+        "srm": {"p_value": res.srm.p_value, "mismatch": res.srm.mismatch, "observed": list(res.srm.observed)},
+        "arms": [{
+            "arm": a.arm, "visitors": a.visitors, "conversions": a.conversions, "revenue": str(a.revenue),
+            "difference": a.comparison.difference if a.comparison else None,
+            "lower": a.comparison.lower if a.comparison else None,
+            "upper": a.comparison.upper if a.comparison else None,
+            "p_value": a.comparison.p_value if a.comparison else None,
+            "verdict": a.verdict.text if a.verdict else "", "verdict_kind": a.verdict.kind if a.verdict else "",
+        } for a in res.arms],
+    }
+
+
+def _fmt_diff(value: float | None, metric: str) -> str:
+    if value is None:
+        return ""
+    return f"{value * 100:+.2f} pp" if metric == "conversion" else f"{value:+.2f}"
+
+
+def _target_choices(request: HttpRequest, lang: str) -> list[tuple[str, str]]:
+    choices = [(f"widget:{w}", DEFAULT_TITLES[w][lang]) for w in Widget.values]
+    choices += [(f"popup:{k}", f"{text(lang)['campaign']} #{k}") for k in popup_keys(request.shop)]
+    return choices
+
+
+@require_http_methods(["GET", "POST"])
+@merchant_view
+def experiment_list(request: HttpRequest) -> HttpResponse:
+    lang = page_lang(request, request.shop)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        kind, _, key = request.POST.get("target", "").partition(":")
+        data = {"name": request.POST.get("name", ""), "target_kind": kind, "target_key": key,
+                "primary_metric": request.POST.get("primary_metric", ""), "arms": arms_from_form(request.POST)}
+        try:
+            exp = create(request, data)
+            return HttpResponseRedirect(link(request, f"/admin/experiments/{exp.pk}/"))
+        except ExperimentInvalid as bad:
+            errors = bad.errors
+    experiments = Experiment.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:100]
+    return page(request, "experiments/list.html", "experiments", "experiments_title", {
+        "lang": lang, "experiments": experiments, "errors": errors, "post": request.POST,
+        "targets": _target_choices(request, lang), "algorithms": algorithm_choices(Widget.ALSO_BOUGHT)
+        + [a for a in algorithm_choices(Widget.BESTSELLERS) if a], "arm_rows": range(MAX_ARMS),
+        "metrics": Experiment.Metric.values,
+    }, status=400 if errors else 200)
+
+
+@require_GET
+@merchant_view
+def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    exp = _get(request, pk)
+    lang = page_lang(request, request.shop)
+    data = results_json(exp, lang) if exp.started_at else None
+    if data:
+        for arm in data["arms"]:
+            arm["rate"] = f"{arm['conversions'] / arm['visitors'] * 100:.2f}%" if arm["visitors"] else "—"
+            arm["interval"] = (f"{_fmt_diff(arm['lower'], exp.primary_metric)} … "
+                               f"{_fmt_diff(arm['upper'], exp.primary_metric)}" if arm["lower"] is not None else "")
+    srm_text = ""
+    if data and data["srm"]["mismatch"]:
+        srm_text = text(lang)["srm_warning"].format(p=f"{data['srm']['p_value']:.2g}")
+    return page(request, "experiments/detail.html", "experiments", "experiments_title", {
+        "lang": lang, "exp": exp, "data": data, "srm_text": srm_text,
+        "promoted": request.GET.get("promoted") == "1", "error": request.GET.get("error", "")[:40],
+    })
+
+
+@require_POST
+@merchant_view
+def experiment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    exp = _get(request, pk)
+    wants_json = request.path.startswith("/api/")
+    try:
+        if action == "start":
+            start(request, exp)
+        elif action == "stop":
+            stop(request, exp)
+        elif action == "promote":
+            arm = request.POST.get("arm", "")
+            if not arm and request.content_type == "application/json":
+                arm = str(_json_body(request).get("arm", ""))
+            promote(request, exp, arm)
+        else:
+            raise Http404("unknown action")
+    except Refused as refused:
+        if wants_json:
+            return JsonResponse({"error": refused.reason}, status=refused.status)
+        return HttpResponseRedirect(link(request, f"/admin/experiments/{pk}/", error=refused.reason))
+    if wants_json:
+        return JsonResponse(results_json(_get(request, pk), page_lang(request, request.shop)))
+    extra = {"promoted": 1} if action == "promote" else {}
+    return HttpResponseRedirect(link(request, f"/admin/experiments/{pk}/", **extra))
+
+
+def _json_body(request: HttpRequest) -> dict:
+    if len(request.body) > MAX_BODY:
+        raise Refused("body too large", 413)
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError as exc:
+        raise Refused("body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise Refused("body must be a JSON object")
+    return data
+
+
+@require_http_methods(["GET", "POST"])
+@merchant_view
+def api_list(request: HttpRequest) -> JsonResponse:
+    if request.method == "POST":
+        try:
+            exp = create(request, _json_body(request))
+        except Refused as refused:
+            return JsonResponse({"error": refused.reason}, status=refused.status)
+        except ExperimentInvalid as bad:
+            return JsonResponse({"errors": bad.errors}, status=400)
+        return JsonResponse({"id": exp.pk, **_snapshot(exp)}, status=201)
+    rows = Experiment.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:100]
+    return JsonResponse({"experiments": [{"id": e.pk, **_snapshot(e)} for e in rows]})
+
+
+@require_GET
+@merchant_view
+def api_detail(request: HttpRequest, pk: int) -> JsonResponse:
+    return JsonResponse(results_json(_get(request, pk), page_lang(request, request.shop)))

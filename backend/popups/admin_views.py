@@ -1,0 +1,223 @@
+"""Merchant screens for popups: campaign list, editor, and a live preview as a new, returning or VIP shopper sees it.
+
+Acts for the shop in the merchant session (backend.storefront.merchant_session, as the widgets screen); a campaign
+id from another shop is a 404.
+"""
+from __future__ import annotations
+
+import re
+
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from backend.events.models import Event, EventType
+from backend.shops.models import Shop
+from backend.storefront.merchant_session import current_shop, shop_from_token, sign_in
+
+from .campaigns import COPY_FIELDS, LOCALES, CampaignError, localized_copy, save_campaign
+from .models import Campaign, DiscountCode
+from .offers import FREE_SHIPPING, PERCENT, choose_offer
+
+PERSONAS = (("persona_new", ["visitors:new", "buyers:none"]),
+            ("persona_returning", ["visitors:returning", "buyers:first"]),
+            ("persona_vip", ["visitors:returning", "buyers:repeat", "tier:vip"]))
+_RULE_LINE = re.compile(r"\s*(\S+)\s*=\s*(free_shipping|\d{1,2}(?:\.\d{1,2})?\s*%)\s*")
+
+
+def _lang(request: HttpRequest, shop: Shop) -> str:
+    lang = request.GET.get("lang") or request.session.get("admin_lang") or shop.locale[:2]
+    lang = lang if lang in LOCALES else "en"
+    request.session["admin_lang"] = lang
+    return lang
+
+
+def _shop_or_response(request: HttpRequest) -> Shop | HttpResponse:
+    token = request.GET.get("token")
+    if token:
+        shop = shop_from_token(token)
+        if shop is None:
+            return HttpResponse("This sign-in link is invalid or has expired.", status=403, content_type="text/plain")
+        sign_in(request, shop)
+        return HttpResponseRedirect(request.path)
+    shop = current_shop(request)
+    if shop is None:
+        return HttpResponse("Open this screen from your shop's admin.", status=401, content_type="text/plain")
+    return shop
+
+
+def parse_offer_text(text: str) -> dict | None:
+    """"free_shipping" / "10%" → offer JSON; "" → None; anything else → ValueError."""
+    text = text.strip()
+    if not text:
+        return None
+    if text == FREE_SHIPPING:
+        return {"kind": FREE_SHIPPING, "value": 0}
+    if re.fullmatch(r"\d{1,2}(?:\.\d{1,2})?\s*%", text):
+        return {"kind": PERCENT, "value": float(text.rstrip("% "))}
+    raise ValueError(text)
+
+
+def offer_text(offer: dict) -> str:
+    if not offer:
+        return ""
+    return FREE_SHIPPING if offer.get("kind") == FREE_SHIPPING else f"{offer.get('value'):g}%"
+
+
+def form_to_data(post: dict) -> tuple[dict, dict[str, str]]:
+    """The editor's fields as validate_campaign input, plus errors the text syntax itself caused."""
+    errors: dict[str, str] = {}
+    rules = []
+    for n, line in enumerate(x for x in post.get("offer_rules", "").splitlines() if x.strip()):
+        m = _RULE_LINE.fullmatch(line)
+        if not m:
+            errors[f"offer_rules[{n}]"] = f"write `segment-key = free_shipping` or `segment-key = 10%`: {line[:60]!r}"
+            continue
+        rules.append({"when": m.group(1), **(parse_offer_text(m.group(2)) or {})})
+    try:
+        default = parse_offer_text(post.get("default_offer", "")) or {}
+    except ValueError:
+        errors["default_offer"] = "`10%`, `free_shipping` or empty"
+        default = {}
+    data = {
+        "name": post.get("name", ""), "status": post.get("status", "draft"), "priority": post.get("priority", 0),
+        "include_segments": post.get("include_segments", ""), "exclude_segments": post.get("exclude_segments", ""),
+        "min_seconds": post.get("min_seconds", 5), "mobile_enabled": post.get("mobile_enabled") == "on",
+        "offer_rules": rules, "default_offer": default,
+        "copy": {lang: {k: post.get(f"copy_{lang}_{k}", "") for k in COPY_FIELDS} for lang in LOCALES},
+        "email_capture": post.get("email_capture") == "on",
+        "starts_at": post.get("starts_at", ""), "ends_at": post.get("ends_at", ""),
+        "cap": post.get("cap", "session"), "cap_days": post.get("cap_days", 7),
+        "suppress_converted_days": post.get("suppress_converted_days", 30),
+        "require_cart": post.get("require_cart") == "on", "code_mode": post.get("code_mode", "unique"),
+        "shared_code": post.get("shared_code", ""), "code_ttl_hours": post.get("code_ttl_hours", 72),
+        "pool_size": post.get("pool_size", 10),
+    }
+    return data, errors
+
+
+def campaign_form(c: Campaign) -> dict:
+    return {
+        "name": c.name, "status": c.status, "priority": c.priority,
+        "include_segments": "\n".join(c.include_segments), "exclude_segments": "\n".join(c.exclude_segments),
+        "min_seconds": c.min_seconds, "mobile_enabled": c.mobile_enabled,
+        "offer_rules": "\n".join(f"{r['when']} = {offer_text(r)}" for r in c.offer_rules),
+        "default_offer": offer_text(c.default_offer), "email_capture": c.email_capture,
+        "starts_at": c.starts_at.strftime("%Y-%m-%dT%H:%M") if c.starts_at else "",
+        "ends_at": c.ends_at.strftime("%Y-%m-%dT%H:%M") if c.ends_at else "",
+        "cap": c.cap, "cap_days": c.cap_days, "suppress_converted_days": c.suppress_converted_days,
+        "require_cart": c.require_cart, "code_mode": c.code_mode, "shared_code": c.shared_code,
+        "code_ttl_hours": c.code_ttl_hours, "pool_size": c.pool_size,
+        **{f"copy_{lang}_{k}": (c.copy.get(lang) or {}).get(k, "") for lang in LOCALES for k in COPY_FIELDS},
+    }
+
+
+def previews(campaign: Campaign, lang: str, t: dict) -> list[dict]:
+    """What each persona would see: the same offer choice and copy the storefront API makes."""
+    out = []
+    for persona, keys in PERSONAS:
+        keyset = set(keys)
+        excluded = bool(set(campaign.exclude_segments) & keyset) or (
+            bool(campaign.include_segments) and not set(campaign.include_segments) & keyset)
+        offer = None if excluded else choose_offer(campaign.offer_rules, campaign.default_offer, keys)
+        out.append({"persona": t[persona], "offer": offer.as_json() if offer else None,
+                    "copy": localized_copy(campaign, offer, lang) if offer else None,
+                    "email_capture": campaign.email_capture})
+    return out
+
+
+@csrf_protect
+@require_http_methods(["GET"])
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    shop = _shop_or_response(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    lang = _lang(request, shop)
+    from .admin_text import ui_text
+
+    campaigns = list(Campaign.objects.for_shop(shop).order_by("-priority", "pk").annotate(
+        free=Count("codes", filter=Q(codes__status=DiscountCode.Status.AVAILABLE)),
+        reserved=Count("codes", filter=Q(codes__status=DiscountCode.Status.RESERVED)),
+        used=Count("codes", filter=Q(codes__status=DiscountCode.Status.USED))))
+    rows = Event.objects.for_shop(shop).filter(
+        type__in=[EventType.POPUP_SHOWN, EventType.POPUP_CONVERTED], widget__startswith="popup:"
+    ).values("widget", "type").annotate(n=Count("pk")).order_by()
+    counts = {(r["widget"], r["type"]): r["n"] for r in rows}
+    for c in campaigns:
+        c.shown = counts.get((c.widget, EventType.POPUP_SHOWN), 0)
+        c.converted = counts.get((c.widget, EventType.POPUP_CONVERTED), 0)
+    return render(request, "popups/list.html", {"shop": shop, "lang": lang, "t": ui_text(lang),
+                                                "campaigns": campaigns})
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    shop = _shop_or_response(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    lang = _lang(request, shop)
+    from .admin_text import ui_text
+
+    t = ui_text(lang)
+    campaign = None
+    if pk is not None:
+        campaign = Campaign.objects.for_shop(shop).filter(pk=pk).first()
+        if campaign is None:
+            raise Http404("no such campaign")
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        data, errors = form_to_data(request.POST)
+        try:
+            if not errors:
+                campaign = save_campaign(shop.pk, data, campaign)
+                return HttpResponseRedirect(f"/admin/popups/{campaign.pk}/?saved=1")
+        except CampaignError as bad:
+            errors = bad.errors
+        form = {**request.POST.dict(), "mobile_enabled": data["mobile_enabled"],
+                "email_capture": data["email_capture"], "require_cart": data["require_cart"]}
+        shown = Campaign(shop_id=shop.pk, **_preview_fields(data))
+    else:
+        shown = campaign or Campaign(shop_id=shop.pk, name="", offer_rules=[
+            {"when": "tier:vip", "kind": PERCENT, "value": 20},
+            {"when": "visitors:returning", "kind": PERCENT, "value": 10},
+            {"when": "visitors:new", "kind": FREE_SHIPPING, "value": 0}], copy={
+            "en": {"headline": "Wait! A gift before you go", "body": "Take {offer} on this order.",
+                   "cta": "Get my code", "consent": ""},
+            "es": {"headline": "¡Espera! Un regalo antes de irte", "body": "Llévate {offer} en este pedido.",
+                   "cta": "Quiero mi código", "consent": ""}})
+        form = campaign_form(shown)
+    return render(request, "popups/edit.html", {
+        "shop": shop, "lang": lang, "t": t, "campaign": campaign, "form": form, "errors": errors,
+        "saved": request.GET.get("saved") == "1", "previews": previews(shown, lang, t),
+        "statuses": Campaign.Status.values, "copy_fields": list(COPY_FIELDS), "locales": LOCALES,
+    })
+
+
+def _preview_fields(data: dict) -> dict:
+    """Best-effort Campaign fields from unvalidated form data, only for rendering a preview."""
+    return {
+        "name": data["name"], "offer_rules": [r for r in data["offer_rules"] if r.get("kind")],
+        "default_offer": data["default_offer"], "copy": data["copy"],
+        "include_segments": [k.strip() for k in str(data["include_segments"]).splitlines() if k.strip()],
+        "exclude_segments": [k.strip() for k in str(data["exclude_segments"]).splitlines() if k.strip()],
+        "email_capture": data["email_capture"],
+    }
+
+
+@csrf_protect
+@require_POST
+def preview(request: HttpRequest) -> HttpResponse:
+    """The live preview: the editor posts its fields on every change and swaps in this fragment."""
+    shop = current_shop(request)
+    if shop is None:
+        return HttpResponse("sign in to a shop first", status=401, content_type="text/plain")
+    lang = _lang(request, shop)
+    from .admin_text import ui_text
+
+    t = ui_text(lang)
+    data, _ = form_to_data(request.POST)
+    shown = Campaign(shop_id=shop.pk, **_preview_fields(data))
+    return render(request, "popups/_preview.html", {"t": t, "previews": previews(shown, lang, t)})

@@ -1,0 +1,50 @@
+"""Popups' background jobs: keep discount code pools filled, and match redemptions from orders."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import IntegrityError, OperationalError
+from django.utils import timezone
+
+from backend.orders.models import Order
+from integrations.base.errors import RateLimited, ServerError, TransportError
+
+from . import codes
+from .models import Campaign
+
+RETRY = {"autoretry_for": (OperationalError, IntegrityError, TransportError, ServerError, RateLimited),
+         "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
+REDEMPTION_WINDOW = timedelta(hours=2)
+
+
+@shared_task(**RETRY)
+def refill_campaign(shop_id: int, campaign_id: int) -> int:
+    campaign = Campaign.objects.for_shop(shop_id).filter(pk=campaign_id).first()
+    return codes.refill(campaign) if campaign is not None else 0
+
+
+@shared_task
+def refill_all_pools() -> int:
+    """Beat: every active unique-code campaign gets its pools topped up (the API also queues this when low)."""
+    rows = Campaign.all_shops.filter(status=Campaign.Status.ACTIVE, code_mode=Campaign.CodeMode.UNIQUE)
+    for shop_id, campaign_id in rows.values_list("shop_id", "pk"):
+        refill_campaign.delay(shop_id, campaign_id)
+    return rows.count()
+
+
+@shared_task(**RETRY)
+def match_recent_redemptions() -> int:
+    """Beat: orders written in bulk (sync, no post_save) that used a popup code within the window."""
+    since = timezone.now() - REDEMPTION_WINDOW
+    shops = Campaign.all_shops.values_list("shop_id", flat=True).distinct()
+    matched = 0
+    for shop_id in shops:
+        orders = list(Order.objects.for_shop(shop_id).filter(processed_at__gte=since).exclude(discount_codes=[]))
+        matched += codes.mark_redeemed(shop_id, orders)
+    return matched
+
+
+def on_order_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001 - Django signal signature
+    if instance.discount_codes:
+        codes.mark_redeemed(instance.shop_id, [instance])

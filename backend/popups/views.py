@@ -1,0 +1,188 @@
+"""The storefront's popup API, resolved exactly like the widget API (public key + Origin, or Shopify's app proxy).
+
+`GET  /api/storefront/popup`            which campaign and offer this shopper gets on leaving (or none)
+`GET  /api/storefront/proxy/popup`      the same behind the app proxy (`/apps/personalize/popup`)
+`POST /api/storefront/popup/consent`    an email given with explicit consent (text/plain JSON: no preflight)
+
+Answers are personal (`private, no-store`); bad input is a 4xx with a reason, never a 500.
+"""
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from backend.core.rejections import reject
+from backend.storefront.access import (
+    AccessDenied,
+    Caller,
+    check_origin,
+    cors_headers,
+    customer_pk,
+    shop_for_key,
+    trusted_customer,
+    verify_proxy,
+)
+from backend.storefront.fields import LOCALES, VISITOR_ID, matches
+
+from .campaigns import Shopper, decide, localized_copy
+from .models import Campaign, Consent
+from .offers import all_offers
+
+NO_STORE = {"Cache-Control": "private, no-store", "Vary": "Origin"}
+MAX_CONSENT_BODY = 4096
+
+
+def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status=status,
+                            content_type="application/json")
+    for name, value in {**NO_STORE, **(headers or {})}.items():
+        response[name] = value
+    return response
+
+
+class BadParams(Exception):
+    pass
+
+
+def _shopper(request: HttpRequest, caller: Caller) -> Shopper:
+    q = request.GET
+    visitor, session = q.get("visitor", ""), q.get("session", "")
+    if visitor and not matches(VISITOR_ID, visitor):
+        raise BadParams("visitor must be 1-64 characters of A-Z a-z 0-9 _ - .")
+    if session and not matches(VISITOR_ID, session):
+        raise BadParams("session must be 1-64 characters of A-Z a-z 0-9 _ - .")
+    locale = q.get("locale") or caller.shop.locale[:2]
+    if locale not in LOCALES:
+        if "locale" in q:
+            raise BadParams("locale must be es or en")
+        locale = "en"
+    cart = q.get("cart", "")
+    if cart not in ("", "0", "1"):
+        raise BadParams("cart must be 0 or 1")
+    return Shopper(visitor_id=visitor, session_id=session, locale=locale,
+                   customer_id=customer_pk(caller.shop, caller.customer_platform_id),
+                   cart=None if cart == "" else cart == "1")
+
+
+def _answer(request: HttpRequest, caller: Caller, origin: str) -> HttpResponse:
+    shopper = _shopper(request, caller)
+    decision = decide(caller.shop.id, shopper)
+    return _json(200, decision or {"campaign": None}, cors_headers(origin))
+
+
+def _public_caller(request: HttpRequest, key: str) -> tuple[Caller, str]:
+    shop = shop_for_key(key)
+    if shop is None:
+        raise AccessDenied(404, "unknown key")
+    origin = check_origin(request, shop)
+    return Caller(shop=shop, customer_platform_id=trusted_customer(
+        shop, request.GET.get("customer", ""), request.GET.get("customer_sig", ""))), origin
+
+
+def _preflight(request: HttpRequest, methods: str) -> HttpResponse:
+    shop = shop_for_key(request.GET.get("key", ""))
+    if shop is None:
+        return _json(404, {"error": "unknown key"})
+    response = HttpResponse(status=204)
+    for name, value in cors_headers(check_origin(request, shop), methods).items():
+        response[name] = value
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "OPTIONS"])
+def popup(request: HttpRequest) -> HttpResponse:
+    try:
+        if request.method == "OPTIONS":
+            return _preflight(request, "GET")
+        caller, origin = _public_caller(request, request.GET.get("key", ""))
+        return _answer(request, caller, origin)
+    except AccessDenied as denied:
+        return _json(denied.status, {"error": denied.reason})
+    except BadParams as bad:
+        return _json(400, {"error": str(bad)})
+
+
+@csrf_exempt
+@require_http_methods(["GET"])
+def proxy_popup(request: HttpRequest) -> HttpResponse:
+    """Through the shop's own domain: the app-proxy signature is the credential, no Origin or CORS."""
+    try:
+        return _answer(request, verify_proxy(request), origin="")
+    except AccessDenied as denied:
+        return _json(denied.status, {"error": denied.reason})
+    except BadParams as bad:
+        return _json(400, {"error": str(bad)})
+
+
+def _consent_fields(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise BadParams("body must be a JSON object")
+    if data.get("consent") is not True:
+        raise BadParams("consent must be true: an email is only kept with explicit consent")
+    email = data.get("email")
+    if not isinstance(email, str) or len(email) > 254:
+        raise BadParams("email missing or too long")
+    try:
+        validate_email(email.strip())
+    except ValidationError:
+        raise BadParams("email is not a valid address") from None
+    campaign = data.get("campaign")
+    if isinstance(campaign, bool) or not isinstance(campaign, int):
+        raise BadParams("campaign must be the campaign id")
+    locale = data.get("locale")
+    if locale not in LOCALES:
+        raise BadParams("locale must be es or en")
+    visitor = data.get("visitor") or ""
+    if visitor and not matches(VISITOR_ID, visitor):
+        raise BadParams("visitor must be 1-64 characters of A-Z a-z 0-9 _ - .")
+    text = data.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise BadParams("text must be the consent text the shopper saw")
+    return {"email": email.strip().lower(), "campaign": campaign, "locale": locale, "visitor": visitor,
+            "text": text.strip()}
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def consent(request: HttpRequest) -> HttpResponse:
+    """Store an email with the exact consent text shown and the time; the text must be the campaign's own."""
+    try:
+        if request.method == "OPTIONS":
+            return _preflight(request, "POST")
+        if len(request.body) > MAX_CONSENT_BODY:
+            raise BadParams("body too large")
+        try:
+            data = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise BadParams("body must be JSON") from None
+        key = data.get("key", "") if isinstance(data, dict) else ""
+        caller, origin = _public_caller(request, key if isinstance(key, str) else "")
+        fields = _consent_fields(data)
+        shop_id = caller.shop.id
+        campaign = Campaign.objects.for_shop(shop_id).filter(pk=fields["campaign"], email_capture=True).first()
+        if campaign is None:
+            raise BadParams("no campaign with email capture has that id")
+        # Whatever offer the shopper got, the consent line they saw is one of these.
+        texts = {localized_copy(campaign, offer, fields["locale"])["consent"]
+                 for offer in all_offers(campaign.offer_rules, campaign.default_offer)}
+        if fields["text"] not in texts:
+            reject("popup_consent", "consent text differs from the campaign's", caller.shop.domain)
+            raise BadParams("text is not the consent text this campaign shows")
+        from backend.customers.identities import profile_for
+
+        profile = profile_for(shop_id, visitor_id=fields["visitor"]) if fields["visitor"] else None
+        row = Consent.objects.create(shop_id=shop_id, campaign=campaign, email=fields["email"], text=fields["text"],
+                                     locale=fields["locale"], visitor_id=fields["visitor"], profile=profile,
+                                     given_at=timezone.now())
+        return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()}, cors_headers(origin, "POST"))
+    except AccessDenied as denied:
+        return _json(denied.status, {"error": denied.reason})
+    except BadParams as bad:
+        return _json(400, {"error": str(bad)})

@@ -1,0 +1,91 @@
+"""Code pools on the Shopify stand-in over real HTTP: created ahead, unique, reserved per visitor, refilled, and
+matched back from orders."""
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from backend.events.models import Event
+from backend.orders.models import Order
+from backend.popups import codes
+from backend.popups.campaigns import Shopper, decide
+from backend.popups.models import DiscountCode
+from tests.integrations.shopify.sync_support import shopify_standin, standin, standin_shop  # noqa: F401
+
+from .factories import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_refill_creates_unique_single_use_expiring_codes_on_the_platform(standin, standin_shop):
+    campaign = make_campaign(standin_shop, pool_size=4, code_ttl_hours=48)
+    assert codes.refill(campaign) == 12  # three offers (free shipping, 10 %, 20 %) × 4
+
+    on_platform = standin.shops[standin_shop.domain].discount_codes
+    ours = list(DiscountCode.objects.for_shop(standin_shop).filter(campaign=campaign))
+    assert {c.code for c in ours} == set(on_platform) and len(on_platform) == 12
+    assert {c.platform_id for c in ours} == {d["id"] for d in on_platform.values()}
+    for row in ours:
+        created = on_platform[row.code]
+        assert created["usageLimit"] == 1 and created["appliesOncePerCustomer"] is True
+        assert created["endsAt"] and (row.expires_at - timezone.now()).total_seconds() > 47 * 3600
+        if row.kind == "percent":
+            assert created["kind"] == "discountCodeBasicCreate"
+            assert created["percentage"] == pytest.approx(float(row.value) / 100)
+        else:
+            assert created["kind"] == "discountCodeFreeShippingCreate"
+    assert codes.refill(campaign) == 0  # full pools stay as they are
+
+
+def test_codes_are_reserved_per_visitor_and_the_pool_is_refilled_when_low(standin, standin_shop,
+                                                                          django_capture_on_commit_callbacks):
+    campaign = make_campaign(standin_shop, pool_size=4)
+    codes.refill(campaign)
+    seen = set()
+    for n in range(3):
+        with django_capture_on_commit_callbacks() as queued:
+            got = decide(standin_shop.pk, Shopper(visitor_id=f"visitor-{n}"))
+        assert got["offer"]["kind"] == "free_shipping"
+        seen.add(got["offer"]["code"])
+        assert decide(standin_shop.pk, Shopper(visitor_id=f"visitor-{n}"))["offer"]["code"] == got["offer"]["code"]
+    assert len(seen) == 3  # every visitor their own code
+    assert queued, "a pool below half its size queues a refill"
+    free_left = DiscountCode.objects.for_shop(standin_shop).filter(kind="free_shipping", status="available")
+    assert free_left.count() == 1
+    assert codes.refill(campaign) == 3
+    assert free_left.count() == 4
+    assert len(standin.shops[standin_shop.domain].discount_codes) == 15
+
+
+def test_a_code_the_platform_refuses_is_skipped(standin, standin_shop, monkeypatch):
+    campaign = make_campaign(standin_shop, pool_size=2, offer_rules=[], default_offer={"kind": "percent",
+                                                                                        "value": 10})
+    monkeypatch.setattr(codes, "new_code", lambda prefix="PZ": "PZ-SAMECODE")
+    assert codes.refill(campaign) == 1  # the second creation of the same code is TAKEN on the platform
+    assert list(standin.shops[standin_shop.domain].discount_codes) == ["PZ-SAMECODE"]
+
+
+def test_an_order_with_the_code_marks_it_used_and_counts_a_conversion(shop):
+    from .factories import fill_pool
+
+    campaign = make_campaign(shop)
+    fill_pool(campaign)
+    code = decide(shop.pk, Shopper(visitor_id="buyer-visitor"))["offer"]["code"]
+    order = Order.objects.create(shop=shop, platform_id="9001", currency="EUR", processed_at=timezone.now(),
+                                 discount_codes=[code.lower(), "OTHER"])
+    row = DiscountCode.objects.for_shop(shop).get(code=code)
+    assert (row.status, row.order_id) == ("used", order.pk)
+    converted = Event.objects.for_shop(shop).get(type="popup_converted")
+    assert (converted.widget, converted.visitor_id, converted.variant) == (campaign.widget, "buyer-visitor", "order")
+    order.save()  # a webhook replay counts nothing twice
+    assert Event.objects.for_shop(shop).filter(type="popup_converted").count() == 1
+    # A used code is never handed out again; the visitor is now suppressed as converted.
+    assert decide(shop.pk, Shopper(visitor_id="buyer-visitor")) is None
