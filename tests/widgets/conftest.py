@@ -3,23 +3,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.widgets.browser import CHROMIUM, CHROMIUM_ARGS, open_page
 
 
 @pytest.fixture(scope="module")
@@ -44,63 +31,6 @@ def browser():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@dataclass
-class PageWatch:
-    """What the page said on the console, which script errors escaped, and whether any dialog opened."""
-
-    console: list[tuple[str, str, str]] = field(default_factory=list)  # (type, text, url it points at)
-    page_errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-    @property
-    def console_errors(self) -> list[str]:
-        """Every console error except Chromium's own network log line for a request to an API we made fail.
-
-        The browser itself prints "Failed to load resource" for any failed request (an aborted fetch, a 500):
-        no script can silence or cause that line. Everything else, including anything our script logs, counts.
-        """
-        return [
-            f"{text} ({url})"
-            for kind, text, url in self.console
-            if kind == "error" and not (text.startswith("Failed to load resource") and "/api/storefront/" in url)
-        ]
-
-
-@contextmanager
-def open_page(browser):
-    """A page in a fresh browser context (own storage and cookies) that records console, errors and dialogs."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-    page = context.new_page()
-    watch = PageWatch()
-    page.on("console", lambda m: watch.console.append((m.type, m.text, (m.location or {}).get("url", ""))))
-    page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
-    in_flight: set = set()
-    page.on("request", lambda r: "/api/storefront/" in r.url and in_flight.add(r))
-    page.on("requestfinished", lambda r: in_flight.discard(r))
-    page.on("requestfailed", lambda r: in_flight.discard(r))
-
-    def on_dialog(dialog):
-        watch.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.watch = watch
-    page.set_default_timeout(10_000)
-    try:
-        yield page
-    finally:
-        # Leaving the page makes the script flush its queue by beacon; refuse those so no request is still
-        # writing when the test's database is torn down.
-        page.unroute_all()
-        page.route("**/api/storefront/**", lambda route: route.abort())
-        page.goto("about:blank")
-        deadline = time.monotonic() + 5
-        while in_flight and time.monotonic() < deadline:
-            page.wait_for_timeout(50)
-        page.wait_for_timeout(200)  # a request the browser gave up on may still be finishing on the server
-        context.close()
 
 
 @pytest.fixture

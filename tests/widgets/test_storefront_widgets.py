@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError
 
 from backend.events.models import Event
-from tests.widgets.conftest import open_page
+from tests.widgets.browser import open_page
 from tests.widgets.factories import XSS_TITLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("widgets-browser")]
