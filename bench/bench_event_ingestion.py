@@ -71,8 +71,10 @@ def main() -> None:
     try:
         harness.load(server.port, ["/api/storefront/ping"], concurrency=4, duration=1)  # workers up and connected
         before = Event.objects.for_shop(shop).count()
+        cpu_before = server.cpu_seconds()
         result = harness.load(server.port, ["/api/storefront/events"], method="POST", bodies=bodies,
                               concurrency=args.concurrency, duration=args.duration, count_accepted=True)
+        cpu = server.cpu_seconds() - cpu_before
     finally:
         server.stop()
     stored = Event.objects.for_shop(shop).count() - before
@@ -81,6 +83,8 @@ def main() -> None:
     print(f"batch latency p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms ({args.batch} events per batch, "
           f"{args.concurrency} connections)")
     print(f"events accepted {result['accepted']}, rows stored {stored}, lost {result['accepted'] - stored}")
+    per_event = 1000 * cpu / max(1, result["accepted"])
+    print(f"server CPU {per_event:.3f} ms per event (≈ {1000 / per_event:,.0f} events/s per fully used core)")
     print(f"ingestion: {rate:,.0f} events/s accepted and stored (target ≥ 2,000) "
           f"{'PASS' if rate >= 2000 and stored == result['accepted'] else 'MISS'}")
     harness.drop_database(DB)

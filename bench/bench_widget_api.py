@@ -65,19 +65,25 @@ def main() -> None:
         warm = harness.load(server.port, shared, concurrency=4, count=len(shared), duration=1)
         print(f"warm-up: {len(shared)} payloads built in {time.perf_counter() - t0:.1f}s "
               f"(p50 {warm['p50_ms']} ms, p99 {warm['p99_ms']} ms per cache miss)")
-        results = {
-            "ping @rate": harness.load(server.port, ping, rate=args.rate, duration=args.duration),
-            "widgets mix @rate": harness.load(server.port, mix, rate=args.rate, duration=args.duration),
-            "widgets shared @rate": harness.load(server.port, shared, rate=args.rate, duration=args.duration),
-            "ping max (wrk)": harness.wrk_max(server.port, ping, duration=args.duration),
-            "widgets mix max (wrk)": harness.wrk_max(server.port, mix, duration=args.duration),
-            "widgets shared max (wrk)": harness.wrk_max(server.port, shared, duration=args.duration),
+        runs = {
+            "ping @rate": lambda: harness.load(server.port, ping, rate=args.rate, duration=args.duration),
+            "widgets mix @rate": lambda: harness.load(server.port, mix, rate=args.rate, duration=args.duration),
+            "widgets shared @rate": lambda: harness.load(server.port, shared, rate=args.rate, duration=args.duration),
+            "ping max (wrk)": lambda: harness.wrk_max(server.port, ping, duration=args.duration),
+            "widgets mix max (wrk)": lambda: harness.wrk_max(server.port, mix, duration=args.duration),
+            "widgets shared max (wrk)": lambda: harness.wrk_max(server.port, shared, duration=args.duration),
         }
+        results = {}
+        for name, run in runs.items():
+            before = server.cpu_seconds()
+            results[name] = run()
+            served = results[name].get("sent") or 1
+            results[name]["cpu_ms"] = round(1000 * (server.cpu_seconds() - before) / served, 2)
     finally:
         server.stop()
-    print(f"\n{'run':<24}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}  statuses")
+    print(f"\n{'run':<26}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'server CPU ms/req':>19}  statuses")
     for name, r in results.items():
-        print(f"{name:<24}{r['rps']:>9}{r['p50_ms']:>9}{r['p90_ms']:>9}{r['p99_ms']:>9}{r['max_ms']:>9}  "
+        print(f"{name:<26}{r['rps']:>9}{r['p50_ms']:>9}{r['p90_ms']:>9}{r['p99_ms']:>9}{r['cpu_ms']:>19}  "
               f"{r['statuses']} errors={r['errors']}")
     print(f"(bare view at {args.rate:.0f} req/s: p99 {results['ping @rate']['p99_ms']} ms — the floor this machine "
           "allows right now)")

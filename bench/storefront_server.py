@@ -174,6 +174,23 @@ class Gunicorn:
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not start; see {self.log.name}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the master and its workers: what a request costs the server,
+        whatever else the machine is doing."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        pids = [self.proc.pid]
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        if children.exists():
+            pids += [int(p) for p in children.read_text().split()]
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return total
+
     def stop(self) -> None:
         self.proc.terminate()
         try:

@@ -7,6 +7,7 @@ click-through and product popularity truthful stay, and nothing in them can be t
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -133,7 +134,22 @@ def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int 
         stitch(shop_id, env.visitor_id, customer_id)
     if rows:
         hooks.dispatch(shop_id, [_stored(e) for e in rows])
+        _record_exposures(shop_id, rows)
     return outcome
+
+
+def _record_exposures(shop_id: int, rows: list[Event]) -> None:
+    """An impression that echoes an experiment arm is the exposure: logged only when the variant was shown."""
+    seen = [(e.experiment, e.variant, e.visitor_id, e.created_at) for e in rows
+            if e.type == EventType.WIDGET_IMPRESSION and e.experiment and e.variant and e.visitor_id]
+    if not seen:
+        return
+    from backend.experiments.runtime import record_exposures
+
+    try:
+        record_exposures(shop_id, seen)
+    except Exception:  # the events are stored; a lost exposure must not fail the shopper's request
+        logging.getLogger("personalize.events").exception("recording exposures failed shop=%s", shop_id)
 
 
 def _event(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery
 
 from backend.catalog.models import Product, Variant
@@ -139,27 +139,33 @@ def link_line_items(shop: Shop, product_platform_ids: Iterable[str] = (),
                     variant_platform_ids: Iterable[str] = ()) -> int:
     """Point lines that arrived before their product or variant at the rows now present."""
     linked = 0
-    pids = [p for p in set(product_platform_ids) if p]
-    if pids:
-        linked += LineItem.objects.for_shop(shop).filter(product__isnull=True, product_platform_id__in=pids).update(
-            product_id=Subquery(Product.objects.for_shop(shop).filter(
-                platform_id=OuterRef("product_platform_id")).values("id")[:1])
-        )
-    vids = [v for v in set(variant_platform_ids) if v]
-    if vids:
-        linked += LineItem.objects.for_shop(shop).filter(variant__isnull=True, variant_platform_id__in=vids).update(
-            variant_id=Subquery(Variant.objects.for_shop(shop).filter(
-                platform_id=OuterRef("variant_platform_id")).values("id")[:1])
-        )
+    for ids, fk, target in ((product_platform_ids, "product", Product), (variant_platform_ids, "variant", Variant)):
+        wanted = [i for i in set(ids) if i]
+        if wanted:
+            linked += _link(LineItem, fk, target, shop, wanted)
     return linked
 
 
 def link_orders_to_customers(shop: Shop, customer_platform_ids: Iterable[str]) -> int:
     """Orders synced before their customer get linked once the customer row exists."""
-    cids = [c for c in set(customer_platform_ids) if c]
-    if not cids:
-        return 0
-    return Order.objects.for_shop(shop).filter(customer__isnull=True, customer_platform_id__in=cids).update(
-        customer_id=Subquery(Customer.objects.for_shop(shop).filter(
-            platform_id=OuterRef("customer_platform_id")).values("id")[:1])
+    wanted = [c for c in set(customer_platform_ids) if c]
+    return _link(Order, "customer", Customer, shop, wanted) if wanted else 0
+
+
+def _link(model: type[models.Model], fk: str, target: type[models.Model], shop: Shop, platform_ids: list[str]) -> int:
+    """Set model.<fk> where it is empty and model.<fk>_platform_id names a row of `target` in the same shop."""
+    if connection.vendor == "postgresql":
+        # One statement with an array parameter: no thousand-parameter IN list to build.
+        table, other = model._meta.db_table, target._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS m SET {fk}_id = t.id FROM {other} AS t "  # noqa: S608 - names from model meta
+                f"WHERE m.shop_id = %s AND m.{fk}_id IS NULL AND m.{fk}_platform_id = ANY(%s) "
+                f"AND t.shop_id = m.shop_id AND t.platform_id = m.{fk}_platform_id",
+                [shop.pk, platform_ids],
+            )
+            return cursor.rowcount
+    return model.objects.for_shop(shop).filter(**{f"{fk}__isnull": True, f"{fk}_platform_id__in": platform_ids}).update(
+        **{f"{fk}_id": Subquery(target.objects.for_shop(shop).filter(
+            platform_id=OuterRef(f"{fk}_platform_id")).values("id")[:1])}
     )

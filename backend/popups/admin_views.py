@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from backend.dashboard import audit
 from backend.events.models import Event, EventType
 from backend.shops.models import Shop
 from backend.storefront.merchant_session import current_shop, shop_from_token, sign_in
@@ -172,7 +173,10 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         data, errors = form_to_data(request.POST)
         try:
             if not errors:
+                before = campaign_form(campaign) if campaign is not None else None
                 campaign = save_campaign(shop.pk, data, campaign)
+                audit.record(shop, request, "popup_campaign.saved", f"popup:{campaign.pk}", before,
+                             campaign_form(campaign))
                 return HttpResponseRedirect(f"/admin/popups/{campaign.pk}/?saved=1")
         except CampaignError as bad:
             errors = bad.errors

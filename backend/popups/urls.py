@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/storefront/popup", views.popup, name="storefront-popup"),
     path("api/storefront/popup/consent", views.consent, name="storefront-popup-consent"),
     path("api/storefront/proxy/popup", views.proxy_popup, name="storefront-proxy-popup"),
+    path("api/storefront/proxy/popup/consent", views.proxy_consent, name="storefront-proxy-popup-consent"),
     path("admin/popups/", admin_views.campaign_list, name="popups-list"),
     path("admin/popups/new/", admin_views.campaign_edit, name="popups-new"),
     path("admin/popups/<int:pk>/", admin_views.campaign_edit, name="popups-edit"),

@@ -149,39 +149,60 @@ def _consent_fields(data: object) -> dict:
             "text": text.strip()}
 
 
+def _read_consent_body(request: HttpRequest) -> object:
+    if len(request.body) > MAX_CONSENT_BODY:
+        raise BadParams("body too large")
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadParams("body must be JSON") from None
+
+
+def _store_consent(caller: Caller, data: object) -> Consent:
+    """Keep an email only with consent to the exact text this campaign shows (in some offer's wording)."""
+    fields = _consent_fields(data)
+    shop_id = caller.shop.id
+    campaign = Campaign.objects.for_shop(shop_id).filter(pk=fields["campaign"], email_capture=True).first()
+    if campaign is None:
+        raise BadParams("no campaign with email capture has that id")
+    texts = {localized_copy(campaign, offer, fields["locale"])["consent"]
+             for offer in all_offers(campaign.offer_rules, campaign.default_offer)}
+    if fields["text"] not in texts:
+        reject("popup_consent", "consent text differs from the campaign's", caller.shop.domain)
+        raise BadParams("text is not the consent text this campaign shows")
+    from backend.customers.identities import profile_for
+
+    profile = profile_for(shop_id, visitor_id=fields["visitor"]) if fields["visitor"] else None
+    return Consent.objects.create(shop_id=shop_id, campaign=campaign, email=fields["email"], text=fields["text"],
+                                  locale=fields["locale"], visitor_id=fields["visitor"], profile=profile,
+                                  given_at=timezone.now())
+
+
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def consent(request: HttpRequest) -> HttpResponse:
-    """Store an email with the exact consent text shown and the time; the text must be the campaign's own."""
     try:
         if request.method == "OPTIONS":
             return _preflight(request, "POST")
-        if len(request.body) > MAX_CONSENT_BODY:
-            raise BadParams("body too large")
-        try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            raise BadParams("body must be JSON") from None
+        data = _read_consent_body(request)
         key = data.get("key", "") if isinstance(data, dict) else ""
         caller, origin = _public_caller(request, key if isinstance(key, str) else "")
-        fields = _consent_fields(data)
-        shop_id = caller.shop.id
-        campaign = Campaign.objects.for_shop(shop_id).filter(pk=fields["campaign"], email_capture=True).first()
-        if campaign is None:
-            raise BadParams("no campaign with email capture has that id")
-        # Whatever offer the shopper got, the consent line they saw is one of these.
-        texts = {localized_copy(campaign, offer, fields["locale"])["consent"]
-                 for offer in all_offers(campaign.offer_rules, campaign.default_offer)}
-        if fields["text"] not in texts:
-            reject("popup_consent", "consent text differs from the campaign's", caller.shop.domain)
-            raise BadParams("text is not the consent text this campaign shows")
-        from backend.customers.identities import profile_for
-
-        profile = profile_for(shop_id, visitor_id=fields["visitor"]) if fields["visitor"] else None
-        row = Consent.objects.create(shop_id=shop_id, campaign=campaign, email=fields["email"], text=fields["text"],
-                                     locale=fields["locale"], visitor_id=fields["visitor"], profile=profile,
-                                     given_at=timezone.now())
+        row = _store_consent(caller, data)
         return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()}, cors_headers(origin, "POST"))
+    except AccessDenied as denied:
+        return _json(denied.status, {"error": denied.reason})
+    except BadParams as bad:
+        return _json(400, {"error": str(bad)})
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def proxy_consent(request: HttpRequest) -> HttpResponse:
+    """The same through the app proxy: its signed query names the shop."""
+    try:
+        caller = verify_proxy(request)
+        row = _store_consent(caller, _read_consent_body(request))
+        return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()})
     except AccessDenied as denied:
         return _json(denied.status, {"error": denied.reason})
     except BadParams as bad:

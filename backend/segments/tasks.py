@@ -110,7 +110,11 @@ def _enqueue_once(key: str, task, *args) -> None:  # noqa: ANN001 - a Celery tas
     # A burst from one shopper becomes one task: the flag is cleared when the task starts reading, so any event
     # stored after that start enqueues a fresh task and nothing is missed.
     if cache.add(key, 1, PENDING_TTL):
-        task.delay(*args)
+        try:
+            task.delay(*args)
+        except Exception:  # broker down: the next event (or the scheduled pass) tries again
+            cache.delete(key)
+            logger.exception("could not enqueue %s", getattr(task, "name", task))
 
 
 def orders_changed(shop_id: int, customer_ids: Iterable[int | None], channel: str = "") -> None:
@@ -121,7 +125,7 @@ def orders_changed(shop_id: int, customer_ids: Iterable[int | None], channel: st
         for cid in ids:
             _enqueue_once(f"segments:pending:{shop_id}:c:{cid}", profile_changed, shop_id, cid, channel)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)  # a broker outage must not fail the write that called us
 
 
 def customers_changed(shop_id: int, customer_ids: Iterable[int | None]) -> None:

@@ -28,7 +28,7 @@ from .admin_text import ui_text
 from .evaluator import to_q
 from .models import Segment
 from .presets import display_name, ensure_presets
-from .rules import RuleError, fields_catalog, summarize, validate
+from .rules import OP_WORDS, RuleError, fields_catalog, summarize, validate
 from .valuation import latest_fit
 
 MAX_RULE_BYTES = 16 * 1024
@@ -152,6 +152,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "id_token": getattr(request, "session_token", ""),
         "t": t, "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
         "errors": [{"path": e["path"], "text": e[lang]} for e in errors], "fields": fields_catalog(lang),
+        "op_words": {op: words[1 if lang == "es" else 0] for op, words in OP_WORDS.items()},
         "saved": request.GET.get("saved") == "1",
         "display_name": display_name(segment, lang) if segment else "",
     }, status=400 if errors else 200)

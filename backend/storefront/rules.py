@@ -5,7 +5,7 @@ and every cached widget payload built with the old rule are replaced at once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.cache import cache
 
@@ -105,3 +105,16 @@ def rule_for(shop: Shop | int, widget: str, version: int | None = None) -> Widge
         cache.set(key, data, _RULE_TTL)
     hotcache.rules.set(key, data, _RULE_TTL)
     return data
+
+
+def with_arm(rule: WidgetRuleData, config: dict) -> WidgetRuleData:
+    """The rule as an experiment arm shows it: only algorithm, on/off and titles may be overridden."""
+    changes: dict = {}
+    if isinstance(config.get("algorithm"), str):
+        changes["algorithm"] = config["algorithm"][:40]
+    if isinstance(config.get("enabled"), bool):
+        changes["enabled"] = config["enabled"]
+    for name in ("title_en", "title_es"):
+        if isinstance(config.get(name), str) and config[name]:
+            changes[name] = config[name][:120]
+    return replace(rule, **changes) if changes else rule

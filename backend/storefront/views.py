@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from backend.catalog.models import Collection, Product
+from backend.experiments.runtime import arm_for
 
 from . import hotcache
 from .access import (
@@ -33,10 +34,11 @@ from .access import (
 from .fields import LOCALES, PLATFORM_ID, SEGMENT, VISITOR_ID, matches, plain_id
 from .models import MAX_ITEMS, Widget
 from .payload import WidgetRequest, build_items
-from .rules import cache_version, rule_for
+from .rules import cache_version, rule_for, with_arm
 
 PUBLIC_TTL = 60  # seconds a non-personal payload is fresh, for us and for a CDN
 STALE_TTL = 600  # seconds a stale one may still be served while it is rebuilt in the background
+RETRY_REBUILD = 5  # seconds a worker waits before checking again on a stale payload's rebuild
 LOCAL_TTL = 10  # seconds a worker reuses it from memory (still only under the shop's current rule version)
 _WIDGETS = frozenset(Widget.values)
 
@@ -91,6 +93,10 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
 
     version = cache_version(shop.id)
     rule = rule_for(shop.id, widget, version)
+    # A running experiment on this widget: the visitor's arm overrides the rule (algorithm / on-off / title).
+    assignment = arm_for(shop.id, "widget", widget, visitor) if visitor else None
+    if assignment is not None:
+        rule = with_arm(rule, assignment.config)
     limit = _limit(request, rule.limit)
     limit = min(limit, rule.limit)
     # Only "continue shopping" and a known customer's list depend on who asks; everything else is shared.
@@ -105,6 +111,8 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
     )
     head = {"widget": widget, "enabled": rule.enabled, "title": rule.title(locale), "locale": locale,
             "currency": shop.currency}
+    if assignment is not None:  # the script echoes these on its impression, which logs the exposure
+        head.update({"experiment": assignment.experiment_id, "variant": assignment.arm})
     if not rule.enabled:
         return _json(200, {**head, "items": []}, {**cors, **cache_headers})
 
@@ -128,6 +136,8 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
         return _json(200, build(), {**cors, **cache_headers})
 
     cache_key = f"storefront:w:{shop.id}:{version}:{widget}:{product}:{collection}:{segment}:{locale}:{limit}"
+    if assignment is not None:
+        cache_key += f":x{assignment.experiment_id}:{assignment.arm}"
     entry = hotcache.payloads.get(cache_key)
     if entry is None:
         entry = cache.get(cache_key)
@@ -138,9 +148,13 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
         _store(cache_key, body)
         return _json(200, body, {**cors, **cache_headers})
     built_at, body = entry
-    if time.time() - built_at > PUBLIC_TTL and cache.add(f"{cache_key}:refreshing", 1, 30):
-        # Stale: this answer uses it at once and one background rebuild replaces it (no request waits on it).
-        hotcache.refresh(lambda: _store(cache_key, build()))
+    now = time.time()
+    if now - built_at > PUBLIC_TTL:
+        # Stale: this answer uses it at once and one background rebuild (one per key across all workers)
+        # replaces it. Meanwhile this worker stops asking for a few seconds, so a stale hit stays a memory read.
+        hotcache.payloads.set(cache_key, (now - PUBLIC_TTL + RETRY_REBUILD, body), RETRY_REBUILD)
+        if cache.add(f"{cache_key}:rebuilding", 1, 30):
+            hotcache.refresh(lambda: _store(cache_key, build()))
     return _json(200, body, {**cors, **cache_headers})
 
 

@@ -113,6 +113,12 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
             state = run.stages.setdefault(stage, {"state": "pending"})
             if state.get("state") == "done":
                 continue
+            if _stopped(run):
+                logger.info("sync of shop=%s stopped (run %s cancelled or shop uninstalled)", shop.domain, run.pk)
+                SyncRun.objects.for_shop(shop).filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+                    status=SyncRun.Status.CANCELLED, finished_at=timezone.now())
+                run.refresh_from_db()
+                return run
             _run_stage(client, shop, run, stage, batch_size, poll_interval, sleep)
         run.status = SyncRun.Status.DONE
         run.finished_at = timezone.now()
@@ -126,6 +132,16 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
         if own_client:
             client.close()
     return run
+
+
+def _stopped(run: SyncRun) -> bool:
+    """Someone cancelled this run (a newer full sync, an uninstall) since it started."""
+    status = SyncRun.objects.for_shop(run.shop_id).filter(pk=run.pk).values_list("status", flat=True).first()
+    shop_state = Shop.objects.filter(pk=run.shop_id).values_list("state", flat=True).first()
+    if status != SyncRun.Status.RUNNING:
+        run.status = status or SyncRun.Status.CANCELLED
+        return True
+    return shop_state != Shop.State.INSTALLED
 
 
 def fail_run(run: SyncRun, error: str) -> None:

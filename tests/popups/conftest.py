@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from tests.integrations.shopify.sync_support import shopify_standin, standin, standin_shop  # noqa: F401
 from tests.widgets.conftest import CHROMIUM, CHROMIUM_ARGS
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -69,6 +70,9 @@ def open_page(browser, live_server, popup_shop):
                     "device_scale_factor": 2} if mobile else {"viewport": {"width": 1280, "height": 800}})
         context = browser.new_context(locale="en-US", **options)
         contexts.append(context)
+        # Sums every layout shift the page reports (the popup must add none).
+        context.add_init_script("""window.__cls = 0; new PerformanceObserver((l) => { for (const e of l.getEntries())
+          if (!e.hadRecentInput) window.__cls += e.value; }).observe({ type: "layout-shift", buffered: true });""")
         if visitor:  # a shopper we have met before keeps their first-party id
             context.add_init_script(f"localStorage.setItem('_pz_v', {visitor!r})")
         page = context.new_page()

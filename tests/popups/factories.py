@@ -15,7 +15,8 @@ COPY = {
     "en": {"headline": "Wait! A gift before you go", "body": "Take {offer} on this order.", "cta": "Get my code",
            "consent": "Email me offers. I can unsubscribe at any time."},
     "es": {"headline": "¡Espera! Un regalo antes de irte", "body": "Llévate {offer} en este pedido.",
-           "cta": "Quiero mi código", "consent": "Quiero recibir ofertas por email. Puedo darme de baja cuando quiera."},
+           "cta": "Quiero mi código",
+           "consent": "Quiero recibir ofertas por email. Puedo darme de baja cuando quiera."},
 }
 RULES = [
     {"when": "tier:vip", "kind": "percent", "value": 20},

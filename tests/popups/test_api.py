@@ -131,3 +131,17 @@ def test_app_proxy_variant_needs_shopifys_signature(client, shop, settings):
     assert good.status_code == 200 and good.json()["offer"]["kind"] == "free_shipping"
     forged = client.get("/api/storefront/proxy/popup", _proxy_query(shop.domain, "not-the-secret", visitor="proxy-v"))
     assert forged.status_code == 401
+
+
+def test_consent_through_the_app_proxy(client, shop, settings):
+    from urllib.parse import urlencode
+
+    campaign = make_campaign(shop, email_capture=True)
+    body = json.dumps({"campaign": campaign.pk, "email": "luis@example.com", "consent": True,
+                       "text": COPY["en"]["consent"], "locale": "en"})
+    signed = urlencode(_proxy_query(shop.domain, settings.SHOPIFY_API_SECRET))
+    ok = client.post(f"/api/storefront/proxy/popup/consent?{signed}", body, content_type="text/plain")
+    assert ok.status_code == 201 and Consent.objects.for_shop(shop).get().email == "luis@example.com"
+    forged = urlencode(_proxy_query(shop.domain, "nope"))
+    assert client.post(f"/api/storefront/proxy/popup/consent?{forged}", body,
+                       content_type="text/plain").status_code == 401

@@ -11,7 +11,6 @@ from backend.orders.models import Order
 from backend.popups import codes
 from backend.popups.campaigns import Shopper, decide
 from backend.popups.models import DiscountCode
-from tests.integrations.shopify.sync_support import shopify_standin, standin, standin_shop  # noqa: F401
 
 from .factories import make_campaign
 
@@ -89,3 +88,19 @@ def test_an_order_with_the_code_marks_it_used_and_counts_a_conversion(shop):
     assert Event.objects.for_shop(shop).filter(type="popup_converted").count() == 1
     # A used code is never handed out again; the visitor is now suppressed as converted.
     assert decide(shop.pk, Shopper(visitor_id="buyer-visitor")) is None
+
+
+def test_orders_written_in_bulk_are_matched_by_the_scheduled_job(shop):
+    from backend.popups.tasks import match_recent_redemptions
+
+    from .factories import fill_pool
+
+    campaign = make_campaign(shop)
+    fill_pool(campaign)
+    code = decide(shop.pk, Shopper(visitor_id="bulk-visitor"))["offer"]["code"]
+    Order.objects.bulk_create([Order(shop=shop, platform_id="9100", currency="EUR", processed_at=timezone.now(),
+                                     discount_codes=[code])])  # a sync: no post_save
+    assert DiscountCode.objects.for_shop(shop).get(code=code).status == "reserved"
+    assert match_recent_redemptions() == 1
+    assert DiscountCode.objects.for_shop(shop).get(code=code).status == "used"
+    assert match_recent_redemptions() == 0

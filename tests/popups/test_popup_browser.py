@@ -70,6 +70,9 @@ def test_fires_on_leaving_through_the_top_not_sideways_and_not_twice(open_page, 
     assert dialog.get_attribute("aria-labelledby") == "pz-pop-h"
     overlay = page.locator(".pz-pop")
     assert overlay.evaluate("e => getComputedStyle(e).position") == "fixed"
+    assert page.evaluate("window.__cls") == 0, "the popup shifts nothing on the page"
+    page.evaluate("document.documentElement.style.setProperty('--pz-popup-bg', 'rgb(1, 2, 3)')")
+    assert dialog.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(1, 2, 3)"  # themable
     page.keyboard.press("Escape")
     assert page.locator(DIALOG).count() == 0
 
@@ -83,6 +86,15 @@ def test_fires_on_leaving_through_the_top_not_sideways_and_not_twice(open_page, 
     closed = events(popup_shop, type="popup_closed")
     assert len(shown) == 1 and shown[0].widget == campaign.widget and len(closed) == 1
     assert not page.errors
+
+
+def test_not_before_the_minimum_time_on_the_page(open_page, popup_shop):
+    fill_pool(make_campaign(popup_shop, min_seconds=30), per_offer=10)
+    page = open_page()
+    assert page.popup_answer["trigger"]["min_seconds"] == 30
+    page.wait_for_timeout(1200)  # past the first second, well before the campaign's 30 s
+    leave_through_top(page)
+    assert no_dialog_for(page), "an exit before the minimum time on the page does nothing"
 
 
 def test_offer_depends_on_who_is_leaving_and_an_excluded_segment_sees_nothing(open_page, popup_shop):
@@ -178,3 +190,54 @@ def test_email_capture_with_consent_by_keyboard_converts(open_page, popup_shop):
     row = Consent.objects.for_shop(popup_shop).get()
     assert row.email == "ana@example.com" and row.locale == "es"
     assert row.text == "Quiero recibir ofertas por email. Puedo darme de baja cuando quiera."
+
+
+def test_mobile_return_to_the_tab_fires_and_a_days_cap_holds_in_a_new_tab(open_page, popup_shop, live_server):
+    c = make_campaign(popup_shop, min_seconds=1, cap="days", cap_days=3)
+    fill_pool(c, per_offer=10)
+    page = open_page(mobile=True)
+    after_min_time(page, 1)
+    # The shopper switches to another app and comes back: the page sees hidden, then visible.
+    page.evaluate("""() => {
+      let state = "hidden";
+      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+      document.dispatchEvent(new Event("visibilitychange"));
+      state = "visible";
+      document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    page.locator(DIALOG).wait_for()
+    page.locator(".pz-pop-x").click()
+    assert events(popup_shop, type="popup_shown")
+
+    second = page.context.new_page()  # a new tab: a new session, the same shopper
+    second.route(f"{live_server.url}/fixture/popup", lambda route: route.fulfill(
+        status=200, content_type="text/html; charset=utf-8", body=page.content()))
+    second.goto(f"{live_server.url}/fixture/popup")
+    second.wait_for_timeout(1500)
+    assert second.evaluate("JSON.parse(localStorage.getItem('_pz_pop_cap'))")[str(c.pk)] > 0
+    second.evaluate("window.scrollTo(0, 1600)")
+    second.wait_for_timeout(300)
+    second.evaluate("""async () => {
+      const frame = () => new Promise((r) => requestAnimationFrame(r));
+      for (const y of [1400, 1200, 1000]) { window.scrollTo(0, y); await frame(); }
+    }""")
+    assert no_dialog_for(second, 600), "once per 3 days: not again in a new session"
+
+
+def test_admin_preview_updates_live_as_the_merchant_types(browser, live_server, popup_shop):
+    from backend.storefront.merchant_session import login_token
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/admin/popups/new/?token={login_token(popup_shop)}&lang=en")
+        vip = page.locator("[data-persona='2']")
+        assert "20 % off" in vip.inner_text()
+        page.fill("input[name=copy_en_headline]", "Don't leave <yet>")
+        page.wait_for_function(
+            "document.querySelector('[data-persona=\"0\"] h2').textContent === \"Don't leave <yet>\"")
+        page.fill("textarea[name=exclude_segments]", "tier:vip")
+        page.wait_for_function("document.querySelector('[data-persona=\"2\"] h2') === null")
+        assert "No popup for this shopper." in vip.inner_text()
+    finally:
+        context.close()

@@ -60,9 +60,26 @@ def test_live_count_summary_and_preview_follow_the_rule(builder_page, shop):
     page.wait_for_function("document.getElementById('member-count').textContent === '3'")
     assert page.locator("#rule-summary").text_content() == "pedidos es al menos 1"
 
-    page.fill("#rules", json.dumps({"field": "orders_count", "op": "gte", "value": 2}))
+    # The condition rows write the rule: orders at least 2, then also country is MX (nobody), then "any".
+    assert page.locator("#rows .row").count() == 1
+    page.locator("#rows .row .value").first.fill("2")
     page.wait_for_function("document.getElementById('member-count').textContent === '2'")
     assert page.locator("#rule-summary").text_content() == "pedidos es al menos 2"
+    page.click("#add-row")
+    second = page.locator("#rows .row").nth(1)
+    second.locator("select.field").select_option("country")
+    second.locator("select.op").select_option("eq")
+    second.locator(".value").fill("MX")
+    page.wait_for_function("document.getElementById('member-count').textContent === '0'")
+    assert page.locator("#rule-summary").text_content() == "pedidos es al menos 2 y país es MX"
+    page.select_option("#match", "any")
+    page.wait_for_function("document.getElementById('member-count').textContent === '2'")
+    assert page.locator("#rule-summary").text_content() == "pedidos es al menos 2 o país es MX"
+    assert json.loads(page.input_value("#rules"))["any"][1] == {"field": "country", "op": "eq", "value": "MX"}
+
+    page.fill("#rules", json.dumps({"field": "orders_count", "op": "gte", "value": 2}))
+    page.wait_for_function("document.getElementById('rule-summary').textContent === 'pedidos es al menos 2'")
+    assert count.text_content() == "2"
     rows = page.locator("#preview-members tr")
     assert rows.count() == 2
     assert "<img src=x onerror=alert(1)>@x.io" in rows.all_text_contents()[0] + rows.all_text_contents()[1]
@@ -74,6 +91,6 @@ def test_live_count_summary_and_preview_follow_the_rule(builder_page, shop):
 
     page.fill("#name", "Dos o más")
     page.fill("#rules", json.dumps({"field": "orders_count", "op": "gte", "value": 2}))
-    page.click("button[type=submit]")
+    page.click("#save-segment")
     page.wait_for_selector("text=Segmento guardado.")
     assert "Dos o más" in page.locator("h1").text_content()

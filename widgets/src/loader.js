@@ -12,12 +12,15 @@ const WIDGETS = {
   bestsellers: () => import("./widgets/bestsellers.js"),
 };
 
-// Without data the reserved box stays, empty: collapsing it would shift whatever follows. Only a box that is
-// wholly below the viewport may collapse, since nothing the shopper sees moves then.
+// Without data the reserved box stays, empty: collapsing it would shift whatever follows. Only a box wholly below
+// the viewport may collapse, and only with enough page left below that the browser need not pull the scroll
+// position back (which would move what the shopper sees).
 function hide(host) {
   host.dataset.pzState = "empty";
   host.replaceChildren();
-  if (host.getBoundingClientRect().top >= innerHeight) host.style.display = "none";
+  const box = host.getBoundingClientRect();
+  const left = document.documentElement.scrollHeight - scrollY - innerHeight;
+  if (box.top >= innerHeight && left > 2 * box.height + 200) host.style.display = "none";
 }
 
 function onSubmit(cfg, e) {

@@ -317,3 +317,42 @@ def test_sync_shop_command_runs_a_full_sync_with_a_progress_bar(standin, standin
     assert_matches_store(standin_shop, standin.store(standin_shop.domain))
     call_command("sync_shop", standin_shop.domain)  # no --full: reconcile since the cursors
     assert "reconciled" in capsys.readouterr().out
+
+
+def test_an_uninstalled_shop_stops_syncing_between_stages(standin, standin_shop, monkeypatch):
+    from backend.shops.models import Shop
+    from integrations.shopify import sync
+
+    real = sync.UPSERTS["products"]
+
+    def uninstall_during_products(shop, items):
+        Shop.objects.filter(pk=shop.pk).update(state=Shop.State.UNINSTALLED)
+        return real(shop, items)
+
+    monkeypatch.setitem(sync.UPSERTS, "products", uninstall_during_products)
+    run = start_full_sync(standin_shop, enqueue=False)
+    run_sync(standin_shop, run, poll_interval=0.05)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.CANCELLED and run.stages["customers"]["state"] == "pending"
+    assert not Order.objects.for_shop(standin_shop).exists()
+
+
+def test_the_http_client_retries_5xx_with_backoff_then_raises_a_typed_error(standin, standin_shop, settings):
+    from integrations.base.errors import ServerError, Unauthorized
+    from integrations.base.http import send
+    from integrations.shopify.http import shopify_client
+
+    url = f"https://{standin_shop.domain}/admin/api/{settings.SHOPIFY_API_VERSION}/graphql.json"
+    headers = {"X-Shopify-Access-Token": standin_shop.access_token}
+    slept: list[float] = []
+    with shopify_client() as http:
+        standin.fail_graphql(standin_shop.domain, 503, 2)
+        ok = send(http, "POST", url, json={"query": "{ shop { name } }"}, headers=headers, sleep=slept.append)
+        assert ok.status_code == 200 and len(slept) == 2
+        standin.fail_graphql(standin_shop.domain, 503, 5)
+        with pytest.raises(ServerError):
+            send(http, "POST", url, json={"query": "{ shop { name } }"}, headers=headers, retries=2,
+                 sleep=slept.append)
+        with pytest.raises(Unauthorized):  # not retried: a 401 will not get better by waiting
+            send(http, "POST", url, json={"query": "{ shop { name } }"}, headers={}, sleep=slept.append)
+    assert len(slept) == 4

@@ -128,7 +128,7 @@ function show(ctx, data) {
         key: cfg.key, campaign: data.campaign.id, email: email.value, consent: true, text: copy.consent,
         locale: data.locale, visitor: id.visitor,
       });
-      fetch(cfg.api + "/popup/consent?key=" + encodeURIComponent(cfg.key), { method: "POST", body, credentials: "omit", keepalive: true }).catch(() => {});
+      fetch(cfg.api + "/popup/consent", { method: "POST", body, credentials: "omit", keepalive: true }).catch(() => {});
     }
     try {
       if (data.offer.code) navigator.clipboard.writeText(data.offer.code).catch(() => {});
@@ -185,12 +185,12 @@ function watch(ctx, data) {
 export default function popup(ctx) {
   const { cfg } = ctx;
   const session = store("sessionStorage");
-  if (!cfg.key || !cfg.api || (session && session.getItem(SHOWN))) return;
+  if (!cfg.api || (session && session.getItem(SHOWN))) return; // behind the app proxy the key may be absent
   const id = identity();
   const s = document.querySelector("script[data-personalize]");
   const cart = String((window.PersonalizeConfig || {}).cart ?? (s && s.dataset.cart) ?? "");
-  const q = new URLSearchParams({ key: cfg.key, locale: cfg.locale });
-  for (const [k, v] of [["visitor", id.visitor], ["session", id.session], ["customer", id.customer], ["customer_sig", id.customer_sig], ["cart", cart]]) if (v) q.set(k, v);
+  const q = new URLSearchParams({ locale: cfg.locale });
+  for (const [k, v] of [["key", cfg.key], ["visitor", id.visitor], ["session", id.session], ["customer", id.customer], ["customer_sig", id.customer_sig], ["cart", cart]]) if (v) q.set(k, v);
   return fetch(cfg.api + "/popup?" + q, { credentials: "omit" })
     .then((r) => (r.ok ? r.json() : null))
     .then((data) => {

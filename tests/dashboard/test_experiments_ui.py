@@ -1,0 +1,126 @@
+"""Experiments from the admin: create, start, stop, results with verdict in the shop's language, promote (audited)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from backend.dashboard.models import AuditEntry
+from backend.experiments.assignment import Arm, assign
+from backend.experiments.models import Experiment, Exposure
+from backend.experiments.runtime import arm_for
+from backend.storefront.models import WidgetRule
+from tests.dashboard.factories import member, session_token
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def merchant(client, shop):
+    member(shop)
+    client.post("/admin/login/", {"username": "ana@example.com", "password": "correct horse 42"})
+    return client
+
+
+def _form(**kw):
+    data = {"name": "Cosine vs default", "target": "widget:also_bought", "primary_metric": "conversion",
+            "arm-0-key": "control", "arm-0-weight": "1", "arm-1-key": "cosine", "arm-1-weight": "1",
+            "arm-1-algorithm": "cosine", "arm-1-title_es": "Te puede gustar", "arm-2-key": "off", "arm-2-weight": "1",
+            "arm-2-holdout": "on"}
+    data.update(kw)
+    return data
+
+
+def test_create_start_stop_from_the_admin_is_audited(merchant, shop):
+    created = merchant.post("/admin/experiments/", _form())
+    assert created.status_code == 302
+    exp = Experiment.objects.for_shop(shop).get()
+    assert [a["key"] for a in exp.arms] == ["control", "cosine", "off"]
+    assert exp.arms[1]["config"] == {"algorithm": "cosine", "title_es": "Te puede gustar"}
+    assert exp.arms[2]["config"] == {"enabled": False}
+    assert arm_for(shop, "widget", "also_bought", "v1") is None  # a draft serves nobody
+
+    assert merchant.post(f"/admin/experiments/{exp.pk}/start/").status_code == 302
+    exp.refresh_from_db()
+    assert exp.status == "running" and exp.started_at
+    assert arm_for(shop, "widget", "also_bought", "v1") is not None
+    page = merchant.get(f"/admin/experiments/{exp.pk}/?lang=es").content.decode()
+    assert "En curso" in page and 'id="stop"' in page
+
+    assert merchant.post(f"/admin/experiments/{exp.pk}/stop/").status_code == 302
+    exp.refresh_from_db()
+    assert exp.status == "stopped"
+    assert arm_for(shop, "widget", "also_bought", "v1") is None
+    actions = list(AuditEntry.objects.for_shop(shop).order_by("pk").values_list("action", flat=True))
+    assert actions == ["experiment.create", "experiment.start", "experiment.stop"]
+    audit_page = merchant.get("/admin/audit/").content.decode()
+    assert "experiment.start" in audit_page and "user:ana@example.com" in audit_page
+
+
+def test_invalid_experiment_is_refused_with_reasons(merchant, shop):
+    bad = merchant.post("/admin/experiments/", _form(**{"arm-1-key": "control", "arm-1-algorithm": "nope"}))
+    assert bad.status_code == 400
+    assert "arms" in bad.content.decode()
+    assert not Experiment.objects.for_shop(shop).exists()
+    api = merchant.post("/api/admin/experiments", {"name": "x", "target_key": "nope", "arms": []},
+                        content_type="application/json")
+    assert api.status_code == 400 and "target_key" in api.json()["errors"]
+
+
+def test_results_page_shows_numbers_srm_and_verdict_in_shop_language(client, shop):
+    shop.locale = "es"
+    shop.save()
+    exp = Experiment.objects.create(shop=shop, name="SRM", target_key="also_bought", status="running",
+                                    started_at=timezone.now() - timedelta(days=2),
+                                    arms=[{"key": "control", "weight": 1}, {"key": "b", "weight": 1}])
+    arms = [Arm("control", 1), Arm("b", 1)]
+    rows, counts = [], {"control": 0, "b": 0}
+    for i in range(3000):  # keep only a few of arm b's visitors: a broken split
+        visitor = f"v{i}"
+        arm = assign(exp.salt, visitor, arms)
+        if arm == "b" and counts["b"] >= 300:
+            continue
+        counts[arm] += 1
+        rows.append(Exposure(shop=shop, experiment=exp, arm=arm, visitor_id=visitor))
+    Exposure.objects.bulk_create(rows)
+    token = session_token(shop)
+    html = client.get(f"/admin/experiments/{exp.pk}/?id_token={token}").content.decode()
+    assert "Desajuste en el reparto" in html  # SRM warning, Spanish because the shop is
+    assert f">{counts['control']}<" in html and f">{counts['b']}<" in html
+    data = client.get(f"/api/admin/experiments/{exp.pk}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert data["srm"]["mismatch"] is True
+    assert data["arms"][1]["verdict"]
+
+
+def test_promote_writes_the_arm_into_the_widget_rule(client, shop):
+    exp = Experiment.objects.create(
+        shop=shop, name="Title", target_key="also_bought", status="running", started_at=timezone.now(),
+        arms=[{"key": "control", "weight": 1, "config": {}},
+              {"key": "b", "weight": 1, "config": {"algorithm": "cosine", "title_en": "You may also like"}}])
+    token = session_token(shop)
+    done = client.post(f"/api/admin/experiments/{exp.pk}/promote", {"arm": "b"}, content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert done.status_code == 200
+    rule = WidgetRule.objects.for_shop(shop).get(widget="also_bought")
+    assert (rule.algorithm, rule.title_en) == ("cosine", "You may also like")
+    exp.refresh_from_db()
+    assert exp.winner == "b" and exp.status == "stopped"
+    entry = AuditEntry.objects.for_shop(shop).get(action="widget_rule.update")
+    assert entry.before["algorithm"] == "" and entry.after["algorithm"] == "cosine"
+    assert entry.actor == "shopify:7"
+    # The storefront's rule follows at once.
+    from backend.storefront.rules import rule_for
+
+    assert rule_for(shop, "also_bought").title("en") == "You may also like"
+
+
+def test_two_running_experiments_on_one_widget_are_refused(merchant, shop):
+    for _ in range(2):
+        merchant.post("/admin/experiments/", _form())
+    first, second = Experiment.objects.for_shop(shop).order_by("pk")
+    merchant.post(f"/admin/experiments/{first.pk}/start/")
+    refused = merchant.post(f"/admin/experiments/{second.pk}/start/")
+    assert "error=busy" in refused["Location"]
+    second.refresh_from_db()
+    assert second.status == "draft"

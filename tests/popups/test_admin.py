@@ -1,0 +1,76 @@
+"""The merchant screen: shop-scoped list and editor (es/en), validation shown in the form, live preview per persona."""
+from __future__ import annotations
+
+import pytest
+
+from backend.popups.models import Campaign
+from backend.storefront.merchant_session import login_token
+
+from .factories import fill_pool, make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def merchant(client, shop):
+    response = client.get("/admin/popups/", {"token": login_token(shop)})
+    assert response.status_code == 302
+    return client
+
+
+FORM = {
+    "name": "Exit offer", "status": "active", "priority": "0", "include_segments": "",
+    "exclude_segments": "tier:low",
+    "offer_rules": "tier:vip = 20%\nvisitors:returning = 10%\nvisitors:new = free_shipping",
+    "default_offer": "", "copy_en_headline": "Wait!", "copy_en_body": "Take {offer} today.", "copy_en_cta": "Get it",
+    "copy_en_consent": "", "copy_es_headline": "¡Espera!", "copy_es_body": "Llévate {offer} hoy.",
+    "copy_es_cta": "Lo quiero", "copy_es_consent": "", "min_seconds": "5", "mobile_enabled": "on",
+    "starts_at": "", "ends_at": "", "cap": "days", "cap_days": "3", "suppress_converted_days": "30",
+    "code_mode": "unique", "shared_code": "", "code_ttl_hours": "72", "pool_size": "10",
+}
+
+
+def test_without_a_merchant_session_the_screen_is_closed(client, shop):
+    assert client.get("/admin/popups/").status_code == 401
+    assert client.get("/admin/popups/", {"token": "forged"}).status_code == 403
+
+
+def test_create_then_list_in_both_languages(merchant, shop):
+    blank = merchant.get("/admin/popups/new/", {"lang": "es"}).content.decode()
+    assert "Vista previa como la ve el cliente" in blank and "Cliente VIP" in blank and "csrfmiddlewaretoken" in blank
+    response = merchant.post("/admin/popups/new/", FORM)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = Campaign.objects.for_shop(shop).get()
+    assert campaign.offer_rules[0] == {"when": "tier:vip", "kind": "percent", "value": 20.0}
+    assert campaign.exclude_segments == ["tier:low"] and campaign.cap == "days" and campaign.cap_days == 3
+    fill_pool(campaign, per_offer=2)
+    page = merchant.get("/admin/popups/", {"lang": "es"}).content.decode()
+    assert "Popups de salida" in page and "Exit offer" in page and "Activa" in page and "6 / 0 / 0" in page
+    assert "Exit-intent popups" in merchant.get("/admin/popups/", {"lang": "en"}).content.decode()
+
+
+def test_bad_input_is_shown_next_to_the_form_and_nothing_is_saved(merchant, shop):
+    response = merchant.post("/admin/popups/new/", {**FORM, "offer_rules": "tier:vip = lots", "copy_es_cta": ""})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "offer_rules[0]" in html and 'id="errors"' in html
+    assert not Campaign.objects.for_shop(shop).exists()
+    response = merchant.post("/admin/popups/new/", {**FORM, "copy_es_cta": ""})
+    assert "copy.es.cta" in response.content.decode()
+
+
+def test_live_preview_shows_what_new_returning_and_vip_shoppers_see(merchant, shop):
+    html = merchant.post("/admin/popups/preview/", {**FORM, "lang": "en"}).content.decode()
+    assert "Take free shipping today." in html and "Take 10 % off today." in html and "Take 20 % off today." in html
+    excluded = merchant.post("/admin/popups/preview/", {**FORM, "exclude_segments": "tier:vip"}).content.decode()
+    assert "Take 20 % off today." not in excluded and "No popup for this shopper." in excluded
+    escaped = merchant.post("/admin/popups/preview/", {**FORM, "copy_en_headline": "<img src=x onerror=alert(1)>"})
+    assert "<img src=x" not in escaped.content.decode() and "&lt;img" in escaped.content.decode()
+
+
+def test_another_shops_campaign_is_a_404(merchant, shop, other_shop):
+    theirs = make_campaign(other_shop)
+    assert merchant.get(f"/admin/popups/{theirs.pk}/").status_code == 404
+    mine = make_campaign(shop)
+    page = merchant.get(f"/admin/popups/{mine.pk}/")
+    assert page.status_code == 200 and "Take free shipping on this order." in page.content.decode()
