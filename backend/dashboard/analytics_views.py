@@ -28,10 +28,17 @@ def _period(request: HttpRequest) -> int:
     return int(raw) if raw.isdigit() and int(raw) in PERIODS else 30
 
 
-def source_name(kind: str, key: str, lang: str) -> str:
+def source_name(kind: str, key: str, lang: str, campaigns: dict[str, str] | None = None) -> str:
+    """Widgets by their default title in the page's language; popups ("popup:<id>") by campaign name."""
     if kind == "widget":
         return DEFAULT_TITLES.get(key, {}).get(lang, key)
-    return f"Popup {key}"
+    return (campaigns or {}).get(key) or f"Popup {key.removeprefix('popup:')}"
+
+
+def campaign_names(shop) -> dict[str, str]:  # noqa: ANN001 - a Shop
+    from backend.popups.models import Campaign
+
+    return {f"popup:{pk}": name for pk, name in Campaign.objects.for_shop(shop).values_list("pk", "name")}
 
 
 def summary(shop, days: int, lang: str) -> dict:  # noqa: ANN001 - a Shop
@@ -55,9 +62,10 @@ def summary(shop, days: int, lang: str) -> dict:  # noqa: ANN001 - a Shop
             day = r.day.isoformat()
             per_day[day] = per_day.get(day, Decimal(0)) + r.revenue
     table = []
+    names = campaign_names(shop)
     for (kind, key), s in sorted(sources.items()):
         ctr = (s["clicks"] / s["impressions"]) if s["impressions"] else None
-        table.append({"kind": kind, "key": key, "name": source_name(kind, key, lang), "ctr": ctr, **s})
+        table.append({"kind": kind, "key": key, "name": source_name(kind, key, lang, names), "ctr": ctr, **s})
     series = []
     for offset in range(days - 1, -1, -1):
         day = (timezone.now().date() - timedelta(days=offset)).isoformat()
@@ -108,10 +116,11 @@ def _csv(shop, rows: list[DailyRollup], lang: str) -> HttpResponse:  # noqa: ANN
     response["Content-Disposition"] = f'attachment; filename="analytics-{shop.pk}.csv"'
     writer = csv.writer(response)
     writer.writerow(["day", "kind", "source", *_SUMS])
+    names = campaign_names(shop)
     for r in rows:
         if r.source_kind == "shop":
             continue
-        name = source_name(r.source_kind, r.source_key, lang)
+        name = source_name(r.source_kind, r.source_key, lang, names)
         # A leading =, +, - or @ would run as a formula in a spreadsheet: quote it away.
         safe = "'" + name if name[:1] in ("=", "+", "-", "@") else name
         writer.writerow([r.day.isoformat(), r.source_kind, safe, *(getattr(r, f) for f in _SUMS)])

@@ -171,5 +171,21 @@ def merchant_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     return csrf_exempt(wrapped)
 
 
+def csrf_unless_session_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For screens with their own auth handling: `csrf_protect`, except for a request carrying a valid session
+    token (embedded admin, no cookies, nothing ambient to forge). Swap it in for `@csrf_protect`."""
+    from django.views.decorators.csrf import csrf_protect
+
+    protected = csrf_protect(view)
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if current_shop(request) is not None and getattr(request, "via_token", False):
+            return view(request, *args, **kwargs)
+        return protected(request, *args, **kwargs)
+
+    return csrf_exempt(wrapped)
+
+
 def actor_of(request: HttpRequest) -> str:
     return str(getattr(request, "merchant_actor", "") or "unknown")

@@ -52,6 +52,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "results": "Results", "winner": "Winner", "campaign": "Popup campaign", "add_arm": "Variant",
         "bad_arms": "An experiment needs at least two variants with positive weights and distinct names.",
         "busy": "Another experiment is already running on this target.",
+        "offer": "Offer (popups)",
     },
     "es": {
         "app": "Personalize", "nav_home": "Inicio", "nav_widgets": "Widgets", "nav_segments": "Segmentos",
@@ -102,6 +103,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "campaign": "Campaña de popup", "add_arm": "Variante",
         "bad_arms": "Un experimento necesita al menos dos variantes con pesos positivos y nombres distintos.",
         "busy": "Ya hay otro experimento en curso sobre este objetivo.",
+        "offer": "Oferta (popups)",
     },
 }
 assert set(_TEXT["en"]) == set(_TEXT["es"]), "every word in both languages"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/logout/", views.logout, name="dashboard-logout"),
     path("admin/login/link", views.login_link, name="dashboard-login-link"),
     path("admin/settings/", views.settings_page, name="dashboard-settings"),
+    path("admin/settings/exports/<int:pk>.json", views.export_download, name="dashboard-export"),
     path("admin/audit/", views.audit_page, name="dashboard-audit"),
     path("admin/analytics/", analytics_views.analytics, name="dashboard-analytics"),
     path("admin/analytics/recompute/", analytics_views.recompute, name="dashboard-analytics-recompute"),

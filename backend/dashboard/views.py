@@ -6,7 +6,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth import authenticate as django_authenticate
 from django.forms.models import model_to_dict
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.events.models import Event, EventType
-from backend.shops.models import Shop, SyncRun
+from backend.shops.models import CustomerDataExport, Shop, SyncRun
 from backend.storefront.models import Widget, WidgetRule
 
 from . import audit
@@ -128,9 +128,24 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         audit.record(shop, request, "settings.update", "settings", before,
                      model_to_dict(current, fields=SETTINGS_FIELDS))
         return HttpResponseRedirect(link(request, "/admin/settings/", saved=1))
+    exports = CustomerDataExport.objects.for_shop(shop).order_by("-created_at")[:50]
     return page(request, "dashboard/settings.html", "settings", "settings_title", {
         "form": form, "saved": request.GET.get("saved") == "1",
+        "exports": [{"e": e, "href": link(request, f"/admin/settings/exports/{e.pk}.json")} for e in exports],
     }, status=400 if form.errors else 200)
+
+
+@require_GET
+@merchant_view
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A customer's data gathered for a GDPR access request, for the merchant to send on (logged as accessed)."""
+    export = CustomerDataExport.objects.for_shop(request.shop).filter(pk=pk).first()
+    if export is None:
+        raise Http404("no such export in this shop")
+    audit.record(request.shop, request, "gdpr_export.download", f"export:{export.request_id}", None, None)
+    response = JsonResponse(export.data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="customer-data-{export.pk}.json"'
+    return response
 
 
 @require_GET

@@ -10,6 +10,7 @@ from backend.storefront.models import Widget
 
 from .models import Experiment
 
+MAX_PERCENT = 90  # as the popups' own offer validation
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
 MAX_ARMS = 5
 TITLE_MAX = 120
@@ -28,21 +29,38 @@ def popup_keys(shop: Shop) -> list[str]:
 
 
 def _arm_config(kind: str, target: str, raw: dict[str, Any], errors: dict[str, str], i: int) -> dict[str, Any]:
+    """What an arm overrides, in the target's own terms: a widget's rule fields, or a popup's show/offer/copy."""
+    holdout = raw.get("holdout") in (True, "on", "1", "true")
+    if holdout:
+        return {"enabled": False} if kind == "widget" else {"show": False}
     config: dict[str, Any] = {}
-    if raw.get("holdout") in (True, "on", "1", "true"):
-        return {"enabled": False}
     algorithm = str(raw.get("algorithm") or "")
     if algorithm:
         if kind != "widget" or algorithm not in algorithm_choices(target):
             errors[f"arms.{i}.algorithm"] = "unknown algorithm for this widget"
         else:
             config["algorithm"] = algorithm
+    titles = {}
     for lang in ("en", "es"):
         title = str(raw.get(f"title_{lang}") or "").strip()
         if len(title) > TITLE_MAX:
             errors[f"arms.{i}.title_{lang}"] = f"at most {TITLE_MAX} characters"
         elif title:
-            config[f"title_{lang}"] = title
+            titles[lang] = title
+    if kind == "widget":
+        config.update({f"title_{lang}": title for lang, title in titles.items()})
+    elif titles:  # a popup arm's title is its headline
+        config["copy"] = {lang: {"headline": title} for lang, title in titles.items()}
+    offer = str(raw.get("offer") or "").strip().lower()
+    if offer and kind == "popup":
+        if offer == "free_shipping":
+            config["offer"] = {"kind": "free_shipping"}
+        elif offer.rstrip("%").strip().isdigit() and 0 < int(offer.rstrip("%").strip()) <= MAX_PERCENT:
+            config["offer"] = {"kind": "percent", "value": int(offer.rstrip("%").strip())}
+        else:
+            errors[f"arms.{i}.offer"] = f"a percentage 1-{MAX_PERCENT} or free_shipping"
+    elif offer:
+        errors[f"arms.{i}.offer"] = "offers apply to popups only"
     return config
 
 
@@ -102,5 +120,6 @@ def arms_from_form(post: Any) -> list[dict[str, Any]]:
             "key": key, "weight": post.get(f"arm-{i}-weight", "1") or "1",
             "algorithm": post.get(f"arm-{i}-algorithm", ""), "title_en": post.get(f"arm-{i}-title_en", ""),
             "title_es": post.get(f"arm-{i}-title_es", ""), "holdout": post.get(f"arm-{i}-holdout", ""),
+            "offer": post.get(f"arm-{i}-offer", ""),
         })
     return arms

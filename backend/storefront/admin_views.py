@@ -6,13 +6,14 @@ from urllib.parse import urlparse
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.dashboard.audit import record
+from backend.dashboard.auth import csrf_unless_session_token
+from backend.dashboard.shell import link
 from backend.shops.models import Shop
 
 from .access import forget_shops
@@ -89,7 +90,7 @@ def _save_origins(shop: Shop, text: str) -> list[str]:
     return bad
 
 
-@csrf_protect
+@csrf_unless_session_token  # cookie sessions need CSRF; the embedded admin's session token is not ambient
 @require_http_methods(["GET", "POST"])
 def widgets_admin(request: HttpRequest) -> HttpResponse:
     token = request.GET.get("token")
@@ -122,7 +123,7 @@ def widgets_admin(request: HttpRequest) -> HttpResponse:
                 before = rule_as_json(shop, target)
                 serializer.save()
                 record(shop, request, "widget_rule.update", f"widget:{target}", before, rule_as_json(shop, target))
-                return HttpResponseRedirect("/admin/widgets/?saved=" + target)
+                return HttpResponseRedirect(link(request, "/admin/widgets/", saved=target))
             errors[target] = serializer.errors
             submitted[target] = _form_data(request.POST, target)
     saved = saved or request.GET.get("saved", "") in Widget.values

@@ -131,3 +131,13 @@ def test_rollup_job_feeds_the_analytics_page_and_csv(client, shop):
     assert "also_bought" not in csv_text.splitlines()[0]
     assert any(line.endswith(",2,1,0,1,20.00,0,0.00,0.00") or ",2,1,0,1,20.00," in line
                for line in csv_text.splitlines()[1:])
+
+
+def test_popup_earns_its_converted_visitors_orders_and_their_discount_cost(shop):
+    mug = product(shop, price="20.00")
+    t = now()
+    event(shop, EventType.POPUP_CONVERTED, "v1", t - timedelta(hours=2), widget="7")
+    order(shop, "v1", [mug], t - timedelta(hours=1), total_discounts=Decimal("2.00"))
+    order(shop, "v2", [mug], t - timedelta(hours=1), total_discounts=Decimal("2.00"))  # never saw the popup
+    slot = _earned(shop)[("popup", "7")]
+    assert len(slot.orders) == 1 and slot.revenue == Decimal("20.00") and slot.discount_cost == Decimal("2.00")

@@ -112,3 +112,23 @@ def test_cookie_session_posts_need_csrf(shop):
     ok = strict.post("/admin/settings/", {"attribution_window_days": 3, "data_retention_days": 365,
                                           "id_token": session_token(shop)})
     assert ok.status_code == 302
+
+
+def test_embedded_widget_screen_saves_with_the_session_token_and_keeps_it(shop):
+    from django.test import Client
+
+    from backend.dashboard.models import AuditEntry
+    from backend.storefront.models import WidgetRule
+
+    strict = Client(enforce_csrf_checks=True)  # no cookie at all: the token is the credential
+    token = session_token(shop, sub="99")
+    saved = strict.post("/admin/widgets/", {"widget": "bestsellers", "bestsellers-enabled": "on",
+                                            "bestsellers-title_en": "Hot", "bestsellers-limit": "4",
+                                            "bestsellers-min_stock": "0", "id_token": token})
+    assert saved.status_code == 302 and f"id_token={token}" in saved["Location"]
+    assert WidgetRule.objects.for_shop(shop).get(widget="bestsellers").title_en == "Hot"
+    assert AuditEntry.objects.for_shop(shop).get().actor == "shopify:99"
+    page = strict.get(saved["Location"]).content.decode()
+    assert 'name="id_token"' in page and "csrfmiddlewaretoken" not in page
+    forged = session_token(shop, secret="wrong-secret")
+    assert strict.post("/admin/widgets/", {"widget": "bestsellers", "id_token": forged}).status_code in (401, 403)

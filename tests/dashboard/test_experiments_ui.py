@@ -124,3 +124,23 @@ def test_two_running_experiments_on_one_widget_are_refused(merchant, shop):
     assert "error=busy" in refused["Location"]
     second.refresh_from_db()
     assert second.status == "draft"
+
+
+def test_popup_experiment_arms_speak_the_popups_terms(merchant, shop):
+    from tests.popups.factories import make_campaign
+
+    campaign = make_campaign(shop)
+    created = merchant.post("/admin/experiments/", {
+        "name": "Offer test", "target": f"popup:{campaign.pk}", "primary_metric": "revenue_per_visitor",
+        "arm-0-key": "control", "arm-0-weight": "1", "arm-1-key": "bigger", "arm-1-weight": "1",
+        "arm-1-offer": "15%", "arm-1-title_en": "Last chance", "arm-2-key": "none", "arm-2-weight": "1",
+        "arm-2-holdout": "on"})
+    assert created.status_code == 302
+    exp = Experiment.objects.for_shop(shop).get()
+    assert exp.target_kind == "popup" and exp.target_key == str(campaign.pk)
+    assert exp.arms[1]["config"] == {"offer": {"kind": "percent", "value": 15},
+                                     "copy": {"en": {"headline": "Last chance"}}}
+    assert exp.arms[2]["config"] == {"show": False}
+    bad = merchant.post("/admin/experiments/", {
+        "name": "x", "target": f"popup:{campaign.pk}", "arm-0-key": "a", "arm-1-key": "b", "arm-1-offer": "95%"})
+    assert bad.status_code == 400

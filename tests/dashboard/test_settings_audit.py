@@ -67,3 +67,31 @@ def test_popup_campaign_save_is_audited(merchant, shop):
     entry = AuditEntry.objects.for_shop(shop).get(action="popup_campaign.saved")
     assert entry.before is None and entry.after["name"] == FORM["name"]
     assert entry.actor == "user:ana@example.com"
+
+
+def test_data_retention_deletes_old_events_after_the_rollup(shop, other_shop):
+    from datetime import timedelta
+
+    from backend.dashboard.tasks import rollup_one_shop
+    from backend.events.models import Event
+    from tests.dashboard.factories import event, now
+
+    ShopSettings.objects.create(shop=shop, data_retention_days=30)
+    old = event(shop, "widget_impression", "v1", now() - timedelta(days=31))
+    fresh = event(shop, "widget_impression", "v1", now() - timedelta(days=29))
+    theirs = event(other_shop, "widget_impression", "v1", now() - timedelta(days=31))
+    rollup_one_shop(shop.pk)
+    assert list(Event.objects.for_shop(shop).values_list("pk", flat=True)) == [fresh.pk]
+    assert Event.objects.for_shop(other_shop).filter(pk=theirs.pk).exists() and old.pk != fresh.pk
+
+
+def test_gdpr_exports_are_listed_and_downloadable_in_their_shop_only(merchant, shop, other_shop):
+    from backend.shops.models import CustomerDataExport
+
+    mine = CustomerDataExport.objects.create(shop=shop, request_id="req-1", data={"email": "a@example.com"})
+    theirs = CustomerDataExport.objects.create(shop=other_shop, request_id="req-2", data={"email": "b@example.com"})
+    assert "req-1" in merchant.get("/admin/settings/").content.decode()
+    got = merchant.get(f"/admin/settings/exports/{mine.pk}.json")
+    assert got.status_code == 200 and got.json() == {"email": "a@example.com"}
+    assert merchant.get(f"/admin/settings/exports/{theirs.pk}.json").status_code == 404
+    assert AuditEntry.objects.for_shop(shop).filter(action="gdpr_export.download").count() == 1

@@ -145,3 +145,16 @@ def test_consent_through_the_app_proxy(client, shop, settings):
     forged = urlencode(_proxy_query(shop.domain, "nope"))
     assert client.post(f"/api/storefront/proxy/popup/consent?{forged}", body,
                        content_type="text/plain").status_code == 401
+
+
+def test_gdpr_export_and_redaction_include_popup_consents(client, shop):
+    from backend.shops.redaction import CustomerRef, export_customer, redact_customer
+
+    campaign = make_campaign(shop, email_capture=True)
+    post_consent(client, key=shop.public_key, campaign=campaign.pk, email="eva@example.com", consent=True,
+                 text=COPY["en"]["consent"], locale="en")
+    ref = CustomerRef(platform_id="404", email="EVA@example.com")
+    exported = export_customer(shop, ref)
+    assert exported.data["popup_consents"][0]["text"] == COPY["en"]["consent"]
+    redact_customer(shop, ref)
+    assert not Consent.objects.for_shop(shop).exists()

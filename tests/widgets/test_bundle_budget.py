@@ -37,3 +37,9 @@ POPUP_BUDGET = 5 * 1024  # the exit-intent popup chunk (issue 5)
 
 def test_popup_within_budget(sizes):
     assert 0 < sizes["popup"] < POPUP_BUDGET, f"popup is {sizes['popup']} B gzip, budget {POPUP_BUDGET}"
+
+
+def test_any_other_chunk_within_budget(sizes):
+    """Chunks added later (the exit-intent popup, ...) are held to the same per-widget budget."""
+    over = {name: size for name, size in sizes.items() if name != "loader" and size >= WIDGET_BUDGET}
+    assert not over, f"over {WIDGET_BUDGET} B gzip: {over}"
