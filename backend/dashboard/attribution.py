@@ -22,6 +22,7 @@ from backend.orders.models import LineItem, Order
 from backend.shops.models import Shop
 
 ZERO = Decimal("0.00")
+VISITOR_CHUNK = 2000
 
 
 @dataclass
@@ -87,10 +88,12 @@ def attribute(shop: Shop | int, start: datetime, end: datetime, window_days: int
     clicks: dict[tuple[str, int], list[tuple[datetime, str]]] = defaultdict(list)
     seen: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     converted: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-    if all_visitors:
+    ordered_visitors = sorted(all_visitors)
+    for i in range(0, len(ordered_visitors), VISITOR_CHUNK):  # bounded IN lists on a busy day
         events = (
             Event.objects.for_shop(shop_id)
-            .filter(visitor_id__in=all_visitors, created_at__gte=start - window, created_at__lt=end,
+            .filter(visitor_id__in=ordered_visitors[i:i + VISITOR_CHUNK], created_at__gte=start - window,
+                    created_at__lt=end,
                     type__in=[EventType.WIDGET_CLICK, EventType.WIDGET_IMPRESSION, EventType.POPUP_CONVERTED])
             .values_list("type", "visitor_id", "product_id", "widget", "created_at")
         )

@@ -146,6 +146,9 @@ def asset(request: HttpRequest, name: str) -> FileResponse:
     # Chunk names carry a content hash; the loader's does not, so it is only cached briefly.
     hashed = "-" in name
     response["Cache-Control"] = "public, max-age=31536000, immutable" if hashed else "public, max-age=300"
+    # Stores on other origins (WooCommerce) load it as a module script, which the browser fetches in CORS mode;
+    # the script is public and carries no credentials.
+    response["Access-Control-Allow-Origin"] = "*"
     return response
 
 

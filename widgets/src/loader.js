@@ -39,6 +39,12 @@ function start() {
   if (cfg.product) track("product_viewed", { product: cfg.product, collection: cfg.collection });
   else if (cfg.collection) track("collection_viewed", { collection: cfg.collection });
   document.addEventListener("submit", (e) => onSubmit(cfg, e), true);
+  // WooCommerce: the plugin leaves a marker after a classic add and fires a DOM event for AJAX/block adds.
+  for (const m of document.querySelectorAll("[data-personalize-event='added_to_cart']"))
+    track("added_to_cart", { product: m.dataset.product }, true);
+  document.addEventListener("personalize:added_to_cart", (e) =>
+    track("added_to_cart", { product: String((e.detail || {}).product || "") }, true),
+  );
 
   const ctx = { cfg, t, track, fetchWidget, hide, ready: consentReady() };
   const load = (host) => {
