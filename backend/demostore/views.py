@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from backend.popups.campaigns import active_campaigns
 from backend.shops.models import Shop
 from backend.storefront.access import customer_signature
 
@@ -69,6 +70,8 @@ def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
         "embed_consent": "denied" if request.GET.get("consent") == "denied" else "",
         "embed_product": product.platform_id if product is not None else "",
         "embed_collection": collection.platform_id if collection is not None else "",
+        # The popup chunk loads only for a shop running a campaign; the cart flag lets "cart not empty" rules apply.
+        "embed_popups": bool(active_campaigns(shop.pk)),
         **page,
     }
 
