@@ -9,11 +9,13 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from backend.catalog.upsert import cut, select_fresh, upsert_rows
+from backend.catalog.upsert import cut, ids_by_platform_id, select_fresh, upsert_rows
+from backend.orders.signals import REALTIME_BATCH_MAX
 from backend.shops.models import Shop
 from integrations.base.types import CustomerData
 
 from .models import Customer
+from .signals import customers_recorded
 
 PERSONAL_FIELDS = ["email", "phone", "first_name", "last_name", "province", "city", "tags"]
 OTHER_FIELDS = ["country", "accepts_marketing", "orders_count", "total_spent", "platform_created_at",
@@ -56,6 +58,12 @@ def upsert_customers(shop: Shop, items: Iterable[CustomerData]) -> int:
         from backend.orders.upsert import link_orders_to_customers
 
         link_orders_to_customers(shop, [c.platform_id for c in fresh])
+        written = list(ids_by_platform_id(Customer, shop, [c.platform_id for c in fresh]).values())
+        bulk = len(fresh) > REALTIME_BATCH_MAX
+        transaction.on_commit(
+            lambda: customers_recorded.send(sender=Customer, shop_id=shop.pk, customer_ids=written, bulk=bulk),
+            robust=True,
+        )
     return len(fresh)
 
 

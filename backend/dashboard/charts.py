@@ -24,7 +24,7 @@ def line_chart(points: Sequence[tuple[str, float | Decimal]], label: str) -> Saf
     dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#29845a"/>' for x, y in xy)
     first, last = escape(points[0][0]), escape(points[-1][0])
     svg = (
-        f'<svg viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="{escape(label)}">'
+        f'<svg viewBox="0 0 {W} {H}" width="100%" style="max-width:40rem" role="img" aria-label="{escape(label)}">'
         f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#e3e3e3"/>'
         f'<text x="{PAD}" y="{PAD - 10}">{_num(top)}</text>'
         f'<path d="{path}" fill="none" stroke="#29845a" stroke-width="2"/>{dots}'
@@ -40,7 +40,7 @@ def bar_chart(bars: Sequence[tuple[str, float | Decimal]], label: str) -> SafeSt
     top = max(float(v) for _, v in bars) or 1.0
     row, left = 26, 170
     height = row * len(bars) + 8
-    parts = [f'<svg viewBox="0 0 {W} {height}" width="100%" role="img" aria-label="{escape(label)}">']
+    parts = [f'<svg viewBox="0 0 {W} {height}" width="100%" style="max-width:40rem" role="img" aria-label="{escape(label)}">']
     for i, (name, value) in enumerate(bars):
         y = 4 + i * row
         width = max((float(value) / top) * (W - left - 80), 0)

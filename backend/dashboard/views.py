@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import authenticate as django_authenticate
+from django.core.cache import cache
 from django.forms.models import model_to_dict
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -24,6 +25,8 @@ from .shell import link, page
 from .text import LANGS, text
 
 AUDIT_PAGE = 200
+LOGIN_MAX_FAILURES = 10  # per address and username, then a pause: password guessing gets slow
+LOGIN_LOCKOUT_SECONDS = 15 * 60
 
 
 def theme_editor_url(shop: Shop) -> str:
@@ -72,14 +75,21 @@ def login(request: HttpRequest) -> HttpResponse:
         nxt = "/admin/"
     error = False
     if request.method == "POST":
-        user = django_authenticate(request, username=request.POST.get("username", "")[:150],
-                                   password=request.POST.get("password", "")[:256])
+        username = request.POST.get("username", "")[:150]
+        strikes_key = f"dashboard:login-fails:{request.META.get('REMOTE_ADDR', '')}:{username.lower()}"
+        if (cache.get(strikes_key) or 0) >= LOGIN_MAX_FAILURES:
+            return HttpResponse("Too many failed sign-ins; try again in 15 minutes.", status=429,
+                                content_type="text/plain")
+        user = django_authenticate(request, username=username, password=request.POST.get("password", "")[:256])
         member = (ShopMember.all_shops.filter(user=user, shop__state=Shop.State.INSTALLED)
                   .select_related("shop").order_by("pk").first()) if user else None
         if member is not None:
+            cache.delete(strikes_key)
             sign_in(request, member.shop, actor=f"user:{user.get_username()}"[:255])
             return HttpResponseRedirect(nxt)
         error = True
+        cache.add(strikes_key, 0, LOGIN_LOCKOUT_SECONDS)
+        cache.incr(strikes_key)
     return render(request, "dashboard/login.html", {"t": text(lang), "lang": lang, "error": error},
                   status=401 if error else 200)
 

@@ -18,6 +18,7 @@ from backend.shops.models import Shop
 from integrations.base.types import OrderData
 
 from .models import LineItem, Order, Refund
+from .signals import REALTIME_BATCH_MAX, orders_recorded
 
 CHANNELS = {c.value for c in Order.Channel}
 ORDER_FIELDS = [
@@ -47,6 +48,15 @@ def upsert_orders(shop: Shop, items: Iterable[OrderData]) -> int:
                                                           not in stored]))
         _write_lines(shop, fresh, order_ids, preexisting=set(stored))
         _write_refunds(shop, fresh, order_ids, preexisting=set(stored))
+        written = [order_ids[o.platform_id] for o in fresh if o.platform_id in order_ids]
+        customer_ids = sorted({c for c in (customers.get(o.customer_platform_id) for o in fresh) if c})
+        bulk = len(fresh) > REALTIME_BATCH_MAX
+        transaction.on_commit(
+            lambda: orders_recorded.send(
+                sender=Order, shop_id=shop.pk, order_ids=written, customer_ids=customer_ids, bulk=bulk
+            ),
+            robust=True,  # a follower's failure must never undo or fail the write
+        )
     return len(fresh)
 
 

@@ -11,11 +11,13 @@ class PopupsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from backend.orders.models import Order
+        from backend.orders.signals import orders_recorded
         from backend.shops import redaction
 
         from . import privacy, tasks
 
         post_save.connect(tasks.on_order_saved, sender=Order, dispatch_uid="popups.order_saved")
+        orders_recorded.connect(tasks.on_orders_recorded, dispatch_uid="popups.orders_recorded")
         # GDPR: an email given in a popup is personal data; redaction and exports must include it.
         redaction.customer_redactor(privacy.redact_consents)
         redaction.customer_exporter("popup_consents")(privacy.export_consents)

@@ -48,3 +48,12 @@ def match_recent_redemptions() -> int:
 def on_order_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001 - Django signal signature
     if instance.discount_codes:
         codes.mark_redeemed(instance.shop_id, [instance])
+
+
+def on_orders_recorded(sender, shop_id: int, order_ids: list[int], bulk: bool, **kwargs) -> None:  # noqa: ANN001
+    """Webhook orders mark their popup codes used at once; sync batches are matched by the beat job."""
+    if bulk or not order_ids:
+        return
+    orders = list(Order.objects.for_shop(shop_id).filter(pk__in=order_ids).exclude(discount_codes=[]))
+    if orders:
+        codes.mark_redeemed(shop_id, orders)

@@ -12,6 +12,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from backend.orders.models import LineItem, Order
+from backend.orders.signals import orders_recorded
+from backend.shops.signals import sync_finished
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +59,23 @@ def _order_saved(sender, instance: Order, raw: bool = False, **kwargs) -> None: 
 def _line_saved(sender, instance: LineItem, raw: bool = False, **kwargs) -> None:  # noqa: ANN001
     if not raw:
         schedule(instance.shop_id, instance.order_id)
+
+
+def _orders_recorded(sender, shop_id: int, order_ids: list[int], bulk: bool, **kwargs) -> None:  # noqa: ANN001
+    """Upserted orders (webhooks) update pairs at once; a bulk sync batch waits for `sync_finished`."""
+    if not bulk:
+        for order_id in order_ids:
+            schedule(shop_id, order_id)
+
+
+def _sync_finished(sender, shop_id: int, **kwargs) -> None:  # noqa: ANN001
+    from backend.recommendations.tasks import recompute_shop_task
+
+    try:
+        recompute_shop_task.delay(shop_id)
+    except Exception:  # the scheduled recompute heals it
+        log.exception("could not schedule recompute for shop=%s", shop_id)
+
+
+orders_recorded.connect(_orders_recorded, dispatch_uid="recommendations-orders-recorded")
+sync_finished.connect(_sync_finished, dispatch_uid="recommendations-sync-finished")

@@ -264,3 +264,32 @@ def full_pass_all_shops() -> None:
 def refit_all_shops() -> None:
     for shop_id in Shop.objects.filter(state=Shop.State.INSTALLED).values_list("pk", flat=True):
         refit_shop_task.delay(shop_id)
+
+
+def on_orders_recorded(sender, shop_id: int, customer_ids: list[int], bulk: bool, **kwargs) -> None:  # noqa: ANN001
+    """backend.orders.signals: a webhook's orders refresh their customers now; a sync batch waits for its end."""
+    if not bulk:
+        orders_changed(shop_id, customer_ids)
+
+
+def on_customers_recorded(sender, shop_id: int, customer_ids: list[int], bulk: bool, **kwargs) -> None:  # noqa: ANN001
+    if not bulk:
+        customers_changed(shop_id, customer_ids)
+
+
+@shared_task(acks_late=True, **RETRY)
+def after_sync(shop_id: int) -> None:
+    """A full sync landed: profiles, the value model and every membership, once, instead of per order."""
+    if not _shop_is_active(shop_id):
+        return
+    rebuild_shop(shop_id)
+    refit_shop(shop_id)
+    ensure_presets(shop_id)
+    membership.full_pass(shop_id)
+
+
+def on_sync_finished(sender, shop_id: int, **kwargs) -> None:  # noqa: ANN001
+    try:
+        after_sync.delay(shop_id)
+    except Exception:  # the nightly pass heals it
+        logger.exception("could not schedule after_sync for shop=%s", shop_id)

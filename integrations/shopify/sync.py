@@ -31,6 +31,7 @@ from backend.catalog.upsert import upsert_collections, upsert_products
 from backend.customers.upsert import upsert_customers
 from backend.orders.upsert import upsert_orders
 from backend.shops.models import Shop, SyncRun
+from backend.shops.signals import sync_finished
 from integrations.base.errors import IntegrationError, NotFound, RateLimited
 
 from . import documents
@@ -125,6 +126,7 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
         run.error = ""
         run.save(update_fields=["status", "finished_at", "error", "stages", "rows_done", "rows_total"])
         logger.info("full sync done shop=%s rows=%s", shop.domain, run.rows_done)
+        transaction.on_commit(lambda: sync_finished.send(sender=SyncRun, shop_id=shop.pk, kind=run.kind), robust=True)
         if progress:
             progress(run)
     finally:

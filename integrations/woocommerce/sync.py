@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from backend.core.timefmt import parse_ts
 from backend.shops.models import Shop, SyncRun
+from backend.shops.signals import sync_finished
 from integrations.base.errors import ClientError
 from integrations.base.types import CollectionData, CustomerData, OrderData, ProductData
 
@@ -196,6 +197,7 @@ def run_sync(run: SyncRun, client: WooClient | None = None) -> SyncRun:
         logger.warning("woocommerce sync failed shop=%s run=%s: %s", shop.domain, run.pk, exc)
         raise
     SyncRun.objects.for_shop(shop).filter(pk=run.pk).update(status=SyncRun.Status.DONE, finished_at=timezone.now())
+    transaction.on_commit(lambda: sync_finished.send(sender=SyncRun, shop_id=shop.pk, kind=run.kind), robust=True)
     run.refresh_from_db()
     logger.info("woocommerce sync done shop=%s run=%s rows=%s", shop.domain, run.pk, run.rows_done)
     return run

@@ -132,3 +132,37 @@ def test_embedded_widget_screen_saves_with_the_session_token_and_keeps_it(shop):
     assert 'name="id_token"' in page and "csrfmiddlewaretoken" not in page
     forged = session_token(shop, secret="wrong-secret")
     assert strict.post("/admin/widgets/", {"widget": "bestsellers", "id_token": forged}).status_code in (401, 403)
+
+
+def test_embedded_page_without_token_bounces_to_the_patch_page(client, shop):
+    res = client.get(f"/admin/analytics/?embedded=1&shop={shop.domain}&host=abc")
+    assert res.status_code == 302 and res["Location"].startswith("/app/patch-id-token?")
+    assert "shopify-reload=" in res["Location"]
+
+
+def test_merchant_access_command_links_a_user_and_prints_a_working_link(client, shop):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("merchant_access", shop.domain, "bo@example.com", "--password", "s3cret-pass-1", stdout=out)
+    link = out.getvalue().split("link (valid 10 minutes): ")[1].strip()
+    path = link[link.index("/admin/login/link"):]
+    assert client.get(path).status_code == 302
+    assert shop.domain in client.get("/admin/").content.decode()
+    client.cookies.clear()
+    assert client.post("/admin/login/", {"username": "bo@example.com", "password": "s3cret-pass-1"}).status_code == 302
+
+
+def test_password_guessing_is_paused(client, shop, settings):
+    import uuid
+
+    default = dict(settings.CACHES["default"])
+    default["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"  # own namespace: parallel workers share the cache
+    settings.CACHES = {**settings.CACHES, "default": default}
+    member(shop)
+    for _ in range(10):
+        assert client.post("/admin/login/", {"username": "ana@example.com", "password": "nope"}).status_code == 401
+    paused = client.post("/admin/login/", {"username": "ana@example.com", "password": "correct horse 42"})
+    assert paused.status_code == 429
