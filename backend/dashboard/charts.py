@@ -40,7 +40,8 @@ def bar_chart(bars: Sequence[tuple[str, float | Decimal]], label: str) -> SafeSt
     top = max(float(v) for _, v in bars) or 1.0
     row, left = 26, 170
     height = row * len(bars) + 8
-    parts = [f'<svg viewBox="0 0 {W} {height}" width="100%" style="max-width:40rem" role="img" aria-label="{escape(label)}">']
+    parts = [f'<svg viewBox="0 0 {W} {height}" width="100%" style="max-width:40rem" role="img" '
+             f'aria-label="{escape(label)}">']
     for i, (name, value) in enumerate(bars):
         y = 4 + i * row
         width = max((float(value) / top) * (W - left - 80), 0)

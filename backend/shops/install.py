@@ -5,12 +5,15 @@ request has been verified, so nothing is written for a refused one.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
 from .models import Shop, SyncRun
+
+logger = logging.getLogger("personalize.shops.install")
 
 
 def install_shop(platform: str, domain: str, token: dict[str, Any], *, start_sync: bool = True) -> Shop:
@@ -25,6 +28,7 @@ def install_shop(platform: str, domain: str, token: dict[str, Any], *, start_syn
         needs_sync = start_sync and (not was_active or not has_completed_sync(shop))
         if needs_sync:
             transaction.on_commit(lambda: queue_first_sync(shop))
+        transaction.on_commit(lambda: queue_storefront_config(shop))
     return shop
 
 
@@ -49,6 +53,17 @@ def queue_first_sync(shop: Shop) -> None:
         from integrations.shopify.sync import start_full_sync
 
         start_full_sync(shop)
+
+
+def queue_storefront_config(shop: Shop) -> None:
+    """Tell the platform's storefront side our public key (Shopify: an app metafield the app embed reads)."""
+    if shop.platform == Shop.Platform.SHOPIFY:
+        from integrations.shopify.tasks.sync import publish_storefront_config_task
+
+        try:
+            publish_storefront_config_task.delay(shop.pk)
+        except Exception:  # noqa: BLE001 - an install must not fail on this; the merchant can re-open the app
+            logger.exception("could not publish storefront config for shop=%s", shop.domain)
 
 
 def _dt(value: Any) -> datetime | None:

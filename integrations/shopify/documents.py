@@ -242,3 +242,19 @@ def all_documents() -> dict[str, str]:
     """Name → document, for the schema validation test."""
     return {name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)
             and value.lstrip().startswith(("{", "query", "mutation"))}
+
+
+# --- storefront configuration: the theme app extension reads app.metafields.personalize.* -----------------------
+
+CURRENT_APP_INSTALLATION = """
+query CurrentAppInstallation { currentAppInstallation { id } }
+"""
+
+SET_APP_METAFIELDS = """
+mutation SetAppMetafields($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) {
+    metafields { namespace key value }
+    userErrors { field message code }
+  }
+}
+"""

@@ -10,8 +10,8 @@ A refused request answers 4xx with its reason and writes nothing (the rejection 
 """
 from __future__ import annotations
 
-import html
 import logging
+from urllib.parse import urlencode
 
 import jwt
 from django.conf import settings
@@ -21,7 +21,7 @@ from shopify_app import app_home_patch_id_token, verify_app_home_req
 
 from backend.core.rejections import reject
 from backend.shops.install import install_shop
-from backend.shops.models import Shop, SyncRun
+from backend.shops.models import Shop
 
 from .oauth import (
     OAuthError,
@@ -123,18 +123,14 @@ def app_home(request: HttpRequest) -> HttpResponse:
             logger.info("installed shop=%s (token exchange)", domain)
     except OAuthError as exc:
         return _refuse("shopify_session_token", exc, str(result.shop or "")[:255])
-    return _respond_with(result.response, _home_page(shop), "text/html; charset=utf-8")
-
-
-def _home_page(shop: Shop) -> str:
-    run = SyncRun.objects.for_shop(shop).order_by("-started_at").first()
-    progress = f"{run.get_status_display()} ({run.percent}%)" if run else "not started"
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Personalize</title>"
-        "<script src='https://cdn.shopify.com/shopifycloud/app-bridge.js'></script></head><body>"
-        f"<h1>Personalize is installed on {html.escape(shop.domain)}</h1>"
-        f"<p>Catalog sync: {html.escape(progress)}</p></body></html>"
-    )
+    # The merchant's cockpit authenticates each request with the session token itself (no cookies in the iframe).
+    query = urlencode({"embedded": "1", "shop": shop.domain, "host": request.GET.get("host", ""),
+                       "id_token": result.id_token.token if result.id_token else ""})
+    response = HttpResponseRedirect(f"/admin/?{query}")
+    for name, value in (result.response.headers or {}).items():
+        if name.lower() != "location":
+            response[name] = value
+    return response
 
 
 @require_GET

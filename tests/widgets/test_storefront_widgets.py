@@ -263,3 +263,21 @@ def test_a_logged_in_customer_is_stitched_to_the_visitor(page, live_server, stor
     view_product(page, live_server, store, "wool-hat")
     (viewed,) = wait_for_events(store, type="product_viewed")
     assert viewed.customer_id == customer.pk and viewed.visitor_id
+
+
+def test_a_running_experiment_logs_the_shown_arm_as_an_exposure(page, live_server, store):
+    from backend.experiments.models import Experiment, Exposure
+    from backend.experiments.runtime import forget_running
+
+    exp = Experiment.objects.create(
+        shop=store.shop, name="Holdout", target_key="also_bought", status=Experiment.Status.RUNNING,
+        arms=[{"key": "control", "weight": 1}, {"key": "cosine", "weight": 1, "config": {"algorithm": "cosine"}}],
+    )
+    forget_running(store.shop)
+    page.goto(url(live_server, store, "products/trail-jacket"))
+    ready_widget(page, "also_bought")
+    impressions = wait_for_events(store, type="widget_impression", widget="also_bought")
+    assert impressions and impressions[0].experiment == str(exp.pk)
+    exposures = list(Exposure.objects.for_shop(store.shop).filter(experiment=exp))
+    assert len(exposures) == 1 and exposures[0].arm == impressions[0].variant
+    assert exposures[0].visitor_id == impressions[0].visitor_id

@@ -67,3 +67,22 @@ def reconcile_all_shops() -> int:
     for shop_id in ids:
         reconcile_shop_task.delay(shop_id)
     return len(ids)
+
+
+@shared_task(name="integrations.shopify.tasks.publish_storefront_config", bind=True, acks_late=True,
+             max_retries=5)
+def publish_storefront_config_task(self, shop_id: int) -> bool:  # noqa: ANN001
+    """After each install: the theme app extension needs the shop's public key in an app metafield."""
+    from integrations.shopify.storefront_config import StorefrontConfigError, publish_storefront_config
+
+    shop = Shop.objects.filter(pk=shop_id, platform=Shop.Platform.SHOPIFY, state=Shop.State.INSTALLED).first()
+    if shop is None:
+        return False
+    try:
+        publish_storefront_config(shop)
+    except (IntegrationError, StorefrontConfigError) as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries, base=10, cap=300)) from exc
+        logger.warning("publishing storefront config failed shop=%s: %s", shop.domain, exc)
+        return False
+    return True

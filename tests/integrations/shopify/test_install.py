@@ -11,6 +11,7 @@ from backend.shops.models import Shop, SyncRun
 from integrations.shopify.client import ShopifyClient
 from integrations.shopify.http import shopify_client
 from integrations.shopify.oauth import sign_query
+from tests.standins.shopify import StoreSize
 
 from .sync_support import new_domain
 
@@ -117,16 +118,22 @@ def test_bad_callbacks_are_refused_and_write_nothing(client, standin, case):
     assert nothing_written(domain)
 
 
-def test_embedded_install_exchanges_the_session_token(client, standin, eager_celery):
+def test_embedded_install_exchanges_the_session_token(client, standin, eager_celery,
+                                                      django_capture_on_commit_callbacks):
     domain = new_domain("embedded")
-    standin.add_shop(domain)
+    standin.add_shop(domain, size=StoreSize(products=3, customers=2, orders=2))
     token = standin.session_token(domain)
-    res = client.get(f"/app/?shop={domain}&host=x&id_token={token}")
-    assert res.status_code == 200, res.content
-    assert b"installed" in res.content
+    with django_capture_on_commit_callbacks(execute=True):
+        res = client.get(f"/app/?shop={domain}&host=x&id_token={token}")
+    assert res.status_code == 302, res.content
     assert "frame-ancestors" in res["Content-Security-Policy"]
+    assert res["Location"].startswith("/admin/?embedded=1")
+    home = client.get(res["Location"])
+    assert home.status_code == 200 and domain.encode() in home.content
     shop = Shop.objects.get(domain=domain)
     assert shop.is_active and shop.refresh_token and shop.access_token_expires_at
+    # The theme app extension's embed reads the public key from the app-owned metafield set at install.
+    assert standin.shop(domain).app_metafields[("personalize", "public_key")]["value"] == shop.public_key
     with ShopifyClient(shop) as api:
         assert api.graphql("{ shop { name } }")["shop"]["name"]
 

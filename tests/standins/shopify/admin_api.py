@@ -333,6 +333,9 @@ def _resolve_query_root(state: ShopState, info: GraphQLResolveInfo, args: dict[s
         for node in nodes:
             _require_for_node(info, node)
         return nodes
+    if name == "currentAppInstallation":
+        return {"id": APP_INSTALLATION_GID, "metafields": [
+            {"namespace": ns, "key": key, **mf} for (ns, key), mf in state.app_metafields.items()]}
     if name == "currentBulkOperation":
         op = state.bulk.current(args.get("type") or "QUERY")
         return op.as_graphql() if op else None
@@ -347,8 +350,41 @@ def _resolve_mutation_root(state: ShopState, info: GraphQLResolveInfo, args: dic
         return state.bulk.cancel(args["id"])
     if name in DISCOUNT_MUTATIONS:
         return create_code_discount(state, info, name, args[DISCOUNT_MUTATIONS[name]])
+    if name == "metafieldsSet":
+        return set_metafields(state, args["metafields"])
     raise GraphQLError(f"The stand-in does not implement the mutation {name}.",
                        extensions={"code": "NOT_IMPLEMENTED"})
+
+
+APP_INSTALLATION_GID = gid("AppInstallation", 1)
+METAFIELD_TYPES = {"single_line_text_field", "multi_line_text_field", "json", "boolean", "number_integer", "url"}
+
+
+def set_metafields(state: ShopState, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """metafieldsSet as documented: at most 25 at once, all or nothing; an app may write its own installation's
+    metafields without an extra scope, other owners are out of this stand-in's reach (so refused)."""
+    errors = []
+    if len(inputs) > 25:
+        errors.append({"field": ["metafields"], "code": "LESS_THAN_OR_EQUAL_TO",
+                       "message": "Exceeded the maximum metafields input limit of 25."})
+    for i, mf in enumerate(inputs):
+        where = ["metafields", str(i)]
+        if mf.get("ownerId") != APP_INSTALLATION_GID:
+            errors.append({"field": [*where, "ownerId"], "code": "INVALID", "message": "Owner does not exist."})
+        if not 3 <= len(mf.get("namespace") or "") <= 255:
+            errors.append({"field": [*where, "namespace"], "code": "INVALID", "message": "Namespace is too short."})
+        if not 2 <= len(mf.get("key") or "") <= 64:
+            errors.append({"field": [*where, "key"], "code": "INVALID", "message": "Key is too short."})
+        if mf.get("type") not in METAFIELD_TYPES:
+            errors.append({"field": [*where, "type"], "code": "INVALID_TYPE", "message": "Type is invalid."})
+        if mf.get("value") in (None, ""):
+            errors.append({"field": [*where, "value"], "code": "BLANK", "message": "Value can't be blank."})
+    if errors:
+        return {"metafields": None, "userErrors": errors}
+    for mf in inputs:
+        state.app_metafields[(mf["namespace"], mf["key"])] = {"type": mf["type"], "value": mf["value"]}
+    return {"metafields": [{"namespace": m["namespace"], "key": m["key"], "value": m["value"]} for m in inputs],
+            "userErrors": []}
 
 
 DISCOUNT_MUTATIONS = {"discountCodeBasicCreate": "basicCodeDiscount",

@@ -50,6 +50,8 @@ class ShopState:
     injected_failures: deque[int] = field(default_factory=deque)
     # Code discounts the app created (discountCodeBasicCreate / discountCodeFreeShippingCreate), by code.
     discount_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The app installation's own metafields (metafieldsSet), read by the theme app extension as app.metafields.
+    app_metafields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     bulk: BulkOperations = field(init=False)
 
 

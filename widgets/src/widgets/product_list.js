@@ -96,14 +96,16 @@ export async function renderList(host, ctx, name, params) {
   for (const item of data.items) list.append(card(item, money, t(locale, "sold_out"), t(locale, "was")));
   host.replaceChildren(heading, list);
   host.dataset.pzState = "ready";
+  // An experiment's arm is echoed on impressions: exposure is logged only when the arm was really seen.
+  const arm = data.experiment ? { experiment: data.experiment, variant: data.variant } : {};
   host.addEventListener("click", (e) => {
     const a = e.target.closest && e.target.closest("a[data-pz-product]");
-    if (a) ctx.track("widget_click", { widget: name, product: a.dataset.pzProduct }, true);
+    if (a) ctx.track("widget_click", { widget: name, product: a.dataset.pzProduct, ...arm }, true);
   });
   const io = new IntersectionObserver((entries) => {
     if (entries.some((x) => x.isIntersecting)) {
       io.disconnect();
-      ctx.track("widget_impression", { widget: name, product: params.product });
+      ctx.track("widget_impression", { widget: name, product: params.product, ...arm });
     }
   }, { threshold: 0.5 });
   io.observe(host);
