@@ -130,6 +130,7 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
     if isinstance(verified, JsonResponse):
         return verified
     shop, _ = verified
+    from backend.popups.campaigns import active_campaigns
     from backend.storefront.access import _customer_key
 
     return JsonResponse({
@@ -144,6 +145,8 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
         "status_url": auth.app_url(reverse("woocommerce-connect")),
         # The plugin signs the logged-in customer's id with it (data-customer-sig); pages never see the key.
         "customer_signing_key": _customer_key(shop.pk).hex(),
+        # Whether the storefront should load the exit-intent popup chunk at all (a campaign is running).
+        "popups": bool(active_campaigns(shop.pk)),
     })
 
 

@@ -30,6 +30,17 @@ def _order(pid: str, customer: str, products: list[str], days_ago: int = 0) -> O
 
 
 @pytest.fixture
+def eager_celery():
+    """Run the followers' tasks in-process even when CI configures a broker: the test is the worker."""
+    from backend.config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
 def catalog(shop):
     for pid in ("p1", "p2"):
         Product.objects.create(shop=shop, platform_id=pid, title=pid, total_inventory=5)
@@ -37,8 +48,7 @@ def catalog(shop):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_webhook_order_updates_segments_and_pairs_at_once(shop, catalog, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def test_a_webhook_order_updates_segments_and_pairs_at_once(shop, catalog, eager_celery):
     upsert_orders(shop, [_order("o1", "c1", ["p1"], days_ago=30)])
     assert "buyers:first" in segment_keys_for(shop, customer_id=catalog.pk)
     upsert_orders(shop, [_order("o2", "c1", ["p1", "p2"])])

@@ -141,7 +141,8 @@ def text_columns_of(shop_id: int):
         for row in model._base_manager.filter(**{attname: shop_id}).values(*[f.attname for f in fields]):
             for name, value in row.items():
                 if value not in (None, "", [], {}):
-                    yield model._meta.label, name, json.dumps(value) if not isinstance(value, str) else value
+                    text = value if isinstance(value, str) else json.dumps(value, default=str)
+                    yield model._meta.label, name, text
 
 
 # --- the Shopify stand-in as the sender ----------------------------------------------------------------------------

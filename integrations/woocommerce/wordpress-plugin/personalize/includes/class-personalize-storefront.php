@@ -93,6 +93,9 @@ class Personalize_Storefront {
 			'data-customer-sig' => $sig,
 			'data-product'      => $product,
 			'data-collection'   => $collection,
+			// The popup chunk asks the app whether a campaign applies; "cart" lets cart-required campaigns decide.
+			'data-popups'       => empty( $config['popups'] ) ? '' : '1',
+			'data-cart'         => ( function_exists( 'WC' ) && WC()->cart && WC()->cart->get_cart_contents_count() > 0 ) ? '1' : '0',
 		);
 	}
 
