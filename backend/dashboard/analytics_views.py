@@ -130,7 +130,7 @@ def _csv(shop, rows: list[DailyRollup], lang: str) -> HttpResponse:  # noqa: ANN
 @require_POST
 @merchant_view
 def recompute(request: HttpRequest) -> HttpResponse:
-    """"Recompute now": the same job the nightly beat runs, for this shop only."""
+    """"Recompute now": the same job the hourly beat runs, for this shop only."""
     rollup_shop(request.shop)
     return HttpResponseRedirect(link(request, "/admin/analytics/"))
 

@@ -28,7 +28,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "by_channel": "Revenue by channel", "channel": "Channel", "shop_metrics": "Shop (last 30 days)",
         "aov": "Average order value", "conversion_rate": "Conversion rate", "retention_rate": "Retention rate",
         "repeat_purchase_rate": "Repeat-purchase rate", "value_distribution": "Predicted customer value (365 days)",
-        "customers": "Customers", "no_data": "No data yet: figures appear after the nightly computation.",
+        "customers": "Customers", "no_data": "No data yet: figures appear after the next hourly computation.",
         "attribution_note": "Attributed = a shopper clicked the product in the widget and ordered it within "
                             "{days} days (counted once per order line, net of refunds). View-through is shown "
                             "apart and never added in.",
@@ -76,7 +76,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "shop_metrics": "Tienda (últimos 30 días)", "aov": "Valor medio del pedido",
         "conversion_rate": "Tasa de conversión", "retention_rate": "Tasa de retención",
         "repeat_purchase_rate": "Tasa de recompra", "value_distribution": "Valor previsto de los clientes (365 días)",
-        "customers": "Clientes", "no_data": "Aún no hay datos: las cifras aparecen tras el cálculo nocturno.",
+        "customers": "Clientes", "no_data": "Aún no hay datos: las cifras aparecen tras el próximo cálculo horario.",
         "attribution_note": "Atribuido = un comprador hizo clic en el producto del widget y lo pidió en {days} "
                             "días (una vez por línea de pedido, neto de reembolsos). Las visualizaciones se "
                             "muestran aparte y nunca se suman.",

@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     for domain in args.shop or ["demo.myshopify.com"]:
         standin.add_shop(domain)
     standin.start()
+    # Offline, a browser can't reach Shopify's CDN: the demo's pictures come from the stand-in itself.
+    for state in standin.shops.values():
+        state.store.image_base = f"{standin.base_url}/cdn/products"
     print(f"Shopify stand-in listening on {standin.base_url} for {', '.join(standin.shops)}", flush=True)
     print(f"SHOPIFY_STANDIN_URL={standin.base_url}", flush=True)
     stop = threading.Event()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -421,6 +422,8 @@ class _Handler(BaseHTTPRequestHandler):
         m = _BULK_PATH.match(parts.path)
         if m:
             return self._bulk_result(m)
+        if parts.path.startswith("/cdn/products/"):
+            return self._picture(parts.path.rsplit("/", 1)[-1])
         if parts.path in ("/", "/healthz"):
             return self._send(200, {"shops": sorted(self.owner.shops), "api_key": self.owner.api_key})
         state = self._shop()
@@ -432,6 +435,21 @@ class _Handler(BaseHTTPRequestHandler):
                 state.installed = True
             return self._send(status, body, headers, content_type="text/plain; charset=utf-8")
         return self._not_found()
+
+    def _picture(self, name: str) -> None:
+        """A product picture for the offline demo: a calm colour block derived from the file name."""
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        hue = int(digest[:4], 16) % 360
+        svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 500">'
+               f'<rect width="400" height="500" fill="hsl({hue},35%,82%)"/>'
+               f'<circle cx="200" cy="230" r="110" fill="hsl({hue},45%,60%)"/>'
+               f'<rect x="90" y="380" width="220" height="40" rx="8" fill="hsl({hue},40%,45%)"/></svg>').encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "image/svg+xml")
+        self.send_header("Content-Length", str(len(svg)))
+        self.send_header("Cache-Control", "public, max-age=86400")
+        self.end_headers()
+        self.wfile.write(svg)
 
     def do_POST(self) -> None:  # noqa: N802
         try:

@@ -267,6 +267,8 @@ class Store:
         self.now = int(now.timestamp())
         self.lock = threading.RLock()
         self.version = 0  # bumped on every mutation
+        # Where product pictures live: Shopify's CDN by default; the demo points it at the stand-in's own server.
+        self.image_base = "https://cdn.shopify.com/s/files/1/0000/0001/products"
         self._last_change = 0
         self._product_patch: dict[int, dict[str, Any]] = {}
         self._variant_patch: dict[int, dict[str, Any]] = {}
@@ -522,7 +524,7 @@ class Store:
 
     def product_image(self, i: int) -> dict[str, Any]:
         return {"__typename": "Image", "id": gid("ProductImage", 30_000_000_000 + i),
-                "url": f"https://cdn.shopify.com/s/files/1/0000/0001/products/{self.product_handle(i)}.jpg",
+                "url": f"{self.image_base}/{self.product_handle(i)}.jpg",
                 "altText": self.product_title(i), "width": 1200, "height": 1500}
 
     def _media(self, i: int) -> dict[str, Any]:

@@ -156,6 +156,9 @@ class Command(BaseCommand):
             f"{Product.objects.for_shop(shop).count()} products, {Customer.objects.for_shop(shop).count()} customers, "
             f"{Order.objects.for_shop(shop).count()} orders."
         ))
-        self.stdout.write(f"Admin:            {app_url}/")
-        self.stdout.write(f"App home (embed): {app_url}/app/")
-        self.stdout.write(f"Demo storefront:  {app_url}/demo/")
+        from backend.dashboard.auth import login_token
+
+        # A one-time sign-in link: outside Shopify's admin there is no session token to authenticate with.
+        self.stdout.write(f"Admin:            {app_url}/admin/login/link?token={login_token(shop, actor='demo')}")
+        self.stdout.write(f"Demo storefront:  {app_url}/demo/{DEMO_SHOP}/")
+        self.stdout.write(f"Health:           {app_url}/healthz")
