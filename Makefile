@@ -57,5 +57,10 @@ bench: setup
 	$(PIP) install -q -e '.[bench]'
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
+# One figure: `make bench-shopify_sync`, `make bench-widget_api ARGS=--quick`, ...
+bench-%: setup
+	$(PIP) install -q -e '.[bench]'
+	$(PY) bench/bench_$*.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) var widgets/node_modules widgets/dist
