@@ -278,6 +278,10 @@ def test_a_running_experiment_logs_the_shown_arm_as_an_exposure(page, live_serve
     ready_widget(page, "also_bought")
     impressions = wait_for_events(store, type="widget_impression", widget="also_bought")
     assert impressions and impressions[0].experiment == str(exp.pk)
-    exposures = list(Exposure.objects.for_shop(store.shop).filter(experiment=exp))
+    deadline = time.monotonic() + 8  # the exposure is written right after the event, in the same request
+    while not (exposures := list(Exposure.objects.for_shop(store.shop).filter(experiment=exp))):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(exposures) == 1 and exposures[0].arm == impressions[0].variant
     assert exposures[0].visitor_id == impressions[0].visitor_id
