@@ -1,8 +1,8 @@
 """Single-use coupons on WooCommerce for popups' code pools (REST `POST /wc/v3/coupons`).
 
-Not yet exercised against the WooCommerce stand-in (it serves no coupons endpoint yet): written to the documented
-fields — `usage_limit: 1` makes a coupon single-use, `date_expires_gmt` makes it expire, a free-shipping coupon is a
-zero-amount coupon with `free_shipping: true`.
+Written to the documented fields: `usage_limit: 1` makes a coupon single-use, `date_expires_gmt` makes it expire, a
+free-shipping coupon is a zero-amount coupon with `free_shipping: true`. Tested against the WooCommerce stand-in,
+which refuses a code the store already has, as WooCommerce does.
 """
 from __future__ import annotations
 

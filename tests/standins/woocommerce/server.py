@@ -115,6 +115,7 @@ class WooStandin:
         self.store = Store(size, seed)
         self.keys: dict[str, ApiKey] = {}
         self.webhooks: dict[int, dict] = {}
+        self.coupons: dict[int, dict] = {}  # created through POST /coupons (popup code pools)
         self.deliveries: list[Delivery] = []
         self.pings: list[tuple[int, int]] = []  # (webhook id, response code)
         self.callbacks: list[tuple[str, int]] = []  # (callback url, response code) of wc-auth key posts
@@ -371,6 +372,10 @@ class WooStandin:
                                       "currency_position": "right_space"}}, {}
         if route == "data/currencies/current" and method == "GET":
             return 200, {"code": s.currency, "name": "Euro", "symbol": "€"}, {}
+        if route == "coupons" and method == "POST":
+            return self._create_coupon(data)
+        if route == "coupons" and method == "GET":
+            return self._page(list(self.coupons.values()), query)
         if route == "webhooks":
             if method == "GET":
                 return self._page([self._public_hook(h) for h in self.webhooks.values()], query)
@@ -398,6 +403,34 @@ class WooStandin:
                     self.webhooks.pop(hook["id"], None)
                 return 200, self._public_hook(hook), {}
         raise ApiError(404, "rest_no_route", "No route was found matching the URL and request method.")
+
+    def _create_coupon(self, data: dict) -> tuple:
+        """POST /coupons as WooCommerce validates it: a code unique in the store (case-insensitive), a known
+        discount_type, a numeric amount (a percent at most 100)."""
+        code = str(data.get("code") or "").strip()
+        if not code:
+            raise ApiError(400, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty.")
+        if code.lower() in {c["code"] for c in self.coupons.values()}:
+            raise ApiError(400, "woocommerce_rest_coupon_code_already_exists",
+                           f"The coupon code {code} already exists")
+        kind = str(data.get("discount_type") or "fixed_cart")
+        if kind not in {"percent", "fixed_cart", "fixed_product"}:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): discount_type")
+        try:
+            amount = float(data.get("amount") or 0)
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): amount") from exc
+        if amount < 0 or (kind == "percent" and amount > 100):
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): amount")
+        with self._lock:
+            coupon = {"id": next(self._ids), "code": code.lower(), "amount": f"{amount:.2f}", "discount_type": kind,
+                      "description": str(data.get("description") or ""),
+                      "date_expires_gmt": data.get("date_expires_gmt"), "usage_count": 0,
+                      "usage_limit": data.get("usage_limit"), "usage_limit_per_user": data.get("usage_limit_per_user"),
+                      "individual_use": bool(data.get("individual_use")),
+                      "free_shipping": bool(data.get("free_shipping"))}
+            self.coupons[coupon["id"]] = coupon
+        return 201, coupon, {}
 
     def _create_webhook(self, data: dict) -> tuple:
         topic = str(data.get("topic", ""))

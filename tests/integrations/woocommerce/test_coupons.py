@@ -1,0 +1,47 @@
+"""Popup code pools on a WooCommerce store: single-use, expiring coupons created over real HTTP on the stand-in."""
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from backend.popups import codes
+from backend.popups.models import DiscountCode
+from tests.popups.factories import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def test_refill_creates_single_use_expiring_coupons_on_the_store(standin, woo_shop):
+    cache.clear()
+    campaign = make_campaign(woo_shop, pool_size=2, code_ttl_hours=24)
+    assert codes.refill(campaign) == 6  # three offers (free shipping, 10 %, 20 %) × 2
+
+    on_store = {c["code"]: c for c in standin.coupons.values()}
+    ours = list(DiscountCode.objects.for_shop(woo_shop).filter(campaign=campaign))
+    assert {c.code.lower() for c in ours} == set(on_store)
+    for row in ours:
+        coupon = on_store[row.code.lower()]
+        assert coupon["usage_limit"] == 1 and coupon["date_expires_gmt"]
+        assert str(coupon["id"]) == row.platform_id
+        if row.kind == "percent":
+            assert coupon["discount_type"] == "percent" and float(coupon["amount"]) == float(row.value)
+        else:
+            assert coupon["free_shipping"] is True and float(coupon["amount"]) == 0
+    assert codes.refill(campaign) == 0  # full pools stay as they are
+
+
+def test_a_code_the_store_already_has_is_skipped(standin, woo_shop):
+    from decimal import Decimal
+
+    from integrations.base.platform import DiscountCodeSpec
+    from integrations.woocommerce.coupons import create_discount_codes
+
+    cache.clear()
+    campaign = make_campaign(woo_shop, pool_size=1, code_ttl_hours=24)
+    codes.refill(campaign)
+    taken = DiscountCode.objects.for_shop(woo_shop).filter(campaign=campaign).first()
+    spec = DiscountCodeSpec(code=taken.code.upper(), kind="percent", value=Decimal(10),
+                            starts_at=taken.created_at, ends_at=taken.expires_at, title="duplicate")
+    before = len(standin.coupons)
+    assert create_discount_codes(woo_shop, [spec]) == []  # WooCommerce refuses a code it has (any case)
+    assert len(standin.coupons) == before
