@@ -44,6 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
         parser.add_argument("--products", type=int, default=120, help="size of the stand-in store's catalog")
         parser.add_argument("--orders", type=int, default=600)
+        parser.add_argument("--no-woocommerce", action="store_true", help="skip the WooCommerce stand-in store")
 
     def handle(self, *args, **opts) -> None:
         port = opts["port"] or _free_port()
@@ -60,6 +61,8 @@ class Command(BaseCommand):
             self._wait_for(f"{app_url}/healthz", children)
             self._install(app_url, standin_url)
             self._report(app_url)
+            if not opts["no_woocommerce"]:
+                self._connect_woocommerce(children, app_url)
             self.stdout.write("Press Ctrl-C to stop.")
             while all(c.poll() is None for c in children):
                 time.sleep(0.5)
@@ -104,7 +107,9 @@ class Command(BaseCommand):
         raise CommandError("timed out waiting for the Shopify stand-in")
 
     def _start_app(self, children: list, port: int, standin_url: str) -> None:
-        env = {**os.environ, "SHOPIFY_STANDIN_URL": standin_url, "APP_URL": f"http://127.0.0.1:{port}"}
+        env = {**os.environ, "SHOPIFY_STANDIN_URL": standin_url, "APP_URL": f"http://127.0.0.1:{port}",
+               # The demo's WooCommerce store is a stand-in on 127.0.0.1, which production refuses to connect to.
+               "WOOCOMMERCE_ALLOW_LOOPBACK_STORES": "1"}
         # The demo runs Celery tasks in-process: no broker needed.
         for name in ("REDIS_URL", "CELERY_BROKER_URL"):
             env.pop(name, None)
@@ -142,6 +147,28 @@ class Command(BaseCommand):
                 if urlsplit(url).path.startswith("/admin/apps/"):
                     return  # our callback sent the merchant back to the shop's admin: installed and synced
         raise CommandError("the install flow did not finish")
+
+    def _connect_woocommerce(self, children: list, app_url: str) -> None:
+        """A second demo store on WooCommerce, connected through the real wc-auth flow by its own process."""
+        cmd = [sys.executable, "manage.py", "woocommerce_standin", "--app-url", app_url]
+        proc = subprocess.Popen(cmd, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True,  # noqa: S603
+                                bufsize=1)
+        children.append(proc)
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                self.stdout.write(self.style.WARNING("the WooCommerce stand-in store did not connect"))
+                return
+            self.stdout.write(line.rstrip())
+            if line.startswith("Connected"):
+                from backend.shops.models import Shop
+
+                woo = Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE).order_by("-pk").first()
+                if woo is not None:
+                    self.stdout.write(f"WooCommerce demo storefront: {app_url}/demo/{woo.domain}/")
+                return
 
     def _report(self, app_url: str) -> None:
         from backend.catalog.models import Product
