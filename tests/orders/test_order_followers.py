@@ -42,6 +42,9 @@ def eager_celery():
 
 @pytest.fixture
 def catalog(shop):
+    from django.core.cache import cache
+
+    cache.clear()  # segment keys are cached per customer pk, and pks repeat across tests
     for pid in ("p1", "p2"):
         Product.objects.create(shop=shop, platform_id=pid, title=pid, total_inventory=5)
     return Customer.objects.create(shop=shop, platform_id="c1", email="ana@example.com", country="ES")
