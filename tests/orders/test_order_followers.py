@@ -50,19 +50,22 @@ def catalog(shop):
     return Customer.objects.create(shop=shop, platform_id="c1", email="ana@example.com", country="ES")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_webhook_order_updates_segments_and_pairs_at_once(shop, catalog, eager_celery):
-    upsert_orders(shop, [_order("o1", "c1", ["p1"], days_ago=30)])
+@pytest.mark.django_db
+def test_a_webhook_order_updates_segments_and_pairs_at_once(shop, catalog, eager_celery,
+                                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        upsert_orders(shop, [_order("o1", "c1", ["p1"], days_ago=30)])
     assert "buyers:first" in segment_keys_for(shop, customer_id=catalog.pk)
-    upsert_orders(shop, [_order("o2", "c1", ["p1", "p2"])])
+    with django_capture_on_commit_callbacks(execute=True):
+        upsert_orders(shop, [_order("o2", "c1", ["p1", "p2"])])
     keys = segment_keys_for(shop, customer_id=catalog.pk)
     assert "buyers:repeat" in keys and "buyers:first" not in keys
     # The also-bought engine consumed both orders' lines.
     assert RecordedLine.objects.for_shop(shop).count() == 3
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_sync_sized_batch_is_marked_bulk(shop, catalog):
+@pytest.mark.django_db
+def test_a_sync_sized_batch_is_marked_bulk(shop, catalog, django_capture_on_commit_callbacks):
     seen = []
 
     def listen(sender, **kw):
@@ -70,8 +73,10 @@ def test_a_sync_sized_batch_is_marked_bulk(shop, catalog):
 
     orders_recorded.connect(listen)
     try:
-        upsert_orders(shop, [_order(f"b{i}", "c1", ["p1"]) for i in range(60)])
-        upsert_orders(shop, [_order("single", "c1", ["p2"])])
+        with django_capture_on_commit_callbacks(execute=True):
+            upsert_orders(shop, [_order(f"b{i}", "c1", ["p1"]) for i in range(60)])
+        with django_capture_on_commit_callbacks(execute=True):
+            upsert_orders(shop, [_order("single", "c1", ["p2"])])
     finally:
         orders_recorded.disconnect(listen)
     assert seen == [(60, True), (1, False)]
