@@ -16,3 +16,15 @@ def other_shop(db):
     from tests.factories import make_shop
 
     return make_shop("beta.myshopify.com")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_memos():
+    """Each worker keeps shops, rules, product cards and running experiments in memory for a moment; tests reuse
+    shop and product ids across rolled-back transactions, so every test starts without those memos."""
+    from backend.experiments.runtime import forget_local
+    from backend.storefront.access import forget_shops
+
+    forget_shops()
+    forget_local()
+    yield

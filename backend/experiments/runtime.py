@@ -1,6 +1,7 @@
 """What the storefront asks of experiments: which arm a visitor sees, and recording that they saw it."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,9 @@ from .assignment import Arm, assign
 from .models import Experiment, Exposure
 
 _CACHE_TTL = 30
+# Every personal widget request asks, so each worker keeps the answer a moment instead of a cache round trip each.
+_LOCAL_TTL = 1.0
+_local: dict[int, tuple[float, list[dict[str, Any]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -29,21 +33,34 @@ def _cache_key(shop_id: int) -> str:
 
 def running_experiments(shop: Shop | int) -> list[dict[str, Any]]:
     shop_id = shop if isinstance(shop, int) else shop.pk
+    memo = _local.get(shop_id)
+    if memo is not None and memo[0] > time.monotonic():
+        return memo[1]
     cached = cache.get(_cache_key(shop_id))
-    if cached is not None:
-        return cached
-    rows = list(
-        Experiment.objects.for_shop(shop_id)
-        .filter(status=Experiment.Status.RUNNING)
-        .values("id", "target_kind", "target_key", "arms", "salt")
-    )
-    cache.set(_cache_key(shop_id), rows, _CACHE_TTL)
-    return rows
+    if cached is None:
+        cached = list(
+            Experiment.objects.for_shop(shop_id)
+            .filter(status=Experiment.Status.RUNNING)
+            .values("id", "target_kind", "target_key", "arms", "salt")
+        )
+        cache.set(_cache_key(shop_id), cached, _CACHE_TTL)
+    if len(_local) > 10_000:
+        _local.clear()
+    _local[shop_id] = (time.monotonic() + _LOCAL_TTL, cached)
+    return cached
 
 
 def forget_running(shop: Shop | int) -> None:
-    """Called when an experiment starts or stops so the storefront sees it at once."""
-    cache.delete(_cache_key(shop if isinstance(shop, int) else shop.pk))
+    """Called when an experiment starts or stops so the storefront sees it at once (other workers within
+    _LOCAL_TTL)."""
+    shop_id = shop if isinstance(shop, int) else shop.pk
+    cache.delete(_cache_key(shop_id))
+    _local.pop(shop_id, None)
+
+
+def forget_local() -> None:
+    """Drop this process's memo (tests, which reuse shop ids across rolled-back transactions)."""
+    _local.clear()
 
 
 def arm_for(shop: Shop | int, target_kind: str, target_key: str, visitor_id: str) -> Assignment | None:

@@ -165,7 +165,7 @@ def bestsellers_with_fallback(shop: Shop, ctx: RecommendationContext) -> list[in
             candidates += _audience_products(shop, segment, overall)
     for w in dict.fromkeys([window, "30d"]):
         candidates += top_sellers(shop, "", ctx.collection_id, metric, w, pool)
-    result = eligibility.keep(shop, candidates, exclude)
+    result = eligibility.keep(shop, candidates, exclude, ctx.sellable)
     if len(result) < want:
         result += _newest(shop, ctx.collection_id, want - len(result), exclude | set(result))
     if len(result) < want and ctx.collection_id:

@@ -3,7 +3,7 @@ bought (unless the merchant marked it re-buyable). Every engine filters its cand
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.db.models import F, Q
@@ -86,8 +86,14 @@ def _rule_rebuyable(shop: Shop) -> set[int]:
     return set(getattr(rule_for(shop, "also_bought"), "rebuyable_product_ids", ()) or ())
 
 
-def keep(shop: Shop, candidates: Iterable[int], exclude: set[int]) -> list[int]:
-    """Candidates in order, deduplicated, minus `exclude`, minus anything not sellable."""
+def keep(
+    shop: Shop,
+    candidates: Iterable[int],
+    exclude: set[int],
+    sellable: Callable[[Iterable[int]], set[int]] | None = None,
+) -> list[int]:
+    """Candidates in order, deduplicated, minus `exclude`, minus anything not sellable (by `sellable` when the
+    caller has its own stock check, else by the database)."""
     ordered: list[int] = []
     seen = set(exclude)
     for c in candidates:
@@ -95,5 +101,5 @@ def keep(shop: Shop, candidates: Iterable[int], exclude: set[int]) -> list[int]:
         if c not in seen:
             seen.add(c)
             ordered.append(c)
-    ok = sellable_among(shop, ordered)
+    ok = sellable(ordered) if sellable is not None else sellable_among(shop, ordered)
     return [c for c in ordered if c in ok]

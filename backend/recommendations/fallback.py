@@ -82,11 +82,11 @@ def also_bought_with_fallback(shop: Shop, ctx: RecommendationContext) -> list[in
     # The merchant's complementary picks take turns with co-purchases, the merchant's first.
     mixed = _interleave(complementary_for(shop, ctx.product_id, want), stored_neighbours(shop, ctx.product_id,
                                                                                           ctx.algorithm))
-    result = eligibility.keep(shop, mixed, exclude)
+    result = eligibility.keep(shop, mixed, exclude, ctx.sellable)
     for source in (co_viewed, same_collection):
         if len(result) >= want:
             break
-        result += eligibility.keep(shop, source(shop, ctx.product_id), exclude | set(result))
+        result += eligibility.keep(shop, source(shop, ctx.product_id), exclude | set(result), ctx.sellable)
     if len(result) < want:
         rest = replace(ctx, exclude=frozenset(exclude | set(result)), algorithm="", segment="")
         result += bestsellers_with_fallback(shop, replace(rest, limit=want - len(result)))

@@ -7,7 +7,7 @@ can fill the list past them instead of returning short.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,8 @@ class RecommendationContext:
     algorithm: str = ""  # also_bought: one of ALSO_BOUGHT_ALGORITHMS; bestsellers: "units_7d", "revenue_24h", ...
     exclude: frozenset[int] = field(default_factory=frozenset)  # Product pks the merchant excluded
     personal: bool = True  # False when consent forbids personal data: no visitor/customer history is used
+    # The caller's own stock check (the widget API's in-memory product cards); None asks the database.
+    sellable: Callable[[Iterable[int]], set[int]] | None = field(default=None, compare=False)
 
 
 def _also_bought(shop: Shop, ctx: RecommendationContext) -> list[int]:

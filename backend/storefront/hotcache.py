@@ -55,12 +55,14 @@ class LocalCache:
 versions = LocalCache(max_entries=50_000)
 payloads = LocalCache()
 rules = LocalCache()
+cards = LocalCache(max_entries=20_000)  # product cards (cards.py)
 
 
 def clear() -> None:
     versions.clear()
     payloads.clear()
     rules.clear()
+    cards.clear()
 
 
 _rebuilds = ThreadPoolExecutor(max_workers=2, thread_name_prefix="widget-rebuild")

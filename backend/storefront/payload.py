@@ -1,22 +1,23 @@
 """Builds a widget's payload: engine picks → merchant rules → products as the shopper will see them.
 
-One query for the products with their variants (prefetched), one more only when the rule excludes collections.
+Products come as cards (cards.py: two queries for those no worker has in memory), plus one query only when the rule
+excludes collections.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from datetime import timedelta
-from decimal import Decimal
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
-from backend.catalog.models import CollectionMembership, Product, Variant
+from backend.catalog.models import CollectionMembership, Product
 from backend.orders.models import LineItem
 
 from .access import ShopInfo
-from .pricing import format_price
+from .cards import cards, in_stock
 from .rules import WidgetRuleData
 
 logger = logging.getLogger("personalize.storefront")
@@ -33,54 +34,6 @@ class WidgetRequest:
     customer_id: int | None = None
     segment: str = ""
     personal: bool = False
-
-
-def _stock(product: Product) -> tuple[bool, float]:
-    """(sellable now, units on hand); untracked or oversold-allowed stock counts as unlimited."""
-    variants = [v for v in product.variants.all() if v.available_for_sale]
-    if not product.available_for_sale:
-        return False, 0
-    if not product.variants.all():
-        return product.total_inventory > 0, float(product.total_inventory)
-    units = 0.0
-    for v in variants:
-        if not v.inventory_tracked:
-            units = float("inf")
-        elif v.inventory_quantity > 0:
-            units += v.inventory_quantity
-    return units > 0, units
-
-
-def _cheapest(product: Product) -> Variant | None:
-    sellable = [
-        v
-        for v in product.variants.all()
-        if v.available_for_sale and (v.inventory_quantity > 0 or not v.inventory_tracked)
-    ]
-    pool = sellable or list(product.variants.all())
-    return min(pool, key=lambda v: (v.price, v.pk)) if pool else None
-
-
-def _item(product: Product, shop: ShopInfo, locale: str) -> dict:
-    variant = _cheapest(product)
-    price: Decimal | None = variant.price if variant else None
-    compare = variant.compare_at_price if variant else None
-    if compare is not None and (price is None or compare <= price):
-        compare = None
-    url = product.url or (f"/products/{product.handle}" if product.handle else "")
-    return {
-        "id": product.platform_id,
-        "title": product.title,
-        "url": url,
-        "image": product.image_url,
-        "price": f"{price:.2f}" if price is not None else None,
-        "compare_at_price": f"{compare:.2f}" if compare is not None else None,
-        "price_formatted": format_price(price, shop.currency, locale, shop.locale) if price is not None else None,
-        "compare_at_price_formatted": (
-            format_price(compare, shop.currency, locale, shop.locale) if compare is not None else None
-        ),
-        "available": True,
-    }
 
 
 def excluded_products(shop_id: int, rule: WidgetRuleData) -> frozenset[int]:
@@ -132,6 +85,7 @@ def _engine_picks(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData, excl
         algorithm=rule.algorithm,
         exclude=exclude,
         personal=req.personal,
+        sellable=partial(in_stock, shop.id),
     )
     try:
         return recommend(shop.model, req.widget, ctx)
@@ -149,25 +103,13 @@ def build_items(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData) -> lis
     for pk in [*pinned, *picks]:
         if pk not in exclude and pk != req.product_id and pk not in order:
             order.append(pk)
-    variants = Variant.objects.for_shop(shop.id).only(
-        "product_id", "price", "compare_at_price", "inventory_quantity", "inventory_tracked", "available_for_sale"
-    )
-    products = (
-        Product.objects.for_shop(shop.id)
-        .filter(pk__in=order, status="active", deleted_at__isnull=True)
-        .only("platform_id", "title", "handle", "url", "image_url", "available_for_sale", "total_inventory")
-        .prefetch_related(Prefetch("variants", queryset=variants))
-    )
-    by_pk = {p.pk: p for p in products}
+    shown = cards(shop.id, order)
     items: list[dict] = []
     for pk in order:
-        product = by_pk.get(pk)
-        if product is None:
+        card = shown[pk]
+        if not card.showable or card.units < max(rule.min_stock, 1):
             continue
-        sellable, units = _stock(product)
-        if not sellable or units < max(rule.min_stock, 1):
-            continue
-        items.append(_item(product, shop, req.locale))
+        items.append(card.item(shop, req.locale))
         if len(items) >= req.limit:
             break
     return items

@@ -1,0 +1,136 @@
+"""Product cards: a product as a widget shows it (title, link, image, cheapest sellable price, stock), kept in each
+worker's memory for a few seconds.
+
+Every widget payload is a list of cards, and the same popular products appear in most lists, so a card costs the
+database once per worker every CARD_TTL seconds instead of two queries per payload. A stock or price change
+reaches the widgets within CARD_TTL (the shared payloads already live longer: PUBLIC_TTL).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from backend.catalog.models import Product, Variant
+
+from . import hotcache
+from .access import ShopInfo
+from .pricing import format_price
+
+CARD_TTL = 10.0  # seconds
+
+
+@dataclass(frozen=True)
+class Card:
+    pk: int
+    platform_id: str = ""
+    title: str = ""
+    url: str = ""
+    image: str = ""
+    price: Decimal | None = None
+    compare_at_price: Decimal | None = None
+    showable: bool = False  # active, not deleted, sellable now
+    units: float = 0.0  # units on hand; inf when some variant does not track stock
+    _items: dict[tuple[str, str, str], dict] = field(default_factory=dict, compare=False, repr=False)
+
+    def item(self, shop: ShopInfo, locale: str) -> dict:
+        """The payload entry in `locale`; formatted once per worker and card (Babel formatting is the slow part)."""
+        memo_key = (locale, shop.currency, shop.locale)
+        cached = self._items.get(memo_key)
+        if cached is None:
+            price, compare = self.price, self.compare_at_price
+            cached = {
+                "id": self.platform_id,
+                "title": self.title,
+                "url": self.url,
+                "image": self.image,
+                "price": f"{price:.2f}" if price is not None else None,
+                "compare_at_price": f"{compare:.2f}" if compare is not None else None,
+                "price_formatted": format_price(price, shop.currency, locale, shop.locale) if price is not None else None,
+                "compare_at_price_formatted": (
+                    format_price(compare, shop.currency, locale, shop.locale) if compare is not None else None
+                ),
+                "available": True,
+            }
+            self._items[memo_key] = cached
+        return cached
+
+
+def _stock(product: Product) -> tuple[bool, float]:
+    """(sellable now, units on hand); untracked or oversold-allowed stock counts as unlimited."""
+    variants = list(product.variants.all())
+    if not product.available_for_sale:
+        return False, 0
+    if not variants:
+        return product.total_inventory > 0, float(product.total_inventory)
+    units = 0.0
+    for v in variants:
+        if not v.available_for_sale:
+            continue
+        if not v.inventory_tracked:
+            units = float("inf")
+        elif v.inventory_quantity > 0:
+            units += v.inventory_quantity
+    return units > 0, units
+
+
+def _card(product: Product) -> Card:
+    variants = list(product.variants.all())
+    sellable_variants = [
+        v for v in variants if v.available_for_sale and (v.inventory_quantity > 0 or not v.inventory_tracked)
+    ]
+    pool = sellable_variants or variants
+    cheapest = min(pool, key=lambda v: (v.price, v.pk)) if pool else None
+    price = cheapest.price if cheapest else None
+    compare = cheapest.compare_at_price if cheapest else None
+    if compare is not None and (price is None or compare <= price):
+        compare = None  # a "was" price no higher than the price is not a discount
+    sellable, units = _stock(product)
+    return Card(
+        pk=product.pk,
+        platform_id=product.platform_id,
+        title=product.title,
+        url=product.url or (f"/products/{product.handle}" if product.handle else ""),
+        image=product.image_url,
+        price=price,
+        compare_at_price=compare,
+        showable=sellable and product.status == "active" and product.deleted_at is None,
+        units=units,
+    )
+
+
+def cards(shop_id: int, pks: Iterable[int]) -> dict[int, Card]:
+    """Cards for the shop's products among `pks` (another shop's or a deleted product comes back not showable)."""
+    wanted = list(dict.fromkeys(pks))
+    found: dict[int, Card] = {}
+    missing: list[int] = []
+    for pk in wanted:
+        card = hotcache.cards.get(f"{shop_id}:{pk}")
+        if card is None:
+            missing.append(pk)
+        else:
+            found[pk] = card
+    if missing:
+        variants = Variant.objects.for_shop(shop_id).only(
+            "product_id", "price", "compare_at_price", "inventory_quantity", "inventory_tracked", "available_for_sale"
+        )
+        products = (
+            Product.objects.for_shop(shop_id)
+            .filter(pk__in=missing)
+            .only("platform_id", "title", "handle", "url", "image_url", "available_for_sale", "total_inventory",
+                  "status", "deleted_at")
+            .prefetch_related(Prefetch("variants", queryset=variants))
+        )
+        loaded = {p.pk: _card(p) for p in products}
+        for pk in missing:
+            card = loaded.get(pk) or Card(pk=pk)  # remembered too, so an unknown id costs one query per TTL
+            hotcache.cards.set(f"{shop_id}:{pk}", card, CARD_TTL)
+            found[pk] = card
+    return found
+
+
+def in_stock(shop_id: int, pks: Iterable[int]) -> set[int]:
+    """The showable ones among `pks`: the engines' stock check when the widget API asks (see eligibility.keep)."""
+    return {pk for pk, card in cards(shop_id, pks).items() if card.showable}
