@@ -48,7 +48,9 @@ class Card:
                 "image": self.image,
                 "price": f"{price:.2f}" if price is not None else None,
                 "compare_at_price": f"{compare:.2f}" if compare is not None else None,
-                "price_formatted": format_price(price, shop.currency, locale, shop.locale) if price is not None else None,
+                "price_formatted": (
+                    format_price(price, shop.currency, locale, shop.locale) if price is not None else None
+                ),
                 "compare_at_price_formatted": (
                     format_price(compare, shop.currency, locale, shop.locale) if compare is not None else None
                 ),
