@@ -16,8 +16,9 @@ SCAN = 300  # newest product views read per request: plenty for a list of at mos
 # The storefront asks this on every page of every shopper, so an anonymous visitor costs one round trip: their own
 # views and, in the same statement, whether the visitor id is linked to a customer. Hand-written because the ORM
 # spent more time compiling the two queries it took than the database spent answering them.
-_OWN_VIEWS = (  # noqa: S608 - table names from model meta, values bound as parameters
-    f"SELECT e.product_id, (SELECT i.customer_id FROM {VisitorIdentity._meta.db_table} i"
+# Table names come from model meta; every value is a bound parameter.
+_OWN_VIEWS = (
+    f"SELECT e.product_id, (SELECT i.customer_id FROM {VisitorIdentity._meta.db_table} i"  # noqa: S608
     " WHERE i.shop_id = %s AND i.visitor_id = %s)"
     f" FROM {Event._meta.db_table} e"
     " WHERE e.shop_id = %s AND e.visitor_id = %s AND e.type = %s AND e.product_id IS NOT NULL"
