@@ -3,7 +3,7 @@ worker's memory for a few seconds.
 
 Every widget payload is a list of cards, and the same popular products appear in most lists, so a card costs the
 database once per worker every CARD_TTL seconds instead of two queries per payload. A stock or price change
-reaches the widgets within CARD_TTL (the shared payloads already live longer: PUBLIC_TTL).
+reaches the widgets within CARD_TTL, the same minute a shared payload (and a CDN) may keep it: views.PUBLIC_TTL.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from . import hotcache
 from .access import ShopInfo
 from .pricing import format_price
 
-CARD_TTL = 10.0  # seconds
+CARD_TTL = 60.0  # seconds
 
 
 @dataclass(frozen=True)
