@@ -7,7 +7,9 @@ INSERT ... ON CONFLICT DO UPDATE (Django's bulk_create(update_conflicts=True)), 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -85,11 +87,50 @@ def select_fresh(
     return fresh, stored
 
 
+_remembered: ContextVar[tuple[int, dict[type[models.Model], dict[str, int]]] | None] = ContextVar(
+    "remembered_ids", default=None)
+REMEMBER_MAX = 500_000  # platform ids per model: ~50 MB at most, then start over
+
+
+@contextmanager
+def remembered_ids(shop: Shop, *read_only: type[models.Model]) -> Iterator[None]:
+    """Within a bulk import that only reads these models' rows (a sync stage writing orders links them to products,
+    variants and customers), answer repeated platform id → pk lookups from memory instead of asking every batch.
+    Only found rows are remembered, so a row created meanwhile is still found by the next lookup."""
+    token = _remembered.set((shop.pk, {model: {} for model in read_only}))
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def forget_remembered() -> bool:
+    """Empty the active memo (a remembered row was deleted meanwhile); False when none is active."""
+    active = _remembered.get()
+    if active is None:
+        return False
+    for memo in active[1].values():
+        memo.clear()
+    return True
+
+
 def ids_by_platform_id(model: type[models.Model], shop: Shop, platform_ids: Iterable[str]) -> dict[str, int]:
-    ids = list(set(platform_ids))
+    ids = set(platform_ids)
     if not ids:
         return {}
-    return dict(_lookup(model, shop, ids, "platform_id, id"))
+    active = _remembered.get()
+    memo = active[1].get(model) if active is not None and active[0] == shop.pk else None
+    if memo is None:
+        return dict(_lookup(model, shop, list(ids), "platform_id, id"))
+    found = {pid: memo[pid] for pid in ids if pid in memo}
+    missing = [pid for pid in ids if pid not in found]
+    if missing:
+        loaded = dict(_lookup(model, shop, missing, "platform_id, id"))
+        if len(memo) + len(loaded) > REMEMBER_MAX:
+            memo.clear()
+        memo.update(loaded)
+        found.update(loaded)
+    return found
 
 
 def _lookup(model: type[models.Model], shop: Shop, platform_ids: list[str], columns: str,

@@ -24,10 +24,13 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from backend.catalog.upsert import upsert_collections, upsert_products
+from backend.catalog.models import Collection, Product, Variant
+from backend.catalog.upsert import forget_remembered, remembered_ids, upsert_collections, upsert_products
+from backend.customers.models import Customer
 from backend.customers.upsert import upsert_customers
 from backend.orders.upsert import upsert_orders
 from backend.shops.models import Shop, SyncRun
@@ -50,6 +53,11 @@ UPSERTS: dict[str, Callable[[Shop, Any], int]] = {
 # A child line's GID type → the key its parent node holds it under (the connection's field name).
 CHILD_KEYS = {"ProductVariant": "variants", "Collection": "collections", "InventoryLevel": "inventoryLevels",
               "LineItem": "lineItems"}
+# What each stage's rows link to but never write: their platform id → pk lookups are remembered for the stage.
+READ_ONLY: dict[str, tuple[type[Model], ...]] = {
+    "products": (Collection,),
+    "orders": (Product, Variant, Customer),
+}
 # Children connections a parent line always gets (empty when no child line follows: "has none", not "unknown").
 CHILD_LISTS = {"products": ("variants", "collections"), "orders": ("lineItems",)}
 BATCH_SIZE = 1000
@@ -258,7 +266,6 @@ def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, bat
     at most a few batches.
     """
     state = run.stages[stage]
-    upsert = UPSERTS[stage]
     batches: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
     reader = threading.Thread(
@@ -268,25 +275,43 @@ def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, bat
     )
     reader.start()
     try:
-        while True:
-            kind, records, checkpoint, orphans = batches.get()
-            if kind == "error":
-                raise records
-            if records:
-                with transaction.atomic():
-                    _relax_durability()
-                    upsert(shop, records)
-            done_lines, done_bytes = checkpoint
-            run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
-            state["lines_done"], state["bytes_done"] = done_lines, done_bytes
-            if orphans:
-                state["orphans"] = int(state.get("orphans") or 0) + orphans
-            _save(run)
-            if kind == "end":
-                return
+        with remembered_ids(shop, *READ_ONLY.get(stage, ())):
+            _write_batches(shop, run, stage, batches)
     finally:
         stop.set()
         reader.join(timeout=30)
+
+
+def _write_batches(shop: Shop, run: SyncRun, stage: str, batches: queue.Queue) -> None:
+    """Apply the reader's batches in order, recording after each the checkpoint a resumed sync starts from."""
+    state = run.stages[stage]
+    upsert = UPSERTS[stage]
+    while True:
+        kind, records, checkpoint, orphans = batches.get()
+        if kind == "error":
+            raise records
+        if records:
+            try:
+                _apply_batch(shop, upsert, records)
+            except IntegrityError:
+                # A row this stage links to was deleted (a webhook) after its id was remembered: ask again.
+                if not forget_remembered():
+                    raise
+                _apply_batch(shop, upsert, records)
+        done_lines, done_bytes = checkpoint
+        run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
+        state["lines_done"], state["bytes_done"] = done_lines, done_bytes
+        if orphans:
+            state["orphans"] = int(state.get("orphans") or 0) + orphans
+        _save(run)
+        if kind == "end":
+            return
+
+
+def _apply_batch(shop: Shop, upsert: Callable[[Shop, Any], int], records: list) -> None:
+    with transaction.atomic():
+        _relax_durability()
+        upsert(shop, records)
 
 
 def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, line_no: int, offset: int,

@@ -1,0 +1,58 @@
+"""The sync's batch writer: ids it remembers across batches, and what happens when one goes stale."""
+from __future__ import annotations
+
+import queue
+from decimal import Decimal
+
+import pytest
+
+from backend.catalog.upsert import remembered_ids
+from backend.customers.models import Customer
+from backend.customers.upsert import delete_customers, upsert_customers
+from backend.orders.models import LineItem, Order
+from backend.orders.upsert import upsert_orders
+from backend.shops.models import SyncRun
+from integrations.base.types import CustomerData, LineItemData, OrderData
+from integrations.shopify.sync import READ_ONLY, _write_batches
+
+
+def order(n: int, customer: str) -> OrderData:
+    return OrderData(platform_id=f"o{n}", customer_platform_id=customer, total_price=Decimal("5.00"),
+                     line_items=(LineItemData(platform_id=f"l{n}", quantity=1, price=Decimal("5.00")),))
+
+
+def feed(*batches: list) -> queue.Queue:
+    q: queue.Queue = queue.Queue()
+    for n, records in enumerate(batches, start=1):
+        q.put(("batch", records, (n, n * 100), 0))
+    q.put(("end", [], (len(batches) + 1, 999), 0))
+    return q
+
+
+@pytest.mark.django_db(transaction=True)  # the stale id must fail at a real COMMIT, as it does in a worker
+def test_a_customer_deleted_between_batches_is_looked_up_again_not_linked_stale(shop):
+    upsert_customers(shop, [CustomerData(platform_id="c1", email="a@example.com")])
+    run = SyncRun.objects.create(shop=shop, kind="full", stages={"orders": {"state": "downloading"}})
+    with remembered_ids(shop, *READ_ONLY["orders"]):
+        _write_batches(shop, run, "orders", feed([order(1, "c1")]))
+        # A customers/delete webhook lands between two batches; the writer still remembers c1's pk.
+        delete_customers(shop, ["c1"])
+        _write_batches(shop, run, "orders", feed([order(2, "c1")]))
+    orders = {o.platform_id: o for o in Order.objects.for_shop(shop)}
+    assert set(orders) == {"o1", "o2"}  # nothing lost
+    assert orders["o2"].customer_id is None and orders["o2"].customer_platform_id == "c1"
+    assert LineItem.objects.for_shop(shop).filter(order=orders["o2"]).count() == 1
+    assert not Customer.objects.for_shop(shop).exists()
+    assert run.stages["orders"]["lines_done"] == 2
+
+
+@pytest.mark.django_db
+def test_remembered_ids_stay_with_their_shop(shop, other_shop):
+    upsert_customers(shop, [CustomerData(platform_id="c1", email="a@example.com")])
+    upsert_customers(other_shop, [CustomerData(platform_id="c1", email="b@example.com")])
+    with remembered_ids(shop, Customer):
+        upsert_orders(shop, [order(1, "c1")])
+        upsert_orders(other_shop, [order(1, "c1")])
+    for s in (shop, other_shop):
+        linked = Order.objects.for_shop(s).get(platform_id="o1").customer
+        assert linked.shop_id == s.pk and linked.platform_id == "c1"
