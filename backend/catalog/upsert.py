@@ -151,24 +151,27 @@ def _lookup(model: type[models.Model], shop: Shop, platform_ids: list[str], colu
 
 
 def upsert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], unique: list[str],
-                fields: list[str]) -> None:
+                fields: list[str], ids_by: str = "") -> dict[Any, int]:
     """INSERT ... ON CONFLICT (unique) DO UPDATE SET fields, for many rows given as {attname: value} dicts (one
     row per unique key, the last wins). Plain dicts, not model instances: building instances costs more than
-    writing the rows."""
+    writing the rows. With `ids_by` (an attname, and `fields` not empty) it returns {row[ids_by]: pk} of every
+    row written, so the caller need not look them up again."""
     if not rows:
-        return
+        return {}
     opts = model._meta
     key_columns = [opts.get_field(f).attname for f in unique]
     deduped = list({tuple(r.get(c) for c in key_columns): r for r in rows}.values())
     if connection.vendor == "postgresql" and len(deduped) >= COPY_THRESHOLD:
-        _copy_upsert(model, deduped, unique, fields)
-    elif fields:
-        model.objects.bulk_create(
+        return _copy_upsert(model, deduped, unique, fields, ids_by)
+    if fields:
+        # Django sets the primary keys of update_conflicts rows on PostgreSQL and SQLite.
+        objs = model.objects.bulk_create(
             [model(**row) for row in deduped], batch_size=1000, update_conflicts=True, unique_fields=unique,
             update_fields=fields,
         )
-    else:
-        model.objects.bulk_create([model(**row) for row in deduped], batch_size=1000, ignore_conflicts=True)
+        return {getattr(obj, ids_by): obj.pk for obj in objs} if ids_by else {}
+    model.objects.bulk_create([model(**row) for row in deduped], batch_size=1000, ignore_conflicts=True)
+    return {}
 
 
 COPY_THRESHOLD = 100
@@ -196,7 +199,7 @@ def _copy_getters(fields: list[models.Field]) -> list[Callable[[dict[str, Any]],
 
 
 def _copy_upsert(model: type[models.Model], rows: Sequence[dict[str, Any]], unique: list[str],
-                 fields: list[str]) -> None:
+                 fields: list[str], ids_by: str = "") -> dict[Any, int]:
     """PostgreSQL fast path: COPY the rows into a scratch table, then one INSERT ... SELECT ... ON CONFLICT.
 
     Same semantics as bulk_create(update_conflicts=True), without building a statement with tens of thousands of
@@ -221,8 +224,12 @@ def _copy_upsert(model: type[models.Model], rows: Sequence[dict[str, Any]], uniq
             for row in rows:
                 copy.write_row([get(row) for get in getters])
         action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        returning = ""
+        if ids_by and updates:  # DO NOTHING would return only the rows it inserted
+            returning = f" RETURNING {connection.ops.quote_name(opts.get_field(ids_by).column)}, {opts.pk.column}"
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch} "  # noqa: S608
-                       f"ON CONFLICT ({conflict}) {action}")
+                       f"ON CONFLICT ({conflict}) {action}{returning}")
+        return dict(cursor.fetchall()) if returning else {}
 
 
 # --- products, variants, stock -------------------------------------------------------------------------------

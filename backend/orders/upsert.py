@@ -42,10 +42,8 @@ def upsert_orders(shop: Shop, items: Iterable[OrderData]) -> int:
         customers = ids_by_platform_id(Customer, shop, [o.customer_platform_id for o in fresh
                                                         if o.customer_platform_id])
         rows = [_order_row(shop, o, customers, stored.get(o.platform_id, (0, None))[1]) for o in fresh]
-        upsert_rows(Order, rows, ["shop", "platform_id"], ORDER_FIELDS)
         order_ids = {pid: pk for pid, (pk, _) in stored.items()}
-        order_ids.update(ids_by_platform_id(Order, shop, [o.platform_id for o in fresh if o.platform_id
-                                                          not in stored]))
+        order_ids.update(upsert_rows(Order, rows, ["shop", "platform_id"], ORDER_FIELDS, ids_by="platform_id"))
         _write_lines(shop, fresh, order_ids, preexisting=set(stored))
         _write_refunds(shop, fresh, order_ids, preexisting=set(stored))
         written = [order_ids[o.platform_id] for o in fresh if o.platform_id in order_ids]
