@@ -1,9 +1,10 @@
 """Product cards: a product as a widget shows it (title, link, image, cheapest sellable price, stock), kept in each
 worker's memory for a few seconds.
 
-Every widget payload is a list of cards, and the same popular products appear in most lists, so a card costs the
-database once per worker every CARD_TTL seconds instead of two queries per payload. A stock or price change
-reaches the widgets within CARD_TTL, the same minute a shared payload (and a CDN) may keep it: views.PUBLIC_TTL.
+Every widget payload is a list of cards, and the same popular products appear in most lists, so a personal payload
+(built on every request: continue shopping) reads remembered cards instead of two queries each time. A stock or
+price change reaches personal widgets within CARD_TTL, the same minute a shared payload (and a CDN) may keep it:
+views.PUBLIC_TTL. Shared payloads are built from cards read afresh, which also refreshes the memory.
 """
 from __future__ import annotations
 
@@ -103,13 +104,17 @@ def _card(product: Product) -> Card:
     )
 
 
-def cards(shop_id: int, pks: Iterable[int]) -> dict[int, Card]:
-    """Cards for the shop's products among `pks` (another shop's or a deleted product comes back not showable)."""
+def cards(shop_id: int, pks: Iterable[int], reload: bool = False) -> dict[int, Card]:
+    """Cards for the shop's products among `pks` (another shop's or a deleted product comes back not showable).
+
+    `reload` reads them all from the database (and refreshes the memory): a shared payload, which is itself kept
+    for a minute, is built from fresh cards, so its stock is never older than PUBLIC_TTL.
+    """
     wanted = list(dict.fromkeys(pks))
     found: dict[int, Card] = {}
     missing: list[int] = []
     for pk in wanted:
-        card = hotcache.cards.get(f"{shop_id}:{pk}")
+        card = None if reload else hotcache.cards.get(f"{shop_id}:{pk}")
         if card is None:
             missing.append(pk)
         else:

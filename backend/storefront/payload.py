@@ -85,7 +85,8 @@ def _engine_picks(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData, excl
         algorithm=rule.algorithm,
         exclude=exclude,
         personal=req.personal,
-        sellable=partial(in_stock, shop.id),
+        # Personal lists are built on every request: they check stock on remembered cards, shared ones in the db.
+        sellable=partial(in_stock, shop.id) if req.personal else None,
     )
     try:
         return recommend(shop.model, req.widget, ctx)
@@ -103,7 +104,7 @@ def build_items(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData) -> lis
     for pk in [*pinned, *picks]:
         if pk not in exclude and pk != req.product_id and pk not in order:
             order.append(pk)
-    shown = cards(shop.id, order)
+    shown = cards(shop.id, order, reload=not req.personal)
     items: list[dict] = []
     for pk in order:
         card = shown[pk]

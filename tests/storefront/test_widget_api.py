@@ -279,7 +279,6 @@ def test_stale_payload_served_at_once_then_rebuilt(client, shop, catalog, monkey
     later = time.time() + views.PUBLIC_TTL + 1
     monkeypatch.setattr(views.time, "time", lambda: later)
     hotcache.payloads.clear()  # another worker, same shared cache
-    hotcache.cards.clear()  # a minute on, in-memory product cards (CARD_TTL) have long expired
     stale = get(client, "bestsellers", key=shop.public_key)
     assert stale.content == first.content  # nobody waits for the rebuild
     assert len(rebuilds) == 1
