@@ -122,7 +122,8 @@ def ids_by_platform_id(model: type[models.Model], shop: Shop, platform_ids: Iter
     memo = active[1].get(model) if active is not None and active[0] == shop.pk else None
     if memo is None:
         return dict(_lookup(model, shop, list(ids), "platform_id, id"))
-    found = {pid: memo[pid] for pid in ids if pid in memo}
+    # .get: the sync's appliers share the memo, and one may clear it while another reads.
+    found = {pid: pk for pid in ids if (pk := memo.get(pid)) is not None}
     missing = [pid for pid in ids if pid not in found]
     if missing:
         loaded = dict(_lookup(model, shop, missing, "platform_id, id"))

@@ -12,21 +12,24 @@ offset; re-applying the batch that was in flight is harmless because upserts are
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
+from psycopg.errors import DeadlockDetected
 
 from backend.catalog.models import Collection, Product, Variant
 from backend.catalog.upsert import forget_remembered, remembered_ids, upsert_collections, upsert_products
@@ -61,6 +64,7 @@ READ_ONLY: dict[str, tuple[type[Model], ...]] = {
 # Children connections a parent line always gets (empty when no child line follows: "has none", not "unknown").
 CHILD_LISTS = {"products": ("variants", "collections"), "orders": ("lineItems",)}
 BATCH_SIZE = 1000
+APPLIERS = 2  # batches written at once on PostgreSQL (see _write_batches)
 FINISHED_KEY = "shopify:bulk-finished:{}"
 MAX_STAGE_ATTEMPTS = 3
 CURSOR_MARGIN = timedelta(minutes=5)  # reconciliation restarts a little before the bulk snapshot was taken
@@ -283,35 +287,70 @@ def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, bat
 
 
 def _write_batches(shop: Shop, run: SyncRun, stage: str, batches: queue.Queue) -> None:
-    """Apply the reader's batches in order, recording after each the checkpoint a resumed sync starts from."""
+    """Apply the reader's batches, recording in file order the checkpoint a resumed sync starts from.
+
+    On PostgreSQL (outside a caller's transaction) APPLIERS batches are applied at once, each on its own
+    connection, so the database writes one batch while Python prepares the next. A checkpoint is saved only once
+    its batch and every batch before it are committed; a crash repeats the ones after it, which is harmless.
+    """
     state = run.stages[stage]
     upsert = UPSERTS[stage]
-    while True:
-        kind, records, checkpoint, orphans = batches.get()
-        if kind == "error":
-            raise records
-        if records:
-            try:
+    parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+    pool = ThreadPoolExecutor(max_workers=APPLIERS, thread_name_prefix=f"apply-{stage}") if parallel else None
+    pending: deque[tuple[Future, tuple[int, int], int]] = deque()
+    try:
+        while True:
+            kind, records, checkpoint, orphans = batches.get()
+            if kind == "error":
+                raise records
+            if pool is not None:
+                # The copied context carries the stage's remembered ids to the applier thread.
+                job = pool.submit(contextvars.copy_context().run, _apply_on_own_connection, shop, upsert, records)
+            else:
+                job = Future()
                 _apply_batch(shop, upsert, records)
-            except IntegrityError:
-                # A row this stage links to was deleted (a webhook) after its id was remembered: ask again.
-                if not forget_remembered():
-                    raise
-                _apply_batch(shop, upsert, records)
-        done_lines, done_bytes = checkpoint
-        run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
-        state["lines_done"], state["bytes_done"] = done_lines, done_bytes
-        if orphans:
-            state["orphans"] = int(state.get("orphans") or 0) + orphans
-        _save(run)
-        if kind == "end":
-            return
+                job.set_result(None)
+            pending.append((job, checkpoint, orphans))
+            while pending and (len(pending) > APPLIERS or pending[0][0].done() or kind == "end"):
+                done, (done_lines, done_bytes), lost = pending.popleft()
+                done.result()  # an applier's error ends the stage here, before its checkpoint is recorded
+                run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
+                state["lines_done"], state["bytes_done"] = done_lines, done_bytes
+                if lost:
+                    state["orphans"] = int(state.get("orphans") or 0) + lost
+                _save(run)
+            if kind == "end":
+                return
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _apply_on_own_connection(shop: Shop, upsert: Callable[[Shop, Any], int], records: list) -> None:
+    try:
+        _apply_batch(shop, upsert, records)
+    finally:
+        connection.close()  # this applier thread's connection; the next batch opens its own
 
 
 def _apply_batch(shop: Shop, upsert: Callable[[Shop, Any], int], records: list) -> None:
-    with transaction.atomic():
-        _relax_durability()
-        upsert(shop, records)
+    """One batch in one transaction; retried once when a remembered id went stale or the database chose this
+    transaction as a deadlock victim (re-applying a batch is harmless)."""
+    if not records:
+        return
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                _relax_durability()
+                upsert(shop, records)
+            return
+        except IntegrityError:
+            # A row this stage links to was deleted (a webhook) after its id was remembered: ask again.
+            if attempt == 2 or not forget_remembered():
+                raise
+        except OperationalError as exc:
+            if attempt == 2 or not isinstance(exc.__cause__, DeadlockDetected):
+                raise
 
 
 def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, line_no: int, offset: int,

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import queue
+import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -13,7 +15,7 @@ from backend.orders.models import LineItem, Order
 from backend.orders.upsert import upsert_orders
 from backend.shops.models import SyncRun
 from integrations.base.types import CustomerData, LineItemData, OrderData
-from integrations.shopify.sync import READ_ONLY, _write_batches
+from integrations.shopify.sync import READ_ONLY, UPSERTS, _write_batches
 
 
 def order(n: int, customer: str) -> OrderData:
@@ -56,3 +58,29 @@ def test_remembered_ids_stay_with_their_shop(shop, other_shop):
     for s in (shop, other_shop):
         linked = Order.objects.for_shop(s).get(platform_id="o1").customer
         assert linked.shop_id == s.pk and linked.platform_id == "c1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_appliers_record_checkpoints_in_file_order_and_never_past_a_failed_batch(shop, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("batches are applied in parallel on PostgreSQL only")
+    appliers = []
+
+    def upsert(shop, records):  # noqa: ANN001
+        appliers.append(threading.current_thread().name)
+        first = records[0].platform_id
+        if first == "o1":
+            time.sleep(0.5)  # the first batch commits after the second
+        if first == "o4":
+            raise RuntimeError("the database went away")
+        return upsert_orders(shop, records)
+
+    monkeypatch.setitem(UPSERTS, "orders", upsert)
+    run = SyncRun.objects.create(shop=shop, kind="full", stages={"orders": {"state": "downloading"}})
+    with pytest.raises(RuntimeError):
+        _write_batches(shop, run, "orders", feed(*[[order(n, "")] for n in range(1, 7)]))
+    assert run.stages["orders"]["lines_done"] == 3  # a resumed sync repeats batch 4 onwards, never skips it
+    assert {"o1", "o2", "o3"} <= set(Order.objects.for_shop(shop).values_list("platform_id", flat=True))
+    assert appliers and all(name.startswith("apply-orders") for name in appliers)
