@@ -3,16 +3,12 @@ the demo storefront, build a segment and see its count, start and stop an experi
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
 
 from tests.dashboard.factories import member
+from tests.widgets.browser import chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TEXT = {
     "en": {"saved": "Saved.", "running": "Running", "stopped": "Stopped", "create": "Create", "start": "Start",
            "stop": "Stop", "members": "Segments"},
@@ -25,24 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (make chromium)")
-    from playwright.sync_api import sync_playwright
-
-    from tests.widgets.bundle import ensure_built
-
-    if shutil.which("npm"):
-        ensure_built()
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # ORM calls in the test thread next to Playwright's loop
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -2,13 +2,10 @@
 and a small fixture page on the live server's origin that loads the real built storefront script."""
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from tests.integrations.shopify.sync_support import shopify_standin, standin, standin_shop  # noqa: F401
-from tests.widgets.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.widgets.browser import chromium
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Popup fixture</title></head>
@@ -22,24 +19,8 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (make chromium)")
-    from playwright.sync_api import sync_playwright
-
-    from tests.widgets.bundle import ensure_built
-
-    if shutil.which("npm"):
-        ensure_built()
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # ORM calls in the test thread beside Playwright's loop
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -2,48 +2,33 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from backend.customers.identities import resolve_customer
 from backend.segments.tasks import update_profile
 from tests.customers.factories import make_customer, make_order
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.widgets.browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def builder_page(live_server, shop):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (make chromium)")
     from django.contrib.sessions.backends.db import SessionStore
-    from playwright.sync_api import sync_playwright
 
     from backend.dashboard.auth import SESSION_KEY
 
-    session = SessionStore()
-    session[SESSION_KEY] = shop.pk
-    session.create()
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
+        session = SessionStore()
+        session[SESSION_KEY] = shop.pk
+        session.create()
         context = browser.new_context()
         context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])
         page = context.new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         yield page, live_server.url, dialogs
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def test_live_count_summary_and_preview_follow_the_rule(builder_page, shop):

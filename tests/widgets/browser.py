@@ -1,7 +1,10 @@
 """Driving Debian's Chromium: launch flags, and pages that record console output, script errors and dialogs."""
 from __future__ import annotations
 
+import os
+import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -16,6 +19,37 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's headless Chromium through Playwright, with the storefront bundle built; skips when not installed."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (make chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.widgets.bundle import ensure_built
+
+    if shutil.which("npm"):
+        ensure_built()
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it are
+    # ordinary blocking calls in the test thread, which is what this switch tells Django.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @dataclass

@@ -1,36 +1,15 @@
 """One headless Chromium (Debian's) per test module, a fresh context per test, and a live app seeded per test."""
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
-from tests.widgets.browser import CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.widgets.browser import chromium, open_page
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (make chromium)")
-    from playwright.sync_api import sync_playwright
-
-    from tests.widgets.bundle import ensure_built
-
-    if shutil.which("npm"):
-        ensure_built()
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it are
-    # ordinary blocking calls in the test thread, which is what this switch tells Django.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
