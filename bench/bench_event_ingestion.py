@@ -1,6 +1,6 @@
 """Bench: storefront event ingestion (issue 3, figure 2): events/s accepted and stored, with none lost.
 
-gunicorn (2 workers × 4 threads) on PostgreSQL and Redis; bench/loadgen.py in a second process posts batches the
+gunicorn (production config: 2 workers × 4 threads) on PostgreSQL and Redis; bench/loadgen.py in a second process posts batches the
 way the storefront script does (text/plain JSON, 20 events per batch, 2,000 visitors, mixed event types, analytics
 consent given, 5% of batches from logged-in customers so stitching runs too) for a fixed time. Afterwards the rows
 are counted: stored must equal the sum of "accepted" in the 202 answers. Target ≥ 2,000 events/s.

@@ -1,6 +1,7 @@
 """Bench: the public widget API under load (issue 3, figure 1).
 
-gunicorn (2 workers × 4 threads, the app's production settings) on PostgreSQL and Redis, driven by
+gunicorn with the app's production config (backend/config/gunicorn.conf.py: here 2 workers × 4 threads, each
+worker holding at most 8 of the load generator's 16 keep-alive connections) on PostgreSQL and Redis, driven by
 bench/loadgen.py in a second process. Prints requests/s and p50/p99 at a fixed 500 requests/s (open loop, latency
 from each request's scheduled start) and at full speed, for the widget API and for a bare Django view on the same
 server (`/api/storefront/ping`, same middleware) as the reference; full speed is measured with wrk when installed
@@ -8,7 +9,7 @@ server (`/api/storefront/ping`, same middleware) as the reference; full speed is
 half the bare view's throughput.
 Two request sets: "shared" is what a CDN could answer (also-bought on the 500 most viewed product pages,
 bestsellers overall and per collection); "mix" adds 10% personal "continue shopping" requests, which bypass every
-cache and run the engine and two queries each time.
+cache and run the engine (one query for an anonymous visitor) each time.
 Needs PostgreSQL and Redis on 127.0.0.1 (BENCH_PG_URL, BENCH_REDIS_URL); prints "skipped" without them.
 Usage: bench_widget_api.py [--duration 10] [--rate 500] [--quick]
 """

@@ -147,7 +147,7 @@ def recompute(shop) -> str:
 class Gunicorn:
     """gunicorn on a socket we bind to 127.0.0.1:0 ourselves and hand over, so the port is known and unique."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 4) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 2) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -156,8 +156,8 @@ class Gunicorn:
         self.port = self.sock.getsockname()[1]
         self.log = tempfile.NamedTemporaryFile(prefix="bench_gunicorn_", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [PY, "-m", "gunicorn", "backend.config.wsgi", "-w", str(workers), "-k", "gthread", "--threads",
-             str(threads), "-b", f"fd://{self.sock.fileno()}", "--backlog", "2048", "--log-level", "warning"],
+            [PY, "-m", "gunicorn", "-c", str(ROOT / "backend" / "config" / "gunicorn.conf.py"), "backend.config.wsgi",
+             "-w", str(workers), "-b", f"fd://{self.sock.fileno()}", "--backlog", "2048", "--log-level", "warning"],
             cwd=ROOT, env=env, pass_fds=[self.sock.fileno()], stdout=self.log, stderr=self.log,
         )
         self._wait_ready()
