@@ -1,7 +1,8 @@
 """Bench: storefront event ingestion (issue 3, figure 2): events/s accepted and stored, with none lost.
 
-gunicorn (production config: 2 workers × 4 threads) on PostgreSQL and Redis; bench/loadgen.py in a second process posts batches the
-way the storefront script does (text/plain JSON, 20 events per batch, 2,000 visitors, mixed event types, analytics
+gunicorn (production config: 2 workers × 4 threads) on PostgreSQL and Redis; bench/loadgen.py in a second process
+posts batches the way the storefront script does (text/plain JSON, 20 events per batch, 2,000 visitors, mixed
+event types, analytics
 consent given, 5% of batches from logged-in customers so stitching runs too) for a fixed time. Afterwards the rows
 are counted: stored must equal the sum of "accepted" in the 202 answers. Target ≥ 2,000 events/s.
 Per-IP budgets are raised for the run (every request comes from 127.0.0.1); per-visitor budgets stay as shipped.
