@@ -8,8 +8,8 @@ server (`/api/storefront/ping`, same middleware) as the reference; full speed is
 (`apt-get install -y wrk`; loadgen.py otherwise). Targets: p99 ≤ 20 ms at 500 req/s and at least
 half the bare view's throughput.
 Two request sets: "shared" is what a CDN could answer (also-bought on the 500 most viewed product pages,
-bestsellers overall and per collection); "mix" adds 10% personal "continue shopping" requests, which bypass every
-cache and run the engine (one query for an anonymous visitor) each time.
+bestsellers overall and per collection); "mix" adds 10% personal "continue shopping" requests, which are never
+cached whole: each runs the engine (one query for an anonymous visitor) over product cards a worker keeps a minute.
 Needs PostgreSQL and Redis on 127.0.0.1 (BENCH_PG_URL, BENCH_REDIS_URL); prints "skipped" without them.
 Usage: bench_widget_api.py [--duration 10] [--rate 500] [--quick]
 """
