@@ -18,6 +18,17 @@ def other_shop(db):
     return make_shop("beta.myshopify.com")
 
 
+@pytest.fixture
+def own_cache_namespace(settings):
+    """This test's cache keys under a prefix of their own, on the same backend (Redis in CI). Never flush instead:
+    parallel test workers share the Redis db, and their shops reuse ids."""
+    import uuid
+
+    default = dict(settings.CACHES["default"])
+    default["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {**settings.CACHES, "default": default}
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_memos():
     """Each worker keeps shops, rules, product cards and running experiments in memory for a moment; tests reuse

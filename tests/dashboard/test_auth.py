@@ -155,12 +155,7 @@ def test_merchant_access_command_links_a_user_and_prints_a_working_link(client, 
     assert client.post("/admin/login/", {"username": "bo@example.com", "password": "s3cret-pass-1"}).status_code == 302
 
 
-def test_password_guessing_is_paused(client, shop, settings):
-    import uuid
-
-    default = dict(settings.CACHES["default"])
-    default["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"  # own namespace: parallel workers share the cache
-    settings.CACHES = {**settings.CACHES, "default": default}
+def test_password_guessing_is_paused(client, shop, settings, own_cache_namespace):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed, not what's tested
     member(shop)
     for _ in range(10):

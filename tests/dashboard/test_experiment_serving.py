@@ -3,7 +3,6 @@ script echoes back logs the exposure (and only for the arm the visitor really ha
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from django.utils import timezone
@@ -11,21 +10,12 @@ from django.utils import timezone
 from backend.experiments.assignment import Arm, assign
 from backend.experiments.models import Experiment, Exposure
 from backend.experiments.runtime import forget_running
-from backend.storefront.access import forget_shops
 from tests.storefront.factories import make_product
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_cache_namespace")]
 UA = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36"}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches(settings):
-    default = dict(settings.CACHES["default"])
-    default["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"
-    settings.CACHES = {**settings.CACHES, "default": default}
-    forget_shops()
-    yield
-    forget_shops()
 
 
 def _visitor_in(exp, arm_key):
