@@ -15,9 +15,10 @@ class DashboardConfig(AppConfig):
 def _roll_up_after_sync(sender, shop_id: int, **kwargs) -> None:  # noqa: ANN001 - Django signal signature
     import logging
 
+    from .analytics_views import PERIODS
     from .tasks import rollup_one_shop
 
     try:
-        rollup_one_shop.delay(shop_id)
+        rollup_one_shop.delay(shop_id, days=max(PERIODS))  # every period the Analytics page offers
     except Exception:  # the hourly beat job heals it
         logging.getLogger("personalize.dashboard").exception("could not schedule rollups for shop=%s", shop_id)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from backend.events.models import Event, EventType
 from backend.shops.models import CustomerDataExport, Shop, SyncRun
+from backend.storefront.access import client_ip
 from backend.storefront.models import Widget, WidgetRule
 
 from . import audit
@@ -76,7 +77,7 @@ def login(request: HttpRequest) -> HttpResponse:
     error = False
     if request.method == "POST":
         username = request.POST.get("username", "")[:150]
-        strikes_key = f"dashboard:login-fails:{request.META.get('REMOTE_ADDR', '')}:{username.lower()}"
+        strikes_key = f"dashboard:login-fails:{client_ip(request)}:{username.lower()}"
         if (cache.get(strikes_key) or 0) >= LOGIN_MAX_FAILURES:
             return HttpResponse("Too many failed sign-ins; try again in 15 minutes.", status=429,
                                 content_type="text/plain")

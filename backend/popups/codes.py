@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,6 +29,7 @@ logger = logging.getLogger("personalize.popups")
 CODE_SHAPE = re.compile(r"[A-Za-z0-9_\-]{3,64}")
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get typed by hand
 LOW_WATER = 0.5  # refill when fewer than half the pool is left
+REFILL_GUARD = 300  # seconds a queued refill blocks another; a lost task stops blocking after that
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,15 @@ def code_for(campaign: Campaign, offer: Offer, visitor_id: str, now: datetime | 
     return None
 
 
+def refill_key(campaign_id: int) -> str:
+    """Held while a refill of the campaign is queued or running: claims during it don't queue another, whose
+    platform calls would create the same missing codes again."""
+    return f"popups:refill-queued:{campaign_id}"
+
+
 def _maybe_refill(campaign: Campaign, offer: Offer, now: datetime) -> None:
     left = _pool(campaign, offer).filter(status=DiscountCode.Status.AVAILABLE, expires_at__gt=now).count()
-    if left < max(1, int(campaign.pool_size * LOW_WATER)):
+    if left < max(1, int(campaign.pool_size * LOW_WATER)) and cache.add(refill_key(campaign.pk), 1, REFILL_GUARD):
         transaction.on_commit(lambda: _queue_refill(campaign.shop_id, campaign.pk))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
@@ -20,8 +21,11 @@ REDEMPTION_WINDOW = timedelta(hours=2)
 
 @shared_task(**RETRY)
 def refill_campaign(shop_id: int, campaign_id: int) -> int:
-    campaign = Campaign.objects.for_shop(shop_id).filter(pk=campaign_id).first()
-    return codes.refill(campaign) if campaign is not None else 0
+    try:
+        campaign = Campaign.objects.for_shop(shop_id).filter(pk=campaign_id).first()
+        return codes.refill(campaign) if campaign is not None else 0
+    finally:
+        cache.delete(codes.refill_key(campaign_id))  # the pools are topped up: a later low pool may queue again
 
 
 @shared_task

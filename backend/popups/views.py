@@ -31,8 +31,8 @@ from backend.storefront.access import (
 from backend.storefront.fields import LOCALES, VISITOR_ID, matches
 
 from .campaigns import Shopper, decide, localized_copy
+from .codes import campaign_offers
 from .models import Campaign, Consent
-from .offers import all_offers
 
 NO_STORE = {"Cache-Control": "private, no-store", "Vary": "Origin"}
 MAX_CONSENT_BODY = 4096
@@ -166,7 +166,7 @@ def _store_consent(caller: Caller, data: object) -> Consent:
     if campaign is None:
         raise BadParams("no campaign with email capture has that id")
     texts = {localized_copy(campaign, offer, fields["locale"])["consent"]
-             for offer in all_offers(campaign.offer_rules, campaign.default_offer)}
+             for offer in campaign_offers(campaign)}
     if fields["text"] not in texts:
         reject("popup_consent", "consent text differs from the campaign's", caller.shop.domain)
         raise BadParams("text is not the consent text this campaign shows")

@@ -124,10 +124,11 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         rule_text = request.POST.get("rules", "")[:MAX_RULE_BYTES]
         try:
             rule = validate(json.loads(rule_text))
-        except json.JSONDecodeError as exc:
-            errors.append({"path": "rule", "en": f"not valid JSON ({exc.msg})", "es": f"JSON no válido ({exc.msg})"})
         except RuleError as exc:
             errors = exc.errors
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
+            msg = getattr(exc, "msg", "unreadable")
+            errors.append({"path": "rule", "en": f"not valid JSON ({msg})", "es": f"JSON no válido ({msg})"})
         if not name:
             errors.append({"path": "name", "en": "a name is required", "es": "el nombre es obligatorio"})
         if not errors:
@@ -169,12 +170,13 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
     try:
         payload = json.loads(request.body or b"{}")
         rule = validate(payload.get("rules") if isinstance(payload, dict) else None)
-    except json.JSONDecodeError as exc:
-        msg = f"not valid JSON ({exc.msg})" if lang == "en" else f"JSON no válido ({exc.msg})"
-        return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": msg}]}, status=400)
     except RuleError as exc:
         return JsonResponse({"ok": False, "errors": [{"path": e["path"], "text": e[lang]} for e in exc.errors]},
                             status=400)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
+        reason = getattr(exc, "msg", "unreadable")
+        msg = f"not valid JSON ({reason})" if lang == "en" else f"JSON no válido ({reason})"
+        return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": msg}]}, status=400)
     ctx = membership.context_for(shop)
     members = CustomerProfile.objects.for_shop(shop).filter(is_active=True).filter(to_q(rule, ctx))
     rows = members.order_by(F("total_spent").desc(), "-pk").values(

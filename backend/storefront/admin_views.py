@@ -69,10 +69,13 @@ def _form_data(post: dict, widget: str) -> dict:
 
 
 def _normal_origin(value: str) -> str:
-    parts = urlparse(value.strip())
+    try:  # urlparse and .port raise ValueError on "http://[::1" or "https://x:99999": not an origin
+        parts = urlparse(value.strip())
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return ""
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         return ""
-    port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}".lower()
 
 
