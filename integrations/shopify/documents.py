@@ -44,6 +44,7 @@ ORDER_FIELDS = """
   totalTaxSet { shopMoney { amount currencyCode } }
   totalRefundedSet { shopMoney { amount currencyCode } }
   shippingAddress { countryCodeV2 provinceCode city zip }
+  customAttributes { key value }
   refunds { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
 """
 
@@ -53,6 +54,7 @@ LINE_ITEM_FIELDS = """
   variant { id }
   originalUnitPriceSet { shopMoney { amount currencyCode } }
   totalDiscountSet { shopMoney { amount currencyCode } }
+  customAttributes { key value }
 """
 
 # --- bulk operations ---------------------------------------------------------------------------------------------

@@ -871,6 +871,7 @@ class Store:
             return s.variant_option(n.key[0].lines[n.key[1]][1])[1]
 
         self._g_line = {
+            "customAttributes": lambda n: [],  # line item properties: none in the generated store
             "__typename": lambda n: "LineItem",
             "id": lambda n: f"gid://shopify/LineItem/{line_id(n)}",
             "title": title, "name": lambda n: f"{title(n)} - {variant_title(n)}", "variantTitle": variant_title,
@@ -941,6 +942,7 @@ class Store:
 
         pos = lambda n: n.ctx.source == "pos"  # noqa: E731
         self._g_order = {
+            "customAttributes": lambda n: [],  # cart attributes: none in the generated store
             "__typename": lambda n: "Order",
             "id": lambda n: f"gid://shopify/Order/{ORDER_BASE + n.key}",
             "legacyResourceId": lambda n: str(ORDER_BASE + n.key),
