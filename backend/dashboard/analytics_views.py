@@ -25,7 +25,7 @@ _SUMS = ("impressions", "clicks", "add_to_carts", "orders", "revenue", "view_ord
 
 def _period(request: HttpRequest) -> int:
     raw = request.GET.get("days", "30")
-    return int(raw) if raw.isdigit() and int(raw) in PERIODS else 30
+    return int(raw) if raw.isdecimal() and int(raw) in PERIODS else 30
 
 
 def source_name(kind: str, key: str, lang: str, campaigns: dict[str, str] | None = None) -> str:

@@ -55,7 +55,7 @@ def _arm_config(kind: str, target: str, raw: dict[str, Any], errors: dict[str, s
     if offer and kind == "popup":
         if offer == "free_shipping":
             config["offer"] = {"kind": "free_shipping"}
-        elif offer.rstrip("%").strip().isdigit() and 0 < int(offer.rstrip("%").strip()) <= MAX_PERCENT:
+        elif offer.rstrip("%").strip().isdecimal() and 0 < int(offer.rstrip("%").strip()) <= MAX_PERCENT:
             config["offer"] = {"kind": "percent", "value": int(offer.rstrip("%").strip())}
         else:
             errors[f"arms.{i}.offer"] = f"a percentage 1-{MAX_PERCENT} or free_shipping"

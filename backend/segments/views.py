@@ -200,7 +200,7 @@ def merges(request: HttpRequest) -> HttpResponse:
     lang = _lang(request, shop)
     if request.method == "POST":
         raw = request.POST.get("merge", "")[:20]
-        log = MergeLog.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdigit() else None
+        log = MergeLog.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdecimal() else None
         if log is None:
             raise Http404("no such merge in this shop")
         kept, absorbed = unmerge(log, by=actor_of(request)[:255])

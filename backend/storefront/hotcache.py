@@ -9,6 +9,7 @@ the worker that saved it at once).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,32 +25,38 @@ MAX_ENTRIES = 5000
 
 
 class LocalCache:
-    """An LRU dict with per-entry expiry; not shared between processes, safe enough across threads for a cache."""
+    """A dict with per-entry expiry that drops its oldest entries past max_entries; one per process, used by
+    gunicorn's threads at once, so writes hold a lock (a concurrent eviction must not break a move_to_end)."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._max = max_entries
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> Any:
         hit = self._data.get(key)
         if hit is None:
             return None
         if hit[0] < time.monotonic():
-            self._data.pop(key, None)
+            with self._lock:
+                self._data.pop(key, None)
             return None
         return hit[1]
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        self._data[key] = (time.monotonic() + ttl, value)
-        self._data.move_to_end(key)
-        while len(self._data) > self._max:
-            self._data.popitem(last=False)
+        with self._lock:
+            self._data[key] = (time.monotonic() + ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self._max:
+                self._data.popitem(last=False)
 
     def delete(self, key: str) -> None:
-        self._data.pop(key, None)
+        with self._lock:
+            self._data.pop(key, None)
 
     def clear(self) -> None:
-        self._data.clear()
+        with self._lock:
+            self._data.clear()
 
 
 versions = LocalCache(max_entries=50_000)

@@ -66,7 +66,7 @@ def _limit(request: HttpRequest, default: int) -> int:
     raw = request.GET.get("limit", "")
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ITEMS:
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_ITEMS:  # not isdigit: int("²") raises
         raise BadParams(f"limit must be 1..{MAX_ITEMS}")
     return int(raw)
 

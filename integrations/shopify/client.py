@@ -229,15 +229,19 @@ class ShopifyClient:
                                        shop_domain=self.shop.domain)
             offset = start if response.status_code == 206 else 0
             tail = b""
-            for chunk in response.iter_bytes(1 << 16):
-                tail += chunk
-                if b"\n" not in chunk:
-                    continue
-                *lines, tail = tail.split(b"\n")
-                for line in lines:
-                    offset += len(line) + 1
-                    if offset > start:
-                        yield line, offset
+            try:
+                for chunk in response.iter_bytes(1 << 16):
+                    tail += chunk
+                    if b"\n" not in chunk:
+                        continue
+                    *lines, tail = tail.split(b"\n")
+                    for line in lines:
+                        offset += len(line) + 1
+                        if offset > start:
+                            yield line, offset
+            except httpx.TransportError as exc:  # a dropped download: the retried task resumes from the checkpoint
+                raise TransportError(f"bulk result download broke off: {exc.__class__.__name__}",
+                                     shop_domain=self.shop.domain) from exc
             if tail:
                 offset += len(tail)
                 if offset > start:

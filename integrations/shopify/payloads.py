@@ -55,7 +55,7 @@ def _id(value: Any, what: str = "id") -> str:
     if isinstance(value, bool) or value is None:
         raise PayloadError(f"{what} missing")
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 30:
+    if not text.isdecimal() or len(text) > 30:
         raise PayloadError(f"{what} is not a Shopify id")
     return text
 

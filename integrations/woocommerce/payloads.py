@@ -40,7 +40,7 @@ MARKETPLACES = ("amazon", "ebay", "etsy", "google", "facebook", "tiktok", "walma
 
 def resource_id(value: Any, what: str = "resource") -> str:  # noqa: ANN401
     """A WooCommerce id (a positive integer, maybe as a string) as our platform id string."""
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit() or int(value) <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdecimal() or int(value) <= 0:
         raise PayloadError(f"{what} has no usable id")
     return str(int(value))
 

@@ -197,7 +197,11 @@ def run_sync(run: SyncRun, client: WooClient | None = None) -> SyncRun:
         logger.warning("woocommerce sync failed shop=%s run=%s: %s", shop.domain, run.pk, exc)
         raise
     SyncRun.objects.for_shop(shop).filter(pk=run.pk).update(status=SyncRun.Status.DONE, finished_at=timezone.now())
-    transaction.on_commit(lambda: sync_finished.send(sender=SyncRun, shop_id=shop.pk, kind=run.kind), robust=True)
+    if run.kind == "full":
+        # Followers recompute the whole shop; incremental runs (every 15 minutes) reach them through the
+        # orders_recorded / customers_recorded signals of the rows they wrote, as Shopify's reconciliation does.
+        transaction.on_commit(lambda: sync_finished.send(sender=SyncRun, shop_id=shop.pk, kind=run.kind),
+                              robust=True)
     run.refresh_from_db()
     logger.info("woocommerce sync done shop=%s run=%s rows=%s", shop.domain, run.pk, run.rows_done)
     return run

@@ -173,7 +173,7 @@ def plugin_redact_customer(request: HttpRequest) -> JsonResponse:
     shop, data = verified
     email = str(data.get("email") or "").strip().lower()
     customer_id = str(data.get("customer_id") or "").strip()
-    if len(email) > 320 or "@" not in email or (customer_id and not customer_id.isdigit()) or len(customer_id) > 20:
+    if len(email) > 320 or "@" not in email or (customer_id and not customer_id.isdecimal()) or len(customer_id) > 20:
         reject("woocommerce_plugin", "malformed erasure request", shop.domain)
         return JsonResponse({"status": "rejected", "reason": "email and numeric customer_id expected"}, status=400)
     from backend.shops.redaction import CustomerRef, redact_customer
