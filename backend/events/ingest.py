@@ -138,10 +138,14 @@ def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int 
     return outcome
 
 
+_EXPOSING = frozenset({EventType.WIDGET_IMPRESSION, EventType.POPUP_SHOWN})
+
+
 def _record_exposures(shop_id: int, rows: list[Event]) -> None:
-    """An impression that echoes an experiment arm is the exposure: logged only when the variant was shown."""
+    """An impression (of a widget, or a popup shown) that echoes an experiment arm is the exposure: logged only
+    when the variant was shown."""
     seen = [(e.experiment, e.variant, e.visitor_id, e.created_at) for e in rows
-            if e.type == EventType.WIDGET_IMPRESSION and e.experiment and e.variant and e.visitor_id]
+            if e.type in _EXPOSING and e.experiment and e.variant and e.visitor_id]
     if not seen:
         return
     from backend.experiments.runtime import record_exposures

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from backend.catalog.models import Collection, CollectionMembership, Product
 from backend.recommendations.models import ComplementaryRule
@@ -58,7 +58,7 @@ def complementary_for(shop: Shop, product_id: int, limit: int) -> list[int]:
     rules = (
         ComplementaryRule.objects.for_shop(shop).filter(enabled=True)
         .filter(Q(source_product_id=product_id) | Q(source_collection_id__in=collections))
-        .order_by("source_collection_id", "pk")
+        .order_by(F("source_collection_id").asc(nulls_first=True), "pk")  # product rules (no collection) first
         .prefetch_related("target_products", "target_collections")
     )
     out: list[int] = []

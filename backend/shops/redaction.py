@@ -212,7 +212,10 @@ def mentions(blob: Any, ref: CustomerRef) -> bool:
 # Keys of platform bodies that hold personal data: blanked in queued bodies of a redacted customer.
 PII_KEYS = frozenset({"email", "contact_email", "phone", "first_name", "last_name", "note", "customer_locale"})
 PII_BLOCKS = frozenset({"shipping_address", "billing_address", "default_address", "addresses", "note_attributes",
-                        "properties", "client_details", "browser_ip"})
+                        "properties", "client_details", "browser_ip",
+                        # WooCommerce's names for the same (street, company and postcode live in billing/shipping)
+                        "billing", "shipping", "customer_note", "customer_ip_address", "customer_user_agent",
+                        "meta_data"})
 
 
 def scrub(blob: Any) -> Any:

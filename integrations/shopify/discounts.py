@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from backend.shops.models import Shop
+from integrations.base.errors import IntegrationError
 from integrations.base.platform import CreatedDiscountCode, DiscountCodeSpec
 
 from . import documents
@@ -32,17 +33,24 @@ def discount_input(spec: DiscountCodeSpec) -> dict:
 
 
 def create_discount_codes(shop: Shop, codes: list[DiscountCodeSpec]) -> list[CreatedDiscountCode]:
+    """The codes Shopify accepted. A failing call (after the client's own retries) ends the batch but keeps what
+    was created before it, so those codes still reach the pool; the next refill makes the rest."""
     created = []
     with ShopifyClient(shop) as client:
         for spec in codes:
-            if spec.kind == "free_shipping":
-                data = client.graphql(documents.DISCOUNT_CODE_FREE_SHIPPING_CREATE,
-                                      {"freeShippingCodeDiscount": discount_input(spec)}, expected_cost=10)
-                payload = data.get("discountCodeFreeShippingCreate") or {}
-            else:
-                data = client.graphql(documents.DISCOUNT_CODE_BASIC_CREATE,
-                                      {"basicCodeDiscount": discount_input(spec)}, expected_cost=10)
-                payload = data.get("discountCodeBasicCreate") or {}
+            try:
+                if spec.kind == "free_shipping":
+                    data = client.graphql(documents.DISCOUNT_CODE_FREE_SHIPPING_CREATE,
+                                          {"freeShippingCodeDiscount": discount_input(spec)}, expected_cost=10)
+                    payload = data.get("discountCodeFreeShippingCreate") or {}
+                else:
+                    data = client.graphql(documents.DISCOUNT_CODE_BASIC_CREATE,
+                                          {"basicCodeDiscount": discount_input(spec)}, expected_cost=10)
+                    payload = data.get("discountCodeBasicCreate") or {}
+            except IntegrationError as exc:
+                logger.warning("discount code creation stopped shop=%s after %s codes: %s", shop.domain,
+                               len(created), exc)
+                break
             errors = payload.get("userErrors") or []
             node = payload.get("codeDiscountNode") or {}
             if errors or not node.get("id"):

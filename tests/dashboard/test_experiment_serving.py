@@ -16,8 +16,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_cache_namespac
 UA = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36"}
 
 
-
-
 def _visitor_in(exp, arm_key):
     arms = [Arm(a["key"], a["weight"]) for a in exp.arms]
     return next(f"v-{i}" for i in range(1000) if assign(exp.salt, f"v-{i}", arms) == arm_key)
@@ -52,3 +50,17 @@ def test_widget_api_serves_the_arm_and_impressions_log_exposures(client, shop):
                            ).status_code == 202
     exposures = list(Exposure.objects.for_shop(shop).values_list("visitor_id", "arm"))
     assert exposures == [(copy_visitor, "copy")]
+
+
+def test_a_popup_shown_with_an_experiment_arm_logs_the_exposure(client, shop):
+    exp = Experiment.objects.create(
+        shop=shop, name="Offer test", target_kind="popup", target_key="1", status="running",
+        started_at=timezone.now(), arms=[{"key": "control", "weight": 1}, {"key": "bigger", "weight": 1}])
+    forget_running(shop)
+    visitor = _visitor_in(exp, "bigger")
+    batch = {"key": shop.public_key, "visitor": visitor, "session": "s1", "consent": {"analytics": True},
+             "events": [{"type": "popup_shown", "widget": "exit_intent", "experiment": str(exp.pk),
+                         "variant": "bigger"}]}
+    answer = client.post("/api/storefront/events", json.dumps(batch), content_type="text/plain", **UA)
+    assert answer.status_code == 202 and answer.json()["accepted"] == 1
+    assert list(Exposure.objects.for_shop(shop).values_list("visitor_id", "arm")) == [(visitor, "bigger")]
