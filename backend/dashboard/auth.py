@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -114,7 +115,8 @@ def sign_out(request: HttpRequest) -> None:
 
 
 def login_token(shop: Shop, actor: str = "link") -> str:
-    return signing.dumps({"shop": shop.pk, "actor": actor}, salt=_LINK_SALT)
+    # The nonce makes every link its own: two made in the same second would otherwise be one token, spent once.
+    return signing.dumps({"shop": shop.pk, "actor": actor, "n": secrets.token_hex(6)}, salt=_LINK_SALT)
 
 
 def shop_from_link(token: str) -> tuple[Shop, str] | None:
@@ -129,6 +131,26 @@ def shop_from_link(token: str) -> tuple[Shop, str] | None:
         return None
     shop = Shop.objects.filter(pk=data.get("shop"), state=Shop.State.INSTALLED).first()
     return (shop, str(data.get("actor", "link"))[:255]) if shop else None
+
+
+def screen_shop(request: HttpRequest) -> Shop | HttpResponse:
+    """For the widget and popup screens, which answer a plain 401/403 instead of sending to the login page: the
+    signed-in shop, or the response to return. A one-time login link (?token=) signs in and reloads the screen
+    without the token."""
+    token = request.GET.get("token")
+    if token:
+        found = shop_from_link(token[:512])
+        if found is None:
+            return HttpResponse("This sign-in link is invalid, used or expired.", status=403,
+                                content_type="text/plain")
+        sign_in(request, found[0], actor=found[1])
+        rest = request.GET.copy()
+        rest.pop("token")
+        return HttpResponseRedirect(request.path + (f"?{rest.urlencode()}" if rest else ""))
+    shop = current_shop(request)
+    if shop is None:
+        return HttpResponse("Open this screen from your shop's admin.", status=401, content_type="text/plain")
+    return shop
 
 
 def _csrf_failure(request: HttpRequest) -> HttpResponse | None:

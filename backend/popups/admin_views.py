@@ -1,7 +1,7 @@
 """Merchant screens for popups: campaign list, editor, and a live preview as a new, returning or VIP shopper sees it.
 
-Acts for the shop in the merchant session (backend.storefront.merchant_session, as the widgets screen); a campaign
-id from another shop is a 404.
+Acts for the signed-in shop (backend.dashboard.auth.screen_shop, as the widgets screen); a campaign id from another
+shop is a 404.
 """
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ import re
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from backend.dashboard import audit
+from backend.dashboard.auth import csrf_unless_session_token, screen_shop
+from backend.dashboard.text import page_lang
 from backend.events.models import Event, EventType
-from backend.shops.models import Shop
-from backend.storefront.merchant_session import current_shop, shop_from_token, sign_in
 
 from .campaigns import COPY_FIELDS, LOCALES, CampaignError, localized_copy, save_campaign
 from .models import Campaign, DiscountCode
@@ -26,27 +25,6 @@ PERSONAS = (("persona_new", ["visitors:new", "buyers:none"]),
             ("persona_returning", ["visitors:returning", "buyers:first"]),
             ("persona_vip", ["visitors:returning", "buyers:repeat", "tier:vip"]))
 _RULE_LINE = re.compile(r"\s*(\S+)\s*=\s*(free_shipping|\d{1,2}(?:\.\d{1,2})?\s*%)\s*")
-
-
-def _lang(request: HttpRequest, shop: Shop) -> str:
-    lang = request.GET.get("lang") or request.session.get("admin_lang") or shop.locale[:2]
-    lang = lang if lang in LOCALES else "en"
-    request.session["admin_lang"] = lang
-    return lang
-
-
-def _shop_or_response(request: HttpRequest) -> Shop | HttpResponse:
-    token = request.GET.get("token")
-    if token:
-        shop = shop_from_token(token)
-        if shop is None:
-            return HttpResponse("This sign-in link is invalid or has expired.", status=403, content_type="text/plain")
-        sign_in(request, shop)
-        return HttpResponseRedirect(request.path)
-    shop = current_shop(request)
-    if shop is None:
-        return HttpResponse("Open this screen from your shop's admin.", status=401, content_type="text/plain")
-    return shop
 
 
 def parse_offer_text(text: str) -> dict | None:
@@ -129,13 +107,13 @@ def previews(campaign: Campaign, lang: str, t: dict) -> list[dict]:
     return out
 
 
-@csrf_protect
+@csrf_unless_session_token  # cookie sessions need CSRF; the embedded admin's session token is not ambient
 @require_http_methods(["GET"])
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    shop = _shop_or_response(request)
+    shop = screen_shop(request)
     if isinstance(shop, HttpResponse):
         return shop
-    lang = _lang(request, shop)
+    lang = page_lang(request, shop)
     from .admin_text import ui_text
 
     campaigns = list(Campaign.objects.for_shop(shop).order_by("-priority", "pk").annotate(
@@ -153,13 +131,13 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                                                 "campaigns": campaigns})
 
 
-@csrf_protect
+@csrf_unless_session_token  # cookie sessions need CSRF; the embedded admin's session token is not ambient
 @require_http_methods(["GET", "POST"])
 def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    shop = _shop_or_response(request)
+    shop = screen_shop(request)
     if isinstance(shop, HttpResponse):
         return shop
-    lang = _lang(request, shop)
+    lang = page_lang(request, shop)
     from .admin_text import ui_text
 
     t = ui_text(lang)
@@ -211,14 +189,14 @@ def _preview_fields(data: dict) -> dict:
     }
 
 
-@csrf_protect
+@csrf_unless_session_token  # cookie sessions need CSRF; the embedded admin's session token is not ambient
 @require_POST
 def preview(request: HttpRequest) -> HttpResponse:
     """The live preview: the editor posts its fields on every change and swaps in this fragment."""
-    shop = current_shop(request)
-    if shop is None:
-        return HttpResponse("sign in to a shop first", status=401, content_type="text/plain")
-    lang = _lang(request, shop)
+    shop = screen_shop(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    lang = page_lang(request, shop)
     from .admin_text import ui_text
 
     t = ui_text(lang)

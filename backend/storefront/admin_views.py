@@ -12,14 +12,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.dashboard.audit import record
-from backend.dashboard.auth import csrf_unless_session_token
+from backend.dashboard.auth import csrf_unless_session_token, screen_shop
 from backend.dashboard.shell import link
+from backend.dashboard.text import page_lang
 from backend.shops.models import Shop
 
 from .access import forget_shops
 from .admin_strings import admin_strings
 from .merchandising import WidgetRuleSerializer, algorithm_choices, rule_as_json
-from .merchant_session import HasShop, MerchantSession, current_shop, shop_from_token, sign_in
+from .merchant_session import HasShop, MerchantSession
 from .models import AllowedOrigin, Widget
 from .rules import invalidate
 
@@ -96,19 +97,10 @@ def _save_origins(shop: Shop, text: str) -> list[str]:
 @csrf_unless_session_token  # cookie sessions need CSRF; the embedded admin's session token is not ambient
 @require_http_methods(["GET", "POST"])
 def widgets_admin(request: HttpRequest) -> HttpResponse:
-    token = request.GET.get("token")
-    if token:
-        shop = shop_from_token(token)
-        if shop is None:
-            return HttpResponse("This sign-in link is invalid or has expired.", status=403, content_type="text/plain")
-        sign_in(request, shop)
-        return HttpResponseRedirect("/admin/widgets/")
-    shop = current_shop(request)
-    if shop is None:
-        return HttpResponse("Open this screen from your shop's admin.", status=401, content_type="text/plain")
-    lang = request.GET.get("lang") or request.session.get("admin_lang") or shop.locale[:2]
-    lang = lang if lang in ("es", "en") else "en"
-    request.session["admin_lang"] = lang
+    shop = screen_shop(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    lang = page_lang(request, shop)
     strings = admin_strings(lang)
 
     errors: dict[str, dict] = {}

@@ -1,54 +1,25 @@
-"""Which shop a merchant screen acts for: a shop id kept in the signed Django session.
-
-A signed, short-lived link (`login_link`) puts it there until the dashboard's embedded-app auth takes over and
-calls `sign_in` itself. API calls made with that session cookie must carry the CSRF token like any form post.
+"""DRF authentication for the merchant APIs of this app (widget rules), on top of the one merchant sign-in in
+backend.dashboard.auth (embedded session token or signed session). API calls made with the session cookie must
+carry the CSRF token like any form post.
 """
 from __future__ import annotations
 
-from django.core import signing
-from django.http import HttpRequest
 from rest_framework import authentication, exceptions, permissions
 
+from backend.dashboard import auth
 from backend.shops.models import Shop
-
-SESSION_KEY = "merchant_shop_id"
-_SALT = "storefront.merchant-login"
-LINK_MAX_AGE = 600
-
-
-def sign_in(request: HttpRequest, shop: Shop) -> None:
-    from backend.dashboard import auth  # the single source of truth for merchant auth
-
-    auth.sign_in(request, shop, actor="link")
-
-
-def login_token(shop: Shop) -> str:
-    return signing.dumps({"shop": shop.pk}, salt=_SALT)
 
 
 def login_link(shop: Shop) -> str:
-    return f"/admin/widgets/?token={login_token(shop)}"
-
-
-def shop_from_token(token: str) -> Shop | None:
-    try:
-        data = signing.loads(token, salt=_SALT, max_age=LINK_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    return Shop.objects.filter(pk=data.get("shop"), state=Shop.State.INSTALLED).first()
-
-
-def current_shop(request: HttpRequest) -> Shop | None:
-    from backend.dashboard import auth  # session token (embedded) or signed session, verified in one place
-
-    return auth.current_shop(request)
+    """A one-time link that signs the merchant in and opens the widgets screen."""
+    return f"/admin/widgets/?token={auth.login_token(shop)}"
 
 
 class MerchantSession(authentication.SessionAuthentication):
     """DRF auth: the session's shop becomes `request.auth`; unsafe methods must pass Django's CSRF check."""
 
     def authenticate(self, request):  # noqa: ANN001, ANN201
-        shop = current_shop(request._request)
+        shop = auth.current_shop(request._request)
         if shop is None:
             return None
         if not getattr(request._request, "via_token", False):  # a bearer token is not ambient: no CSRF

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.dashboard.auth import login_token
+from backend.dashboard.auth import current_shop, login_token
 from backend.experiments.models import Experiment
-from backend.storefront.merchant_session import current_shop as storefront_current_shop
 from tests.dashboard.factories import member, session_token
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +76,7 @@ def test_woo_login_signs_in_to_the_members_shop_only(client, shop, other_shop):
     assert client.get("/admin/segments/").status_code == 200
     assert client.get("/admin/widgets/").status_code == 200
     request = home.wsgi_request
-    assert storefront_current_shop(request) == other_shop
+    assert current_shop(request) == other_shop
 
 
 def test_user_without_membership_cannot_sign_in(client, shop):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from backend.dashboard.auth import login_token
 from backend.popups.models import Campaign
-from backend.storefront.merchant_session import login_token
 
 from .factories import fill_pool, make_campaign
 

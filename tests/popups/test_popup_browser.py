@@ -225,7 +225,7 @@ def test_mobile_return_to_the_tab_fires_and_a_days_cap_holds_in_a_new_tab(open_p
 
 
 def test_admin_preview_updates_live_as_the_merchant_types(browser, live_server, popup_shop):
-    from backend.storefront.merchant_session import login_token
+    from backend.dashboard.auth import login_token
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

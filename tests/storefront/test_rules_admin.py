@@ -6,7 +6,8 @@ import json
 import pytest
 from django.test import Client
 
-from backend.storefront.merchant_session import login_link, login_token
+from backend.dashboard.auth import login_token
+from backend.storefront.merchant_session import login_link
 from backend.storefront.models import WidgetRule
 from backend.storefront.rules import rule_for
 from tests.storefront.factories import make_collection, make_order, make_product
