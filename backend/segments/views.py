@@ -21,6 +21,8 @@ from backend.customers.identities import unmerge
 from backend.customers.models import CustomerProfile, MergeLog
 from backend.dashboard import audit
 from backend.dashboard.auth import actor_of, merchant_view
+from backend.dashboard.shell import link
+from backend.dashboard.text import page_lang
 from backend.shops.models import Shop
 
 from . import membership
@@ -33,13 +35,6 @@ from .valuation import latest_fit
 
 MAX_RULE_BYTES = 16 * 1024
 PREVIEW_MEMBERS = 20
-
-
-def _lang(request: HttpRequest, shop: Shop) -> str:
-    lang = request.GET.get("lang", "")
-    if lang in ("es", "en"):
-        return lang
-    return "es" if shop.locale.lower().startswith("es") else "en"
 
 
 def _collection_names(shop: Shop, rule: dict) -> dict[int, str]:
@@ -77,7 +72,7 @@ def _pct(ratio: float | None, t: dict) -> str:
 @require_GET
 def segment_list(request: HttpRequest) -> HttpResponse:
     shop = request.shop
-    lang = _lang(request, shop)
+    lang = page_lang(request, shop)
     t = ui_text(lang)
     ensure_presets(shop)
     settings = membership.settings_for(shop)
@@ -108,7 +103,7 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     shop = request.shop
-    lang = _lang(request, shop)
+    lang = page_lang(request, shop)
     t = ui_text(lang)
     segment = None
     if pk is not None:
@@ -148,7 +143,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                          {"name": segment.name, "rules": segment.rules, "is_active": segment.is_active})
             membership.forget_segments(shop)
             membership.evaluate_segment(segment)
-            return redirect(f"/admin/segments/{segment.pk}/?lang={lang}&saved=1")
+            return redirect(link(request, f"/admin/segments/{segment.pk}/", lang, saved=1))
     return render(request, "segments/edit.html", {
         "id_token": getattr(request, "session_token", ""),
         "t": t, "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
@@ -164,7 +159,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def segment_preview(request: HttpRequest) -> JsonResponse:
     """The builder calls this as the rule changes: validity, summary, member count and a few members."""
     shop = request.shop
-    lang = _lang(request, shop)
+    lang = page_lang(request, shop)
     if len(request.body) > MAX_RULE_BYTES:
         return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": "too large"}]}, status=413)
     try:
@@ -197,7 +192,7 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
 def merges(request: HttpRequest) -> HttpResponse:
     """Merged profiles with the identity that joined them; a merchant can split any of them again."""
     shop = request.shop
-    lang = _lang(request, shop)
+    lang = page_lang(request, shop)
     if request.method == "POST":
         raw = request.POST.get("merge", "")[:20]
         log = MergeLog.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdecimal() else None
@@ -210,7 +205,7 @@ def merges(request: HttpRequest) -> HttpResponse:
 
         update_profile(kept)
         update_profile(absorbed)
-        return redirect(f"/admin/customers/merges/?lang={lang}")
+        return redirect(link(request, "/admin/customers/merges/", lang))
     logs = MergeLog.objects.for_shop(shop).filter(undone_at__isnull=True).select_related("kept", "absorbed") \
         .order_by("-merged_at")[:200]
     return render(request, "segments/merges.html", {"t": ui_text(lang), "lang": lang, "shop": shop, "logs": logs,

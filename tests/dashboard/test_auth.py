@@ -161,3 +161,23 @@ def test_password_guessing_is_paused(client, shop, settings, own_cache_namespace
         assert client.post("/admin/login/", {"username": "ana@example.com", "password": "nope"}).status_code == 401
     paused = client.post("/admin/login/", {"username": "ana@example.com", "password": "correct horse 42"})
     assert paused.status_code == 429
+
+
+def test_embedded_segment_and_popup_screens_save_with_the_session_token_and_keep_it(shop):
+    from django.test import Client
+
+    from backend.popups.models import Campaign
+    from backend.segments.models import Segment
+
+    strict = Client(enforce_csrf_checks=True)  # no cookie at all: the token is the credential
+    token = session_token(shop, sub="7")
+    rules = '{"all": [{"field": "orders_count", "op": "gte", "value": 1}]}'
+    saved = strict.post("/admin/segments/new/", {"name": "Buyers", "id_token": token, "rules": rules})
+    assert saved.status_code == 302 and f"id_token={token}" in saved["Location"]
+    assert Segment.objects.for_shop(shop).filter(name="Buyers").exists()
+    assert strict.get(saved["Location"]).status_code == 200
+    from tests.popups.test_admin import FORM
+
+    form = {**FORM, "id_token": token}
+    assert strict.post("/admin/popups/new/", form).status_code == 302
+    assert Campaign.objects.for_shop(shop).filter(name=FORM["name"]).exists()
