@@ -63,6 +63,7 @@ versions = LocalCache(max_entries=50_000)
 payloads = LocalCache()
 rules = LocalCache()
 cards = LocalCache(max_entries=20_000)  # product cards (cards.py)
+ids = LocalCache(max_entries=50_000)  # page ids → our pks (views._pk)
 
 
 def clear() -> None:
@@ -70,6 +71,7 @@ def clear() -> None:
     payloads.clear()
     rules.clear()
     cards.clear()
+    ids.clear()
 
 
 _rebuilds = ThreadPoolExecutor(max_workers=2, thread_name_prefix="widget-rebuild")

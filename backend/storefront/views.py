@@ -40,6 +40,7 @@ PUBLIC_TTL = 60  # seconds a non-personal payload is fresh, for us and for a CDN
 STALE_TTL = 600  # seconds a stale one may still be served while it is rebuilt in the background
 RETRY_REBUILD = 5  # seconds a worker waits before checking again on a stale payload's rebuild
 LOCAL_TTL = 10  # seconds a worker reuses it from memory (still only under the shop's current rule version)
+ID_TTL = 60  # seconds a worker remembers which pk a product or collection id from the page names
 _WIDGETS = frozenset(Widget.values)
 
 
@@ -72,10 +73,17 @@ def _limit(request: HttpRequest, default: int) -> int:
 
 
 def _pk(model: type[Product] | type[Collection], shop: ShopInfo, platform_id: str) -> int | None:
+    """Our pk for a product or collection id from the page, remembered in the worker (0: no such row) so the hot
+    path doesn't ask the database on every request."""
     if not platform_id:
         return None
-    rows = model.objects.for_shop(shop.id).filter(platform_id=plain_id(platform_id))
-    return rows.values_list("pk", flat=True).first()
+    key = f"{model.__name__}:{shop.id}:{plain_id(platform_id)}"
+    pk = hotcache.ids.get(key)
+    if pk is None:
+        rows = model.objects.for_shop(shop.id).filter(platform_id=plain_id(platform_id))
+        pk = rows.values_list("pk", flat=True).first() or 0
+        hotcache.ids.set(key, pk, ID_TTL)
+    return pk or None
 
 
 def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> HttpResponse:
@@ -116,13 +124,15 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
     if not rule.enabled:
         return _json(200, {**head, "items": []}, {**cors, **cache_headers})
 
+    product_id, collection_id = _pk(Product, shop, product), _pk(Collection, shop, collection)
+
     def build() -> bytes:
         req = WidgetRequest(
             widget=widget,
             locale=locale,
             limit=limit,
-            product_id=_pk(Product, shop, product),
-            collection_id=_pk(Collection, shop, collection),
+            product_id=product_id,
+            collection_id=collection_id,
             visitor_id=visitor if personal else "",
             customer_id=customer_pk(shop, caller.customer_platform_id) if personal else None,
             segment=segment,
@@ -135,7 +145,8 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
     if personal:
         return _json(200, build(), {**cors, **cache_headers})
 
-    cache_key = f"storefront:w:{shop.id}:{version}:{widget}:{product}:{collection}:{segment}:{locale}:{limit}"
+    # Keyed by what the payload is built from: made-up ids all share the payload of "no such product".
+    cache_key = f"storefront:w:{shop.id}:{version}:{widget}:{product_id}:{collection_id}:{segment}:{locale}:{limit}"
     if assignment is not None:
         cache_key += f":x{assignment.experiment_id}:{assignment.arm}"
     entry = hotcache.payloads.get(cache_key)
