@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 
 
 def sellable(shop: Shop):
-    """Active, not deleted, available for sale and in stock (or not tracking stock)."""
+    """Active, not deleted, available for sale and in stock (or with a variant for sale that tracks no stock):
+    the same rule as the widget's product cards (storefront/cards.py)."""
     return Product.objects.for_shop(shop).filter(
-        Q(total_inventory__gt=0) | Q(variants__inventory_tracked=False),
+        Q(total_inventory__gt=0) | Q(variants__inventory_tracked=False, variants__available_for_sale=True),
         status="active", deleted_at__isnull=True, available_for_sale=True,
     )
 
@@ -40,10 +41,8 @@ def customer_of(shop: Shop, ctx: RecommendationContext) -> int | None:
         return ctx.customer_id
     if not ctx.visitor_id:
         return None
-    try:
-        from backend.events.identity import customer_for_visitor
-    except ImportError:
-        return None
+    from backend.events.identity import customer_for_visitor
+
     customer = customer_for_visitor(shop, ctx.visitor_id)
     return getattr(customer, "pk", customer)
 
@@ -79,10 +78,8 @@ def not_to_rebuy(shop: Shop, customer_id: int | None) -> set[int]:
 
 def _rule_rebuyable(shop: Shop) -> set[int]:
     """Re-buyables the merchant listed on the widget rule (storefront app), besides ProductPreference rows."""
-    try:
-        from backend.storefront.rules import rule_for
-    except ImportError:
-        return set()
+    from backend.storefront.rules import rule_for
+
     return set(getattr(rule_for(shop, "also_bought"), "rebuyable_product_ids", ()) or ())
 
 

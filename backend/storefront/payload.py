@@ -5,22 +5,14 @@ excludes collections.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 
-from django.db.models import Sum
-from django.utils import timezone
-
-from backend.catalog.models import CollectionMembership, Product
-from backend.orders.models import LineItem
+from backend.catalog.models import CollectionMembership
 
 from .access import ShopInfo
 from .cards import cards, in_stock
 from .rules import WidgetRuleData
-
-logger = logging.getLogger("personalize.storefront")
 
 
 @dataclass(frozen=True)
@@ -47,30 +39,6 @@ def excluded_products(shop_id: int, rule: WidgetRuleData) -> frozenset[int]:
     return rule.excluded_product_ids | frozenset(in_collections)
 
 
-def _top_sellers(shop_id: int, limit: int, exclude: frozenset[int]) -> list[int]:
-    """Last resort while an engine is missing: units sold in 30 days, then the newest products."""
-    since = timezone.now() - timedelta(days=30)
-    sold = (
-        LineItem.objects.for_shop(shop_id)
-        .filter(order__processed_at__gte=since, product__isnull=False)
-        .values("product_id")
-        .annotate(units=Sum("quantity"))
-        .order_by("-units", "product_id")
-        .values_list("product_id", flat=True)[: limit + len(exclude)]
-    )
-    picks = [pk for pk in sold if pk not in exclude]
-    if len(picks) < limit:
-        newest = (
-            Product.objects.for_shop(shop_id)
-            .filter(status="active", deleted_at__isnull=True, available_for_sale=True)
-            .exclude(pk__in=[*picks, *exclude])
-            .order_by("-pk")
-            .values_list("pk", flat=True)[: limit - len(picks)]
-        )
-        picks.extend(newest)
-    return picks
-
-
 def _engine_picks(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData, exclude: frozenset[int]) -> list[int]:
     from backend.recommendations.registry import RecommendationContext, recommend
 
@@ -88,11 +56,7 @@ def _engine_picks(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData, excl
         # Personal lists are built on every request: they check stock on remembered cards, shared ones in the db.
         sellable=partial(in_stock, shop.id) if req.personal else None,
     )
-    try:
-        return recommend(shop.model, req.widget, ctx)
-    except ImportError:  # an engine missing from this build: top sellers keep the widget useful
-        logger.warning("engine for %s unavailable; serving top sellers", req.widget)
-        return [] if req.widget == "recently_viewed" else _top_sellers(shop.id, ctx.limit, exclude)
+    return recommend(shop.model, req.widget, ctx)
 
 
 def build_items(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData) -> list[dict]:
