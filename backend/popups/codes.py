@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from backend.events.models import Event, EventType
@@ -152,32 +151,32 @@ def refill(campaign: Campaign, now: datetime | None = None, creator=None) -> int
 
 
 def mark_redeemed(shop_id: int, orders: list) -> int:  # noqa: ANN001 - Order rows
-    """Match orders' discount codes to our codes: mark them used, tied to the order; returns how many."""
+    """Match orders' discount codes to our codes: mark them used, tied to the order; returns how many.
+
+    One query for the whole batch: our codes are upper case (new_code), so the orders' codes are compared upper
+    cased, on the (shop, code) index.
+    """
     now = timezone.now()
-    matched = 0
+    order_of: dict[str, object] = {}
     for order in orders:
-        used = [c for c in (order.discount_codes or []) if isinstance(c, str) and c]
-        if not used:
-            continue
-        q = Q()
-        for code in used:
-            q |= Q(code__iexact=code)
-        rows = list(DiscountCode.objects.for_shop(shop_id).filter(q).exclude(status=DiscountCode.Status.USED)
-                    .select_related("campaign"))
-        for row in rows:
-            claimed = DiscountCode.objects.for_shop(shop_id).filter(pk=row.pk).exclude(
-                status=DiscountCode.Status.USED).update(status=DiscountCode.Status.USED,
-                                                        used_at=order.processed_at or now, order=order)
-            if not claimed:
-                continue  # a webhook and a sync raced: the first one counted it
-            matched += 1
-            # The conversion of record: an order paid with the popup's code (variant "order" tells it from clicks).
-            Event.objects.create(shop_id=shop_id, type=EventType.POPUP_CONVERTED, visitor_id=row.visitor_id,
-                                 customer_id=order.customer_id, widget=row.campaign.widget, variant="order",
-                                 created_at=order.processed_at or now)
+        for code in order.discount_codes or []:
+            if isinstance(code, str) and code:
+                order_of.setdefault(code.upper(), order)
+    if not order_of:
+        return 0
+    matched = 0
+    rows = (DiscountCode.objects.for_shop(shop_id).filter(code__in=list(order_of))
+            .exclude(status=DiscountCode.Status.USED).select_related("campaign"))
+    for row in rows:
+        order = order_of[row.code.upper()]
+        claimed = DiscountCode.objects.for_shop(shop_id).filter(pk=row.pk).exclude(
+            status=DiscountCode.Status.USED).update(status=DiscountCode.Status.USED,
+                                                    used_at=order.processed_at or now, order=order)
+        if not claimed:
+            continue  # a webhook and a sync raced: the first one counted it
+        matched += 1
+        # The conversion of record: an order paid with the popup's code (variant "order" tells it from clicks).
+        Event.objects.create(shop_id=shop_id, type=EventType.POPUP_CONVERTED, visitor_id=row.visitor_id,
+                             customer_id=order.customer_id, widget=row.campaign.widget, variant="order",
+                             created_at=order.processed_at or now)
     return matched
-
-
-def redemption_counts(shop_id: int, campaign_id: int) -> dict[str, int]:
-    rows = DiscountCode.objects.for_shop(shop_id).filter(campaign_id=campaign_id)
-    return {s: rows.filter(status=s).count() for s in DiscountCode.Status.values}
