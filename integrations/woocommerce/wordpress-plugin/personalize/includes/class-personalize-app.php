@@ -135,7 +135,7 @@ class Personalize_App {
 		if ( is_wp_error( $data ) ) {
 			return $data;
 		}
-		$allowed = array( 'connected', 'shop', 'public_key', 'locale', 'currency', 'script_url', 'api_url', 'customer_signing_key' );
+		$allowed = array( 'connected', 'shop', 'public_key', 'locale', 'currency', 'script_url', 'api_url', 'customer_signing_key', 'popups' );
 		update_option( self::OPTION_CONFIG, array_intersect_key( $data, array_flip( $allowed ) ), false );
 		return true;
 	}
