@@ -37,21 +37,25 @@ MAX_RULE_BYTES = 16 * 1024
 PREVIEW_MEMBERS = 20
 
 
-def _collection_names(shop: Shop, rule: dict) -> dict[int, str]:
+def _collection_names(shop: Shop, *rules: dict) -> dict[int, str]:
+    """Titles of the collections the rules name (viewed_collection), in one query for all of them."""
     from backend.catalog.models import Collection
 
     ids: set[int] = set()
 
     def walk(node: dict) -> None:
+        if not isinstance(node, dict):
+            return
         for key in ("all", "any"):
             for child in node.get(key, []):
                 walk(child)
         if "not" in node:
             walk(node["not"])
-        if node.get("field") == "viewed_collection":
+        if node.get("field") == "viewed_collection" and isinstance(node.get("value"), int):
             ids.add(node["value"])
 
-    walk(rule)
+    for rule in rules:
+        walk(rule)
     return dict(Collection.objects.for_shop(shop).filter(pk__in=ids).values_list("pk", "title")) if ids else {}
 
 
@@ -77,9 +81,11 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     ensure_presets(shop)
     settings = membership.settings_for(shop)
     segments = []
-    for s in Segment.objects.for_shop(shop).order_by("pk"):
+    rows = list(Segment.objects.for_shop(shop).order_by("pk"))
+    names = _collection_names(shop, *(s.rules for s in rows if isinstance(s.rules, dict)))
+    for s in rows:
         try:
-            summary = summarize(validate(s.rules), lang, settings.viewed_window_days, _collection_names(shop, s.rules))
+            summary = summarize(validate(s.rules), lang, settings.viewed_window_days, names)
         except RuleError:
             summary = "—"
         segments.append({"pk": s.pk, "name": display_name(s, lang), "slug": s.slug, "count": s.member_count,
