@@ -7,20 +7,14 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from backend.customers.models import Customer
 from backend.shops.models import Shop
-from backend.shops.redaction import CustomerRef
+from backend.shops.redaction import CustomerRef, customers_of
 
 from .models import Event, VisitorIdentity
 
 
 def _customer_ids(shop: Shop, ref: CustomerRef) -> list[int]:
-    match = Q(pk__in=[])
-    if ref.platform_id:
-        match |= Q(platform_id=ref.platform_id)
-    if ref.email:
-        match |= Q(email__iexact=ref.email)
-    return list(Customer.objects.for_shop(shop).filter(match).values_list("pk", flat=True))
+    return list(customers_of(shop, ref).values_list("pk", flat=True))
 
 
 def _their_events(shop: Shop, customer_ids: list[int]):  # noqa: ANN202

@@ -67,11 +67,11 @@ def complementary_for(shop: Shop, product_id: int, limit: int) -> list[int]:
         out += sorted(p.pk for p in rule.target_products.all())
         target_collections += [c.pk for c in rule.target_collections.all()]
     if target_collections and len(out) < limit:
-        out += _collection_products(shop, target_collections, limit * 2)
+        out += collection_products(shop, target_collections, limit * 2)
     return list(dict.fromkeys(p for p in out if p != product_id))[: limit * 2]
 
 
-def _collection_products(shop: Shop, collection_ids: list[int], n: int) -> list[int]:
+def collection_products(shop: Shop, collection_ids: list[int], n: int) -> list[int]:
     """Products of the target collections, their 30-day bestsellers first, taking turns between collections."""
     from backend.recommendations.bestsellers import top_sellers
 

@@ -15,8 +15,8 @@ from backend.catalog.models import CollectionMembership
 from backend.events.models import Event, EventType
 from backend.recommendations import eligibility
 from backend.recommendations.also_bought import stored_neighbours
-from backend.recommendations.bestsellers import bestsellers_with_fallback, top_sellers
-from backend.recommendations.complementary import complementary_for
+from backend.recommendations.bestsellers import bestsellers_with_fallback
+from backend.recommendations.complementary import collection_products, complementary_for
 from backend.recommendations.registry import RecommendationContext
 from backend.shops.models import Shop
 
@@ -61,12 +61,7 @@ def co_viewed(shop: Shop, product_id: int, limit: int = 30) -> list[int]:
 def same_collection(shop: Shop, product_id: int, limit: int = 30) -> list[int]:
     collections = list(CollectionMembership.objects.for_shop(shop).filter(product_id=product_id)
                        .values_list("collection_id", flat=True)[:10])
-    out: list[int] = []
-    for cid in collections:
-        out += top_sellers(shop, "", cid, "units", "30d", limit)
-        out += list(CollectionMembership.objects.for_shop(shop).filter(collection_id=cid)
-                    .order_by("position", "pk").values_list("product_id", flat=True)[:limit])
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(collection_products(shop, collections, limit)))
 
 
 def _interleave(first: list[int], second: list[int]) -> list[int]:

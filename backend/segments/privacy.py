@@ -2,20 +2,16 @@
 from __future__ import annotations
 
 from backend.customers.identities import forget_contact_identities
-from backend.customers.models import Customer, CustomerProfile, Identity
+from backend.customers.models import CustomerProfile, Identity
 from backend.shops.models import Shop
-from backend.shops.redaction import CustomerRef
+from backend.shops.redaction import CustomerRef, customers_of
 
 EXPORTED = ["orders_count", "total_spent", "aov", "first_order_at", "last_order_at", "r_score", "f_score", "m_score",
             "sessions_count", "last_seen_at", "accepts_marketing", "p_alive", "expected_value_365", "value_tier"]
 
 
 def _customer_ids(shop: Shop, ref: CustomerRef) -> list[int]:
-    qs = Customer.objects.for_shop(shop)
-    ids = set(qs.filter(platform_id=ref.platform_id).values_list("pk", flat=True)) if ref.platform_id else set()
-    if ref.email:
-        ids |= set(qs.filter(email__iexact=ref.email).values_list("pk", flat=True))
-    return sorted(ids)
+    return sorted(customers_of(shop, ref).values_list("pk", flat=True))
 
 
 def redact_profiles(shop: Shop, ref: CustomerRef) -> None:

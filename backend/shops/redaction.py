@@ -77,7 +77,8 @@ def shop_redactor(fn: ShopRedactor) -> ShopRedactor:
 # --- whose rows ----------------------------------------------------------------------------------------------------
 
 
-def _customers(shop: Shop, ref: CustomerRef) -> models.QuerySet:
+def customers_of(shop: Shop, ref: CustomerRef) -> models.QuerySet:
+    """The shop's customer rows a redaction request names (by platform id or email)."""
     from backend.customers.models import Customer
 
     match = Q(pk__in=[])
@@ -98,7 +99,7 @@ def _orders(shop: Shop, ref: CustomerRef) -> models.QuerySet:
         match |= Q(email__iexact=ref.email)
     if ref.order_ids:
         match |= Q(platform_id__in=list(ref.order_ids))
-    match |= Q(customer__in=_customers(shop, ref))
+    match |= Q(customer__in=customers_of(shop, ref))
     return Order.objects.for_shop(shop).filter(match)
 
 
@@ -113,7 +114,7 @@ def export_customer(shop: Shop, ref: CustomerRef) -> CustomerDataExport:
     """Gather what we hold about the customer and keep it for the merchant; re-running a request replaces it."""
     profile_fields = ["platform_id", "email", "phone", "first_name", "last_name", "country", "province", "city",
                       "tags", "accepts_marketing", "platform_created_at", "redacted_at"]
-    profiles = [{f: _iso(getattr(c, f)) for f in profile_fields} for c in _customers(shop, ref)]
+    profiles = [{f: _iso(getattr(c, f)) for f in profile_fields} for c in customers_of(shop, ref)]
     orders = []
     for order in _orders(shop, ref).prefetch_related("line_items", "refunds").order_by("processed_at", "pk"):
         orders.append({
@@ -181,7 +182,7 @@ def _redact_orders(shop: Shop, ref: CustomerRef) -> None:
 
 @customer_redactor
 def _redact_profile(shop: Shop, ref: CustomerRef) -> None:
-    for customer in _customers(shop, ref):
+    for customer in customers_of(shop, ref):
         customer.redact()
         customer.save()
 
