@@ -48,16 +48,21 @@ def ensure_tools() -> None:
         subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=LH_DIR, check=True)
 
 
-def start_app(tmp: Path, port: int) -> subprocess.Popen:
-    base = f"http://127.0.0.1:{port}"
-    env = {
+def app_env(tmp: Path, port: int) -> dict[str, str]:
+    """The environment of the bench's app: its own SQLite file in `tmp`, no Redis, no broker."""
+    return {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-        "APP_URL": base,
+        "APP_URL": f"http://127.0.0.1:{port}",
         "REDIS_URL": "",
         "CELERY_BROKER_URL": "",
         "LOG_LEVEL": "WARNING",
     }
+
+
+def start_app(tmp: Path, port: int) -> subprocess.Popen:
+    base = f"http://127.0.0.1:{port}"
+    env = app_env(tmp, port)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "seed_demostore", "--domain", DOMAIN, "--origin", base], cwd=ROOT, env=env, check=True,
