@@ -5,6 +5,8 @@ import logging
 
 from django.core.cache import cache
 
+from .outage import SHARED_CACHE_ERRORS
+
 logger = logging.getLogger("personalize.rejections")
 
 
@@ -12,9 +14,12 @@ def reject(kind: str, reason: str, shop_domain: str = "") -> None:
     logger.warning("rejected %s: %s shop=%s", kind, reason, shop_domain or "-")
     key = f"rejections:{kind}"
     try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=None)
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=None)
+    except SHARED_CACHE_ERRORS:  # the count is lost, the log line above is not; the refusal must still be a 4xx
+        pass
 
 
 def rejection_count(kind: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.utils import timezone
 
+from backend.core.outage import SHARED_CACHE_ERRORS
 from backend.customers.models import Customer
 from backend.shops.models import Shop
 
@@ -31,8 +32,11 @@ def stitch(shop: Shop | int, visitor_id: str, customer: Customer | int) -> None:
     if not visitor_id or not customer_id:
         return
     memo = f"events:stitched:{shop_id}:{visitor_id}"
-    if cache.get(memo) == customer_id:
-        return
+    try:
+        if cache.get(memo) == customer_id:
+            return
+    except SHARED_CACHE_ERRORS:  # the memo only saves a write; the events are already stored
+        memo = ""
     now = timezone.now()
     VisitorIdentity.objects.bulk_create(
         [
@@ -47,7 +51,11 @@ def stitch(shop: Shop | int, visitor_id: str, customer: Customer | int) -> None:
     Event.objects.for_shop(shop_id).filter(visitor_id=visitor_id, customer__isnull=True).update(
         customer_id=customer_id
     )
-    cache.set(memo, customer_id, _STITCH_TTL)
+    if memo:
+        try:
+            cache.set(memo, customer_id, _STITCH_TTL)
+        except SHARED_CACHE_ERRORS:
+            pass
 
 
 def customer_for_visitor(shop: Shop | int, visitor_id: str) -> int | None:
