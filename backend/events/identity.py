@@ -5,6 +5,8 @@ events recorded anonymously before the login are attributed to the customer when
 """
 from __future__ import annotations
 
+import contextlib
+
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -52,10 +54,8 @@ def stitch(shop: Shop | int, visitor_id: str, customer: Customer | int) -> None:
         customer_id=customer_id
     )
     if memo:
-        try:
+        with contextlib.suppress(*SHARED_CACHE_ERRORS):
             cache.set(memo, customer_id, _STITCH_TTL)
-        except SHARED_CACHE_ERRORS:
-            pass
 
 
 def customer_for_visitor(shop: Shop | int, visitor_id: str) -> int | None:
