@@ -46,8 +46,9 @@ def test_storefront_webhooks_and_health_answer_json_503(client, shop, catalog):
     with database_down():
         widget = client.get("/api/storefront/widgets/bestsellers", {"key": key}, HTTP_ORIGIN=ORIGIN, **UA)
         assert_json_503(widget)
+        view = {"type": "product_viewed", "product": catalog[0].platform_id}
         events = client.post("/api/storefront/events", json.dumps({
-            "key": key, "visitor": "v-1", "consent": {"analytics": True}, "events": [{"type": "page_viewed"}]}),
+            "key": key, "visitor": "v-1", "consent": {"analytics": True}, "events": [view]}),
             content_type="text/plain", **UA)
         assert_json_503(events)
         assert_json_503(client.get("/api/storefront/popup", {"key": key, "visitor": "v-1"}))
