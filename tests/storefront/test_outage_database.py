@@ -38,7 +38,7 @@ def assert_json_503(response):
     assert response.status_code == 503, response.content[:300]
     assert response["Content-Type"] == "application/json"
     assert int(response["Retry-After"]) > 0
-    assert response.json()["unavailable"] == "database"
+    assert json.loads(response.content)["unavailable"] == "database"
 
 
 def test_storefront_webhooks_and_health_answer_json_503(client, shop, catalog):
@@ -87,3 +87,23 @@ def test_a_widget_the_worker_holds_is_served_while_the_database_is_down(client, 
                           **UA)
     assert held.status_code == 200 and held.json() == warm.json()
     assert_json_503(cold)
+
+
+def test_an_outage_raised_outside_any_view_is_still_a_503_and_other_errors_stay_500(rf):
+    """handler500's side: what escapes a middleware (a session save, say) reaches Django's error handler, not ours."""
+    from django.db import OperationalError
+
+    from backend.core import outage
+
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        api = outage.server_error(rf.get("/api/storefront/events"))
+        page = outage.server_error(rf.get("/admin/", HTTP_ACCEPT_LANGUAGE="es"))
+    assert_json_503(api)
+    assert page.status_code == 503 and "No disponible temporalmente" in page.content.decode()
+    try:
+        raise ValueError("a bug, not an outage")
+    except ValueError:
+        bug = outage.server_error(rf.get("/api/storefront/events"))
+    assert bug.status_code == 500
