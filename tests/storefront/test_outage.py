@@ -132,6 +132,9 @@ def test_admin_says_the_cache_is_down_in_both_languages(client, shop, redis):
     assert es.status_code == 200
     assert "Caché no disponible:" in es.content.decode()
     assert "Cache unavailable" not in es.content.decode()
+    for screen in ("/admin/widgets/", "/admin/popups/", "/admin/experiments/", "/admin/settings/"):
+        page = client.get(f"{screen}?id_token={token}&lang=en")
+        assert page.status_code == 200 and "Cache unavailable:" in page.content.decode(), screen
 
 
 def test_healthz_reports_the_cache(client, shop, redis):
