@@ -82,6 +82,25 @@ def test_warm_widget_keeps_its_items_after_redis_is_killed(client, shop, catalog
         assert again["Access-Control-Allow-Origin"] == ORIGIN
 
 
+def test_a_visitor_keeps_their_experiment_arm_after_redis_is_killed(client, shop, catalog, redis):
+    from django.utils import timezone
+
+    from backend.experiments.assignment import Arm, assign
+    from backend.experiments.models import Experiment
+
+    exp = Experiment.objects.create(
+        shop=shop, name="Title test", target_key="bestsellers", status="running", started_at=timezone.now(),
+        arms=[{"key": "control", "weight": 1}, {"key": "copy", "weight": 1, "config": {"title_en": "Hot now"}}])
+    arms = [Arm(a["key"], a["weight"]) for a in exp.arms]
+    visitor = next(f"v-{i}" for i in range(1000) if assign(exp.salt, f"v-{i}", arms) == "copy")
+    warm = widget(client, "bestsellers", shop, visitor=visitor, locale="en")
+    assert (warm.json()["variant"], warm.json()["title"]) == ("copy", "Hot now")
+    after_kill(redis)
+    time.sleep(1.0)  # past the experiments' own one-second memo too
+    again = widget(client, "bestsellers", shop, visitor=visitor, locale="en")
+    assert again.status_code == 200 and again.json() == warm.json()
+
+
 def test_cold_widget_is_a_json_503_with_retry_after(client, shop, catalog, redis):
     assert widget(client, "bestsellers", shop).status_code == 200
     after_kill(redis)
