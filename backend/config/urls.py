@@ -16,3 +16,6 @@ urlpatterns = [
     path("", include("backend.experiments.urls")),
     path("demo/", include("backend.demostore.urls")),
 ]
+
+# An outage raised outside any view (a middleware, a session save) is a 503 too; anything else is Django's 500.
+handler500 = "backend.core.outage.server_error"

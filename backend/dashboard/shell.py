@@ -12,6 +12,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from backend.core.health import check_cache
+
 from .text import LANGS, page_lang, text
 
 NAV = (
@@ -47,7 +49,14 @@ def shell_for(request: HttpRequest, lang: str) -> dict[str, Any]:
         "nav": [{"key": k, "label": t[f"nav_{k}"], "href": link(request, href, lang), "active": k == active}
                 for k, href in NAV],
         "other_lang_href": link(request, request.path, "en" if lang == "es" else "es"),
+        "cache_notice": _cache_notice(t),
     }
+
+
+def _cache_notice(t: dict[str, str]) -> str:
+    """The merchant should know when the storefront runs degraded (the probe is memoized: no timeout per page)."""
+    status = check_cache()
+    return "" if status == "ok" else t["cache_down"].format(reason=status.removeprefix("error: "))
 
 
 def shell_context(request: HttpRequest) -> dict[str, Any]:

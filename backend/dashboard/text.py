@@ -53,6 +53,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "bad_arms": "An experiment needs at least two variants with positive weights and distinct names.",
         "busy": "Another experiment is already running on this target.",
         "offer": "Offer (popups)",
+        "cache_down": "Cache unavailable: {reason}. Storefront widgets keep showing what each server holds in "
+                      "memory; other storefront requests are answered \u201cretry later\u201d until it is back.",
+        "unavailable_title": "Temporarily unavailable",
+        "unavailable_body": "A service this page needs is not answering. Your data is safe; please try again in "
+                            "a minute.", "retry": "Try again",
     },
     "es": {
         "app": "Personalize", "nav_home": "Inicio", "nav_widgets": "Widgets", "nav_segments": "Segmentos",
@@ -104,6 +109,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "bad_arms": "Un experimento necesita al menos dos variantes con pesos positivos y nombres distintos.",
         "busy": "Ya hay otro experimento en curso sobre este objetivo.",
         "offer": "Oferta (popups)",
+        "cache_down": "Caché no disponible: {reason}. Los widgets de la tienda siguen mostrando lo que cada "
+                      "servidor tiene en memoria; el resto de peticiones de la tienda reciben \u201cvuelve a "
+                      "intentarlo\u201d hasta que vuelva.",
+        "unavailable_title": "No disponible temporalmente",
+        "unavailable_body": "Un servicio que esta página necesita no responde. Tus datos están a salvo; vuelve a "
+                            "intentarlo en un minuto.", "retry": "Reintentar",
     },
 }
 assert set(_TEXT["en"]) == set(_TEXT["es"]), "every word in both languages"

@@ -5,9 +5,12 @@ events recorded anonymously before the login are attributed to the customer when
 """
 from __future__ import annotations
 
+import contextlib
+
 from django.core.cache import cache
 from django.utils import timezone
 
+from backend.core.outage import SHARED_CACHE_ERRORS
 from backend.customers.models import Customer
 from backend.shops.models import Shop
 
@@ -31,8 +34,11 @@ def stitch(shop: Shop | int, visitor_id: str, customer: Customer | int) -> None:
     if not visitor_id or not customer_id:
         return
     memo = f"events:stitched:{shop_id}:{visitor_id}"
-    if cache.get(memo) == customer_id:
-        return
+    try:
+        if cache.get(memo) == customer_id:
+            return
+    except SHARED_CACHE_ERRORS:  # the memo only saves a write; the events are already stored
+        memo = ""
     now = timezone.now()
     VisitorIdentity.objects.bulk_create(
         [
@@ -47,7 +53,9 @@ def stitch(shop: Shop | int, visitor_id: str, customer: Customer | int) -> None:
     Event.objects.for_shop(shop_id).filter(visitor_id=visitor_id, customer__isnull=True).update(
         customer_id=customer_id
     )
-    cache.set(memo, customer_id, _STITCH_TTL)
+    if memo:
+        with contextlib.suppress(*SHARED_CACHE_ERRORS):
+            cache.set(memo, customer_id, _STITCH_TTL)
 
 
 def customer_for_visitor(shop: Shop | int, visitor_id: str) -> int | None:

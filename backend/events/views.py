@@ -25,7 +25,7 @@ from backend.storefront.access import (
 
 from .bots import is_bot
 from .ingest import MAX_BODY, BadBatch, parse_envelope, store_batch
-from .throttle import over_budget
+from .outage_budget import over_budget  # throttle's budget, or a worker's own while the cache is down
 
 
 def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> HttpResponse:

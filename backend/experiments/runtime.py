@@ -9,6 +9,8 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone
 
+from backend.core import health
+from backend.core.outage import SHARED_CACHE_ERRORS, Unavailable
 from backend.shops.models import Shop
 
 from .assignment import Arm, assign
@@ -36,7 +38,17 @@ def running_experiments(shop: Shop | int) -> list[dict[str, Any]]:
     memo = _local.get(shop_id)
     if memo is not None and memo[0] > time.monotonic():
         return memo[1]
-    cached = cache.get(_cache_key(shop_id))
+    try:
+        if health.cache_known_down():
+            raise Unavailable("cache")
+        cached = cache.get(_cache_key(shop_id))
+    except (Unavailable, *SHARED_CACHE_ERRORS) as exc:
+        # The cache is down: the experiments this worker last saw, so a visitor keeps their arm (and its payload).
+        if not isinstance(exc, Unavailable):
+            health.cache_failed(exc)
+        if memo is None:
+            raise
+        return memo[1]
     if cached is None:
         cached = list(
             Experiment.objects.for_shop(shop_id)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from backend.core import outage
 from backend.core.rejections import reject
 from backend.storefront.access import (
     AccessDenied,
@@ -72,7 +73,10 @@ def _shopper(request: HttpRequest, caller: Caller) -> Shopper:
 
 def _answer(request: HttpRequest, caller: Caller, origin: str) -> HttpResponse:
     shopper = _shopper(request, caller)
-    decision = decide(caller.shop.id, shopper)
+    try:
+        decision = decide(caller.shop.id, shopper)
+    except outage.SHARED_CACHE_ERRORS as exc:  # a 503 the script can read (CORS), not a popup shown at random
+        return outage.unavailable(exc, request, {**NO_STORE, **cors_headers(origin)})
     return _json(200, decision or {"campaign": None}, cors_headers(origin))
 
 

@@ -5,6 +5,10 @@ so a popular widget costs no network round trip at all. Correctness comes from t
 reused while it was built under the shop's current rule version, and a worker re-reads the version from the
 shared cache at least every VERSION_TTL seconds, so a rule change reaches every worker within that time (and
 the worker that saved it at once).
+
+When the shared cache is down, what a worker holds is what the storefront can still serve: entries past their
+time are kept (until evicted by size) so `held()` can hand them out, and `shared_get` stops asking a cache that
+just failed (see backend/core/health.py) instead of paying its timeout on every request.
 """
 from __future__ import annotations
 
@@ -16,7 +20,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connections
+
+from backend.core import health
+from backend.core.outage import SHARED_CACHE_ERRORS, Unavailable
 
 logger = logging.getLogger("personalize.storefront")
 
@@ -35,13 +43,14 @@ class LocalCache:
 
     def get(self, key: str) -> Any:
         hit = self._data.get(key)
-        if hit is None:
-            return None
-        if hit[0] < time.monotonic():
-            with self._lock:
-                self._data.pop(key, None)
+        if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1]
+
+    def held(self, key: str) -> Any:
+        """The value however old: for when the shared cache that would replace it is down."""
+        hit = self._data.get(key)
+        return None if hit is None else hit[1]
 
     def set(self, key: str, value: Any, ttl: float) -> None:
         with self._lock:
@@ -72,6 +81,39 @@ def clear() -> None:
     rules.clear()
     cards.clear()
     ids.clear()
+
+
+def shared_get(key: str) -> Any:
+    """The shared cache's value for key (None when absent); Unavailable when the cache is down, without asking it
+    while a failure seen in the last few seconds stands."""
+    if health.cache_known_down():
+        raise Unavailable("cache")
+    try:
+        return cache.get(key)
+    except SHARED_CACHE_ERRORS as exc:
+        health.cache_failed(exc)
+        raise Unavailable("cache") from exc
+
+
+def shared_set(key: str, value: Any, ttl: float | None) -> None:
+    """Best effort: a cache down now only means the next worker rebuilds too."""
+    if health.cache_known_down():
+        return
+    try:
+        cache.set(key, value, ttl)
+    except SHARED_CACHE_ERRORS as exc:
+        health.cache_failed(exc)
+
+
+def shared_add(key: str, value: Any, ttl: float | None) -> bool:
+    """cache.add, False when the cache is down (whoever asks "am I first?" is then not)."""
+    if health.cache_known_down():
+        return False
+    try:
+        return cache.add(key, value, ttl)
+    except SHARED_CACHE_ERRORS as exc:
+        health.cache_failed(exc)
+        return False
 
 
 _rebuilds = ThreadPoolExecutor(max_workers=2, thread_name_prefix="widget-rebuild")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from django.core.cache import cache
 
+from backend.core.outage import Unavailable
 from backend.shops.models import Shop
 
 from . import hotcache
@@ -73,10 +74,18 @@ def cache_version(shop_id: int) -> int:
     local = hotcache.versions.get(str(shop_id))
     if local is not None:
         return local
-    version = cache.get(f"storefront:ver:{shop_id}")
+    try:
+        version = hotcache.shared_get(f"storefront:ver:{shop_id}")
+    except Unavailable:
+        # The shared cache is down: the version this worker last saw keeps its payloads servable (a rule saved
+        # meanwhile shows once the cache is back). Never saw one: nothing to serve, the caller answers 503.
+        held = hotcache.versions.held(str(shop_id))
+        if held is None:
+            raise
+        return held
     if version is None:
         version = 1
-        cache.add(f"storefront:ver:{shop_id}", version, timeout=None)
+        hotcache.shared_add(f"storefront:ver:{shop_id}", version, None)
     hotcache.versions.set(str(shop_id), int(version), hotcache.VERSION_TTL)
     return int(version)
 
@@ -98,11 +107,14 @@ def rule_for(shop: Shop | int, widget: str, version: int | None = None) -> Widge
     key = f"storefront:rule:{shop_id}:{widget}:{version}"
     data = hotcache.rules.get(key)
     if data is None:
-        data = cache.get(key)
+        try:
+            data = hotcache.shared_get(key)
+        except Unavailable:
+            data = hotcache.rules.held(key)  # the cache is down: the rule as last seen, else the database's
     if data is None:
         rule = WidgetRule.objects.for_shop(shop_id).filter(widget=widget).first()
         data = snapshot(rule) if rule else WidgetRuleData(shop_id=shop_id, widget=widget)
-        cache.set(key, data, _RULE_TTL)
+        hotcache.shared_set(key, data, _RULE_TTL)
     hotcache.rules.set(key, data, _RULE_TTL)
     return data
 

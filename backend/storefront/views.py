@@ -5,19 +5,23 @@ Fast path: the shop is resolved in process, a non-personal payload is served fro
 (keyed by the shop's rule version, so a rule change shows at once) with headers a CDN can use. A payload older
 than PUBLIC_TTL is still served while one background rebuild replaces it (stale-while-revalidate), so after the
 first request for a widget no shopper waits for the engines.
+
+Shared cache down (Redis killed): a payload this worker holds, however old, is still served under the last rule
+version it saw; anything else is a JSON 503 with Retry-After. Nothing new is built meanwhile: with no shared cache
+every request would run the engines, on a database that is then the only thing still standing.
 """
 from __future__ import annotations
 
 import json
 import time
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from backend.catalog.models import Collection, Product
-from backend.experiments.runtime import arm_for
+from backend.core import outage
+from backend.experiments.runtime import Assignment, arm_for
 
 from . import hotcache
 from .access import (
@@ -102,7 +106,7 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
     version = cache_version(shop.id)
     rule = rule_for(shop.id, widget, version)
     # A running experiment on this widget: the visitor's arm overrides the rule (algorithm / on-off / title).
-    assignment = arm_for(shop.id, "widget", widget, visitor) if visitor else None
+    assignment = _arm(shop.id, widget, visitor)
     if assignment is not None:
         rule = with_arm(rule, assignment.config)
     limit = _limit(request, rule.limit)
@@ -151,7 +155,13 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
         cache_key += f":x{assignment.experiment_id}:{assignment.arm}"
     entry = hotcache.payloads.get(cache_key)
     if entry is None:
-        entry = cache.get(cache_key)
+        try:
+            entry = hotcache.shared_get(cache_key)
+        except outage.Unavailable:
+            held = hotcache.payloads.held(cache_key)
+            if held is None:
+                raise
+            return _json(200, held[1], {**cors, **cache_headers})
         if entry is not None:
             hotcache.payloads.set(cache_key, entry, LOCAL_TTL)
     if entry is None:
@@ -164,15 +174,27 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
         # Stale: this answer uses it at once and one background rebuild (one per key across all workers)
         # replaces it. Meanwhile this worker stops asking for a few seconds, so a stale hit stays a memory read.
         hotcache.payloads.set(cache_key, (now - PUBLIC_TTL + RETRY_REBUILD, body), RETRY_REBUILD)
-        if cache.add(f"{cache_key}:rebuilding", 1, 30):
+        if hotcache.shared_add(f"{cache_key}:rebuilding", 1, 30):
             hotcache.refresh(lambda: _store(cache_key, build()))
     return _json(200, body, {**cors, **cache_headers})
 
 
 def _store(cache_key: str, body: bytes) -> None:
     entry = (time.time(), body)
-    cache.set(cache_key, entry, STALE_TTL)
+    hotcache.shared_set(cache_key, entry, STALE_TTL)
     hotcache.payloads.set(cache_key, entry, LOCAL_TTL)
+
+
+def _arm(shop_id: int, widget: str, visitor: str) -> Assignment | None:
+    """The visitor's experiment arm, or None. With the cache down and no experiments in this worker's memory there
+    is none: the visitor sees the merchant's rule, and as the payload then echoes no arm, no exposure is logged, so
+    the experiment's numbers stay true."""
+    if not visitor:
+        return None
+    try:
+        return arm_for(shop_id, "widget", widget, visitor)
+    except outage.OUTAGE_ERRORS:
+        return None
 
 
 @csrf_exempt
@@ -180,10 +202,11 @@ def _store(cache_key: str, body: bytes) -> None:
 def widget(request: HttpRequest, widget: str) -> HttpResponse:
     if widget not in _WIDGETS:
         return _json(404, {"error": "unknown widget"})
-    shop = shop_for_key(request.GET.get("key", ""))
-    if shop is None:
-        return _json(404, {"error": "unknown key"})
+    origin = ""
     try:
+        shop = shop_for_key(request.GET.get("key", ""))
+        if shop is None:
+            return _json(404, {"error": "unknown key"})
         origin = check_origin(request, shop)
         if request.method == "OPTIONS":
             preflight = HttpResponse(status=204)
@@ -201,6 +224,8 @@ def widget(request: HttpRequest, widget: str) -> HttpResponse:
         return _json(denied.status, {"error": denied.reason})
     except BadParams as bad:
         return _json(400, {"error": str(bad)})
+    except outage.OUTAGE_ERRORS as exc:  # with CORS headers, so the script can read the 503
+        return outage.unavailable(exc, request, cors_headers(origin))
 
 
 @csrf_exempt
@@ -216,6 +241,8 @@ def proxy_widget(request: HttpRequest, widget: str) -> HttpResponse:
         return _json(denied.status, {"error": denied.reason})
     except BadParams as bad:
         return _json(400, {"error": str(bad)})
+    except outage.OUTAGE_ERRORS as exc:
+        return outage.unavailable(exc, request)
 
 
 @require_http_methods(["GET"])

@@ -29,6 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from shopify_app import verify_webhook_req
 
+from backend.core.outage import RETRY_AFTER
 from backend.core.rejections import reject
 from backend.core.timefmt import parse_ts
 from backend.shops import redaction
@@ -56,7 +57,10 @@ def _respond(status: int, state: str, reason: str = "") -> JsonResponse:
     body = {"status": state}
     if reason:
         body["reason"] = reason
-    return JsonResponse(body, status=status)
+    response = JsonResponse(body, status=status)
+    if status == 503:  # "later", and when: the platform retries the delivery
+        response["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 def _refuse(status: int, reason: str, domain: str = "") -> JsonResponse:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from backend.core.outage import RETRY_AFTER
 from backend.core.rejections import reject
 from backend.shops.models import Shop, WebhookDelivery
 
@@ -44,7 +45,10 @@ TOPICS = frozenset(f"{r}.{e}" for r in ("product", "order", "customer") for e in
 
 
 def _respond(status: int, state: str, reason: str = "") -> JsonResponse:
-    return JsonResponse({"status": state, **({"reason": reason} if reason else {})}, status=status)
+    response = JsonResponse({"status": state, **({"reason": reason} if reason else {})}, status=status)
+    if status == 503:  # "later", and when: the platform retries the delivery
+        response["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 def _refuse(status: int, reason: str, domain: str = "") -> JsonResponse:
