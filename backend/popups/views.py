@@ -282,7 +282,9 @@ def claim_code(request: HttpRequest) -> HttpResponse:
         if request.method == "OPTIONS":
             return _preflight(request, "POST")
         data = _read_body(request)
-        key = data.get("key", "") if isinstance(data, dict) else ""
+        if not isinstance(data, dict):
+            raise BadParams("body must be a JSON object")
+        key = data.get("key", "")
         caller, origin = _public_caller(request, key if isinstance(key, str) else "")
         return _claim(request, caller, data, cors_headers(origin, "POST"))
     except AccessDenied as denied:

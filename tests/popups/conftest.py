@@ -17,6 +17,17 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 </body></html>"""
 
 
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+
+@pytest.fixture
+def client():
+    """Django's test client as a shopper's browser: the popup API offers crawlers and scripts nothing."""
+    from django.test import Client
+
+    return Client(HTTP_USER_AGENT=BROWSER_UA)
+
+
 @pytest.fixture(scope="module")
 def browser():
     with chromium() as launched:
