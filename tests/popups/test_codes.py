@@ -121,3 +121,18 @@ def test_orders_written_in_bulk_are_matched_by_the_scheduled_job(shop):
     assert match_recent_redemptions() == 1
     assert DiscountCode.objects.for_shop(shop).get(code=code).status == "used"
     assert match_recent_redemptions() == 0
+
+
+def test_the_beat_job_drops_budgets_of_past_days(shop):
+    from datetime import timedelta
+
+    from backend.popups.models import Budget
+    from backend.popups.tasks import refill_all_pools
+
+    campaign = make_campaign(shop, status="paused")
+    today = codes.budget_day(timezone.now())
+    for age in (0, 1, 2, 30):
+        Budget.objects.create(shop=shop, campaign=campaign, day=today - timedelta(days=age), scope="claims", used=3)
+    refill_all_pools()
+    kept = sorted((today - b.day).days for b in Budget.objects.for_shop(shop))
+    assert kept == [0, 1]
