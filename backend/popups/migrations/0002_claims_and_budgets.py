@@ -6,6 +6,26 @@ import django.utils.timezone
 from django.db import migrations, models
 
 
+def claims_from_reservations(apps, schema_editor):
+    """Codes reserved before claims existed become those visitors' claims (their first, if several), so a shopper
+    who was shown one keeps it; the rest stay reserved and are never handed to anyone else."""
+    DiscountCode = apps.get_model("popups", "DiscountCode")
+    Claim = apps.get_model("popups", "Claim")
+    rows = (DiscountCode._base_manager.exclude(visitor_id="").filter(status__in=["reserved", "used"])
+            .order_by("reserved_at", "pk").values_list("pk", "shop_id", "campaign_id", "visitor_id", "reserved_at"))
+    seen, batch = set(), []
+    for pk, shop_id, campaign_id, visitor_id, reserved_at in rows.iterator(chunk_size=2000):
+        if (campaign_id, visitor_id) in seen:
+            continue
+        seen.add((campaign_id, visitor_id))
+        batch.append(Claim(shop_id=shop_id, campaign_id=campaign_id, visitor_id=visitor_id, code_id=pk,
+                           claimed_at=reserved_at or django.utils.timezone.now()))
+        if len(batch) >= 2000:
+            Claim._base_manager.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    Claim._base_manager.bulk_create(batch, ignore_conflicts=True)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -62,4 +82,5 @@ class Migration(migrations.Migration):
                 ('all_shops', django.db.models.manager.Manager()),
             ],
         ),
+        migrations.RunPython(claims_from_reservations, migrations.RunPython.noop),
     ]
