@@ -74,8 +74,8 @@ function post(cfg, path, payload) {
     .then((r) => r.json().catch(() => ({})).then((body) => (r.ok ? body : Promise.reject(body))));
 }
 
-// The code, claimed once per page: a second call (a retry after a failure) asks the server again, which answers
-// the same code for the same visitor.
+// The shopper's code. Called once per page (watch() fires once); the server answers the same code to the same
+// visitor anyway, so a claim can never hand one visitor two codes.
 function claim(ctx, data, consent) {
   const { cfg } = ctx;
   const id = identity();
