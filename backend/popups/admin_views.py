@@ -18,7 +18,7 @@ from backend.dashboard.text import page_lang
 from backend.events.models import Event, EventType
 
 from .campaigns import COPY_FIELDS, LOCALES, CampaignError, localized_copy, save_campaign
-from .models import Campaign, DiscountCode
+from .models import DEFAULT_CODES_PER_DAY, DEFAULT_CODES_PER_IP_PER_DAY, Campaign, DiscountCode
 from .offers import FREE_SHIPPING, PERCENT, choose_offer
 
 PERSONAS = (("persona_new", ["visitors:new", "buyers:none"]),
@@ -73,6 +73,8 @@ def form_to_data(post: dict) -> tuple[dict, dict[str, str]]:
         "require_cart": post.get("require_cart") == "on", "code_mode": post.get("code_mode", "unique"),
         "shared_code": post.get("shared_code", ""), "code_ttl_hours": post.get("code_ttl_hours", 72),
         "pool_size": post.get("pool_size", 10),
+        "codes_per_day": post.get("codes_per_day", DEFAULT_CODES_PER_DAY),
+        "codes_per_ip_per_day": post.get("codes_per_ip_per_day", DEFAULT_CODES_PER_IP_PER_DAY),
     }
     return data, errors
 
@@ -88,7 +90,8 @@ def campaign_form(c: Campaign) -> dict:
         "ends_at": c.ends_at.strftime("%Y-%m-%dT%H:%M") if c.ends_at else "",
         "cap": c.cap, "cap_days": c.cap_days, "suppress_converted_days": c.suppress_converted_days,
         "require_cart": c.require_cart, "code_mode": c.code_mode, "shared_code": c.shared_code,
-        "code_ttl_hours": c.code_ttl_hours, "pool_size": c.pool_size,
+        "code_ttl_hours": c.code_ttl_hours, "pool_size": c.pool_size, "codes_per_day": c.codes_per_day,
+        "codes_per_ip_per_day": c.codes_per_ip_per_day,
         **{f"copy_{lang}_{k}": (c.copy.get(lang) or {}).get(k, "") for lang in LOCALES for k in COPY_FIELDS},
     }
 
@@ -116,12 +119,14 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     lang = page_lang(request, shop)
     from .admin_text import ui_text
 
+    # Claimed: codes handed to a shopper whose popup was shown; redeemed: used by an order. "Converted" counts
+    # orders paid with the popup's code (variant "order"), never button clicks.
     campaigns = list(Campaign.objects.for_shop(shop).order_by("-priority", "pk").annotate(
         free=Count("codes", filter=Q(codes__status=DiscountCode.Status.AVAILABLE)),
-        reserved=Count("codes", filter=Q(codes__status=DiscountCode.Status.RESERVED)),
-        used=Count("codes", filter=Q(codes__status=DiscountCode.Status.USED))))
-    rows = Event.objects.for_shop(shop).filter(
-        type__in=[EventType.POPUP_SHOWN, EventType.POPUP_CONVERTED], widget__startswith="popup:"
+        claimed=Count("codes", filter=Q(codes__status__in=[DiscountCode.Status.RESERVED, DiscountCode.Status.USED])),
+        redeemed=Count("codes", filter=Q(codes__status=DiscountCode.Status.USED))))
+    rows = Event.objects.for_shop(shop).filter(widget__startswith="popup:").filter(
+        Q(type=EventType.POPUP_SHOWN) | Q(type=EventType.POPUP_CONVERTED, variant="order")
     ).values("widget", "type").annotate(n=Count("pk")).order_by()
     counts = {(r["widget"], r["type"]): r["n"] for r in rows}
     for c in campaigns:

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from backend.events.models import Event, EventType
 
 from . import codes
-from .models import Campaign
+from .models import DEFAULT_CODES_PER_DAY, DEFAULT_CODES_PER_IP_PER_DAY, Campaign
 from .offers import KINDS, MAX_PERCENT, PERCENT, Offer, choose_offer, parse_offer
 
 LOCALES = ("en", "es")
@@ -109,7 +109,9 @@ def validate_campaign(data: dict) -> dict:
         errors["exclude_segments"] = f"{sorted(overlap)[0]} is both included and excluded"
     for name_, low, high, default in (("min_seconds", 1, 600, 5), ("cap_days", 1, 365, 7),
                                       ("suppress_converted_days", 0, 365, 30), ("code_ttl_hours", 1, 24 * 30, 72),
-                                      ("pool_size", 1, 100, 10), ("priority", -100, 100, 0)):
+                                      ("pool_size", 1, 100, 10), ("priority", -100, 100, 0),
+                                      ("codes_per_day", 1, 100_000, DEFAULT_CODES_PER_DAY),
+                                      ("codes_per_ip_per_day", 1, 1000, DEFAULT_CODES_PER_IP_PER_DAY)):
         raw = data.get(name_, default)
         try:
             number = int(raw)
@@ -235,8 +237,11 @@ def in_schedule(campaign: Campaign, now: datetime) -> bool:
         campaign.ends_at is None or now < campaign.ends_at)
 
 
-def suppressed(campaign: Campaign, shopper: Shopper, now: datetime) -> str:
-    """Why this shopper must not see the campaign now ("" when nothing stops it)."""
+def suppressed(campaign: Campaign, shopper: Shopper, now: datetime, *, frequency: bool = True) -> str:
+    """Why this shopper must not see the campaign now ("" when nothing stops it).
+
+    `frequency=False` for a claim: the popup being claimed for was just shown, which the cap must not count.
+    """
     if campaign.require_cart and shopper.cart is not True:
         return "cart_empty"
     if not shopper.visitor_id:
@@ -246,6 +251,8 @@ def suppressed(campaign: Campaign, shopper: Shopper, now: datetime) -> str:
             type=EventType.POPUP_CONVERTED, created_at__gte=now - timedelta(days=campaign.suppress_converted_days)
     ).exists():
         return "converted"
+    if not frequency:
+        return ""
     shown = events.filter(type=EventType.POPUP_SHOWN, widget=campaign.widget)
     if campaign.cap == Campaign.Cap.SESSION:
         if shopper.session_id and shown.filter(session_id=shopper.session_id).exists():
@@ -281,51 +288,90 @@ def localized_copy(campaign: Campaign, offer: Offer, locale: str, override: dict
     return {k: texts.get(k, "").replace("{offer}", offer_text) for k in COPY_FIELDS}
 
 
-def decide(shop_id: int, shopper: Shopper, now: datetime | None = None, *, reserve: bool = True) -> dict | None:
-    """The popup this shopper sees on leaving, as the storefront gets it, or None."""
-    from backend.experiments.runtime import arm_for
+@dataclass(frozen=True)
+class Choice:
+    """What one shopper gets from one campaign: the offer, the arm's copy override, the experiment echo."""
+
+    campaign: Campaign
+    offer: Offer
+    copy_override: dict | None
+    experiment: dict | None
+
+
+def choose(shop_id: int, campaign: Campaign, shopper: Shopper, now: datetime, *,
+           frequency: bool = True) -> Choice | None:
+    """This campaign's offer for this shopper (targeting, conversion/frequency suppression, experiment arm), or None.
+
+    A hold-out arm is never shown, so its exposure is recorded here, at assignment: nothing on the page would.
+    """
+    from backend.experiments.runtime import arm_for, record_exposures
+
+    if not targets(campaign, set(shopper.keys)):
+        return None
+    offer = choose_offer(campaign.offer_rules, campaign.default_offer, shopper.keys)
+    if offer is None or suppressed(campaign, shopper, now, frequency=frequency):
+        return None
+    arm = arm_for(shop_id, "popup", str(campaign.pk), shopper.visitor_id)
+    if arm is None:
+        return Choice(campaign, offer, None, None)
+    if arm.config.get("show") is False:
+        record_exposures(shop_id, [(str(arm.experiment_id), arm.arm, shopper.visitor_id, now)])
+        return None
+    offer = parse_offer(arm.config.get("offer"), f"experiment:{arm.arm}") or offer
+    copy_override = arm.config.get("copy") if isinstance(arm.config.get("copy"), dict) else None
+    return Choice(campaign, offer, copy_override, {"id": str(arm.experiment_id), "arm": arm.arm})
+
+
+def _with_keys(shop_id: int, shopper: Shopper) -> Shopper:
     from backend.segments.membership import segment_keys_for
 
+    if not shopper.keys:
+        shopper.keys = segment_keys_for(shop_id, customer_id=shopper.customer_id, visitor_id=shopper.visitor_id)
+    return shopper
+
+
+def decide(shop_id: int, shopper: Shopper, now: datetime | None = None, *, ip: str = "") -> dict | None:
+    """The popup this shopper sees on leaving, as the storefront gets it, or None.
+
+    It names the campaign and offer but never a code: the script claims one (codes.claim) when it shows the popup.
+    A campaign whose claim would be refused now (no visitor id for a unique code, the pool dry, a budget spent) is
+    passed over, so no shopper is shown an offer that can't be kept.
+    """
     now = now or timezone.now()
     campaigns = [c for c in active_campaigns(shop_id) if in_schedule(c, now)]
     if not campaigns:
         return None
-    if not shopper.keys:
-        shopper.keys = segment_keys_for(shop_id, customer_id=shopper.customer_id, visitor_id=shopper.visitor_id)
-    keys = set(shopper.keys)
-    checked_opt_out = False
+    _with_keys(shop_id, shopper)
+    if opted_out(shop_id, shopper):
+        return None
     for campaign in campaigns:
-        if not targets(campaign, keys):
+        choice = choose(shop_id, campaign, shopper, now)
+        if choice is None or not codes.claimable(campaign, choice.offer, shopper.visitor_id, ip, now):
             continue
-        offer = choose_offer(campaign.offer_rules, campaign.default_offer, keys)
-        if offer is None:
-            continue
-        if not checked_opt_out:
-            if opted_out(shop_id, shopper):
-                return None
-            checked_opt_out = True
-        if suppressed(campaign, shopper, now):
-            continue
-        experiment = None
-        copy_override = None
-        arm = arm_for(shop_id, "popup", str(campaign.pk), shopper.visitor_id)
-        if arm is not None:
-            if arm.config.get("show") is False:  # a hold-out arm: measured, never shown
-                continue
-            offer = parse_offer(arm.config.get("offer"), f"experiment:{arm.arm}") or offer
-            copy_override = arm.config.get("copy") if isinstance(arm.config.get("copy"), dict) else None
-            experiment = {"id": str(arm.experiment_id), "arm": arm.arm}
-        code = codes.code_for(campaign, offer, shopper.visitor_id, now) if reserve else codes.PREVIEW_CODE
-        if code is None:
-            continue  # the pool is empty (refill queued): never make the shopper wait on the platform
-        return {
-            "campaign": {"id": campaign.pk, "widget": campaign.widget},
-            "offer": {**offer.as_json(), "code": code.code, "expires_at": code.expires_at},
-            "copy": localized_copy(campaign, offer, shopper.locale, copy_override),
-            "email_capture": campaign.email_capture,
-            "trigger": {"min_seconds": campaign.min_seconds, "mobile": campaign.mobile_enabled},
-            "cap": {"scope": campaign.cap, "days": campaign.cap_days if campaign.cap == Campaign.Cap.DAYS else 0},
-            "experiment": experiment,
-            "locale": shopper.locale,
-        }
+        return as_json(choice, shopper.locale)
     return None
+
+
+def as_json(choice: Choice, locale: str) -> dict:
+    campaign = choice.campaign
+    return {
+        "campaign": {"id": campaign.pk, "widget": campaign.widget},
+        "offer": choice.offer.as_json(),
+        "copy": localized_copy(campaign, choice.offer, locale, choice.copy_override),
+        "email_capture": campaign.email_capture,
+        "trigger": {"min_seconds": campaign.min_seconds, "mobile": campaign.mobile_enabled},
+        "cap": {"scope": campaign.cap, "days": campaign.cap_days if campaign.cap == Campaign.Cap.DAYS else 0},
+        "experiment": choice.experiment,
+        "locale": locale,
+    }
+
+
+def choice_for_claim(shop_id: int, campaign_id: int, shopper: Shopper, now: datetime) -> Choice | None:
+    """The offer a claim for this campaign gets, decided again on the server: the page never names its offer."""
+    campaign = next((c for c in active_campaigns(shop_id) if c.pk == campaign_id and in_schedule(c, now)), None)
+    if campaign is None:
+        return None
+    _with_keys(shop_id, shopper)
+    if opted_out(shop_id, shopper):
+        return None
+    return choose(shop_id, campaign, shopper, now, frequency=False)

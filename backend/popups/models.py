@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from backend.core.scoping import ShopScoped
 
+DEFAULT_CODES_PER_DAY = 200
+DEFAULT_CODES_PER_IP_PER_DAY = 5
+
 
 class Campaign(ShopScoped):
     class Status(models.TextChoices):
@@ -49,6 +52,10 @@ class Campaign(ShopScoped):
     shared_code = models.CharField(max_length=64, blank=True)
     code_ttl_hours = models.PositiveIntegerField(default=72)
     pool_size = models.PositiveIntegerField(default=10)
+    # Budgets (UTC days): codes claimed per day, which also caps the codes created on the platform per day, and
+    # codes claimed per shopper address per day. A visitor gets at most one code per campaign (Claim).
+    codes_per_day = models.PositiveIntegerField(default=DEFAULT_CODES_PER_DAY)
+    codes_per_ip_per_day = models.PositiveIntegerField(default=DEFAULT_CODES_PER_IP_PER_DAY)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,6 +98,35 @@ class DiscountCode(ShopScoped):
             models.Index(fields=["shop", "campaign", "kind", "value", "status"], name="popup_code_pool"),
             models.Index(fields=["shop", "visitor_id"], name="popup_code_visitor"),
         ]
+
+
+class Claim(ShopScoped):
+    """A unique code handed to one visitor when the popup was shown: one per visitor per campaign, ever."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="claims")
+    visitor_id = models.CharField(max_length=64)
+    code = models.ForeignKey(DiscountCode, on_delete=models.CASCADE, related_name="+")
+    ip_hash = models.CharField(max_length=16, blank=True)  # which address claimed it, not the address itself
+    claimed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "visitor_id"], name="popup_claim_once")]
+
+
+class Budget(ShopScoped):
+    """What one campaign spent of a daily budget (scope: "claims", "created", or "ip:<hash>").
+
+    Spent with a conditional UPDATE (`used < limit`), so workers in any number of processes can't overspend it.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    scope = models.CharField(max_length=24)
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "day", "scope"], name="popup_budget_once")]
+        indexes = [models.Index(fields=["day"], name="popup_budget_day")]
 
 
 class Consent(ShopScoped):

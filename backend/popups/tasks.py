@@ -12,7 +12,7 @@ from backend.orders.models import Order
 from integrations.base.errors import RateLimited, ServerError, TransportError
 
 from . import codes
-from .models import Campaign
+from .models import Budget, Campaign
 
 RETRY = {"autoretry_for": (OperationalError, IntegrityError, TransportError, ServerError, RateLimited),
          "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
@@ -30,7 +30,9 @@ def refill_campaign(shop_id: int, campaign_id: int) -> int:
 
 @shared_task
 def refill_all_pools() -> int:
-    """Beat: every active unique-code campaign gets its pools topped up (the API also queues this when low)."""
+    """Beat: every active unique-code campaign gets its pools topped up (the API also queues this when low), and
+    budgets of past days are dropped (a day's counts matter only on that day)."""
+    Budget.all_shops.filter(day__lt=codes.budget_day(timezone.now()) - timedelta(days=1)).delete()
     rows = Campaign.all_shops.filter(status=Campaign.Status.ACTIVE, code_mode=Campaign.CodeMode.UNIQUE)
     for shop_id, campaign_id in rows.values_list("shop_id", "pk"):
         refill_campaign.delay(shop_id, campaign_id)

@@ -6,8 +6,10 @@ from . import admin_views, views
 urlpatterns = [
     path("api/storefront/popup", views.popup, name="storefront-popup"),
     path("api/storefront/popup/consent", views.consent, name="storefront-popup-consent"),
+    path("api/storefront/popup/claim", views.claim_code, name="storefront-popup-claim"),
     path("api/storefront/proxy/popup", views.proxy_popup, name="storefront-proxy-popup"),
     path("api/storefront/proxy/popup/consent", views.proxy_consent, name="storefront-proxy-popup-consent"),
+    path("api/storefront/proxy/popup/claim", views.proxy_claim_code, name="storefront-proxy-popup-claim"),
     path("admin/popups/", admin_views.campaign_list, name="popups-list"),
     path("admin/popups/new/", admin_views.campaign_edit, name="popups-new"),
     path("admin/popups/<int:pk>/", admin_views.campaign_edit, name="popups-edit"),

@@ -3,6 +3,9 @@
 `GET  /api/storefront/popup`            which campaign and offer this shopper gets on leaving (or none)
 `GET  /api/storefront/proxy/popup`      the same behind the app proxy (`/apps/personalize/popup`)
 `POST /api/storefront/popup/consent`    an email given with explicit consent (text/plain JSON: no preflight)
+`POST /api/storefront/popup/claim`      the shopper's code, claimed when the popup is shown (after consent when the
+                                        campaign asks for an email); budgeted per visitor, address and campaign
+(each POST also behind the app proxy under `/api/storefront/proxy/popup/...`)
 
 Answers are personal (`private, no-store`); bad input is a 4xx with a reason, never a 500.
 """
@@ -19,10 +22,12 @@ from django.views.decorators.http import require_http_methods
 
 from backend.core import outage
 from backend.core.rejections import reject
+from backend.events.bots import is_bot
 from backend.storefront.access import (
     AccessDenied,
     Caller,
     check_origin,
+    client_ip,
     cors_headers,
     customer_pk,
     shop_for_key,
@@ -31,12 +36,12 @@ from backend.storefront.access import (
 )
 from backend.storefront.fields import LOCALES, VISITOR_ID, matches
 
-from .campaigns import Shopper, decide, localized_copy
-from .codes import campaign_offers
+from .campaigns import Shopper, as_json, choice_for_claim, decide, localized_copy
+from .codes import ClaimRefused, campaign_offers, claim
 from .models import Campaign, Consent
 
 NO_STORE = {"Cache-Control": "private, no-store", "Vary": "Origin"}
-MAX_CONSENT_BODY = 4096
+MAX_BODY = 4096
 
 
 def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -73,10 +78,14 @@ def _shopper(request: HttpRequest, caller: Caller) -> Shopper:
 
 def _answer(request: HttpRequest, caller: Caller, origin: str) -> HttpResponse:
     shopper = _shopper(request, caller)
+    if is_bot(request.headers.get("User-Agent", "")):
+        return _json(200, {"campaign": None}, cors_headers(origin))  # crawlers and scripts are offered nothing
     try:
-        decision = decide(caller.shop.id, shopper)
+        decision = decide(caller.shop.id, shopper, ip=client_ip(request, caller.via_proxy))
     except outage.SHARED_CACHE_ERRORS as exc:  # a 503 the script can read (CORS), not a popup shown at random
         return outage.unavailable(exc, request, {**NO_STORE, **cors_headers(origin)})
+    if decision is not None:
+        decision["platform"] = caller.shop.platform  # how the script applies the code to the cart
     return _json(200, decision or {"campaign": None}, cors_headers(origin))
 
 
@@ -153,12 +162,18 @@ def _consent_fields(data: object) -> dict:
             "text": text.strip()}
 
 
-def _read_consent_body(request: HttpRequest) -> object:
-    if len(request.body) > MAX_CONSENT_BODY:
+def _read_body(request: HttpRequest) -> object:
+    """The JSON body, at most MAX_BODY bytes (which also bounds its nesting); BadParams for anything else."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    body = request.read(MAX_BODY + 1) if declared <= MAX_BODY else b""
+    if declared > MAX_BODY or len(body) > MAX_BODY:
         raise BadParams("body too large")
     try:
-        return json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadParams("body must be JSON") from None
 
 
@@ -188,7 +203,7 @@ def consent(request: HttpRequest) -> HttpResponse:
     try:
         if request.method == "OPTIONS":
             return _preflight(request, "POST")
-        data = _read_consent_body(request)
+        data = _read_body(request)
         key = data.get("key", "") if isinstance(data, dict) else ""
         caller, origin = _public_caller(request, key if isinstance(key, str) else "")
         row = _store_consent(caller, data)
@@ -205,8 +220,89 @@ def proxy_consent(request: HttpRequest) -> HttpResponse:
     """The same through the app proxy: its signed query names the shop."""
     try:
         caller = verify_proxy(request)
-        row = _store_consent(caller, _read_consent_body(request))
+        row = _store_consent(caller, _read_body(request))
         return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()})
+    except AccessDenied as denied:
+        return _json(denied.status, {"error": denied.reason})
+    except BadParams as bad:
+        return _json(400, {"error": str(bad)})
+
+
+def _claim_fields(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise BadParams("body must be a JSON object")
+    campaign = data.get("campaign")
+    if isinstance(campaign, bool) or not isinstance(campaign, int):
+        raise BadParams("campaign must be the campaign id")
+    visitor = data.get("visitor") or ""
+    if not isinstance(visitor, str) or (visitor and not matches(VISITOR_ID, visitor)):
+        raise BadParams("visitor must be 1-64 characters of A-Z a-z 0-9 _ - .")
+    locale = data.get("locale", "en")
+    if locale not in LOCALES:
+        raise BadParams("locale must be es or en")
+    consent = data.get("consent")
+    if consent is not None and (isinstance(consent, bool) or not isinstance(consent, int)):
+        raise BadParams("consent must be the id the consent endpoint answered")
+    customer, sig = data.get("customer") or "", data.get("customer_sig") or ""
+    if not isinstance(customer, str) or not isinstance(sig, str):
+        raise BadParams("customer and customer_sig must be strings")
+    return {"campaign": campaign, "visitor": visitor, "locale": locale, "consent": consent,
+            "customer": customer[:64], "customer_sig": sig[:128]}
+
+
+def _claim(request: HttpRequest, caller: Caller, data: object, cors: dict[str, str]) -> HttpResponse:
+    """Decide the shopper's offer again (the page never names it), check consent when the campaign asks for an
+    email, then claim within the budgets."""
+    shop = caller.shop
+    fields = _claim_fields(data)
+    if is_bot(request.headers.get("User-Agent", "")):
+        reject("popup_claim", "bot user agent", shop.domain)
+        return _json(403, {"error": "no codes for crawlers or scripts"}, cors)
+    customer = caller.customer_platform_id or trusted_customer(shop, fields["customer"], fields["customer_sig"])
+    shopper = Shopper(visitor_id=fields["visitor"], locale=fields["locale"], customer_id=customer_pk(shop, customer))
+    now = timezone.now()
+    choice = choice_for_claim(shop.id, fields["campaign"], shopper, now)
+    if choice is None:
+        return _json(404, {"error": "no popup of that campaign for this shopper"}, cors)
+    campaign = choice.campaign
+    if campaign.email_capture and not (fields["consent"] and Consent.objects.for_shop(shop.id).filter(
+            pk=fields["consent"], campaign=campaign, visitor_id=fields["visitor"]).exists()):
+        return _json(403, {"error": "this campaign gives its code after the email is given with consent"}, cors)
+    try:
+        code = claim(campaign, choice.offer, fields["visitor"], client_ip(request, caller.via_proxy), now)
+    except ClaimRefused as refused:
+        reject("popup_claim", refused.reason, shop.domain)
+        extra = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+        return _json(refused.status, {"error": refused.reason}, {**cors, **extra})
+    body = as_json(choice, fields["locale"])
+    body["offer"].update({"code": code.code, "expires_at": code.expires_at})
+    return _json(200, body, cors)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def claim_code(request: HttpRequest) -> HttpResponse:
+    try:
+        if request.method == "OPTIONS":
+            return _preflight(request, "POST")
+        data = _read_body(request)
+        if not isinstance(data, dict):
+            raise BadParams("body must be a JSON object")
+        key = data.get("key", "")
+        caller, origin = _public_caller(request, key if isinstance(key, str) else "")
+        return _claim(request, caller, data, cors_headers(origin, "POST"))
+    except AccessDenied as denied:
+        return _json(denied.status, {"error": denied.reason})
+    except BadParams as bad:
+        return _json(400, {"error": str(bad)})
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def proxy_claim_code(request: HttpRequest) -> HttpResponse:
+    """The same through the app proxy: its signed query names the shop (and the logged-in customer)."""
+    try:
+        return _claim(request, verify_proxy(request), _read_body(request), {})
     except AccessDenied as denied:
         return _json(denied.status, {"error": denied.reason})
     except BadParams as bad:

@@ -17,6 +17,17 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 </body></html>"""
 
 
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+
+@pytest.fixture
+def client():
+    """Django's test client as a shopper's browser: the popup API offers crawlers and scripts nothing."""
+    from django.test import Client
+
+    return Client(HTTP_USER_AGENT=BROWSER_UA)
+
+
 @pytest.fixture(scope="module")
 def browser():
     with chromium() as launched:
@@ -42,11 +53,13 @@ def popup_shop(live_server):
 
 @pytest.fixture
 def open_page(browser, live_server, popup_shop):
-    """open_page(visitor=None, mobile=False, locale="en", cart=None) → a Playwright page on the fixture page,
-    returned once the popup API has answered (its JSON is `page.popup_answer`)."""
+    """open_page(visitor=None, mobile=False, locale="en", cart=None, attrs="") → a Playwright page on the fixture
+    page, returned once the popup API has answered (its JSON is `page.popup_answer`). Every request the page sends
+    is in `page.sent` (method, url, headers, body); `attrs` adds data-* attributes to the script tag."""
     contexts = []
 
-    def _open(visitor: str | None = None, mobile: bool = False, locale: str = "en", cart: str | None = None):
+    def _open(visitor: str | None = None, mobile: bool = False, locale: str = "en", cart: str | None = None,
+              attrs: str = ""):
         options = ({"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
                     "device_scale_factor": 2} if mobile else {"viewport": {"width": 1280, "height": 800}})
         context = browser.new_context(locale="en-US", **options)
@@ -60,7 +73,9 @@ def open_page(browser, live_server, popup_shop):
         page.set_default_timeout(10_000)
         page.errors = []
         page.on("pageerror", lambda e: page.errors.append(str(e)))
-        extra = f' data-cart="{cart}"' if cart is not None else ""
+        page.sent = []
+        page.on("request", lambda r: page.sent.append((r.method, r.url, r.headers, r.post_data)))
+        extra = (f' data-cart="{cart}"' if cart is not None else "") + attrs
         html = PAGE.format(live=live_server.url, key=popup_shop.public_key, domain=popup_shop.domain, locale=locale,
                            extra=extra)
         page.route(f"{live_server.url}/fixture/popup", lambda route: route.fulfill(

@@ -48,6 +48,18 @@ def fill_pool(campaign: Campaign, per_offer: int = 3, prefix: str = "T") -> list
     return rows
 
 
+def claim_code(shop, visitor_id: str, campaign: Campaign | None = None, ip: str = "192.0.2.1") -> str:
+    """What the storefront's claim gets for this visitor (the offer decided again, then the code claimed)."""
+    from backend.popups.campaigns import Shopper, choice_for_claim
+    from backend.popups.codes import claim
+
+    campaign = campaign or Campaign.objects.for_shop(shop).get()
+    now = timezone.now()
+    choice = choice_for_claim(shop.pk, campaign.pk, Shopper(visitor_id=visitor_id), now)
+    assert choice is not None, "no popup of that campaign for this visitor"
+    return claim(campaign, choice.offer, visitor_id, ip, now).code
+
+
 def returning_visitor(shop, visitor_id: str, tier: str = ""):
     """A visitor we have seen before (two sessions); with `tier`, a customer of that value tier."""
     profile = resolve_visitor(shop.pk, visitor_id)

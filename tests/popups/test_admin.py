@@ -26,7 +26,8 @@ FORM = {
     "copy_en_consent": "", "copy_es_headline": "¡Espera!", "copy_es_body": "Llévate {offer} hoy.",
     "copy_es_cta": "Lo quiero", "copy_es_consent": "", "min_seconds": "5", "mobile_enabled": "on",
     "starts_at": "", "ends_at": "", "cap": "days", "cap_days": "3", "suppress_converted_days": "30",
-    "code_mode": "unique", "shared_code": "", "code_ttl_hours": "72", "pool_size": "10",
+    "code_mode": "unique", "shared_code": "", "code_ttl_hours": "72", "pool_size": "10", "codes_per_day": "50",
+    "codes_per_ip_per_day": "2",
 }
 
 
@@ -43,10 +44,43 @@ def test_create_then_list_in_both_languages(merchant, shop):
     campaign = Campaign.objects.for_shop(shop).get()
     assert campaign.offer_rules[0] == {"when": "tier:vip", "kind": "percent", "value": 20.0}
     assert campaign.exclude_segments == ["tier:low"] and campaign.cap == "days" and campaign.cap_days == 3
+    assert (campaign.codes_per_day, campaign.codes_per_ip_per_day) == (50, 2)
+    edit = merchant.get(f"/admin/popups/{campaign.pk}/", {"lang": "es"}).content.decode()
+    assert "Máximo de códigos al día para una misma dirección de internet" in edit
+    assert 'name="codes_per_ip_per_day" value="2"' in edit
     fill_pool(campaign, per_offer=2)
     page = merchant.get("/admin/popups/", {"lang": "es"}).content.decode()
-    assert "Popups de salida" in page and "Exit offer" in page and "Activa" in page and "6 / 0 / 0" in page
-    assert "Exit-intent popups" in merchant.get("/admin/popups/", {"lang": "en"}).content.decode()
+    assert "Popups de salida" in page and "Exit offer" in page and "Activa" in page
+    assert cells(page) == {"ready": "6", "claimed": "0", "redeemed": "0", "shown": "0", "converted": "0"}
+    assert "Entregados" in page and "Canjeados" in page
+    english = merchant.get("/admin/popups/", {"lang": "en"}).content.decode()
+    assert "Exit-intent popups" in english and "Claimed" in english and "Orders with the code" in english
+
+
+def cells(html: str) -> dict[str, str]:
+    import re
+
+    return dict(re.findall(r'<td data-col="(\w+)">([^<]*)</td>', html))
+
+
+def test_the_list_shows_claimed_vs_redeemed_and_counts_orders_not_clicks_as_conversions(merchant, shop):
+    from django.utils import timezone
+
+    from backend.events.models import Event
+    from backend.orders.models import Order
+
+    from .factories import claim_code
+
+    campaign = make_campaign(shop, offer_rules=[], default_offer={"kind": "percent", "value": 10})
+    fill_pool(campaign, per_offer=5)
+    codes = [claim_code(shop, f"visitor-{n}") for n in range(3)]
+    for n in range(3):  # the shoppers clicked "Get my code": the storefront's own popup_converted events
+        Event.objects.create(shop=shop, type="popup_shown", widget=campaign.widget, visitor_id=f"visitor-{n}")
+        Event.objects.create(shop=shop, type="popup_converted", widget=campaign.widget, visitor_id=f"visitor-{n}")
+    Order.objects.create(shop=shop, platform_id="7001", currency="EUR", processed_at=timezone.now(),
+                         discount_codes=[codes[0]])
+    page = merchant.get("/admin/popups/", {"lang": "en"}).content.decode()
+    assert cells(page) == {"ready": "2", "claimed": "3", "redeemed": "1", "shown": "3", "converted": "1"}
 
 
 def test_bad_input_is_shown_next_to_the_form_and_nothing_is_saved(merchant, shop):

@@ -8,10 +8,12 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from backend.events.models import Event
-from backend.popups.campaigns import CampaignError, Shopper, decide, validate_campaign
+from backend.popups.campaigns import CampaignError, Shopper, choice_for_claim, decide, validate_campaign
+from backend.popups.codes import claim
+from backend.popups.models import Campaign, DiscountCode
 from backend.popups.offers import choose_offer
 
-from .factories import RULES, campaign_data, fill_pool, make_campaign, returning_visitor
+from .factories import RULES, campaign_data, claim_code, fill_pool, make_campaign, returning_visitor
 
 pytestmark = pytest.mark.django_db
 
@@ -47,10 +49,13 @@ def test_new_returning_and_vip_visitors_get_different_offers_and_their_own_codes
     assert (back["offer"]["kind"], back["offer"]["value"]) == ("percent", 10.0)
     assert back["copy"]["body"] == "Take 10 % off on this order."
     assert vip["offer"]["value"] == 20.0
-    codes = {new["offer"]["code"], back["offer"]["code"], vip["offer"]["code"]}
+    assert not any("code" in got["offer"] for got in (new, back, vip)), "deciding hands out no code"
+    codes = {claim_code(shop, v) for v in ("visitor-new", "visitor-returning", "visitor-vip")}
     assert len(codes) == 3 and all(codes)
-    # The same visitor gets the same code back until it is used or expires.
-    assert decide(shop.pk, Shopper(visitor_id="visitor-vip"))["offer"]["code"] == vip["offer"]["code"]
+    by_kind = dict(DiscountCode.objects.for_shop(shop).filter(code__in=codes).values_list("visitor_id", "value"))
+    assert {k: float(v) for k, v in by_kind.items()} == {"visitor-new": 0, "visitor-returning": 10, "visitor-vip": 20}
+    # The same visitor gets the same code back on a second claim.
+    assert claim_code(shop, "visitor-vip") in codes and len(codes) == 3
 
 
 def test_excluded_segment_gets_nothing_and_include_limits_the_audience(shop):
@@ -110,8 +115,15 @@ def test_an_empty_pool_shows_nothing_rather_than_waiting_and_a_shared_code_needs
     settings.CELERY_TASK_ALWAYS_EAGER = False
     make_campaign(shop, code_mode="shared", shared_code="BYE10", offer_rules=[], default_offer={"kind": "percent",
                                                                                                  "value": 10})
+    shared = Campaign.objects.for_shop(shop).get()
     got = decide(shop.pk, Shopper())  # no visitor id (no consent): a shared code still works
-    assert got["offer"] == {"kind": "percent", "value": 10.0, "code": "BYE10", "expires_at": ""}
+    assert got["offer"] == {"kind": "percent", "value": 10.0}
+    choice = choice_for_claim(shop.pk, shared.pk, Shopper(), timezone.now())
+    assert claim(shared, choice.offer, "", "192.0.2.1").code == "BYE10"
+    shared.code_mode = "unique"
+    shared.save()
+    cache.clear()
+    assert decide(shop.pk, Shopper(visitor_id="v-1")) is None, "an empty pool of unique codes offers nothing"
 
 
 def test_experiment_arm_overrides_the_offer_and_copy(shop):

@@ -7,8 +7,9 @@ import pytest
 from django.db import OperationalError
 
 from backend.events.models import Event
+from backend.popups.models import Claim, DiscountCode
 
-from .factories import fill_pool, make_campaign, returning_visitor
+from .factories import COPY, fill_pool, make_campaign, returning_visitor
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("popups-browser")]
 
@@ -139,7 +140,9 @@ def test_mobile_fast_scroll_up_fires_after_engagement(open_page, popup_shop, cam
       for (const y of [1450, 1300, 1150, 1000]) { window.scrollTo(0, y); await frame(); }
     }""")
     page.locator(DIALOG).wait_for()
-    assert page.locator(DIALOG).locator(".pz-pop-code").inner_text() == page.popup_answer["offer"]["code"]
+    shown = page.locator(DIALOG).locator(".pz-pop-code").inner_text()
+    visitor = page.evaluate("localStorage.getItem('_pz_v')")
+    assert shown == DiscountCode.objects.for_shop(popup_shop).get(visitor_id=visitor).code, "the code claimed on show"
 
 
 def test_keyboard_only_focus_is_trapped_escape_closes_and_focus_returns(open_page, popup_shop, campaign):
@@ -164,32 +167,147 @@ def test_keyboard_only_focus_is_trapped_escape_closes_and_focus_returns(open_pag
     assert events(popup_shop, type="popup_closed")
 
 
-def test_email_capture_with_consent_by_keyboard_converts(open_page, popup_shop):
+WORDS = {
+    "en": {"label": "Email", "bad_email": "Enter a valid email address.", "agree": "Tick the box to agree first.",
+           "copied": "Copied", "consent": COPY["en"]["consent"]},
+    "es": {"label": "Correo electrónico", "bad_email": "Introduce un correo electrónico válido.",
+           "agree": "Marca la casilla para aceptar.", "copied": "Copiado", "consent": COPY["es"]["consent"]},
+}
+
+
+def rows(query, timeout: float = 8.0, want: int = 1) -> list:
+    """Rows the live server writes, polled (its thread commits on its own)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = list(query.all())
+        except OperationalError:
+            found = []
+        if len(found) >= want or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def claims_sent(page) -> list:
+    return [s for s in page.sent if s[0] == "POST" and s[1].endswith("/popup/claim")]
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_the_code_is_claimed_once_when_shown_and_get_my_code_copies_and_applies_it(open_page, popup_shop, campaign,
+                                                                                    locale):
+    page = open_page(locale=locale)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.route("**/discount/**", lambda route: route.fulfill(status=302, headers={"Location": "/"}))
+    assert "code" not in page.popup_answer["offer"]
+    page.wait_for_timeout(300)
+    assert not claims_sent(page) and not Claim.objects.for_shop(popup_shop).exists(), "nothing claimed before show"
+
+    after_min_time(page, 2)
+    leave_through_top(page)
+    dialog = page.locator(DIALOG)
+    dialog.wait_for()
+    code = dialog.locator(".pz-pop-code").inner_text()
+    visitor = page.evaluate("localStorage.getItem('_pz_v')")
+    claim = rows(Claim.objects.for_shop(popup_shop))[0]
+    assert (claim.visitor_id, claim.code.code) == (visitor, code)
+    assert len(claims_sent(page)) == 1
+
+    cta = dialog.locator(".pz-pop-cta")
+    assert cta.inner_text() == COPY[locale]["cta"]
+    cta.click()
+    page.wait_for_function(f"document.querySelector('.pz-pop-cta').textContent === {WORDS[locale]['copied']!r}")
+    assert dialog.count() == 1, "the dialog stays open with the code on screen"
+    assert WORDS[locale]["copied"] in dialog.locator("[role=status]").inner_text()
+    assert page.evaluate("navigator.clipboard.readText()") == code
+    page.wait_for_function("1", timeout=500)
+    assert any(s[1].endswith(f"/discount/{code}") for s in page.sent), "the code is applied to the Shopify cart"
+
+    page.keyboard.press("Escape")
+    page.sent.clear()
+    page.reload()
+    after_min_time(page, 2)
+    leave_through_top(page)
+    assert no_dialog_for(page), "once a session"
+    assert not claims_sent(page) and Claim.objects.for_shop(popup_shop).count() == 1
+    assert not page.errors
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_an_email_campaign_shows_its_code_only_after_consent(open_page, popup_shop, locale):
     from backend.popups.models import Consent
 
     c = make_campaign(popup_shop, min_seconds=1, email_capture=True)
-    fill_pool(c, per_offer=10)
-    page = open_page(locale="es")
+    pool = {d.code for d in fill_pool(c, per_offer=10)}
+    page = open_page(locale=locale)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.route("**/discount/**", lambda route: route.fulfill(status=302, headers={"Location": "/"}))
+    words = WORDS[locale]
     after_min_time(page, 1)
     leave_through_top(page)
     dialog = page.locator(DIALOG)
     dialog.wait_for()
+    assert dialog.locator(".pz-pop-code").count() == 0
+    assert not any(code in dialog.inner_text() for code in pool), "no code on screen before consent"
+    assert not claims_sent(page)
+    label = dialog.locator("label[for=pz-pop-email]")
+    assert label.is_visible() and label.inner_text() == words["label"]
+    assert dialog.get_by_label(words["label"], exact=True).get_attribute("type") == "email"
+
     assert page.evaluate("document.activeElement.type") == "email"
-    page.keyboard.type("ana@example.com")
+    page.keyboard.press("Enter")  # empty
+    status = dialog.locator("[role=status]")
+    assert status.inner_text() == words["bad_email"]
+    page.keyboard.type("not-an-email")
+    page.keyboard.press("Enter")
+    assert status.inner_text() == words["bad_email"]
+    assert page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"
+    page.fill("#pz-pop-email", "ana@example.com")
     page.keyboard.press("Enter")  # without the consent box ticked nothing is sent
-    assert dialog.count() == 1 and page.evaluate("document.activeElement.type") == "checkbox"
+    assert status.inner_text() == words["agree"] and page.evaluate("document.activeElement.type") == "checkbox"
+    assert not [s for s in page.sent if s[0] == "POST" and "/popup/" in s[1]]
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    assert page.locator(DIALOG).count() == 0
-    converted = events(popup_shop, type="popup_converted")
-    assert converted and converted[0].widget == c.widget
-    deadline = time.monotonic() + 8
-    while not Consent.objects.for_shop(popup_shop).exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    row = Consent.objects.for_shop(popup_shop).get()
-    assert row.email == "ana@example.com" and row.locale == "es"
-    assert row.text == "Quiero recibir ofertas por email. Puedo darme de baja cuando quiera."
+    dialog.locator(".pz-pop-code").wait_for()
+    code = dialog.locator(".pz-pop-code").inner_text()
+    assert code in pool
+    page.wait_for_function(f"document.querySelector('.pz-pop-cta').textContent === {words['copied']!r}")
+    assert page.evaluate("navigator.clipboard.readText()") == code
+    row = rows(Consent.objects.for_shop(popup_shop))[0]
+    assert row.email == "ana@example.com" and row.locale == locale and row.text == words["consent"]
+    assert rows(Claim.objects.for_shop(popup_shop))[0].code.code == code
+    assert len(claims_sent(page)) == 1
+    assert not page.errors
+
+
+def test_on_woocommerce_the_code_goes_to_the_cart_through_the_store_api(open_page, popup_shop, live_server):
+    from backend.storefront.access import forget_shops
+
+    popup_shop.platform = "woocommerce"
+    popup_shop.save()
+    forget_shops()
+    fill_pool(make_campaign(popup_shop, min_seconds=1), per_offer=10)
+    store_api = f"{live_server.url}/wp-json/wc/store/v1/"
+    page = open_page(attrs=f' data-store-api="{store_api}" data-store-nonce="nonce-123"')
+    applied = []
+
+    def apply_coupon(route):
+        applied.append((route.request.headers.get("nonce"), route.request.post_data_json))
+        route.fulfill(status=200, content_type="application/json", body="{}")
+
+    page.route(f"{store_api}cart/apply-coupon", apply_coupon)
+    assert page.popup_answer["platform"] == "woocommerce"
+    after_min_time(page, 1)
+    leave_through_top(page)
+    dialog = page.locator(DIALOG)
+    dialog.wait_for()
+    code = dialog.locator(".pz-pop-code").inner_text()
+    dialog.locator(".pz-pop-cta").click()
+    page.wait_for_function("document.querySelector('.pz-pop-cta').textContent !== 'Get my code'")
+    deadline = time.monotonic() + 5
+    while not applied and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert applied == [("nonce-123", {"code": code})]
 
 
 def test_mobile_return_to_the_tab_fires_and_a_days_cap_holds_in_a_new_tab(open_page, popup_shop, live_server):

@@ -153,6 +153,32 @@ def woocommerce_admin_pages_need_the_shops_own_session(client, shop_a: Shop, sho
     assert snapshot(woo_a) == before
 
 
+@isolation_check("storefront-popup-claim", "storefront-proxy-popup-claim")
+def popup_claims_with_b_credentials_never_take_a_code_of_a(client, shop_a: Shop, shop_b: Shop) -> None:
+    """Shop B's public key, or an app-proxy request signed for B, naming shop A's campaign: no code of A moves."""
+    import json
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+
+    from tests.popups.conftest import BROWSER_UA
+    from tests.popups.factories import fill_pool, make_campaign
+    from tests.popups.test_api import _proxy_query
+
+    campaign = make_campaign(shop_a)
+    fill_pool(campaign)
+    before = snapshot(shop_a)
+    body = {"key": shop_b.public_key, "campaign": campaign.pk, "visitor": "visitor-of-b", "locale": "en"}
+    resp = client.post("/api/storefront/popup/claim", json.dumps(body), content_type="text/plain",
+                       HTTP_USER_AGENT=BROWSER_UA)
+    assert resp.status_code == 404, resp.content
+    signed = urlencode(_proxy_query(shop_b.domain, settings.SHOPIFY_API_SECRET))
+    resp = client.post(f"/api/storefront/proxy/popup/claim?{signed}", json.dumps(body), content_type="text/plain",
+                       HTTP_USER_AGENT=BROWSER_UA)
+    assert resp.status_code == 404, resp.content
+    assert snapshot(shop_a) == before
+
+
 MERCHANT_SCREENS = (
     "storefront-widgets-admin", "storefront-widget-rule-api", "customers-merges", "segments-list", "segments-edit",
     "segments-new", "segments-preview", "dashboard-home", "dashboard-analytics", "dashboard-analytics-recompute",

@@ -1,5 +1,7 @@
-// Exit-intent popup. The server decides who gets which offer (GET /popup); this chunk only watches for the
-// shopper leaving, then shows an accessible dialog in a fixed overlay (nothing on the page moves).
+// Exit-intent popup. The server decides who gets which offer (GET /popup) but hands out no code there: this chunk
+// watches for the shopper leaving, claims the code (POST /popup/claim) only when it actually shows the popup, or
+// after the email was given with consent when the campaign asks for one, then shows an accessible dialog in a fixed
+// overlay (nothing on the page moves). "Get my code" copies the code and applies it to the cart.
 // Desktop: the pointer leaves through the top edge while moving up. Mobile: a fast scroll up, or coming back
 // to the tab. Never in the first second, never before the campaign's minimum time, never twice a session.
 import { identity } from "../core/transport.js";
@@ -13,7 +15,8 @@ const CSS = `.pz-pop{position:fixed;inset:0;z-index:2147483000;display:flex;alig
 .pz-pop-x{position:absolute;top:.5rem;right:.5rem;width:2.5rem;height:2.5rem;border:0;background:none;color:inherit;font-size:1.5rem;cursor:pointer}
 .pz-pop-cta{display:block;width:100%;margin-top:1rem;padding:.75rem;border:0;border-radius:calc(var(--pz-popup-radius,12px)/2);background:var(--pz-popup-accent,#111);color:var(--pz-popup-accent-fg,#fff);font:inherit;font-weight:600;cursor:pointer}
 .pz-pop-d input[type=email]{width:100%;box-sizing:border-box;padding:.6rem;font:inherit;margin:.5rem 0}
-.pz-pop-d label{display:flex;gap:.5rem;font-size:.85em;align-items:flex-start}
+.pz-pop-agree{display:flex;gap:.5rem;font-size:.85em;align-items:flex-start}.pz-pop-lbl{display:block;font-weight:600;margin-top:.5rem}
+.pz-pop-msg{min-height:1.2em;margin:.5rem 0 0;font-size:.9em}.pz-pop-bad{color:var(--pz-popup-error,#b00020)}
 .pz-pop :focus-visible{outline:3px solid var(--pz-popup-focus,#005fcc);outline-offset:2px}`;
 
 function store(kind) {
@@ -52,8 +55,68 @@ function el(tag, attrs, text) {
   return node;
 }
 
-function show(ctx, data) {
+const STRINGS = {
+  en: {
+    close: "Close", email: "Email", code: "Your code", copied: "Copied", copy: "Copy code",
+    bad_email: "Enter a valid email address.", agree: "Tick the box to agree first.",
+    failed: "Sorry, your code could not be issued. Please try again later.",
+  },
+  es: {
+    close: "Cerrar", email: "Correo electrónico", code: "Tu código", copied: "Copiado", copy: "Copiar código",
+    bad_email: "Introduce un correo electrónico válido.", agree: "Marca la casilla para aceptar.",
+    failed: "Lo sentimos, no hemos podido darte el código. Inténtalo más tarde.",
+  },
+};
+
+function post(cfg, path, payload) {
+  // text/plain: no CORS preflight; the answer is read, so no keepalive (the shopper is still on the page).
+  return fetch(cfg.api + path, { method: "POST", body: JSON.stringify(payload), credentials: "omit" })
+    .then((r) => r.json().catch(() => ({})).then((body) => (r.ok ? body : Promise.reject(body))));
+}
+
+// The shopper's code. Called once per page (watch() fires once); the server answers the same code to the same
+// visitor anyway, so a claim can never hand one visitor two codes.
+function claim(ctx, data, consent) {
+  const { cfg } = ctx;
+  const id = identity();
+  const payload = { key: cfg.key, campaign: data.campaign.id, visitor: id.visitor, locale: data.locale };
+  if (id.customer) Object.assign(payload, { customer: id.customer, customer_sig: id.customer_sig });
+  if (consent) payload.consent = consent;
+  return post(cfg, "/popup/claim", payload).then((got) => (got.offer && got.offer.code ? got.offer : Promise.reject(got)));
+}
+
+// Puts the code on the shopper's cart: Shopify's /discount/<code> path sets it for checkout; WooCommerce's Store
+// API applies it with the store's nonce, which the plugin prints on our script tag.
+function applyToCart(data, code) {
+  try {
+    if (data.platform === "woocommerce") {
+      const s = document.querySelector("script[data-personalize]");
+      const d = (s && s.dataset) || {};
+      const base = (d.storeApi || "/wp-json/wc/store/v1/").replace(/\/*$/, "/");
+      if (!d.storeNonce) return;
+      fetch(base + "cart/apply-coupon", {
+        method: "POST", credentials: "same-origin", body: JSON.stringify({ code }),
+        headers: { "Content-Type": "application/json", Nonce: d.storeNonce },
+      }).then((r) => r.ok && window.jQuery && window.jQuery(document.body).trigger("wc_fragment_refresh")).catch(() => {});
+    } else if (data.platform === "shopify") {
+      fetch("/discount/" + encodeURIComponent(code), { credentials: "same-origin", redirect: "manual" }).catch(() => {});
+    }
+  } catch (e) {
+    /* the code is on screen and copied: the shopper can still type it at checkout */
+  }
+}
+
+function copyText(text) {
+  try {
+    return navigator.clipboard.writeText(text).then(() => true, () => false);
+  } catch (e) {
+    return Promise.resolve(false);
+  }
+}
+
+function show(ctx, data, offer) {
   const { cfg, track } = ctx;
+  const words = STRINGS[data.locale] || STRINGS[cfg.locale] || STRINGS.en;
   const copy = data.copy;
   const ev = { widget: data.campaign.widget };
   if (data.experiment) Object.assign(ev, { experiment: data.experiment.id, variant: data.experiment.arm });
@@ -64,25 +127,58 @@ function show(ctx, data) {
     class: "pz-pop-d", role: "dialog", "aria-modal": "true", "aria-labelledby": "pz-pop-h",
     "aria-describedby": "pz-pop-b", tabindex: "-1",
   });
-  const close = el("button", { type: "button", class: "pz-pop-x", "aria-label": cfg.locale === "es" ? "Cerrar" : "Close" }, "×");
+  const close = el("button", { type: "button", class: "pz-pop-x", "aria-label": words.close }, "×");
   dialog.append(close, el("h2", { id: "pz-pop-h" }, copy.headline), el("p", { id: "pz-pop-b" }, copy.body));
-  if (data.offer.code) {
-    const line = el("p");
-    line.append(el("span", { class: "pz-pop-code" }, data.offer.code));
-    dialog.append(line);
-  }
+  const codeLine = el("p");
+  dialog.append(codeLine);
   const form = el("form", { novalidate: "" });
-  let email, agree;
-  if (data.email_capture) {
-    email = el("input", { type: "email", name: "email", required: "", autocomplete: "email", "aria-label": "Email" });
+  let email, agree, fields;
+  if (data.email_capture && !offer) {
+    email = el("input", { type: "email", id: "pz-pop-email", name: "email", required: "", autocomplete: "email" });
     agree = el("input", { type: "checkbox", name: "consent", required: "" });
-    const label = el("label");
-    label.append(agree, el("span", {}, copy.consent));
-    form.append(email, label);
+    const consent = el("label", { class: "pz-pop-agree" });
+    consent.append(agree, el("span", {}, copy.consent));
+    fields = el("div");
+    fields.append(el("label", { for: "pz-pop-email", class: "pz-pop-lbl" }, words.email), email, consent);
+    form.append(fields);
   }
-  form.append(el("button", { type: "submit", class: "pz-pop-cta" }, copy.cta));
+  const cta = el("button", { type: "submit", class: "pz-pop-cta" }, copy.cta);
+  const msg = el("p", { class: "pz-pop-msg", role: "status", "aria-live": "polite" });
+  form.append(cta, msg);
   dialog.append(form);
   overlay.append(dialog);
+
+  let code = "";
+  let converted = false;
+  const reveal = (got) => {
+    code = got.code;
+    codeLine.replaceChildren(el("span", { class: "pz-pop-code", "aria-label": words.code }, code));
+  };
+  const say = (text, bad) => {
+    msg.textContent = text;
+    msg.classList.toggle("pz-pop-bad", !!bad);
+  };
+  const use = () => {
+    if (!converted) {
+      converted = true;
+      track("popup_converted", ev, true); // a click: orders paid with the code are counted by the server
+      applyToCart(data, code);
+    }
+    return copyText(code).then((ok) => {
+      if (ok) {
+        cta.textContent = words.copied;
+        say(words.copied + ": " + code);
+      } else {
+        cta.textContent = words.copy;
+        const range = document.createRange(); // no clipboard: select the code so the shopper can copy it
+        range.selectNodeContents(codeLine);
+        const sel = getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+      }
+    });
+  };
+  if (offer) reveal(offer);
 
   let open = true;
   const done = (type) => {
@@ -116,32 +212,51 @@ function show(ctx, data) {
   };
   close.addEventListener("click", () => done("popup_closed"));
   overlay.addEventListener("click", (e) => e.target === overlay && done("popup_closed"));
+  let busy = false;
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    if (email && !(email.checkValidity() && agree.checked)) {
-      (email.checkValidity() ? agree : email).focus();
+    if (code) {
+      use();
       return;
     }
-    if (email) {
-      const id = identity();
-      const body = JSON.stringify({
-        key: cfg.key, campaign: data.campaign.id, email: email.value, consent: true, text: copy.consent,
-        locale: data.locale, visitor: id.visitor,
-      });
-      fetch(cfg.api + "/popup/consent", { method: "POST", body, credentials: "omit", keepalive: true }).catch(() => {});
+    if (busy || !email) return;
+    const address = email.value.trim();
+    if (!address || !email.checkValidity()) {
+      say(words.bad_email, true);
+      email.setAttribute("aria-invalid", "true");
+      email.focus();
+      return;
     }
-    try {
-      if (data.offer.code) navigator.clipboard.writeText(data.offer.code).catch(() => {});
-    } catch (err) {
-      /* no clipboard: the code stays on screen until closed */
+    email.removeAttribute("aria-invalid");
+    if (!agree.checked) {
+      say(words.agree, true);
+      agree.focus();
+      return;
     }
-    done("popup_converted");
+    busy = true;
+    say("");
+    const id = identity();
+    post(cfg, "/popup/consent", {
+      key: cfg.key, campaign: data.campaign.id, email: address, consent: true, text: copy.consent,
+      locale: data.locale, visitor: id.visitor,
+    })
+      .then((given) => claim(ctx, data, given.consent), (bad) => {
+        if (bad && /email/.test(String(bad.error))) say(words.bad_email, true);
+        return Promise.reject(bad);
+      })
+      .then((got) => {
+        fields.remove();
+        reveal(got);
+        return use().then(() => cta.focus());
+      })
+      .catch(() => msg.textContent || say(words.failed, true))
+      .finally(() => (busy = false));
   });
   document.addEventListener("keydown", onKey, true);
   document.body.appendChild(overlay);
   remember(data);
   track("popup_shown", ev, true);
-  (email || dialog.querySelector(".pz-pop-cta")).focus();
+  (email || cta).focus();
 }
 
 function watch(ctx, data) {
@@ -151,7 +266,9 @@ function watch(ctx, data) {
   const fire = () => {
     if (fired || !ready() || store("sessionStorage")?.getItem(SHOWN)) return;
     fired = true;
-    show(ctx, data);
+    // Without an email step the code is claimed now, as the popup opens; a refused claim shows nothing.
+    if (data.email_capture) show(ctx, data, null);
+    else claim(ctx, data).then((offer) => show(ctx, data, offer), () => {});
   };
   // Desktop: leaving through the top edge while moving up (toward the tabs or the address bar).
   let lastY = -1;
