@@ -133,7 +133,8 @@ def test_events_are_stored_with_a_worker_budget_while_redis_is_down(client, shop
 
 def test_popup_is_a_json_503_with_retry_after(client, shop, redis):
     redis.kill()
-    response = client.get("/api/storefront/popup", {"key": shop.public_key, "visitor": "v-1"}, HTTP_ORIGIN=ORIGIN)
+    response = client.get("/api/storefront/popup", {"key": shop.public_key, "visitor": "v-1"}, HTTP_ORIGIN=ORIGIN,
+                          **UA)  # a browser: crawlers are offered nothing before any cache is asked
     assert_json_503(response)
     assert response["Access-Control-Allow-Origin"] == ORIGIN
 
