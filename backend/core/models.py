@@ -1,19 +1,8 @@
-"""State every process must share, in the database: the cache's table (when there is no Redis) and counters."""
+"""State every process must share, in the database. (The shared cache's table, core_cache, is created by this app's
+first migration but is no model: only the cache backend reads or writes it.)"""
 from __future__ import annotations
 
 from django.db import models
-
-
-class CacheEntry(models.Model):
-    """The table of the shared database cache (settings.CACHES without REDIS_URL), declared as a model so that
-    `migrate` creates it wherever the app runs. Only the cache backend reads or writes it."""
-
-    cache_key = models.CharField(max_length=255, primary_key=True)
-    value = models.TextField()
-    expires = models.DateTimeField(db_index=True)
-
-    class Meta:
-        db_table = "core_cache"
 
 
 class Counter(models.Model):
