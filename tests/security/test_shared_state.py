@@ -108,3 +108,46 @@ def test_failed_sign_ins_pause_every_worker(web):
         if len(answered_by) >= 2:
             break
     assert len(answered_by) >= 2, f"only worker(s) {answered_by} answered; the test proves nothing"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_cache_counts_every_hit_from_concurrent_callers_and_keeps_the_window():
+    """Rate-limit windows on the database cache: parallel increments all count (Django's own incr reads and writes
+    back, losing some), and an increment leaves the key's expiry where it was (Django's resets it to 5 minutes)."""
+    import threading
+    import uuid
+    from datetime import UTC, datetime
+
+    from django.db import connection, connections
+    from django.utils import timezone
+
+    from backend.core.sharedcache import SharedDatabaseCache
+
+    cache = SharedDatabaseCache("core_cache", {"KEY_PREFIX": uuid.uuid4().hex})
+    assert cache.add("hits", 0, 900)
+    errors: list[BaseException] = []
+
+    def count() -> None:
+        try:
+            for _ in range(25):
+                cache.incr("hits")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=count) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert cache.get("hits") == 150
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT expires FROM core_cache WHERE cache_key = %s", [cache.make_key("hits")])
+        expires = cursor.fetchone()[0]
+    expires = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
+    left = (expires.replace(tzinfo=expires.tzinfo or UTC) - timezone.now()).total_seconds()
+    assert 800 < left <= 900
+    with pytest.raises(ValueError):
+        cache.incr("never-added")
