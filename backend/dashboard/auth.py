@@ -12,6 +12,7 @@ Three ways in, checked in this order:
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import secrets
 from collections.abc import Callable
@@ -155,8 +156,6 @@ def forget_sign_in_attempts(ip: str, username: str) -> None:
 
 
 def _attempts_key(ip: str, username: str) -> str:
-    import hashlib
-
     # Hashed: the key must tell pairs apart, not keep addresses and usernames.
     return "dashboard:sign-in:" + hashlib.blake2b(f"{ip}\n{username.lower()}".encode(), digest_size=16).hexdigest()
 

@@ -151,3 +151,20 @@ def test_database_cache_counts_every_hit_from_concurrent_callers_and_keeps_the_w
     assert 800 < left <= 900
     with pytest.raises(ValueError):
         cache.incr("never-added")
+
+
+def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(web):
+    """Twenty guesses at once, over both workers: ten are checked, the rest are paused before any password check."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server, _ = web
+    csrf = secrets.token_hex(16)
+    form = {"username": "burst@example.com", "password": "guess", "csrfmiddlewaretoken": csrf}
+
+    def guess(_: int) -> int:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=60, cookies={"csrftoken": csrf}) as h:
+            return h.post("/admin/login/", data=form).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = sorted(pool.map(guess, range(20)))
+    assert statuses == [401] * 10 + [429] * 10
