@@ -41,6 +41,8 @@ migrate: $(STAMP)
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 
+# The demo runs in demo mode: its secrets are generated once into var/demo-secrets.env (see backend/config/safety.py).
+demo: export DEMO_MODE ?= 1
 demo: setup migrate
 	$(PY) manage.py demo
 
@@ -53,11 +55,13 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+bench: export DEMO_MODE ?= 1
 bench: setup
 	$(PIP) install -q -e '.[bench]'
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 # One figure: `make bench-shopify_sync`, `make bench-widget_api ARGS=--quick`, ...
+bench-%: export DEMO_MODE ?= 1
 bench-%: setup
 	$(PIP) install -q -e '.[bench]'
 	$(PY) bench/bench_$*.py $(ARGS)

@@ -4,6 +4,17 @@ from __future__ import annotations
 import pytest
 
 
+def pytest_configure(config) -> None:
+    """Without REDIS_URL the app's cache is the database, shared by every process. Tests in this process keep the
+    cache in memory instead (one process: nothing to share): otherwise every cache read would count against the
+    query budgets, and fixtures clearing the cache around database-free tests would need a database. The database
+    cache itself is tested with production settings across gunicorn workers (tests/security/test_shared_state.py)."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 @pytest.fixture
 def shop(db):
     from tests.factories import make_shop

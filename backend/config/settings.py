@@ -1,20 +1,25 @@
-"""One env-driven settings module. Defaults give a newcomer SQLite, eager Celery and a local-memory cache."""
+"""One env-driven settings module. Defaults give a newcomer SQLite, eager Celery and a cache in the database."""
 from __future__ import annotations
 
-import base64
-import hashlib
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
 
+from . import safety
 from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-change-me-in-production-0123456789")
+# Demo mode runs with secrets generated once into var/ (see safety.py). The test suite runs in it: pytest sets
+# PYTEST_VERSION before it loads these settings, and the servers a test starts inherit it.
+DEMO_MODE = env_bool("DEMO_MODE", "PYTEST_VERSION" in os.environ)
+# With DEBUG off and no demo mode, an unset or published secret stops the process here (ImproperlyConfigured).
+_secrets = safety.resolve(os.environ, local=DEBUG or DEMO_MODE, store=VAR_DIR / "demo-secrets.env")
+SECRET_KEY = _secrets["SECRET_KEY"]
 
 APP_URL = env_str("APP_URL", "http://127.0.0.1:8000").rstrip("/")
 _app_host = urlparse(APP_URL).hostname or "localhost"
@@ -22,9 +27,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_app_host, "localhost", "127.0.0.1", 
 CSRF_TRUSTED_ORIGINS = [APP_URL]
 
 SHOPIFY_API_KEY = env_str("SHOPIFY_API_KEY", "demo-api-key")
-SHOPIFY_API_SECRET = env_str("SHOPIFY_API_SECRET", "demo-api-secret")
+SHOPIFY_API_SECRET = _secrets["SHOPIFY_API_SECRET"]
 # The previous secret while Shopify rotates it: webhooks signed with either verify until it is removed.
-SHOPIFY_API_SECRET_OLD = env_str("SHOPIFY_API_SECRET_OLD", "")
+SHOPIFY_API_SECRET_OLD = _secrets["SHOPIFY_API_SECRET_OLD"]
 SHOPIFY_API_VERSION = env_str("SHOPIFY_API_VERSION", "2026-10")
 # Tests and the demo point Shopify traffic at a local stand-in; empty means the real shopify.com hosts.
 SHOPIFY_STANDIN_URL = env_str("SHOPIFY_STANDIN_URL", "")
@@ -37,8 +42,7 @@ WOOCOMMERCE_ALLOW_LOOPBACK_STORES = env_bool("WOOCOMMERCE_ALLOW_LOOPBACK_STORES"
 WOOCOMMERCE_CA_BUNDLE = env_str("WOOCOMMERCE_CA_BUNDLE", "")
 
 # Comma-separated Fernet keys, newest first: the first encrypts, all decrypt, so keys rotate without downtime.
-_default_key = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
-FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY", [_default_key])
+FIELD_ENCRYPTION_KEYS = safety.split_keys(_secrets["FIELD_ENCRYPTION_KEY"])
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -71,6 +75,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the X-Frame-Options one, so it sees the response first: embedded admin pages get frame-ancestors instead.
+    "backend.dashboard.framing.ShopifyAdminFramingMiddleware",
     "backend.core.outage.OutageMiddleware",  # database/cache down: JSON 503 + Retry-After, never an HTML 500
 ]
 
@@ -115,7 +122,10 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                           "OPTIONS": REDIS_CACHE_OPTIONS}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One cache every process shares (gunicorn runs several workers): OAuth state, rate limits and memos in the
+    # database, in the table backend/core's migration creates. Per-process memory would let each worker keep its own.
+    CACHES = {"default": {"BACKEND": "backend.core.sharedcache.SharedDatabaseCache", "LOCATION": "core_cache",
+                          "OPTIONS": {"MAX_ENTRIES": 100_000}}}
 
 # Celery: a broker when REDIS_URL (or CELERY_BROKER_URL, e.g. RabbitMQ) is set, otherwise tasks run in-process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -152,9 +162,19 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 
+# Behind a TLS-terminating proxy (README: Configuration, Production). X-Forwarded-Proto is trusted only when told:
+# reached directly, any client could send it and pass for https.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = not DEBUG and APP_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# No page may be framed, except the embedded admin by its own shop's Shopify admin (backend/dashboard/framing.py).
+X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     "version": 1,

@@ -2,8 +2,9 @@
 
 Three ways in, checked in this order:
 1. a Shopify session token (embedded admin): `Authorization: Bearer <jwt>` on fetches, `id_token` on pages and
-   forms. It is verified on every request (HS256 with the app secret, audience = our API key, not expired), so no
-   cookie is needed; a present but bad token is a 401, never a fall-back to a cookie.
+   forms. It is verified on every request (HS256 with the app secret, audience = our API key, not expired, issued
+   by the admin of the shop it is for: iss = https://<shop>/admin, dest = https://<shop>), so no cookie is needed;
+   a present but bad token is a 401, never a fall-back to a cookie.
 2. the signed Django session set by `sign_in` (WooCommerce login form, one-time login links).
 
 `merchant_view` wraps a view so it only runs with a shop in hand (`request.shop`); write it on every merchant view.
@@ -11,6 +12,7 @@ Three ways in, checked in this order:
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import secrets
 from collections.abc import Callable
@@ -23,12 +25,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from backend.core import counters
 from backend.shops.models import Shop
 
 SESSION_KEY = "merchant_shop_id"  # the key merchant_session.py always used: old sessions stay valid
 ACTOR_KEY = "merchant_actor"
 _LINK_SALT = "dashboard.login-link"
 LINK_MAX_AGE = 600
+SIGN_IN_MAX_ATTEMPTS = 10  # per address and username, then a pause: password guessing gets slow
+SIGN_IN_WINDOW_SECONDS = 15 * 60
 _DEST = re.compile(r"^https://([a-z0-9][a-z0-9-]*\.myshopify\.com)/?$")
 
 
@@ -47,6 +52,18 @@ def _raw_token(request: HttpRequest) -> str:
     return token[:4096]
 
 
+def token_shop_domain(claims: dict[str, Any]) -> str:
+    """The shop a verified session token is for, or BadToken: `dest` must be a shop and `iss` that shop's admin
+    (Shopify issues both; a token where they disagree was not made by the shop's admin for itself)."""
+    dest = str(claims.get("dest", "")).lower()
+    match = _DEST.match(dest)
+    if not match:
+        raise BadToken("session token names no shop")
+    if str(claims.get("iss", "")).lower().rstrip("/") != f"https://{match.group(1)}/admin":
+        raise BadToken("session token issuer does not match its shop")
+    return match.group(1)
+
+
 def verify_session_token(token: str) -> tuple[Shop, str]:
     """(shop, actor) from a Shopify session token, or BadToken."""
     secrets_ = [s for s in (settings.SHOPIFY_API_SECRET, getattr(settings, "SHOPIFY_API_SECRET_OLD", "")) if s]
@@ -54,7 +71,7 @@ def verify_session_token(token: str) -> tuple[Shop, str]:
     for secret in secrets_:
         try:
             claims = jwt.decode(token, secret, algorithms=["HS256"], audience=settings.SHOPIFY_API_KEY,
-                                leeway=5, options={"require": ["exp", "dest", "aud"]})
+                                leeway=5, options={"require": ["exp", "dest", "aud", "iss"]})
             break
         except jwt.ExpiredSignatureError as exc:
             raise BadToken("session token expired") from exc
@@ -62,10 +79,7 @@ def verify_session_token(token: str) -> tuple[Shop, str]:
             continue
     if claims is None:
         raise BadToken("invalid session token")
-    match = _DEST.match(str(claims.get("dest", "")).lower())
-    if not match:
-        raise BadToken("session token names no shop")
-    shop = Shop.objects.filter(platform=Shop.Platform.SHOPIFY, domain=match.group(1),
+    shop = Shop.objects.filter(platform=Shop.Platform.SHOPIFY, domain=token_shop_domain(claims),
                                state=Shop.State.INSTALLED).first()
     if shop is None:
         raise BadToken("shop not installed")
@@ -120,17 +134,30 @@ def login_token(shop: Shop, actor: str = "link") -> str:
 
 
 def shop_from_link(token: str) -> tuple[Shop, str] | None:
-    """A one-time login link: valid for LINK_MAX_AGE seconds and spent on first use."""
-    from django.core.cache import cache
-
+    """A one-time login link: valid for LINK_MAX_AGE seconds and spent on first use, in whichever process."""
     try:
         data = signing.loads(token, salt=_LINK_SALT, max_age=LINK_MAX_AGE)
     except signing.BadSignature:
         return None
-    if not cache.add(f"dashboard:link-spent:{token[-43:]}", 1, LINK_MAX_AGE + 60):
+    if not isinstance(data, dict) or not counters.first_use(f"dashboard:link-spent:{token[-43:]}", LINK_MAX_AGE + 60):
         return None
     shop = Shop.objects.filter(pk=data.get("shop"), state=Shop.State.INSTALLED).first()
     return (shop, str(data.get("actor", "link"))[:255]) if shop else None
+
+
+def sign_in_attempt_allowed(ip: str, username: str) -> bool:
+    """Counts this password attempt for the address and username; False once SIGN_IN_MAX_ATTEMPTS were made in
+    the window. Counted before the password is checked, so a burst of parallel guesses cannot outrun the count."""
+    return counters.hit(_attempts_key(ip, username), SIGN_IN_WINDOW_SECONDS) <= SIGN_IN_MAX_ATTEMPTS
+
+
+def forget_sign_in_attempts(ip: str, username: str) -> None:
+    counters.reset(_attempts_key(ip, username))
+
+
+def _attempts_key(ip: str, username: str) -> str:
+    # Hashed: the key must tell pairs apart, not keep addresses and usernames.
+    return "dashboard:sign-in:" + hashlib.blake2b(f"{ip}\n{username.lower()}".encode(), digest_size=16).hexdigest()
 
 
 def screen_shop(request: HttpRequest) -> Shop | HttpResponse:

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import authenticate as django_authenticate
-from django.core.cache import cache
 from django.forms.models import model_to_dict
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -20,14 +19,19 @@ from backend.storefront.access import client_ip
 from backend.storefront.models import Widget, WidgetRule
 
 from . import audit
-from .auth import merchant_view, shop_from_link, sign_in, sign_out
+from .auth import (
+    forget_sign_in_attempts,
+    merchant_view,
+    shop_from_link,
+    sign_in,
+    sign_in_attempt_allowed,
+    sign_out,
+)
 from .models import AuditEntry, ShopMember, ShopSettings
 from .shell import link, page
 from .text import LANGS, text
 
 AUDIT_PAGE = 200
-LOGIN_MAX_FAILURES = 10  # per address and username, then a pause: password guessing gets slow
-LOGIN_LOCKOUT_SECONDS = 15 * 60
 
 
 def theme_editor_url(shop: Shop) -> str:
@@ -77,20 +81,17 @@ def login(request: HttpRequest) -> HttpResponse:
     error = False
     if request.method == "POST":
         username = request.POST.get("username", "")[:150]
-        strikes_key = f"dashboard:login-fails:{client_ip(request)}:{username.lower()}"
-        if (cache.get(strikes_key) or 0) >= LOGIN_MAX_FAILURES:
+        if not sign_in_attempt_allowed(client_ip(request), username):
             return HttpResponse("Too many failed sign-ins; try again in 15 minutes.", status=429,
                                 content_type="text/plain")
         user = django_authenticate(request, username=username, password=request.POST.get("password", "")[:256])
         member = (ShopMember.all_shops.filter(user=user, shop__state=Shop.State.INSTALLED)
                   .select_related("shop").order_by("pk").first()) if user else None
         if member is not None:
-            cache.delete(strikes_key)
+            forget_sign_in_attempts(client_ip(request), username)
             sign_in(request, member.shop, actor=f"user:{user.get_username()}"[:255])
             return HttpResponseRedirect(nxt)
         error = True
-        cache.add(strikes_key, 0, LOGIN_LOCKOUT_SECONDS)
-        cache.incr(strikes_key)
     return render(request, "dashboard/login.html", {"t": text(lang), "lang": lang, "error": error},
                   status=401 if error else 200)
 

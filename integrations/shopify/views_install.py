@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET
 from shopify_app import app_home_patch_id_token, verify_app_home_req
 
 from backend.core.rejections import reject
+from backend.dashboard.auth import BadToken, token_shop_domain
+from backend.dashboard.framing import allow_shopify_admin, valid_shop_domain
 from backend.shops.install import install_shop
 from backend.shops.models import Shop
 
@@ -117,6 +119,7 @@ def app_home(request: HttpRequest) -> HttpResponse:
         return _respond_with(result.response)  # missing or expired: the patch page fetches a fresh token
     try:
         domain = clean_shop_domain(f"{result.shop}.myshopify.com")
+        _check_issuer(result.id_token.token if result.id_token else "", domain)
         shop = Shop.objects.filter(platform=Shop.Platform.SHOPIFY, domain=domain).first()
         if shop is None or not shop.is_active or not shop.access_token:
             shop = install_shop(Shop.Platform.SHOPIFY, domain, exchange_session_token(result.id_token))
@@ -128,13 +131,35 @@ def app_home(request: HttpRequest) -> HttpResponse:
                        "id_token": result.id_token.token if result.id_token else ""})
     response = HttpResponseRedirect(f"/admin/?{query}")
     for name, value in (result.response.headers or {}).items():
-        if name.lower() != "location":
+        if name.lower() not in ("location", "content-security-policy"):
             response[name] = value
-    return response
+    return allow_shopify_admin(response, shop.domain)
+
+
+def _check_issuer(token: str, domain: str) -> None:
+    """shopifyapp verified the signature and audience; we also insist the token was issued by this shop's admin."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        if token_shop_domain(claims) != domain:
+            raise BadToken("session token names another shop")
+    except (jwt.PyJWTError, BadToken) as exc:
+        raise OAuthError(str(exc) if isinstance(exc, BadToken) else "invalid session token", 401) from exc
 
 
 @require_GET
 def patch_id_token(request: HttpRequest) -> HttpResponse:
-    """Shopify's bounce page: App Bridge puts a fresh session token on the URL and reloads the App Home."""
+    """Shopify's bounce page: App Bridge puts a fresh session token on the URL and reloads the App Home. The shop
+    goes into the frame-ancestors header, so it must be a shop; the reload target must be a path of ours."""
+    domain = valid_shop_domain(request.GET.get("shop", "")[:255])
+    reload_to = request.GET.get("shopify-reload", "")
+    if domain is None:
+        return _refuse("shopify_patch_id_token", OAuthError("shop must be a *.myshopify.com domain", 400))
+    if not reload_to.startswith("/") or reload_to.startswith("//") or "\\" in reload_to or len(reload_to) > 2048:
+        return _refuse("shopify_patch_id_token", OAuthError("shopify-reload must be a path on this app", 400), domain)
     result = app_home_patch_id_token(_request_input(request), app_config())
-    return _respond_with(result.response, content_type="text/html; charset=utf-8")
+    response = HttpResponse(result.response.body, status=result.response.status,
+                            content_type="text/html; charset=utf-8")
+    for name, value in (result.response.headers or {}).items():
+        if name.lower() not in ("content-type", "content-security-policy"):
+            response[name] = value
+    return allow_shopify_admin(response, domain) if result.ok else response
