@@ -16,6 +16,8 @@ from django.http import HttpRequest
 # Deeper than any payload we accept (a Shopify order webhook nests about 7 levels), shallow enough that nothing
 # downstream that walks the structure recursively can run out of stack.
 MAX_DEPTH = 64
+# Platform API answers (a page of 100 WooCommerce products with their descriptions is a few MB).
+MAX_API_RESPONSE_BYTES = 64 * 1024 * 1024
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _NUL_ESCAPE = b"\\u0000"
 
@@ -93,3 +95,22 @@ def read_json(request: HttpRequest, *, max_bytes: int, max_depth: int = MAX_DEPT
     """The request body parsed as JSON under the caps above (an empty body is JSON `null`)."""
     raw = read_body(request, max_bytes)
     return parse_json(raw, max_bytes=max_bytes, max_depth=max_depth) if raw.strip() else None
+
+
+def drf_parser(max_bytes: int, max_depth: int = MAX_DEPTH) -> type:
+    """A Django REST framework parser class for `parser_classes`: the same caps, ParseError (400) with the reason.
+    (DRF's own JSONParser lets RecursionError through as a 500.)"""
+    from rest_framework.exceptions import ParseError
+    from rest_framework.parsers import BaseParser
+
+    class CappedJSONParser(BaseParser):
+        media_type = "application/json"
+
+        def parse(self, stream, media_type=None, parser_context=None):  # noqa: ANN001, ANN201 - DRF's signature
+            raw = stream.read(max_bytes + 1) if stream is not None else b""
+            try:
+                return parse_json(raw, max_bytes=max_bytes, max_depth=max_depth)
+            except JsonInputError as exc:
+                raise ParseError(exc.reason) from None
+
+    return CappedJSONParser
