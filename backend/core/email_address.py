@@ -22,7 +22,9 @@ def clean_email(raw: object) -> str:
     email = raw.strip().lower()
     if len(email) > MAX_LENGTH:
         raise ValueError(f"email longer than {MAX_LENGTH} characters")
-    local, _, domain = email.rpartition("@")
+    local, at, domain = email.rpartition("@")
+    if not at:
+        raise ValueError("email is not a valid address")
     if not local or len(local) > MAX_LOCAL:
         raise ValueError(f"email must have a name of 1-{MAX_LOCAL} characters before the @")
     try:
