@@ -160,8 +160,9 @@ def requests(draw, route: str, ctx: dict) -> dict:
         "HTTP_AUTHORIZATION": st.one_of(header_text, st.just("Bearer " + "e" * 40)),
         "HTTP_COOKIE": header_text,
         "HTTP_ACCEPT_LANGUAGE": header_text,
-        # Never more than the bytes sent: the test client cannot fake a short body the way a socket can.
-        "CONTENT_LENGTH": st.sampled_from(["abc", "-1", "", "0", "1e9", str(len(body))]),
+        # Digits, never more than the bytes sent: a real server (gunicorn) answers a non-numeric Content-Length
+        # itself, and the test client cannot fake a body shorter than declared the way a socket can.
+        "CONTENT_LENGTH": st.sampled_from(["0", "1", str(len(body) // 2), str(len(body))]),
     }
     for name, strategy in optional.items():
         if draw(st.booleans()):

@@ -89,3 +89,45 @@ def test_parsing_a_deep_body_costs_no_more_than_refusing_it(live_server, shops):
     assert response.status_code == 400, response.text[:200]
     assert "deep" in response.json()["reason"]
     assert elapsed < 5, f"took {elapsed:.1f}s"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_oversized_bodies_are_refused_unread_and_compliance_topics_still_say_401(live_server, shops):
+    shopify, woo, _ = shops
+    big = b"x" * (5 * 1024 * 1024 + 1)
+    before = all_rows()
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
+        for topic in COMPLIANCE:
+            answer = http.post("/shopify/webhooks", content=big,
+                               headers=shopify_headers(topic, shopify.domain, shopify_hmac(big)))
+            assert answer.status_code == 401, (topic, answer.text[:200])
+        orders = http.post("/shopify/webhooks", content=big,
+                           headers=shopify_headers("orders/create", shopify.domain, shopify_hmac(big)))
+        woo_answer = http.post(f"/woocommerce/webhooks/{woo.pk}", content=big,
+                               headers={"X-WC-Webhook-Topic": "order.created"})
+        events = http.post(f"/api/storefront/events?key={shopify.public_key}", content=b"[" + b"1," * 20000 + b"1]",
+                           headers={"Content-Type": "text/plain"})
+    assert orders.status_code == 413 and "larger than" in orders.json()["reason"]
+    assert woo_answer.status_code == 413
+    assert events.status_code == 413 and "larger than" in events.json()["error"]
+    assert all_rows() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signatures_with_non_ascii_bytes_are_a_mismatch_not_a_crash(live_server, shops):
+    """hmac.compare_digest raises TypeError on str with non-ASCII characters: a header byte 0xE9 was a 500."""
+    shopify, woo, _ = shops
+    body = b'{"store_url": "https://woo.example.com", "timestamp": 1}'
+    before = all_rows()
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        answers = {
+            "woocommerce webhook": http.post(f"/woocommerce/webhooks/{woo.pk}", content=body, headers={
+                "X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-Signature": b"\xe9t\xe9"}),
+            "plugin": http.post("/woocommerce/plugin/config", content=body.replace(b"1}", str(int(time.time()))
+                                                                                   .encode() + b"}"),
+                                headers={"X-Personalize-Signature": b"\xe9t\xe9"}),
+            "shopify webhook": http.post("/shopify/webhooks", content=body, headers={
+                **shopify_headers("customers/redact", shopify.domain, None), "X-Shopify-Hmac-Sha256": b"\xe9"}),
+        }
+    assert {name: r.status_code for name, r in answers.items()} == {name: 401 for name in answers}
+    assert all_rows() == before
