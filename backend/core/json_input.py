@@ -68,7 +68,8 @@ def parse_json(raw: bytes | str, *, max_bytes: int, max_depth: int = MAX_DEPTH, 
     if depth_of(raw, max_depth) > max_depth:
         raise JsonInputError(f"{what} nests deeper than {max_depth} levels")
     if _NUL_ESCAPE in raw:
-        # PostgreSQL cannot store NUL in text or jsonb: refused here rather than failing at the INSERT.
+        # PostgreSQL cannot store NUL in text or jsonb: refused here rather than failing at the INSERT. (A literal
+        # backslash before "u0000" is refused too; no payload we accept needs one.)
         raise JsonInputError(f"{what} contains a NUL character")
     try:
         return orjson.loads(raw)
