@@ -6,7 +6,8 @@ public ones named in the brief are asserted to be among them. Random input must 
 fixture data is chosen so nothing random can pass: the shops have no products, campaigns or pending connections,
 and a correctly signed Shopify webhook is always sent for a shop we do not hold.
 
-Runs derandomized (the same examples every run: CI stays deterministic). `FUZZ_EXAMPLES=500 FUZZ_RANDOM=1` explores.
+Runs with a fixed seed per route (the same examples every run: CI stays deterministic);
+`FUZZ_EXAMPLES=500 FUZZ_RANDOM=1` explores.
 A summary of the requests sent per endpoint is printed at the end and written to var/fuzz-summary.json.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import re
 import string
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +28,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, given, seed
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -173,7 +175,8 @@ def requests(draw, route: str, ctx: dict) -> dict:
         # Correctly signed, for a shop we do not hold: the parse after the HMAC is fuzzed, and nothing may be kept.
         headers["HTTP_X_SHOPIFY_HMAC_SHA256"] = shopify_hmac(body)
         headers["HTTP_X_SHOPIFY_SHOP_DOMAIN"] = "not-installed.myshopify.com"
-    method = draw(st.sampled_from(["POST", "POST", "GET", "OPTIONS", "PUT"]))
+    # Most routes that read a body take POST only: other methods mostly buy a 405.
+    method = draw(st.sampled_from(["POST"] * 5 + ["GET", "GET", "OPTIONS", "PUT"]))
     return {"method": method, "path": path, "query": query, "headers": headers, "body": body,
             "content_type": content_type}
 
@@ -223,7 +226,6 @@ def test_hostile_requests_never_5xx_and_write_nothing(route, ctx):
 
     signed_in_only = route.startswith(("admin/", "api/admin/")) and route not in PUBLIC
     @hsettings(max_examples=SIGNED_IN_EXAMPLES if signed_in_only else EXAMPLES, deadline=None, database=None,
-               derandomize=not os.environ.get("FUZZ_RANDOM"),
                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                       HealthCheck.data_too_large, HealthCheck.large_base_example])
     @given(req=requests(route, ctx))
@@ -239,4 +241,7 @@ def test_hostile_requests_never_5xx_and_write_nothing(route, ctx):
                                             response.content[:300])
         assert all_rows() == before
 
+    if not os.environ.get("FUZZ_RANDOM"):
+        # A fixed seed per route: the same examples every run (CI stays deterministic), different ones per route.
+        probe = seed(zlib.crc32(route.encode()))(probe)
     probe()
