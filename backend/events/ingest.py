@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +26,7 @@ from .models import Event, EventType
 
 MAX_EVENTS = 50
 MAX_BODY = 32 * 1024
+MAX_DEPTH = 8  # the envelope nests 3 levels ({events: [{...}]}); a little room for what a script might add
 MAX_AGE_MS = 24 * 3600 * 1000  # a beacon queued in a tab for a day is still believable; older is not
 MAX_SKEW_MS = 5 * 60 * 1000  # clocks run ahead a little
 _TYPES = frozenset(EventType.values)
@@ -97,8 +100,15 @@ def _ids(model: type[Product] | type[Collection], shop_id: int, platform_ids: se
     return dict(rows)
 
 
-def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int | None) -> Outcome:
-    """Validate each event, bulk-insert the good ones, stitch the visitor, then tell the hooks."""
+PRODUCT_OVER_BUDGET = "too many events for this product this minute"
+
+
+def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int | None,
+                product_budget: Callable[[dict[int, int]], dict[int, int]] | None = None) -> Outcome:
+    """Validate each event, bulk-insert the good ones, stitch the visitor, then tell the hooks.
+
+    `product_budget` gets how many valid events name each product and answers how many of them may be stored
+    (backend.events.throttle); the rest are refused with a reason like any other bad event."""
     outcome = Outcome()
     now_ms = int(time.time() * 1000)
     wanted_products = {
@@ -112,7 +122,7 @@ def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int 
     products = _ids(Product, shop_id, wanted_products)
     collections = _ids(Collection, shop_id, wanted_collections)
 
-    rows: list[Event] = []
+    valid: list[tuple[int, Event]] = []
     for index, raw in enumerate(env.events):
         reason = ""
         if not isinstance(raw, dict):
@@ -122,9 +132,10 @@ def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int 
         else:
             event, reason = _event(shop_id, env, customer_id, raw, products, collections, now_ms)
             if event is not None:
-                rows.append(event)
+                valid.append((index, event))
         if reason:
             outcome.rejected.append({"index": index, "reason": reason})
+    rows = _within_product_budget(valid, product_budget, outcome) if product_budget else [e for _, e in valid]
     for reason in sorted({r["reason"] for r in outcome.rejected}):  # one log line per reason and batch
         reject("storefront_event", reason, shop_domain)
     if rows:
@@ -136,6 +147,22 @@ def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int 
         hooks.dispatch(shop_id, [_stored(e) for e in rows])
         _record_exposures(shop_id, rows)
     return outcome
+
+
+def _within_product_budget(valid: list[tuple[int, Event]], budget: Callable[[dict[int, int]], dict[int, int]],
+                           outcome: Outcome) -> list[Event]:
+    allowed = budget(Counter(e.product_id for _, e in valid if e.product_id))
+    used: Counter[int] = Counter()
+    kept = []
+    for index, event in valid:
+        if event.product_id:
+            used[event.product_id] += 1
+            if used[event.product_id] > allowed.get(event.product_id, 0):
+                outcome.rejected.append({"index": index, "reason": PRODUCT_OVER_BUDGET})
+                continue
+        kept.append(event)
+    outcome.rejected.sort(key=lambda r: r["index"])
+    return kept
 
 
 _EXPOSING = frozenset({EventType.WIDGET_IMPRESSION, EventType.POPUP_SHOWN})

@@ -10,6 +10,7 @@ import json
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from backend.core.json_input import JsonInputError, read_json
 from backend.core.rejections import reject
 from backend.storefront.access import (
     AccessDenied,
@@ -24,8 +25,10 @@ from backend.storefront.access import (
 )
 
 from .bots import is_bot
-from .ingest import MAX_BODY, BadBatch, parse_envelope, store_batch
-from .outage_budget import over_budget  # throttle's budget, or a worker's own while the cache is down
+from .ingest import MAX_BODY, MAX_DEPTH, BadBatch, parse_envelope, store_batch
+from .outage_budget import ResilientBudget  # throttle's budgets, or a worker's own while the cache is down
+
+RATE_LIMITED = "rate limited: too many events from this address or visitor this minute"
 
 
 def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -37,18 +40,9 @@ def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> Htt
 
 def _read_json(request: HttpRequest) -> object:
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY:
-        raise BadBatch(f"body larger than {MAX_BODY} bytes", status=413)
-    body = request.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise BadBatch(f"body larger than {MAX_BODY} bytes", status=413)
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadBatch("body is not JSON") from None
+        return read_json(request, max_bytes=MAX_BODY, max_depth=MAX_DEPTH)
+    except JsonInputError as exc:
+        raise BadBatch(exc.reason, status=exc.status) from None
 
 
 def _ingest(request: HttpRequest, caller: Caller, data: object, cors: dict[str, str]) -> HttpResponse:
@@ -62,13 +56,20 @@ def _ingest(request: HttpRequest, caller: Caller, data: object, cors: dict[str, 
             shop, str(data.get("customer") or "")[:64], str(data.get("customer_sig") or "")[:128]
         )
     envelope = parse_envelope(data, customer_platform_id)
-    retry_after = over_budget(shop.id, client_ip(request, caller.via_proxy), envelope.visitor_id)
-    if retry_after:
+    # Budgets count events, not requests: a batch of 50 views spends 50.
+    budget = ResilientBudget(shop.id, client_ip(request, caller.via_proxy), envelope.visitor_id)
+    allowed, retry_after = budget.events(max(1, len(envelope.events)))
+    if not allowed:
         reject("storefront_event", "rate limited", shop.domain)
         return _json(429, {"error": "rate limited"}, {**cors, "Retry-After": str(retry_after)})
+    over = len(envelope.events) - allowed
+    if over > 0:
+        reject("storefront_event", "rate limited", shop.domain)
+        envelope.events = envelope.events[:allowed]
     customer_id = customer_pk(shop, envelope.customer_platform_id) if envelope.customer_platform_id else None
-    outcome = store_batch(shop.id, shop.domain, envelope, customer_id)
-    return _json(202, {"accepted": outcome.accepted, "rejected": outcome.rejected}, cors)
+    outcome = store_batch(shop.id, shop.domain, envelope, customer_id, product_budget=budget.products)
+    refused = outcome.rejected + [{"index": allowed + i, "reason": RATE_LIMITED} for i in range(max(over, 0))]
+    return _json(202, {"accepted": outcome.accepted, "rejected": refused}, cors)
 
 
 @csrf_exempt

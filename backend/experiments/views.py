@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from backend.core.json_input import JsonInputError, parse_json
 from backend.dashboard import audit
 from backend.dashboard.auth import merchant_view
 from backend.dashboard.shell import link, page
@@ -208,12 +209,10 @@ def experiment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 
 
 def _json_body(request: HttpRequest) -> dict:
-    if len(request.body) > MAX_BODY:
-        raise Refused("body too large", 413)
     try:
-        data = json.loads(request.body or b"{}")
-    except ValueError as exc:
-        raise Refused("body is not JSON") from exc
+        data = parse_json(request.body or b"{}", max_bytes=MAX_BODY)
+    except JsonInputError as exc:
+        raise Refused(exc.reason, exc.status) from exc
     if not isinstance(data, dict):
         raise Refused("body must be a JSON object")
     return data

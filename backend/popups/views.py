@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import json
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from backend.core import outage
+from backend.core.email_address import clean_email
+from backend.core.json_input import JsonInputError, read_json
 from backend.core.rejections import reject
 from backend.events.bots import is_bot
+from backend.events.throttle import ConsentThrottled, consent_over_budget
 from backend.storefront.access import (
     AccessDenied,
     Caller,
@@ -139,13 +140,10 @@ def _consent_fields(data: object) -> dict:
         raise BadParams("body must be a JSON object")
     if data.get("consent") is not True:
         raise BadParams("consent must be true: an email is only kept with explicit consent")
-    email = data.get("email")
-    if not isinstance(email, str) or len(email) > 254:
-        raise BadParams("email missing or too long")
     try:
-        validate_email(email.strip())
-    except ValidationError:
-        raise BadParams("email is not a valid address") from None
+        email = clean_email(data.get("email"))
+    except ValueError as exc:
+        raise BadParams(str(exc)) from None
     campaign = data.get("campaign")
     if isinstance(campaign, bool) or not isinstance(campaign, int):
         raise BadParams("campaign must be the campaign id")
@@ -158,23 +156,23 @@ def _consent_fields(data: object) -> dict:
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         raise BadParams("text must be the consent text the shopper saw")
-    return {"email": email.strip().lower(), "campaign": campaign, "locale": locale, "visitor": visitor,
+    return {"email": email, "campaign": campaign, "locale": locale, "visitor": visitor,
             "text": text.strip()}
 
 
 def _read_body(request: HttpRequest) -> object:
-    """The JSON body, at most MAX_BODY bytes (which also bounds its nesting); BadParams for anything else."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    body = request.read(MAX_BODY + 1) if declared <= MAX_BODY else b""
-    if declared > MAX_BODY or len(body) > MAX_BODY:
-        raise BadParams("body too large")
-    try:
-        return json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadParams("body must be JSON") from None
+    """The JSON body under the shared caps (backend.core.json_input): JsonInputError, a 400/413 with a reason."""
+    return read_json(request, max_bytes=MAX_BODY, max_depth=4)
+
+
+def _within_budget(request: HttpRequest, caller: Caller, data: object) -> None:
+    """Email capture is throttled per address and per visitor (backend.events.throttle) before any field is checked."""
+    visitor = data.get("visitor") if isinstance(data, dict) else ""
+    retry_after = consent_over_budget(caller.shop.id, client_ip(request, caller.via_proxy),
+                                      visitor if matches(VISITOR_ID, visitor) else "")
+    if retry_after:
+        reject("popup_consent", "rate limited", caller.shop.domain)
+        raise ConsentThrottled(retry_after)
 
 
 def _store_consent(caller: Caller, data: object) -> Consent:
@@ -206,12 +204,17 @@ def consent(request: HttpRequest) -> HttpResponse:
         data = _read_body(request)
         key = data.get("key", "") if isinstance(data, dict) else ""
         caller, origin = _public_caller(request, key if isinstance(key, str) else "")
+        _within_budget(request, caller, data)
         row = _store_consent(caller, data)
         return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()}, cors_headers(origin, "POST"))
     except AccessDenied as denied:
         return _json(denied.status, {"error": denied.reason})
     except BadParams as bad:
         return _json(400, {"error": str(bad)})
+    except JsonInputError as bad:
+        return _json(bad.status, {"error": bad.reason})
+    except ConsentThrottled as throttled:
+        return _json(429, {"error": "too many attempts, try later"}, {"Retry-After": str(throttled.retry_after)})
 
 
 @csrf_exempt
@@ -220,12 +223,18 @@ def proxy_consent(request: HttpRequest) -> HttpResponse:
     """The same through the app proxy: its signed query names the shop."""
     try:
         caller = verify_proxy(request)
-        row = _store_consent(caller, _read_body(request))
+        data = _read_body(request)
+        _within_budget(request, caller, data)
+        row = _store_consent(caller, data)
         return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()})
     except AccessDenied as denied:
         return _json(denied.status, {"error": denied.reason})
     except BadParams as bad:
         return _json(400, {"error": str(bad)})
+    except JsonInputError as bad:
+        return _json(bad.status, {"error": bad.reason})
+    except ConsentThrottled as throttled:
+        return _json(429, {"error": "too many attempts, try later"}, {"Retry-After": str(throttled.retry_after)})
 
 
 def _claim_fields(data: object) -> dict:
@@ -295,6 +304,8 @@ def claim_code(request: HttpRequest) -> HttpResponse:
         return _json(denied.status, {"error": denied.reason})
     except BadParams as bad:
         return _json(400, {"error": str(bad)})
+    except JsonInputError as bad:
+        return _json(bad.status, {"error": bad.reason})
 
 
 @csrf_exempt
@@ -307,3 +318,5 @@ def proxy_claim_code(request: HttpRequest) -> HttpResponse:
         return _json(denied.status, {"error": denied.reason})
     except BadParams as bad:
         return _json(400, {"error": str(bad)})
+    except JsonInputError as bad:
+        return _json(bad.status, {"error": bad.reason})

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from backend.core.json_input import parse_json
 from backend.customers import metrics
 from backend.customers.identities import unmerge
 from backend.customers.models import CustomerProfile, MergeLog
@@ -124,11 +125,11 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         name = request.POST.get("name", "").strip()[:120]
         rule_text = request.POST.get("rules", "")[:MAX_RULE_BYTES]
         try:
-            rule = validate(json.loads(rule_text))
+            rule = validate(parse_json(rule_text, max_bytes=MAX_RULE_BYTES, what="rule"))
         except RuleError as exc:
             errors = exc.errors
         except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
-            msg = getattr(exc, "msg", "unreadable")
+            msg = getattr(exc, "reason", "unreadable")
             errors.append({"path": "rule", "en": f"not valid JSON ({msg})", "es": f"JSON no válido ({msg})"})
         if not name:
             errors.append({"path": "name", "en": "a name is required", "es": "el nombre es obligatorio"})
@@ -169,13 +170,13 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
     if len(request.body) > MAX_RULE_BYTES:
         return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": "too large"}]}, status=413)
     try:
-        payload = json.loads(request.body or b"{}")
+        payload = parse_json(request.body or b"{}", max_bytes=MAX_RULE_BYTES, what="rule")
         rule = validate(payload.get("rules") if isinstance(payload, dict) else None)
     except RuleError as exc:
         return JsonResponse({"ok": False, "errors": [{"path": e["path"], "text": e[lang]} for e in exc.errors]},
                             status=400)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
-        reason = getattr(exc, "msg", "unreadable")
+        reason = getattr(exc, "reason", "unreadable")
         msg = f"not valid JSON ({reason})" if lang == "en" else f"JSON no válido ({reason})"
         return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": msg}]}, status=400)
     ctx = membership.context_for(shop)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.core.json_input import drf_parser
 from backend.dashboard.audit import record
 from backend.dashboard.auth import csrf_unless_session_token, screen_shop
 from backend.dashboard.shell import link
@@ -30,6 +31,7 @@ MAX_ORIGINS = 20
 class WidgetRuleAPI(APIView):
     authentication_classes = [MerchantSession]
     permission_classes = [HasShop]
+    parser_classes = [drf_parser(max_bytes=64 * 1024)]
 
     def get(self, request: Request, widget: str) -> Response:
         if widget not in Widget.values:

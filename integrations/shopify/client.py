@@ -4,7 +4,6 @@ slow us down, never fail us), bulk operations, and bulk result files streamed li
 """
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -18,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from shopify_app import admin_graphql_request
 
+from backend.core.json_input import MAX_API_RESPONSE_BYTES, parse_json
 from backend.shops.models import Shop
 from integrations.base.errors import (
     GraphQLError,
@@ -250,7 +250,7 @@ class ShopifyClient:
 
 def _json(text: str) -> Any:
     try:
-        return json.loads(text) if text else {}
+        return parse_json(text, max_bytes=MAX_API_RESPONSE_BYTES, what="response") if text else {}
     except ValueError:
         return {}
 

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from shopify_app import refresh_access_token, token_exchange
 
+from backend.core.json_input import MAX_API_RESPONSE_BYTES, parse_json
 from backend.core.timefmt import parse_ts
 from integrations.base.errors import IntegrationError
 from integrations.base.http import send
@@ -148,7 +149,7 @@ def exchange_code(domain: str, code: str, *, http: httpx.Client | None = None) -
     try:
         response = send(client, "POST", f"https://{domain}/admin/oauth/access_token", json=body,
                         headers={"Accept": "application/json"}, shop_domain=domain, retries=2)
-        data = response.json()
+        data = parse_json(response.content, max_bytes=MAX_API_RESPONSE_BYTES, what="response")
     except IntegrationError as exc:
         raise OAuthError(f"code exchange refused ({exc.status or 'network'})", 400) from exc
     except ValueError:

@@ -20,7 +20,6 @@ import base64
 import hashlib
 import hmac
 import ipaddress
-import json
 import logging
 import re
 import secrets
@@ -33,6 +32,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from backend.core.json_input import JsonInputError, parse_json
 from backend.shops.models import Shop
 from backend.shops.uninstall import uninstall_shop
 from integrations.base.errors import IntegrationError
@@ -50,6 +50,7 @@ KEY_RE = re.compile(r"^ck_[a-f0-9]{40}$")
 SECRET_RE = re.compile(r"^cs_[a-f0-9]{40}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PLUGIN_MAX_SKEW = 300  # seconds a signed plugin request stays valid
+MAX_REQUEST_BYTES = 16 * 1024  # a key callback or a plugin request is a few hundred bytes
 
 
 class ConnectRefused(Exception):
@@ -130,9 +131,9 @@ class Keys:
 
 def parse_callback(raw: bytes) -> Keys:
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ConnectRefused("body is not JSON") from exc
+        data = parse_json(raw, max_bytes=MAX_REQUEST_BYTES, max_depth=4)
+    except JsonInputError as exc:
+        raise ConnectRefused(exc.reason) from exc
     if not isinstance(data, dict):
         raise ConnectRefused("body is not a JSON object")
     token = str(data.get("user_id") or "")
@@ -257,11 +258,14 @@ def plugin_signature(secret: str, body: bytes) -> str:
 
 
 def verify_plugin_request(raw: bytes, signature: str) -> tuple[Shop, dict]:
-    """The shop a signed plugin request speaks for, and its body; ConnectRefused otherwise."""
+    """The shop a signed plugin request speaks for, and its body; ConnectRefused otherwise.
+
+    The body names the store whose key signed it, so it is parsed before the signature is checked: under the
+    size and depth caps of backend.core.json_input, which make that parse safe for any bytes."""
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ConnectRefused("body is not JSON") from exc
+        data = parse_json(raw, max_bytes=MAX_REQUEST_BYTES, max_depth=4)
+    except JsonInputError as exc:
+        raise ConnectRefused(exc.reason) from exc
     if not isinstance(data, dict):
         raise ConnectRefused("body is not a JSON object")
     try:
@@ -277,6 +281,8 @@ def verify_plugin_request(raw: bytes, signature: str) -> tuple[Shop, dict]:
     shop = Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, domain=domain).first()
     if shop is None or not shop.refresh_token:
         raise ConnectRefused("store not connected")
-    if not hmac.compare_digest(signature.strip(), plugin_signature(shop.refresh_token, raw)):
+    # Compared as bytes: a header with non-ASCII characters must be a mismatch, not a TypeError.
+    if not hmac.compare_digest(signature.strip().encode("utf-8", "replace"),
+                               plugin_signature(shop.refresh_token, raw).encode()):
         raise ConnectRefused("bad signature")
     return shop, data

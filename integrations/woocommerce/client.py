@@ -18,6 +18,7 @@ import requests
 from django.conf import settings
 from woocommerce import API
 
+from backend.core.json_input import MAX_API_RESPONSE_BYTES, parse_json
 from integrations.base.errors import IntegrationError, TransportError, error_for_status
 from integrations.base.http import RETRY_STATUSES, backoff_delay
 
@@ -143,7 +144,7 @@ class WooClient:
 
 def _json(response: requests.Response, endpoint: str, shop_domain: str) -> Any:  # noqa: ANN401
     try:
-        return response.json()
+        return parse_json(response.content, max_bytes=MAX_API_RESPONSE_BYTES, what="response")
     except ValueError as exc:
         # A caching plugin or a PHP notice in front of the JSON: the body is not the API's answer.
         raise IntegrationError(f"{endpoint}: response is not JSON", shop_domain=shop_domain,
@@ -159,7 +160,7 @@ def _int_header(response: requests.Response, name: str, default: int) -> int:
 
 def _reason(response: requests.Response) -> str:
     try:
-        body = response.json()
+        body = parse_json(response.content, max_bytes=MAX_API_RESPONSE_BYTES, what="response")
     except ValueError:
         return response.text[:200]
     return str(body.get("code", "")) + " " + str(body.get("message", ""))[:200] if isinstance(body, dict) else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC
 
+from backend.core.json_input import MAX_API_RESPONSE_BYTES, parse_json
 from backend.shops.models import Shop
 from integrations.base.errors import IntegrationError
 from integrations.base.platform import CreatedDiscountCode, DiscountCodeSpec
@@ -37,7 +38,8 @@ def create_discount_codes(shop: Shop, codes: list[DiscountCodeSpec]) -> list[Cre
     created = []
     for spec in codes:
         try:
-            data = client.request("POST", "coupons", data=coupon_body(spec)).json()
+            data = parse_json(client.request("POST", "coupons", data=coupon_body(spec)).content,
+                              max_bytes=MAX_API_RESPONSE_BYTES, what="response")
         except (IntegrationError, ValueError) as exc:
             logger.warning("coupon refused shop=%s: %s", shop.domain, exc)
             continue

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from backend.core.json_input import JsonInputError, parse_json, read_body
 from backend.core.outage import RETRY_AFTER
 from backend.core.rejections import reject
 from backend.shops.models import Shop, WebhookDelivery
@@ -60,23 +60,13 @@ def signature_for(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _read_body(request: HttpRequest) -> bytes | None:
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    if declared > MAX_BODY_BYTES:
-        return None
-    raw = request.read(MAX_BODY_BYTES + 1)
-    return None if len(raw) > MAX_BODY_BYTES else raw
-
-
 @csrf_exempt
 @require_POST
 def receive_webhook(request: HttpRequest, shop_id: int) -> JsonResponse:
-    raw = _read_body(request)
-    if raw is None:
-        return _refuse(413, "body too large")
+    try:
+        raw = read_body(request, MAX_BODY_BYTES)
+    except JsonInputError as exc:
+        return _refuse(exc.status, exc.reason)
     shop = Shop.objects.filter(pk=shop_id, platform=PLATFORM).first()
     store = WooStore.objects.for_shop(shop).first() if shop else None
     if shop is None or store is None:
@@ -85,7 +75,9 @@ def receive_webhook(request: HttpRequest, shop_id: int) -> JsonResponse:
     signature = (request.headers.get("X-WC-Webhook-Signature") or "").strip()
     if not signature and PING.match(raw.strip()):
         return _respond(200, "pong")
-    if not store.webhook_secret or not hmac.compare_digest(signature, signature_for(store.webhook_secret, raw)):
+    # Compared as bytes: a header with non-ASCII characters must be a mismatch, not a TypeError.
+    if not store.webhook_secret or not hmac.compare_digest(signature.encode("utf-8", "replace"),
+                                                           signature_for(store.webhook_secret, raw).encode()):
         return _refuse(401, "missing or invalid X-WC-Webhook-Signature", shop.domain)
     if shop.state != Shop.State.INSTALLED:
         return _refuse(200, "shop disconnected, delivery ignored", shop.domain)
@@ -94,9 +86,9 @@ def receive_webhook(request: HttpRequest, shop_id: int) -> JsonResponse:
         # Signed, so ours, but not something we handle: acknowledge so WooCommerce does not count a failure.
         return _refuse(200, f"unhandled topic {topic[:100]}", shop.domain)
     try:
-        payload = json.loads(raw)
-    except ValueError:
-        return _refuse(400, "body is not JSON", shop.domain)
+        payload = parse_json(raw, max_bytes=MAX_BODY_BYTES)
+    except JsonInputError as exc:
+        return _refuse(exc.status, exc.reason, shop.domain)
     if not isinstance(payload, dict):
         return _refuse(400, "body is not a JSON object", shop.domain)
 

@@ -90,3 +90,9 @@ def open_page(browser, live_server, popup_shop):
         for page in context.pages:
             page.route("**/api/storefront/**", lambda route: route.abort())  # no beacon writes after teardown
         context.close()
+
+
+@pytest.fixture(autouse=True)
+def _own_budgets(own_cache_namespace):
+    """Email capture is throttled per shop and address (backend.events.throttle): each test starts with a fresh
+    budget, since tests reuse shop ids and all post from 127.0.0.1."""

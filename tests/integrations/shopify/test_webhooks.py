@@ -82,8 +82,10 @@ def test_an_unset_secret_verifies_nothing(client, shop, settings):
 
 def test_non_utf8_body_is_refused(client, shop):
     raw = b'{"id": 1, "title": "\xff\xfe"}'
+    # The HMAC is checked over the bytes first: unsigned is 401, signed but not UTF-8 is a malformed body.
+    assert post_webhook(client, "products/create", None, DOMAIN, raw=raw, hmac_header="x").status_code == 401
     resp = post_webhook(client, "products/create", None, DOMAIN, raw=raw, hmac_header=sign(raw))
-    assert resp.status_code == 401
+    assert resp.status_code == 400 and resp.json()["reason"] == "body is not UTF-8"
     assert not WebhookDelivery.objects.for_shop(shop).exists()
 
 
