@@ -91,13 +91,13 @@ def test_a_crawler_gets_no_code(client, shop):
 
 
 @pytest.mark.parametrize(("body", "status", "reason"), [
-    (b"\xff\xfe", 400, "JSON"),
-    (b"[" * 4000, 400, "JSON"),
-    (b"x" * 5000, 400, "too large"),
+    (b"\xff\xfe", 400, "UTF-8"),
+    (b"[" * 4000, 400, "nests deeper"),
+    (b"x" * 5000, 413, "larger than"),
     (b'"just a string"', 400, "object"),
     (b'{"campaign": "1", "visitor": "v-1"}', 400, "unknown key"),
 ])
-def test_hostile_bodies_are_a_400_with_a_reason(client, shop, body, status, reason):
+def test_hostile_bodies_are_a_4xx_with_a_reason(client, shop, body, status, reason):
     response = client.post("/api/storefront/popup/claim", body, content_type="text/plain")
     assert response.status_code in (status, 404) and reason in response.json()["error"]
 
