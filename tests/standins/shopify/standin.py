@@ -513,7 +513,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, {"errors": {"query": "Required parameter missing or invalid"}})
         state.graphql_requests += 1
         state.api_versions.add(version)
-        return self._send(200, graphql_response(state, request, set(token.scopes)))
+        return self._send(200, graphql_response(state, request, set(token.scopes), version))
 
     def _bulk_result(self, m: re.Match[str]) -> None:
         state = self.owner.shops.get(m.group("shop"))
@@ -524,7 +524,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/jsonl")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for chunk in _batched(jsonl_lines(state, op.root), 64 * 1024):
+        for chunk in _batched(jsonl_lines(state, op.root, grouped=op.grouped, seed=op.seed), 64 * 1024):
             self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
         self.wfile.write(b"0\r\n\r\n")
         return None
