@@ -17,13 +17,12 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -41,8 +40,9 @@ from backend.shops.signals import sync_finished
 from integrations.base.errors import IntegrationError, NotFound, RateLimited
 
 from . import documents
+from .bulkfile import BulkFile, regroup
 from .client import ShopifyClient
-from .records import MAPPERS, gid_type
+from .records import MAPPERS
 
 logger = logging.getLogger("personalize.shopify.sync")
 
@@ -263,19 +263,20 @@ def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep:
 
 
 def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int) -> None:
-    """Stream the stage's JSONL from the recorded offset, applying complete parents in batches.
+    """Download the stage's JSONL, then apply it family by family (a parent with all its children, wherever the
+    file put them) from the recorded checkpoint, in batches.
 
-    A reader thread downloads, parses and regroups while this thread writes to the database, so the download
-    (and whoever produces the file) never waits for our inserts. The queue between them is short: memory holds
-    at most a few batches.
+    A reader thread reads families back from the local copy, regroups and maps them while this thread writes to
+    the database. The queue between them is short: memory holds at most a few batches.
     """
     state = run.stages[stage]
+    if "families_done" not in state:  # progress recorded by an older version of this reader: start over
+        state.update(families_done=0, lines_done=0)
     batches: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
     reader = threading.Thread(
         target=_read_batches, name=f"jsonl-{stage}", daemon=True,
-        args=(client, state["url"], stage, batch_size, int(state.get("lines_done") or 0),
-              int(state.get("bytes_done") or 0), batches, stop),
+        args=(client, state["url"], stage, batch_size, int(state["families_done"]), batches, stop),
     )
     reader.start()
     try:
@@ -287,7 +288,7 @@ def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, bat
 
 
 def _write_batches(shop: Shop, run: SyncRun, stage: str, batches: queue.Queue) -> None:
-    """Apply the reader's batches, recording in file order the checkpoint a resumed sync starts from.
+    """Apply the reader's batches, recording in order the checkpoint (families, lines) a resumed sync starts from.
 
     On PostgreSQL (outside a caller's transaction) APPLIERS batches are applied at once, each on its own
     connection, so the database writes one batch while Python prepares the next. A checkpoint is saved only once
@@ -298,6 +299,7 @@ def _write_batches(shop: Shop, run: SyncRun, stage: str, batches: queue.Queue) -
     parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
     pool = ThreadPoolExecutor(max_workers=APPLIERS, thread_name_prefix=f"apply-{stage}") if parallel else None
     pending: deque[tuple[Future, tuple[int, int], int]] = deque()
+
     try:
         while True:
             kind, records, checkpoint, orphans = batches.get()
@@ -312,12 +314,11 @@ def _write_batches(shop: Shop, run: SyncRun, stage: str, batches: queue.Queue) -
                 job.set_result(None)
             pending.append((job, checkpoint, orphans))
             while pending and (len(pending) > APPLIERS or pending[0][0].done() or kind == "end"):
-                done, (done_lines, done_bytes), lost = pending.popleft()
+                done, (done_families, done_lines), orphans = pending.popleft()
                 done.result()  # an applier's error ends the stage here, before its checkpoint is recorded
                 run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
-                state["lines_done"], state["bytes_done"] = done_lines, done_bytes
-                if lost:
-                    state["orphans"] = int(state.get("orphans") or 0) + lost
+                state["families_done"], state["lines_done"] = done_families, done_lines
+                state["orphans"] = orphans  # of the whole file, counted when it was indexed
                 _save(run)
             if kind == "end":
                 return
@@ -353,28 +354,14 @@ def _apply_batch(shop: Shop, upsert: Callable[[Shop, Any], int], records: list) 
                 raise
 
 
-def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, line_no: int, offset: int,
-                  out: queue.Queue, stop: threading.Event) -> None:
-    """Reader thread: JSONL lines → parent nodes with their children → mapped dataclass batches on `out`, each
-    with the (lines, bytes) checkpoint up to which everything before it is in that batch or an earlier one."""
+def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, first: int, out: queue.Queue,
+                  stop: threading.Event) -> None:
+    """Reader thread: the downloaded file's families from `first` on → mapped dataclass batches on `out`, each
+    with the (families, lines) checkpoint up to which everything is in that batch or an earlier one."""
     mapper = MAPPERS[stage]
-    window = max(batch_size // 4, 10)  # children follow their parent, but not always immediately
-    parents: OrderedDict[str, dict] = OrderedDict()
-    starts: dict[str, tuple[int, int]] = {}  # parent gid → (lines, bytes) before its line: the resume point
-    index: dict[str, dict] = {}  # gid → node, for parents and nested parents (variants)
-    orphans = 0
+    child_lists = CHILD_LISTS.get(stage, ())
 
-    def emit(kind: str, count: int | None) -> bool:
-        nonlocal orphans
-        taken = []
-        while parents and (count is None or len(taken) < count):
-            gid, node = parents.popitem(last=False)
-            starts.pop(gid, None)
-            _forget(index, gid, node)
-            taken.append(node)
-        checkpoint = next(iter(starts.values())) if starts else (line_no, offset)
-        message = (kind, [mapper(n) for n in taken], checkpoint, orphans)
-        orphans = 0
+    def put(message: tuple) -> bool:
         while not stop.is_set():
             try:
                 out.put(message, timeout=0.5)
@@ -383,50 +370,26 @@ def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, 
                 continue
         return False
 
-    lines = client.stream_lines(url, start=offset)
     try:
-        for raw, end in lines:
-            if stop.is_set():
-                return
-            before = (line_no, offset)
-            line_no, offset = line_no + 1, end
-            if not raw.strip():
-                continue
-            row = orjson.loads(raw)
-            parent_id = row.pop("__parentId", None)
-            gid = str(row.get("id") or "")
-            if parent_id is None:
-                if len(parents) >= batch_size + window and not emit("batch", batch_size):
+        with BulkFile.download(client, url, stop=stop) as bulk:
+            orphans = bulk.orphans
+            taken: list = []
+            done = first
+            for number, lines in bulk.read(first):
+                if stop.is_set():
                     return
-                for key in CHILD_LISTS.get(stage, ()):
-                    row.setdefault(key, [])
-                parents[gid] = row
-                starts[gid] = before
-                index[gid] = row
-                continue
-            holder = index.get(parent_id)
-            if holder is None:
-                # Its parent was applied already (late child beyond the window, or a resumed file): the
-                # reconciliation pass heals what a late child would have changed.
-                orphans += 1
-                continue
-            holder.setdefault(CHILD_KEYS.get(gid_type(gid), gid_type(gid) or "children"), []).append(row)
-            if gid_type(gid) == "ProductVariant":
-                row.setdefault("inventoryLevels", [])
-                index[gid] = row
-                item = (row.get("inventoryItem") or {}).get("id")
-                if item:
-                    index[item] = row  # levels may name the inventory item as their parent
-        emit("end", None)
+                node, unplaced = regroup(lines, CHILD_KEYS, child_lists)
+                orphans += unplaced
+                if node is not None:
+                    taken.append(mapper(node))
+                done = number + 1
+                if len(taken) >= batch_size:
+                    if not put(("batch", taken, (done, bulk.lines_before(done)), orphans)):
+                        return
+                    taken = []
+            put(("end", taken, (bulk.families, bulk.lines), orphans))
     except BaseException as exc:  # handed to the writing thread, which raises it there
-        while not stop.is_set():
-            try:
-                out.put(("error", exc, (0, 0), 0), timeout=0.5)
-                break
-            except queue.Full:
-                continue
-    finally:
-        lines.close()
+        put(("error", exc, (0, 0), 0))
 
 
 def _relax_durability() -> None:
@@ -435,13 +398,6 @@ def _relax_durability() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
-def _forget(index: dict[str, dict], gid: str, node: dict) -> None:
-    index.pop(gid, None)
-    for child in node.get("variants") or ():
-        index.pop(child.get("id"), None)
-        index.pop((child.get("inventoryItem") or {}).get("id"), None)
 
 
 def _advance_cursor(shop: Shop, stage: str, snapshot_at: str | None) -> None:

@@ -102,7 +102,7 @@ def test_a_sync_interrupted_mid_stream_resumes_from_its_offset_without_duplicate
     run = SyncRun.objects.for_shop(standin_shop).get(pk=run.pk)  # what a new worker would load
     orders_stage = run.stages["orders"]
     assert run.status == SyncRun.Status.RUNNING and orders_stage["state"] == "downloading"
-    assert orders_stage["lines_done"] > 0 and orders_stage["bytes_done"] > 0
+    assert orders_stage["lines_done"] > 0 and orders_stage["families_done"] > 0
     applied_before = Order.objects.for_shop(standin_shop).count()
     assert 0 < applied_before < standin.store(standin_shop.domain).order_count
     monkeypatch.setitem(sync.UPSERTS, "orders", real)
@@ -110,7 +110,7 @@ def test_a_sync_interrupted_mid_stream_resumes_from_its_offset_without_duplicate
     run_sync(standin_shop, run, batch_size=10, poll_interval=0.05)
     run.refresh_from_db()
     assert run.status == SyncRun.Status.DONE
-    # Resumed from the recorded offset: no new bulk operation was started for the finished stages.
+    # Resumed from the recorded checkpoint: no new bulk operation was started (the same result is read again).
     assert standin.shop(standin_shop.domain).graphql_requests - bulk_requests <= 1
     assert_matches_store(standin_shop, standin.store(standin_shop.domain))
 
