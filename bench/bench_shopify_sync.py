@@ -152,9 +152,13 @@ def run_bench(args: argparse.Namespace, standin_url: str, standin_pid: int) -> N
     counts = {name: model.objects.for_shop(shop).count() for name, model in tables.items()}
     total = sum(counts.values())
     run.refresh_from_db()
-    print(f"status: {run.status}; JSONL lines applied: {run.rows_done:,}")
+    orphans = sum(int(state.get("orphans") or 0) for state in run.stages.values())
+    print(f"status: {run.status}; JSONL lines applied: {run.rows_done:,}; bulk output asked at API "
+          f"{settings.SHOPIFY_API_VERSION} ({'grouped' if settings.SHOPIFY_API_VERSION < '2026-01' else 'ungrouped'})")
     for stage, state in run.stages.items():
-        print(f"  stage {stage:<11} {state.get('lines_done', 0):>10,} lines")
+        print(f"  stage {stage:<11} {state.get('lines_done', 0):>10,} lines {state.get('families_done', 0):>9,} "
+              f"parents  {int(state.get('orphans') or 0):,} orphans")
+    print(f"orphans (child lines not applied with their parent): {orphans:,}  (target 0)")
     for name, n in counts.items():
         print(f"  {name:<17} {n:>10,} rows")
     print(f"whole sync: {elapsed:.1f} s  (target < 120 s)")

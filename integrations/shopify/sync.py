@@ -218,23 +218,25 @@ def _run_stage(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batc
 def _start_bulk(client: ShopifyClient, run: SyncRun, stage: str, sleep: Callable[[float], None]) -> None:
     query = documents.BULK_QUERIES[stage]
     waited = 0.0
+    snapshot_at = timezone.now().isoformat()
     while True:
+        # This stage's query from a crashed attempt (started, its id never recorded) may still be running: adopt it
+        # (its snapshot is as old as it is: reconciliation must start from there).
+        op = next((o for o in client.running_bulk_operations() if _same_query(o.get("query"), query)), None)
+        if op is not None:
+            snapshot_at = str(op.get("createdAt") or snapshot_at)
+            break
         try:
             op = client.run_bulk_query(query)
             break
         except RateLimited:
-            # Another bulk query of this app is running: ours from a crashed attempt (adopt it if it is this
-            # stage's query), or something else (wait for it to end).
-            current = client.current_bulk_operation() or {}
-            if current.get("status") in ("CREATED", "RUNNING") and _same_query(current.get("query"), query):
-                op = current
-                break
+            # As many bulk queries as Shopify allows are running (another app job, another stage's): wait.
             if waited > 900:
                 raise
             sleep(2.0)
             waited += 2.0
     state = run.stages[stage]
-    state.update(state="running", bulk_id=op["id"], snapshot_at=timezone.now().isoformat())
+    state.update(state="running", bulk_id=op["id"], snapshot_at=snapshot_at)
     _save(run)
 
 
