@@ -368,7 +368,7 @@ def _resolve_mutation_root(state: ShopState, info: GraphQLResolveInfo, args: dic
     if name in DISCOUNT_MUTATIONS:
         return create_code_discount(state, info, name, args[DISCOUNT_MUTATIONS[name]])
     if name == "metafieldsSet":
-        return set_metafields(state, args["metafields"])
+        return set_metafields(state, args["metafields"], info.context["version"])
     raise GraphQLError(f"The stand-in does not implement the mutation {name}.",
                        extensions={"code": "NOT_IMPLEMENTED"})
 
@@ -377,9 +377,13 @@ APP_INSTALLATION_GID = gid("AppInstallation", 1)
 METAFIELD_TYPES = {"single_line_text_field", "multi_line_text_field", "json", "boolean", "number_integer", "url"}
 
 
-def set_metafields(state: ShopState, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+METAFIELD_MAX_2026_04 = 16 * 1024  # bytes of one value, from API 2026-04
+
+
+def set_metafields(state: ShopState, inputs: list[dict[str, Any]], version: str = LATEST_VERSION) -> dict[str, Any]:
     """metafieldsSet as documented: at most 25 at once, all or nothing; an app may write its own installation's
-    metafields without an extra scope, other owners are out of this stand-in's reach (so refused)."""
+    metafields without an extra scope, other owners are out of this stand-in's reach (so refused); from 2026-04 a
+    value may not exceed 16 KB."""
     errors = []
     if len(inputs) > 25:
         errors.append({"field": ["metafields"], "code": "LESS_THAN_OR_EQUAL_TO",
@@ -396,6 +400,10 @@ def set_metafields(state: ShopState, inputs: list[dict[str, Any]]) -> dict[str, 
             errors.append({"field": [*where, "type"], "code": "INVALID_TYPE", "message": "Type is invalid."})
         if mf.get("value") in (None, ""):
             errors.append({"field": [*where, "value"], "code": "BLANK", "message": "Value can't be blank."})
+        elif (version == "unstable" or version >= "2026-04") and len(
+                str(mf["value"]).encode()) > METAFIELD_MAX_2026_04:
+            errors.append({"field": [*where, "value"], "code": "INVALID",
+                           "message": "Value exceeds the maximum size of 16 KB."})
     if errors:
         return {"metafields": None, "userErrors": errors}
     for mf in inputs:
