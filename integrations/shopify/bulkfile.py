@@ -10,6 +10,7 @@ for 800,000 lines, while sorting); the lines themselves stay on disk (the OS pag
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -30,32 +31,30 @@ logger = logging.getLogger("personalize.shopify.sync")
 DOWNLOAD_ATTEMPTS = 4  # a download that breaks off continues from the last whole line (Range, or skipping)
 MAX_DEPTH = 4  # products > variants > inventory levels is Shopify's deepest (two nested connections)
 NONE = -1
-_TAIL_LIMIT = 1 << 56
+_DIGEST_BIT = 1 << 62  # packed numeric keys stay below it: a tail under 10**16 shifted by 6 bits
+_DIGEST_MASK = _DIGEST_BIT - 1
 
 
 class GidKeys:
-    """A GID → an int64 key, exactly (no hashing): numeric tail and type code packed, other ids numbered."""
+    """A GID → an int64 key, without holding the GIDs: numeric tail and type code packed (exact); ids that do not
+    end in a number (inventory levels: ".../InventoryLevel/1?inventory_item_id=2") by a 62-bit BLAKE2 digest."""
 
     def __init__(self) -> None:
         self.types: dict[str, int] = {}
-        self.other: dict[str, int] = {}
 
     def __call__(self, gid: Any) -> int:
         if not gid:
             return NONE
         text = str(gid)
         kind, _, tail = text.rpartition("/")
-        if tail.isdigit() and len(self.types) < 63:
-            number = int(tail)
-            if number < _TAIL_LIMIT:
-                code = self.types.get(kind)
-                if code is None:
-                    code = self.types[kind] = len(self.types) + 1
-                return (number << 6) | code
-        key = self.other.get(text)
-        if key is None:
-            key = self.other[text] = (1 << 62) + len(self.other)
-        return key
+        if tail.isdigit() and len(tail) < 17:
+            code = self.types.get(kind)
+            if code is None and len(self.types) < 63:
+                code = self.types[kind] = len(self.types) + 1
+            if code is not None:
+                return (int(tail) << 6) | code
+        digest = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+        return (digest & _DIGEST_MASK) | _DIGEST_BIT
 
 
 class BulkFile:
@@ -68,7 +67,7 @@ class BulkFile:
         self.orphans = 0  # lines whose parent is nowhere in the file
         self.duplicates = 0  # repeated root lines (the first is applied)
         self._starts: np.ndarray = np.zeros(1, dtype=np.int64)
-        self._order: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._order: np.ndarray = np.zeros(0, dtype=np.int32)
         self._bounds: np.ndarray = np.zeros(1, dtype=np.int64)
 
     def __enter__(self) -> BulkFile:
@@ -96,7 +95,7 @@ class BulkFile:
     def _download(self, client: ShopifyClient, url: str, stop: Any) -> None:
         keys = GidKeys()
         starts, own, parent = array("q"), array("q"), array("q")
-        alias_keys, alias_lines = array("q"), array("q")
+        alias_keys, alias_lines = array("q"), array("i")
         write = self.spool.write
         written = remote = 0
         attempt = 0
@@ -133,14 +132,14 @@ class BulkFile:
         starts.append(written)
         self.spool.flush()
         self.lines = len(own)
-        self._starts = np.frombuffer(starts, dtype=np.int64).copy()
+        self._starts = np.frombuffer(starts, dtype=np.int64)  # a view: `starts` is not appended to any more
         self._resolve(np.frombuffer(own, dtype=np.int64), np.frombuffer(parent, dtype=np.int64),
-                      np.frombuffer(alias_keys, dtype=np.int64), np.frombuffer(alias_lines, dtype=np.int64))
+                      np.frombuffer(alias_keys, dtype=np.int64), np.frombuffer(alias_lines, dtype=np.int32))
 
     def _resolve(self, own: np.ndarray, parent: np.ndarray, alias_keys: np.ndarray, alias_lines: np.ndarray) -> None:
         """Each line's family (the line number of its root object's first line), then lines sorted by family."""
         n = len(own)
-        numbers = np.arange(n, dtype=np.int64)
+        numbers = np.arange(n, dtype=np.int32)  # line numbers: a bulk file has far fewer than 2**31 lines
         table_keys = np.concatenate([own, alias_keys])
         table_lines = np.concatenate([numbers, alias_lines])
         by_key = np.argsort(table_keys, kind="stable")  # equal keys: the earliest line first
@@ -151,7 +150,7 @@ class BulkFile:
             pos = np.searchsorted(table_keys, wanted)
             pos[pos >= len(table_keys)] = 0
             hit = (table_keys[pos] == wanted) & (wanted != NONE)
-            return np.where(hit, table_lines[pos], NONE)
+            return np.where(hit, table_lines[pos], NONE).astype(np.int32)
 
         is_root = parent == NONE
         # A root's family is the first line with its id (a repeated root line joins the first one's family).
@@ -173,7 +172,7 @@ class BulkFile:
         kept = numbers[~orphan]
         fam = family[~orphan]
         order = np.lexsort((kept, fam))  # by family (its root's first line), then file order within it
-        self._order = kept[order]
+        self._order = kept[order]  # int32
         sorted_fam = fam[order]
         if len(sorted_fam):
             cuts = np.flatnonzero(sorted_fam[1:] != sorted_fam[:-1]) + 1
