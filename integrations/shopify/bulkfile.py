@@ -60,7 +60,8 @@ class GidKeys:
 class BulkFile:
     """One downloaded result: `families` families, readable from any family number on (a resumed stage)."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str = "") -> None:
+        self.url = url
         self.spool: IO[bytes] = tempfile.TemporaryFile(prefix="shopify-bulk-")  # noqa: SIM115 - closed in close()
         self.lines = 0
         self.families = 0
@@ -84,7 +85,7 @@ class BulkFile:
     @classmethod
     def download(cls, client: ShopifyClient, url: str, *, stop: Any = None) -> BulkFile:
         """Copy the result to a local file and sort its lines into families."""
-        bulk = cls()
+        bulk = cls(url)
         try:
             bulk._download(client, url, stop)
         except BaseException:

@@ -13,6 +13,7 @@ offset; re-applying the batch that was in flight is harmless because upserts are
 from __future__ import annotations
 
 import contextvars
+import copy
 import logging
 import queue
 import threading
@@ -121,8 +122,9 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
     batch_size = batch_size or getattr(settings, "SHOPIFY_SYNC_BATCH_SIZE", BATCH_SIZE)
     own_client = client is None
     client = client or ShopifyClient(shop, sleep=sleep)
+    ahead: NextStage | None = None
     try:
-        for stage in STAGES:
+        for number, stage in enumerate(STAGES):
             state = run.stages.setdefault(stage, {"state": "pending"})
             if state.get("state") == "done":
                 continue
@@ -132,7 +134,10 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
                     status=SyncRun.Status.CANCELLED, finished_at=timezone.now())
                 run.refresh_from_db()
                 return run
-            _run_stage(client, shop, run, stage, batch_size, poll_interval, sleep)
+            following = next((s for s in STAGES[number + 1:]
+                              if (run.stages.get(s) or {}).get("state", "pending") == "pending"
+                              and not (run.stages.get(s) or {}).get("bulk_id")), None)
+            ahead = _run_stage(client, shop, run, stage, batch_size, poll_interval, sleep, ahead, following)
         run.status = SyncRun.Status.DONE
         run.finished_at = timezone.now()
         run.error = ""
@@ -142,6 +147,8 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
         if progress:
             progress(run)
     finally:
+        if ahead is not None:
+            ahead.close()
         _progress.pop(run.pk, None)
         if own_client:
             client.close()
@@ -179,40 +186,114 @@ def _save(run: SyncRun) -> None:
 
 
 def _run_stage(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int, poll_interval: float,
-               sleep: Callable[[float], None]) -> None:
+               sleep: Callable[[float], None], ahead: NextStage | None = None,
+               following: str | None = None) -> NextStage | None:
+    """Run one stage to its end; returns the following stage's query started and downloading meanwhile."""
     state = run.stages[stage]
-    while True:
-        if not state.get("bulk_id"):
-            _start_bulk(client, run, stage, sleep)
-        if state.get("state") == "running":
-            op = _wait_for_bulk(client, state["bulk_id"], poll_interval, sleep)
-            status = str(op.get("status") or "").upper()
-            if status != "COMPLETED":
-                attempts = state.get("attempts", 0) + 1
-                logger.warning("bulk %s for shop=%s ended %s (%s)", stage, shop.domain, status, op.get("errorCode"))
-                if attempts >= MAX_STAGE_ATTEMPTS:
-                    raise SyncFailed(f"{stage}: bulk operation {status} ({op.get('errorCode')})")
-                run.stages[stage] = state = {"state": "pending", "attempts": attempts}
-                _save(run)
-                continue
-            objects = int(op.get("objectCount") or 0)
-            state.update(state="downloading", url=op.get("url") or "", objects=objects, lines_done=0, bytes_done=0)
-            run.rows_total = (run.rows_total or 0) + objects
+    prefetched: BulkFile | None = None
+    if ahead is not None:
+        op, prefetched = ahead.take() if ahead.stage == stage and not state.get("bulk_id") else ({}, None)
+        if op.get("id"):
+            state.update(state="running", bulk_id=op["id"], snapshot_at=ahead.started_at)
             _save(run)
-        if state.get("state") == "downloading":
-            try:
-                if state.get("url"):
-                    _apply_file(client, shop, run, stage, batch_size)
-            except NotFound:
-                # The result URL expired (Shopify keeps it a week): run the stage's bulk query again.
-                run.stages[stage] = state = {"state": "pending", "attempts": state.get("attempts", 0)}
+        ahead.close()
+        ahead = None
+    try:
+        while True:
+            if not state.get("bulk_id"):
+                _start_bulk(client, run, stage, sleep)
+            if state.get("state") == "running":
+                op = _wait_for_bulk(client, state["bulk_id"], poll_interval, sleep)
+                status = str(op.get("status") or "").upper()
+                if status != "COMPLETED":
+                    attempts = state.get("attempts", 0) + 1
+                    logger.warning("bulk %s for shop=%s ended %s (%s)", stage, shop.domain, status,
+                                   op.get("errorCode"))
+                    if attempts >= MAX_STAGE_ATTEMPTS:
+                        raise SyncFailed(f"{stage}: bulk operation {status} ({op.get('errorCode')})")
+                    run.stages[stage] = state = {"state": "pending", "attempts": attempts}
+                    _save(run)
+                    continue
+                objects = int(op.get("objectCount") or 0)
+                state.update(state="downloading", url=op.get("url") or "", objects=objects, lines_done=0,
+                             families_done=0)
+                run.rows_total = (run.rows_total or 0) + objects
                 _save(run)
-                continue
-            state["state"] = "done"
-            state["finished_at"] = timezone.now().isoformat()
-            _advance_cursor(shop, stage, state.get("snapshot_at"))
-            _save(run)
-            return
+            if state.get("state") == "downloading":
+                if following and ahead is None:
+                    ahead = NextStage(shop, following, poll_interval)
+                if prefetched is not None and prefetched.url != state.get("url"):
+                    prefetched.close()
+                    prefetched = None
+                try:
+                    if state.get("url"):
+                        bulk, prefetched = prefetched, None
+                        _apply_file(client, shop, run, stage, batch_size, bulk)
+                except NotFound:
+                    # The result URL expired (Shopify keeps it a week): run the stage's bulk query again.
+                    run.stages[stage] = state = {"state": "pending", "attempts": state.get("attempts", 0)}
+                    _save(run)
+                    continue
+                state["state"] = "done"
+                state["finished_at"] = timezone.now().isoformat()
+                _advance_cursor(shop, stage, state.get("snapshot_at"))
+                _save(run)
+                return ahead
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
+    finally:
+        if prefetched is not None:
+            prefetched.close()
+
+
+class NextStage:
+    """The next stage's bulk query, started and its result downloaded while this stage is applied: on Shopify a big
+    store's query runs for minutes, and from API 2026-01 several may run at once. Nothing of it is recorded in the
+    run until that stage begins, so a crash only leaves an unused operation behind (the stage starts its own)."""
+
+    def __init__(self, shop: Shop, stage: str, poll_interval: float) -> None:
+        self.stage = stage
+        self.started_at = timezone.now().isoformat()
+        self.op: dict = {}
+        self.bulk: BulkFile | None = None
+        self._stop = threading.Event()
+        # Its own copy of the shop: the client may refresh the token on it.
+        self._thread = threading.Thread(target=self._fetch, args=(copy.copy(shop), poll_interval),
+                                        name=f"prefetch-{stage}", daemon=True)
+        self._thread.start()
+
+    def _fetch(self, shop: Shop, poll_interval: float) -> None:
+        try:
+            with ShopifyClient(shop) as client:
+                op = client.run_bulk_query(documents.BULK_QUERIES[self.stage])
+                self.op = op
+                op = _wait_for_bulk(client, op["id"], poll_interval, time.sleep, stop=self._stop)
+                if str(op.get("status") or "").upper() != "COMPLETED" or not op.get("url"):
+                    return
+                bulk = BulkFile.download(client, op["url"], stop=self._stop)
+                if self._stop.is_set():  # cut short: not a whole file
+                    bulk.close()
+                    return
+                self.op, self.bulk = op, bulk
+        except Exception as exc:  # the stage then starts or downloads its own
+            logger.info("prefetch of %s for shop=%s gave up: %r", self.stage, shop.domain, exc)
+        finally:
+            connection.close()  # this thread's connection, if the token refresh opened one
+
+    def take(self) -> tuple[dict, BulkFile | None]:
+        """Wait for the download; (the operation, as far as it got, and its file or None: the caller's now)."""
+        self._thread.join()
+        bulk, self.bulk = self.bulk, None
+        return self.op, bulk
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        if self.bulk is not None:
+            self.bulk.close()
+            self.bulk = None
 
 
 def _start_bulk(client: ShopifyClient, run: SyncRun, stage: str, sleep: Callable[[float], None]) -> None:
@@ -244,9 +325,10 @@ def _same_query(a: Any, b: str) -> bool:
     return bool(a) and " ".join(str(a).split()) == " ".join(b.split())
 
 
-def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep: Callable[[float], None]) -> dict:
-    """Wait until the operation is no longer running. Wakes early when the finish webhook arrives; otherwise asks
-    Shopify every `poll_interval` seconds, backing off to 10 s."""
+def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep: Callable[[float], None],
+                   stop: threading.Event | None = None) -> dict:
+    """Wait until the operation is no longer running (or `stop` is set). Wakes early when the finish webhook
+    arrives; otherwise asks Shopify every `poll_interval` seconds, backing off to 10 s."""
     interval = poll_interval
     key = FINISHED_KEY.format(gid)
     while True:
@@ -256,15 +338,18 @@ def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep:
             return op
         waited = 0.0
         while waited < interval:
-            if cache.get(key):
+            if cache.get(key) or (stop is not None and stop.is_set()):
                 break
             step = min(0.2, interval)
             sleep(step)
             waited += step
+        if stop is not None and stop.is_set():
+            return op
         interval = min(interval * 1.5, 10.0)
 
 
-def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int) -> None:
+def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int,
+                bulk: BulkFile | None = None) -> None:
     """Download the stage's JSONL, then apply it family by family (a parent with all its children, wherever the
     file put them) from the recorded checkpoint, in batches.
 
@@ -278,7 +363,7 @@ def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, bat
     stop = threading.Event()
     reader = threading.Thread(
         target=_read_batches, name=f"jsonl-{stage}", daemon=True,
-        args=(client, state["url"], stage, batch_size, int(state["families_done"]), batches, stop),
+        args=(client, state["url"], stage, batch_size, int(state["families_done"]), batches, stop, bulk),
     )
     reader.start()
     try:
@@ -301,7 +386,6 @@ def _write_batches(shop: Shop, run: SyncRun, stage: str, batches: queue.Queue) -
     parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
     pool = ThreadPoolExecutor(max_workers=APPLIERS, thread_name_prefix=f"apply-{stage}") if parallel else None
     pending: deque[tuple[Future, tuple[int, int], int]] = deque()
-
     try:
         while True:
             kind, records, checkpoint, orphans = batches.get()
@@ -357,9 +441,10 @@ def _apply_batch(shop: Shop, upsert: Callable[[Shop, Any], int], records: list) 
 
 
 def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, first: int, out: queue.Queue,
-                  stop: threading.Event) -> None:
-    """Reader thread: the downloaded file's families from `first` on → mapped dataclass batches on `out`, each
-    with the (families, lines) checkpoint up to which everything is in that batch or an earlier one."""
+                  stop: threading.Event, bulk: BulkFile | None = None) -> None:
+    """Reader thread: the file's families from `first` on (downloaded here unless `bulk` already is) → mapped
+    dataclass batches on `out`, each with the (families, lines) checkpoint up to which everything is in that
+    batch or an earlier one."""
     mapper = MAPPERS[stage]
     child_lists = CHILD_LISTS.get(stage, ())
 
@@ -373,7 +458,7 @@ def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, 
         return False
 
     try:
-        with BulkFile.download(client, url, stop=stop) as bulk:
+        with bulk or BulkFile.download(client, url, stop=stop) as bulk:
             orphans = bulk.orphans
             taken: list = []
             done = first

@@ -63,6 +63,12 @@ def test_a_first_sync_from_ungrouped_output_keeps_every_variant_and_line(standin
     assert run.status == SyncRun.Status.DONE
     assert {stage: state.get("orphans", 0) for stage, state in run.stages.items()} == dict.fromkeys(
         ("collections", "products", "customers", "orders"), 0)
+    # One bulk query per stage, each result downloaded once (the next stage's fetched while this one is applied).
+    operations = standin.shop(bigger_shop.domain).bulk.operations.values()
+    assert [op.downloads for op in operations] == [1, 1, 1, 1]
+    stages = run.stages
+    for before, after in (("collections", "products"), ("products", "customers"), ("customers", "orders")):
+        assert stages[after]["snapshot_at"] < stages[before]["finished_at"], (before, after)
     store = standin.store(bigger_shop.domain)
     assert_matches_store(bigger_shop, store)
     # Every variant has its stock at both locations, every order all its lines (not just the sampled ones).

@@ -376,6 +376,7 @@ class BulkOperation:
     cancel_requested: bool = False
     grouped: bool = True
     seed: int = 0  # the ungrouped file's line order
+    downloads: int = 0  # GETs of the result
 
     @property
     def gid(self) -> str:

@@ -520,6 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
         op = state.bulk.by_secret(int(m.group("number")), m.group("secret")) if state else None
         if state is None or op is None or op.status != "COMPLETED":
             return self._send(403, b"<Error><Code>AccessDenied</Code></Error>", content_type="application/xml")
+        op.downloads += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/jsonl")
         self.send_header("Transfer-Encoding", "chunked")
