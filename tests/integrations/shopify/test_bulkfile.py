@@ -136,3 +136,8 @@ def test_a_download_that_breaks_off_continues_from_the_last_whole_line(shop):
         assert bulk.lines == len(rows) and bulk.orphans == 0
         assert [r["range"] for r in requests][0] is None and requests[1]["range"].startswith("bytes=")
         assert_whole([regroup(lines, CHILD_KEYS, CHILD_LISTS["products"])[0] for _, lines in bulk.read()], 300)
+
+
+def test_an_empty_result_has_no_families(shop):
+    bulk, nodes, unplaced = families(shop, b"")
+    assert (bulk.lines, bulk.families, bulk.orphans, nodes, unplaced) == (0, 0, 0, [], 0)
