@@ -6,9 +6,11 @@
 
 Targets (issue 2): the whole sync under 2 minutes on a 2-core machine, peak RSS under 400 MB.
 
-The Shopify stand-in runs in its own process (it generates the store and serves the bulk JSONL); this process is
-the syncing worker: it installs the app through the OAuth code grant, then runs the real full sync (bulk
-operations, JSONL streamed over HTTP, batched upserts). Without DATABASE_URL it uses a local database
+The Shopify stand-in runs in its own process (it generates the store and serves the bulk JSONL, ungrouped as
+Shopify writes it from API 2026-01: children before, after or far from their parent); this process is the syncing
+worker: it installs the app through the OAuth code grant, then runs the real full sync (bulk operations, JSONL
+downloaded over HTTP and sorted into families, batched upserts). It prints the orphans count (child lines not
+applied with their parent; must be 0). Without DATABASE_URL it uses a local database
 `bench_sync`, dropped and recreated on each run.
 """
 from __future__ import annotations

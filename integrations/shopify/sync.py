@@ -1,14 +1,16 @@
 """First (full) sync of a Shopify store through Bulk Operations, resumable at any point.
 
-Stages run one after another (Shopify runs one bulk query per shop at a time): collections, then products with
-variants, stock per location and memberships, then customers, then orders with lines and refunds. Each stage:
-start `bulkOperationRunQuery` → wait for `bulk_operations/finish` (the webhook calls `on_bulk_operation_finished`;
-polling is the fallback) → stream the JSONL result line by line, regroup children under their parent by
-`__parentId`, map to dataclasses and upsert in batches.
+Stages are applied one after another: collections, then products with variants, stock per location and
+memberships, then customers, then orders with lines and refunds (each links to what the earlier ones wrote). Each
+stage: start `bulkOperationRunQuery` → wait for `bulk_operations/finish` (the webhook calls
+`on_bulk_operation_finished`; polling is the fallback) → download the JSONL result to a local file and sort its
+lines into families by `__parentId` (bulkfile.py: from API 2026-01 a child line may be anywhere in the file) → map
+each parent with all its children to dataclasses and upsert in batches. The next stage's query runs and its result
+downloads while this stage is applied (`NextStage`; several bulk queries may run at once from 2026-01).
 
-Progress lives in SyncRun.stages[stage]: the bulk operation id, its result url, and the line/byte offset up to
-which everything has been applied. A killed worker's task is redelivered (acks_late) and continues from that
-offset; re-applying the batch that was in flight is harmless because upserts are idempotent.
+Progress lives in SyncRun.stages[stage]: the bulk operation id, its result url, and how many families (and their
+lines) have been applied. A killed worker's task is redelivered (acks_late), downloads the same result again and
+continues after those families; re-applying the batch that was in flight is harmless because upserts are idempotent.
 """
 from __future__ import annotations
 
