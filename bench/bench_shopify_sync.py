@@ -6,9 +6,11 @@
 
 Targets (issue 2): the whole sync under 2 minutes on a 2-core machine, peak RSS under 400 MB.
 
-The Shopify stand-in runs in its own process (it generates the store and serves the bulk JSONL); this process is
-the syncing worker: it installs the app through the OAuth code grant, then runs the real full sync (bulk
-operations, JSONL streamed over HTTP, batched upserts). Without DATABASE_URL it uses a local database
+The Shopify stand-in runs in its own process (it generates the store and serves the bulk JSONL, ungrouped as
+Shopify writes it from API 2026-01: children before, after or far from their parent); this process is the syncing
+worker: it installs the app through the OAuth code grant, then runs the real full sync (bulk operations, JSONL
+downloaded over HTTP and sorted into families, batched upserts). It prints the orphans count (child lines not
+applied with their parent; must be 0). Without DATABASE_URL it uses a local database
 `bench_sync`, dropped and recreated on each run.
 """
 from __future__ import annotations
@@ -152,9 +154,13 @@ def run_bench(args: argparse.Namespace, standin_url: str, standin_pid: int) -> N
     counts = {name: model.objects.for_shop(shop).count() for name, model in tables.items()}
     total = sum(counts.values())
     run.refresh_from_db()
-    print(f"status: {run.status}; JSONL lines applied: {run.rows_done:,}")
+    orphans = sum(int(state.get("orphans") or 0) for state in run.stages.values())
+    print(f"status: {run.status}; JSONL lines applied: {run.rows_done:,}; bulk output asked at API "
+          f"{settings.SHOPIFY_API_VERSION} ({'grouped' if settings.SHOPIFY_API_VERSION < '2026-01' else 'ungrouped'})")
     for stage, state in run.stages.items():
-        print(f"  stage {stage:<11} {state.get('lines_done', 0):>10,} lines")
+        print(f"  stage {stage:<11} {state.get('lines_done', 0):>10,} lines {state.get('families_done', 0):>9,} "
+              f"parents  {int(state.get('orphans') or 0):,} orphans")
+    print(f"orphans (child lines not applied with their parent): {orphans:,}  (target 0)")
     for name, n in counts.items():
         print(f"  {name:<17} {n:>10,} rows")
     print(f"whole sync: {elapsed:.1f} s  (target < 120 s)")

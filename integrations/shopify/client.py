@@ -192,8 +192,8 @@ class ShopifyClient:
     # --- bulk operations ---------------------------------------------------------------------------------------
 
     def run_bulk_query(self, query: str) -> dict:
-        """Start a bulk query; returns the BulkOperation. If one is already running (Shopify allows one per
-        shop), raises RateLimited so the caller waits and tries again."""
+        """Start a bulk query; returns the BulkOperation. If the shop runs as many as Shopify allows (one before
+        API 2026-01, a few from then), raises RateLimited so the caller waits and tries again."""
         data = self.graphql(documents.BULK_RUN_QUERY, {"query": query})
         payload = data.get("bulkOperationRunQuery") or {}
         errors = payload.get("userErrors") or []
@@ -208,10 +208,12 @@ class ShopifyClient:
         return op
 
     def bulk_operation(self, gid: str) -> dict:
-        return (self.graphql(documents.BULK_OPERATION, {"id": gid}) or {}).get("node") or {}
+        return (self.graphql(documents.BULK_OPERATION, {"id": gid}) or {}).get("bulkOperation") or {}
 
-    def current_bulk_operation(self) -> dict | None:
-        return (self.graphql(documents.CURRENT_BULK_OPERATION) or {}).get("currentBulkOperation")
+    def running_bulk_operations(self) -> list[dict]:
+        """The app's bulk queries created or running on this shop, newest first."""
+        connection = (self.graphql(documents.RUNNING_BULK_OPERATIONS) or {}).get("bulkOperations") or {}
+        return [op for op in connection.get("nodes") or () if isinstance(op, dict)]
 
     def cancel_bulk_operation(self, gid: str) -> None:
         self.graphql(documents.BULK_CANCEL, {"id": gid})

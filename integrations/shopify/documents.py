@@ -26,10 +26,13 @@ INVENTORY_LEVEL_FIELDS = """
   id updatedAt location { id } quantities(names: ["available"]) { name quantity }
 """
 
+# Contact and consent through defaultEmailAddress / defaultPhoneNumber: Customer.email, .phone and
+# .emailMarketingConsent are deprecated in 2026-04.
 CUSTOMER_FIELDS = """
-  id firstName lastName email phone tags createdAt updatedAt numberOfOrders
+  id firstName lastName tags createdAt updatedAt numberOfOrders
+  defaultEmailAddress { emailAddress marketingState }
+  defaultPhoneNumber { phoneNumber }
   amountSpent { amount currencyCode }
-  emailMarketingConsent { marketingState }
   defaultAddress { countryCodeV2 province city }
 """
 
@@ -118,9 +121,11 @@ BULK_OPERATION_FIELDS = (
     "id status errorCode createdAt completedAt objectCount rootObjectCount fileSize url partialDataUrl query"
 )
 
+# groupObjects: false (API 2026-01 on): the sync reads lines in any order (bulkfile.py), so it never asks for the
+# grouped output Shopify builds more slowly and times out more often.
 BULK_RUN_QUERY = f"""
 mutation BulkRunQuery($query: String!) {{
-  bulkOperationRunQuery(query: $query) {{
+  bulkOperationRunQuery(query: $query, groupObjects: false) {{
     bulkOperation {{ {BULK_OPERATION_FIELDS} }}
     userErrors {{ field message code }}
   }}
@@ -129,13 +134,16 @@ mutation BulkRunQuery($query: String!) {{
 
 BULK_OPERATION = f"""
 query BulkOperation($id: ID!) {{
-  node(id: $id) {{ ... on BulkOperation {{ {BULK_OPERATION_FIELDS} }} }}
+  bulkOperation(id: $id) {{ {BULK_OPERATION_FIELDS} }}
 }}
 """
 
-CURRENT_BULK_OPERATION = f"""
-query CurrentBulkOperation {{
-  currentBulkOperation(type: QUERY) {{ {BULK_OPERATION_FIELDS} }}
+# The app's bulk queries still running (several may run at once from 2026-01; `currentBulkOperation` is deprecated).
+RUNNING_BULK_OPERATIONS = f"""
+query RunningBulkOperations {{
+  bulkOperations(first: 10, query: "operation_type:query AND (status:created OR status:running)") {{
+    nodes {{ {BULK_OPERATION_FIELDS} }}
+  }}
 }}
 """
 

@@ -180,11 +180,15 @@ def product_from_node(node: dict) -> ProductData:
 
 def customer_from_node(node: dict) -> CustomerData:
     address = node.get("defaultAddress") or {}
-    consent = (node.get("emailMarketingConsent") or {}).get("marketingState") or ""
+    # 2026-04 names contact and consent under defaultEmailAddress / defaultPhoneNumber (the flat fields are
+    # deprecated); a node carrying only the old ones still reads.
+    email = node.get("defaultEmailAddress") or {}
+    phone = node.get("defaultPhoneNumber") or {}
+    consent = email.get("marketingState") or (node.get("emailMarketingConsent") or {}).get("marketingState") or ""
     return CustomerData(
         platform_id=gid_tail(node.get("id")),
-        email=_text(node.get("email")),
-        phone=_text(node.get("phone")),
+        email=_text(email.get("emailAddress") or node.get("email")),
+        phone=_text(phone.get("phoneNumber") or node.get("phone")),
         first_name=_text(node.get("firstName")),
         last_name=_text(node.get("lastName")),
         country=_text(address.get("countryCodeV2")),

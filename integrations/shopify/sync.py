@@ -1,29 +1,31 @@
 """First (full) sync of a Shopify store through Bulk Operations, resumable at any point.
 
-Stages run one after another (Shopify runs one bulk query per shop at a time): collections, then products with
-variants, stock per location and memberships, then customers, then orders with lines and refunds. Each stage:
-start `bulkOperationRunQuery` → wait for `bulk_operations/finish` (the webhook calls `on_bulk_operation_finished`;
-polling is the fallback) → stream the JSONL result line by line, regroup children under their parent by
-`__parentId`, map to dataclasses and upsert in batches.
+Stages are applied one after another: collections, then products with variants, stock per location and
+memberships, then customers, then orders with lines and refunds (each links to what the earlier ones wrote). Each
+stage: start `bulkOperationRunQuery` → wait for `bulk_operations/finish` (the webhook calls
+`on_bulk_operation_finished`; polling is the fallback) → download the JSONL result to a local file and sort its
+lines into families by `__parentId` (bulkfile.py: from API 2026-01 a child line may be anywhere in the file) → map
+each parent with all its children to dataclasses and upsert in batches. The next stage's query runs and its result
+downloads while this stage is applied (`NextStage`; several bulk queries may run at once from 2026-01).
 
-Progress lives in SyncRun.stages[stage]: the bulk operation id, its result url, and the line/byte offset up to
-which everything has been applied. A killed worker's task is redelivered (acks_late) and continues from that
-offset; re-applying the batch that was in flight is harmless because upserts are idempotent.
+Progress lives in SyncRun.stages[stage]: the bulk operation id, its result url, and how many families (and their
+lines) have been applied. A killed worker's task is redelivered (acks_late), downloads the same result again and
+continues after those families; re-applying the batch that was in flight is harmless because upserts are idempotent.
 """
 from __future__ import annotations
 
 import contextvars
+import copy
 import logging
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -41,8 +43,9 @@ from backend.shops.signals import sync_finished
 from integrations.base.errors import IntegrationError, NotFound, RateLimited
 
 from . import documents
+from .bulkfile import BulkFile, regroup
 from .client import ShopifyClient
-from .records import MAPPERS, gid_type
+from .records import MAPPERS
 
 logger = logging.getLogger("personalize.shopify.sync")
 
@@ -121,8 +124,9 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
     batch_size = batch_size or getattr(settings, "SHOPIFY_SYNC_BATCH_SIZE", BATCH_SIZE)
     own_client = client is None
     client = client or ShopifyClient(shop, sleep=sleep)
+    ahead: NextStage | None = None
     try:
-        for stage in STAGES:
+        for number, stage in enumerate(STAGES):
             state = run.stages.setdefault(stage, {"state": "pending"})
             if state.get("state") == "done":
                 continue
@@ -132,7 +136,10 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
                     status=SyncRun.Status.CANCELLED, finished_at=timezone.now())
                 run.refresh_from_db()
                 return run
-            _run_stage(client, shop, run, stage, batch_size, poll_interval, sleep)
+            following = next((s for s in STAGES[number + 1:]
+                              if (run.stages.get(s) or {}).get("state", "pending") == "pending"
+                              and not (run.stages.get(s) or {}).get("bulk_id")), None)
+            ahead = _run_stage(client, shop, run, stage, batch_size, poll_interval, sleep, ahead, following)
         run.status = SyncRun.Status.DONE
         run.finished_at = timezone.now()
         run.error = ""
@@ -142,6 +149,8 @@ def run_sync(shop: Shop, run: SyncRun, *, client: ShopifyClient | None = None, b
         if progress:
             progress(run)
     finally:
+        if ahead is not None:
+            ahead.close()
         _progress.pop(run.pk, None)
         if own_client:
             client.close()
@@ -179,62 +188,138 @@ def _save(run: SyncRun) -> None:
 
 
 def _run_stage(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int, poll_interval: float,
-               sleep: Callable[[float], None]) -> None:
+               sleep: Callable[[float], None], ahead: NextStage | None = None,
+               following: str | None = None) -> NextStage | None:
+    """Run one stage to its end; returns the following stage's query started and downloading meanwhile."""
     state = run.stages[stage]
-    while True:
-        if not state.get("bulk_id"):
-            _start_bulk(client, run, stage, sleep)
-        if state.get("state") == "running":
-            op = _wait_for_bulk(client, state["bulk_id"], poll_interval, sleep)
-            status = str(op.get("status") or "").upper()
-            if status != "COMPLETED":
-                attempts = state.get("attempts", 0) + 1
-                logger.warning("bulk %s for shop=%s ended %s (%s)", stage, shop.domain, status, op.get("errorCode"))
-                if attempts >= MAX_STAGE_ATTEMPTS:
-                    raise SyncFailed(f"{stage}: bulk operation {status} ({op.get('errorCode')})")
-                run.stages[stage] = state = {"state": "pending", "attempts": attempts}
-                _save(run)
-                continue
-            objects = int(op.get("objectCount") or 0)
-            state.update(state="downloading", url=op.get("url") or "", objects=objects, lines_done=0, bytes_done=0)
-            run.rows_total = (run.rows_total or 0) + objects
+    prefetched: BulkFile | None = None
+    if ahead is not None:
+        op, prefetched = ahead.take() if ahead.stage == stage and not state.get("bulk_id") else ({}, None)
+        if op.get("id"):
+            state.update(state="running", bulk_id=op["id"], snapshot_at=ahead.started_at)
             _save(run)
-        if state.get("state") == "downloading":
-            try:
-                if state.get("url"):
-                    _apply_file(client, shop, run, stage, batch_size)
-            except NotFound:
-                # The result URL expired (Shopify keeps it a week): run the stage's bulk query again.
-                run.stages[stage] = state = {"state": "pending", "attempts": state.get("attempts", 0)}
+        ahead.close()
+        ahead = None
+    try:
+        while True:
+            if not state.get("bulk_id"):
+                _start_bulk(client, run, stage, sleep)
+            if state.get("state") == "running":
+                op = _wait_for_bulk(client, state["bulk_id"], poll_interval, sleep)
+                status = str(op.get("status") or "").upper()
+                if status != "COMPLETED":
+                    attempts = state.get("attempts", 0) + 1
+                    logger.warning("bulk %s for shop=%s ended %s (%s)", stage, shop.domain, status,
+                                   op.get("errorCode"))
+                    if attempts >= MAX_STAGE_ATTEMPTS:
+                        raise SyncFailed(f"{stage}: bulk operation {status} ({op.get('errorCode')})")
+                    run.stages[stage] = state = {"state": "pending", "attempts": attempts}
+                    _save(run)
+                    continue
+                objects = int(op.get("objectCount") or 0)
+                state.update(state="downloading", url=op.get("url") or "", objects=objects, lines_done=0,
+                             families_done=0)
+                run.rows_total = (run.rows_total or 0) + objects
                 _save(run)
-                continue
-            state["state"] = "done"
-            state["finished_at"] = timezone.now().isoformat()
-            _advance_cursor(shop, stage, state.get("snapshot_at"))
-            _save(run)
-            return
+            if state.get("state") == "downloading":
+                if following and ahead is None:
+                    ahead = NextStage(shop, following, poll_interval)
+                if prefetched is not None and prefetched.url != state.get("url"):
+                    prefetched.close()
+                    prefetched = None
+                try:
+                    if state.get("url"):
+                        bulk, prefetched = prefetched, None
+                        _apply_file(client, shop, run, stage, batch_size, bulk)
+                except NotFound:
+                    # The result URL expired (Shopify keeps it a week): run the stage's bulk query again.
+                    run.stages[stage] = state = {"state": "pending", "attempts": state.get("attempts", 0)}
+                    _save(run)
+                    continue
+                state["state"] = "done"
+                state["finished_at"] = timezone.now().isoformat()
+                _advance_cursor(shop, stage, state.get("snapshot_at"))
+                _save(run)
+                return ahead
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
+    finally:
+        if prefetched is not None:
+            prefetched.close()
+
+
+class NextStage:
+    """The next stage's bulk query, started and its result downloaded while this stage is applied: on Shopify a big
+    store's query runs for minutes, and from API 2026-01 several may run at once. Nothing of it is recorded in the
+    run until that stage begins, so a crash only leaves an unused operation behind (the stage starts its own)."""
+
+    def __init__(self, shop: Shop, stage: str, poll_interval: float) -> None:
+        self.stage = stage
+        self.started_at = timezone.now().isoformat()
+        self.op: dict = {}
+        self.bulk: BulkFile | None = None
+        self._stop = threading.Event()
+        # Its own copy of the shop: the client may refresh the token on it.
+        self._thread = threading.Thread(target=self._fetch, args=(copy.copy(shop), poll_interval),
+                                        name=f"prefetch-{stage}", daemon=True)
+        self._thread.start()
+
+    def _fetch(self, shop: Shop, poll_interval: float) -> None:
+        try:
+            with ShopifyClient(shop) as client:
+                op = client.run_bulk_query(documents.BULK_QUERIES[self.stage])
+                self.op = op
+                op = _wait_for_bulk(client, op["id"], poll_interval, time.sleep, stop=self._stop)
+                if str(op.get("status") or "").upper() != "COMPLETED" or not op.get("url"):
+                    return
+                bulk = BulkFile.download(client, op["url"], stop=self._stop)
+                if self._stop.is_set():  # cut short: not a whole file
+                    bulk.close()
+                    return
+                self.op, self.bulk = op, bulk
+        except Exception as exc:  # the stage then starts or downloads its own
+            logger.info("prefetch of %s for shop=%s gave up: %r", self.stage, shop.domain, exc)
+        finally:
+            connection.close()  # this thread's connection, if the token refresh opened one
+
+    def take(self) -> tuple[dict, BulkFile | None]:
+        """Wait for the download; (the operation, as far as it got, and its file or None: the caller's now)."""
+        self._thread.join()
+        bulk, self.bulk = self.bulk, None
+        return self.op, bulk
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        if self.bulk is not None:
+            self.bulk.close()
+            self.bulk = None
 
 
 def _start_bulk(client: ShopifyClient, run: SyncRun, stage: str, sleep: Callable[[float], None]) -> None:
     query = documents.BULK_QUERIES[stage]
     waited = 0.0
+    snapshot_at = timezone.now().isoformat()
     while True:
+        # This stage's query from a crashed attempt (started, its id never recorded) may still be running: adopt it
+        # (its snapshot is as old as it is: reconciliation must start from there).
+        op = next((o for o in client.running_bulk_operations() if _same_query(o.get("query"), query)), None)
+        if op is not None:
+            snapshot_at = str(op.get("createdAt") or snapshot_at)
+            break
         try:
             op = client.run_bulk_query(query)
             break
         except RateLimited:
-            # Another bulk query of this app is running: ours from a crashed attempt (adopt it if it is this
-            # stage's query), or something else (wait for it to end).
-            current = client.current_bulk_operation() or {}
-            if current.get("status") in ("CREATED", "RUNNING") and _same_query(current.get("query"), query):
-                op = current
-                break
+            # As many bulk queries as Shopify allows are running (another app job, another stage's): wait.
             if waited > 900:
                 raise
             sleep(2.0)
             waited += 2.0
     state = run.stages[stage]
-    state.update(state="running", bulk_id=op["id"], snapshot_at=timezone.now().isoformat())
+    state.update(state="running", bulk_id=op["id"], snapshot_at=snapshot_at)
     _save(run)
 
 
@@ -242,9 +327,10 @@ def _same_query(a: Any, b: str) -> bool:
     return bool(a) and " ".join(str(a).split()) == " ".join(b.split())
 
 
-def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep: Callable[[float], None]) -> dict:
-    """Wait until the operation is no longer running. Wakes early when the finish webhook arrives; otherwise asks
-    Shopify every `poll_interval` seconds, backing off to 10 s."""
+def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep: Callable[[float], None],
+                   stop: threading.Event | None = None) -> dict:
+    """Wait until the operation is no longer running (or `stop` is set). Wakes early when the finish webhook
+    arrives; otherwise asks Shopify every `poll_interval` seconds, backing off to 10 s."""
     interval = poll_interval
     key = FINISHED_KEY.format(gid)
     while True:
@@ -254,28 +340,32 @@ def _wait_for_bulk(client: ShopifyClient, gid: str, poll_interval: float, sleep:
             return op
         waited = 0.0
         while waited < interval:
-            if cache.get(key):
+            if cache.get(key) or (stop is not None and stop.is_set()):
                 break
             step = min(0.2, interval)
             sleep(step)
             waited += step
+        if stop is not None and stop.is_set():
+            return op
         interval = min(interval * 1.5, 10.0)
 
 
-def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int) -> None:
-    """Stream the stage's JSONL from the recorded offset, applying complete parents in batches.
+def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, batch_size: int,
+                bulk: BulkFile | None = None) -> None:
+    """Download the stage's JSONL, then apply it family by family (a parent with all its children, wherever the
+    file put them) from the recorded checkpoint, in batches.
 
-    A reader thread downloads, parses and regroups while this thread writes to the database, so the download
-    (and whoever produces the file) never waits for our inserts. The queue between them is short: memory holds
-    at most a few batches.
+    A reader thread reads families back from the local copy, regroups and maps them while this thread writes to
+    the database. The queue between them is short: memory holds at most a few batches.
     """
     state = run.stages[stage]
+    if "families_done" not in state:  # progress recorded by an older version of this reader: start over
+        state.update(families_done=0, lines_done=0)
     batches: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
     reader = threading.Thread(
         target=_read_batches, name=f"jsonl-{stage}", daemon=True,
-        args=(client, state["url"], stage, batch_size, int(state.get("lines_done") or 0),
-              int(state.get("bytes_done") or 0), batches, stop),
+        args=(client, state["url"], stage, batch_size, int(state["families_done"]), batches, stop, bulk),
     )
     reader.start()
     try:
@@ -287,7 +377,7 @@ def _apply_file(client: ShopifyClient, shop: Shop, run: SyncRun, stage: str, bat
 
 
 def _write_batches(shop: Shop, run: SyncRun, stage: str, batches: queue.Queue) -> None:
-    """Apply the reader's batches, recording in file order the checkpoint a resumed sync starts from.
+    """Apply the reader's batches, recording in order the checkpoint (families, lines) a resumed sync starts from.
 
     On PostgreSQL (outside a caller's transaction) APPLIERS batches are applied at once, each on its own
     connection, so the database writes one batch while Python prepares the next. A checkpoint is saved only once
@@ -312,12 +402,11 @@ def _write_batches(shop: Shop, run: SyncRun, stage: str, batches: queue.Queue) -
                 job.set_result(None)
             pending.append((job, checkpoint, orphans))
             while pending and (len(pending) > APPLIERS or pending[0][0].done() or kind == "end"):
-                done, (done_lines, done_bytes), lost = pending.popleft()
+                done, (done_families, done_lines), orphans = pending.popleft()
                 done.result()  # an applier's error ends the stage here, before its checkpoint is recorded
                 run.rows_done = (run.rows_done or 0) + max(0, done_lines - int(state.get("lines_done") or 0))
-                state["lines_done"], state["bytes_done"] = done_lines, done_bytes
-                if lost:
-                    state["orphans"] = int(state.get("orphans") or 0) + lost
+                state["families_done"], state["lines_done"] = done_families, done_lines
+                state["orphans"] = orphans  # of the whole file, counted when it was indexed
                 _save(run)
             if kind == "end":
                 return
@@ -353,28 +442,15 @@ def _apply_batch(shop: Shop, upsert: Callable[[Shop, Any], int], records: list) 
                 raise
 
 
-def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, line_no: int, offset: int,
-                  out: queue.Queue, stop: threading.Event) -> None:
-    """Reader thread: JSONL lines → parent nodes with their children → mapped dataclass batches on `out`, each
-    with the (lines, bytes) checkpoint up to which everything before it is in that batch or an earlier one."""
+def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, first: int, out: queue.Queue,
+                  stop: threading.Event, bulk: BulkFile | None = None) -> None:
+    """Reader thread: the file's families from `first` on (downloaded here unless `bulk` already is) → mapped
+    dataclass batches on `out`, each with the (families, lines) checkpoint up to which everything is in that
+    batch or an earlier one."""
     mapper = MAPPERS[stage]
-    window = max(batch_size // 4, 10)  # children follow their parent, but not always immediately
-    parents: OrderedDict[str, dict] = OrderedDict()
-    starts: dict[str, tuple[int, int]] = {}  # parent gid → (lines, bytes) before its line: the resume point
-    index: dict[str, dict] = {}  # gid → node, for parents and nested parents (variants)
-    orphans = 0
+    child_lists = CHILD_LISTS.get(stage, ())
 
-    def emit(kind: str, count: int | None) -> bool:
-        nonlocal orphans
-        taken = []
-        while parents and (count is None or len(taken) < count):
-            gid, node = parents.popitem(last=False)
-            starts.pop(gid, None)
-            _forget(index, gid, node)
-            taken.append(node)
-        checkpoint = next(iter(starts.values())) if starts else (line_no, offset)
-        message = (kind, [mapper(n) for n in taken], checkpoint, orphans)
-        orphans = 0
+    def put(message: tuple) -> bool:
         while not stop.is_set():
             try:
                 out.put(message, timeout=0.5)
@@ -383,50 +459,26 @@ def _read_batches(client: ShopifyClient, url: str, stage: str, batch_size: int, 
                 continue
         return False
 
-    lines = client.stream_lines(url, start=offset)
     try:
-        for raw, end in lines:
-            if stop.is_set():
-                return
-            before = (line_no, offset)
-            line_no, offset = line_no + 1, end
-            if not raw.strip():
-                continue
-            row = orjson.loads(raw)
-            parent_id = row.pop("__parentId", None)
-            gid = str(row.get("id") or "")
-            if parent_id is None:
-                if len(parents) >= batch_size + window and not emit("batch", batch_size):
+        with bulk or BulkFile.download(client, url, stop=stop) as bulk:
+            orphans = bulk.orphans
+            taken: list = []
+            done = first
+            for number, lines in bulk.read(first):
+                if stop.is_set():
                     return
-                for key in CHILD_LISTS.get(stage, ()):
-                    row.setdefault(key, [])
-                parents[gid] = row
-                starts[gid] = before
-                index[gid] = row
-                continue
-            holder = index.get(parent_id)
-            if holder is None:
-                # Its parent was applied already (late child beyond the window, or a resumed file): the
-                # reconciliation pass heals what a late child would have changed.
-                orphans += 1
-                continue
-            holder.setdefault(CHILD_KEYS.get(gid_type(gid), gid_type(gid) or "children"), []).append(row)
-            if gid_type(gid) == "ProductVariant":
-                row.setdefault("inventoryLevels", [])
-                index[gid] = row
-                item = (row.get("inventoryItem") or {}).get("id")
-                if item:
-                    index[item] = row  # levels may name the inventory item as their parent
-        emit("end", None)
+                node, unplaced = regroup(lines, CHILD_KEYS, child_lists)
+                orphans += unplaced
+                if node is not None:
+                    taken.append(mapper(node))
+                done = number + 1
+                if len(taken) >= batch_size:
+                    if not put(("batch", taken, (done, bulk.lines_before(done)), orphans)):
+                        return
+                    taken = []
+            put(("end", taken, (bulk.families, bulk.lines), orphans))
     except BaseException as exc:  # handed to the writing thread, which raises it there
-        while not stop.is_set():
-            try:
-                out.put(("error", exc, (0, 0), 0), timeout=0.5)
-                break
-            except queue.Full:
-                continue
-    finally:
-        lines.close()
+        put(("error", exc, (0, 0), 0))
 
 
 def _relax_durability() -> None:
@@ -435,13 +487,6 @@ def _relax_durability() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
-def _forget(index: dict[str, dict], gid: str, node: dict) -> None:
-    index.pop(gid, None)
-    for child in node.get("variants") or ():
-        index.pop(child.get("id"), None)
-        index.pop((child.get("inventoryItem") or {}).get("id"), None)
 
 
 def _advance_cursor(shop: Shop, stage: str, snapshot_at: str | None) -> None:

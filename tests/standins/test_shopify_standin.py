@@ -24,7 +24,9 @@ SECRET = "test-api-secret-0123456789abcdef0123456789"
 SHOP = "alpha.myshopify.com"
 OTHER = "beta.myshopify.com"
 VERSION = "2025-04"
-needs_schema = pytest.mark.skipif(not schema_available(), reason="../shared/shopify/admin-2025-04.graphql.gz absent")
+needs_schema = pytest.mark.skipif(
+    not (schema_available(VERSION) and schema_available()),
+    reason="../shared/shopify/admin-2025-04.graphql.gz or admin-2026-04.graphql.gz absent (or SHOPIFY_SCHEMA_DIR)")
 
 
 class Receiver:
@@ -657,3 +659,112 @@ def test_only_topics_the_app_config_subscribes_to_are_delivered(receiver, tmp_pa
         assert sorted(receiver.topics()) == ["products/update", "shop/redact"]
     finally:
         standin.stop()
+
+
+# ------------------------------------------------------------------------------------------- API 2026-01 and later
+V2026 = "2026-10"
+RUN_2026 = """mutation($q: String!, $grouped: Boolean!) { bulkOperationRunQuery(query: $q, groupObjects: $grouped) {
+    bulkOperation { id status } userErrors { field message code } } }"""
+BY_ID = "query($id: ID!) { bulkOperation(id: $id) { id status url objectCount query } }"
+
+
+def gql_at(http: httpx.Client, token: str, version: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = http.post(f"https://{SHOP}/admin/api/{version}/graphql.json", json={
+        "query": query, "variables": variables}, headers={"X-Shopify-Access-Token": token})
+    assert response.status_code == 200
+    return response.json()
+
+
+def bulk_lines(http: httpx.Client, token: str, query: str, grouped: bool) -> list[bytes]:
+    started = gql_at(http, token, V2026, RUN_2026, q=query, grouped=grouped)["data"]["bulkOperationRunQuery"]
+    assert started["userErrors"] == []
+    deadline = time.time() + 20
+    while (op := gql_at(http, token, V2026, BY_ID, id=started["bulkOperation"]["id"])["data"]["bulkOperation"])[
+            "status"] != "COMPLETED":
+        assert time.time() < deadline
+        time.sleep(0.02)
+    first = httpx.get(op["url"]).content
+    assert httpx.get(op["url"]).content == first  # a resumed download reads the very same file
+    return first.splitlines()
+
+
+def placement(lines: list[bytes]) -> collections.Counter:
+    """Where each child line sits relative to its parent line."""
+    rows = [json.loads(line) for line in lines]
+    position = {row["id"]: n for n, row in enumerate(rows) if "id" in row}
+    seen: collections.Counter = collections.Counter()
+    for n, row in enumerate(rows):
+        if "__parentId" in row:
+            distance = n - position[row["__parentId"]]
+            seen["before" if distance < 0 else "far after" if distance > 200 else "after"] += 1
+    return seen
+
+
+@needs_schema
+@pytest.mark.parametrize("query", [BULK_PRODUCTS, """{ orders { edges { node { id name
+    lineItems { edges { node { id quantity } } } } } } }"""])
+def test_from_2026_01_bulk_output_is_ungrouped_unless_grouping_is_asked(standin, http, query):
+    token = standin.issue_token(SHOP)["access_token"]
+    ungrouped = bulk_lines(http, token, query, grouped=False)
+    grouped = bulk_lines(http, token, query, grouped=True)
+    assert sorted(ungrouped) == sorted(grouped)  # the same lines, only in another order
+    spread = placement(ungrouped)
+    assert spread["before"] and spread["far after"] and spread["after"], spread
+    assert set(placement(grouped)) == {"after"}
+    seen: set[str] = set()
+    for raw in grouped:  # grouped: every child right after its parent's line or a sibling's
+        row = json.loads(raw)
+        assert "__parentId" not in row or row["__parentId"] in seen
+        seen.add(row.get("id"))
+
+
+@needs_schema
+def test_the_2025_04_api_knows_neither_group_objects_nor_bulk_operation_by_id(standin, http):
+    token = standin.issue_token(SHOP)["access_token"]
+    refused = gql_at(http, token, VERSION, RUN_2026, q=BULK_PRODUCTS, grouped=False)
+    assert "groupObjects" in refused["errors"][0]["message"] and "data" not in refused
+    refused = gql_at(http, token, VERSION, BY_ID, id="gid://shopify/BulkOperation/1")
+    assert "bulkOperation" in refused["errors"][0]["message"]
+
+
+@needs_schema
+def test_from_2026_01_several_bulk_queries_run_at_once_and_bulk_operations_lists_them(receiver, http):
+    slow = make_standin(receiver, bulk_duration=3.0)
+    try:
+        with standin_http_client(slow.base_url) as client:
+            token = slow.issue_token(SHOP)["access_token"]
+            ids = []
+            for _ in range(6):
+                payload = gql_at(client, token, V2026, RUN_2026, q=BULK_PRODUCTS, grouped=False)
+                ids.append(payload["data"]["bulkOperationRunQuery"])
+            assert all(p["userErrors"] == [] for p in ids[:5])
+            assert ids[5]["bulkOperation"] is None and ids[5]["userErrors"][0]["code"] == "OPERATION_IN_PROGRESS"
+            running = gql_at(client, token, V2026, """{ bulkOperations(first: 10,
+                query: "operation_type:query AND (status:created OR status:running)") { nodes { id status } } }""")
+            listed = running["data"]["bulkOperations"]["nodes"]
+            assert [op["id"] for op in listed] == [p["bulkOperation"]["id"] for p in reversed(ids[:5])]  # newest first
+            # Before 2026-01: one at a time.
+            old = gql(client, token, RUN, q=BULK_PRODUCTS).data["bulkOperationRunQuery"]
+            assert old["userErrors"][0]["code"] == "OPERATION_IN_PROGRESS"
+            done = gql_at(client, token, V2026,
+                          '{ bulkOperations(first: 5, query: "status:completed") { nodes { id } } }')
+            assert done["data"]["bulkOperations"]["nodes"] == []
+    finally:
+        slow.stop()
+
+
+@needs_schema
+def test_from_2026_04_a_metafield_value_over_16_kb_is_refused(standin, http):
+    token = standin.issue_token(SHOP)["access_token"]
+    owner = gql_at(http, token, V2026, "{ currentAppInstallation { id } }")["data"]["currentAppInstallation"]["id"]
+    write = """mutation($m: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $m) {
+        metafields { key } userErrors { field code message } } }"""
+
+    def value_of(size: int, version: str) -> dict[str, Any]:
+        return gql_at(http, token, version, write, m=[{"ownerId": owner, "namespace": "personalize", "key": "big",
+                                                       "type": "multi_line_text_field", "value": "x" * size}])
+
+    assert value_of(16 * 1024, V2026)["data"]["metafieldsSet"]["userErrors"] == []
+    refused = value_of(16 * 1024 + 1, V2026)["data"]["metafieldsSet"]
+    assert refused["metafields"] is None and refused["userErrors"][0]["field"] == ["metafields", "0", "value"]
+    assert value_of(16 * 1024 + 1, VERSION)["data"]["metafieldsSet"]["userErrors"] == []

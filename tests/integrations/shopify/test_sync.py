@@ -66,6 +66,12 @@ def assert_matches_store(shop, store):
     assert orow.name == o["name"] and orow.total_price == Decimal(o["totalPriceSet"]["shopMoney"]["amount"])
     assert orow.line_items.count() == len(o["lineItems"]())
     assert all(li.product_id for li in orow.line_items.all())  # linked to the synced catalog
+    for c in range(min(store.customer_count, 12)):  # contact and consent, read from defaultEmailAddress (2026-04)
+        node = store.customer(c)
+        crow = Customer.objects.for_shop(shop).get(platform_id=node["legacyResourceId"])
+        email = node["defaultEmailAddress"]
+        assert crow.email == (email["emailAddress"] if email else "")
+        assert crow.accepts_marketing == bool(email and email["marketingState"] == "SUBSCRIBED")
 
 
 def test_full_sync_ends_with_exactly_the_stores_data(standin, standin_shop):
@@ -102,7 +108,7 @@ def test_a_sync_interrupted_mid_stream_resumes_from_its_offset_without_duplicate
     run = SyncRun.objects.for_shop(standin_shop).get(pk=run.pk)  # what a new worker would load
     orders_stage = run.stages["orders"]
     assert run.status == SyncRun.Status.RUNNING and orders_stage["state"] == "downloading"
-    assert orders_stage["lines_done"] > 0 and orders_stage["bytes_done"] > 0
+    assert orders_stage["lines_done"] > 0 and orders_stage["families_done"] > 0
     applied_before = Order.objects.for_shop(standin_shop).count()
     assert 0 < applied_before < standin.store(standin_shop.domain).order_count
     monkeypatch.setitem(sync.UPSERTS, "orders", real)
@@ -110,8 +116,29 @@ def test_a_sync_interrupted_mid_stream_resumes_from_its_offset_without_duplicate
     run_sync(standin_shop, run, batch_size=10, poll_interval=0.05)
     run.refresh_from_db()
     assert run.status == SyncRun.Status.DONE
-    # Resumed from the recorded offset: no new bulk operation was started for the finished stages.
+    # Resumed from the recorded checkpoint: no new bulk operation was started (the same result is read again).
     assert standin.shop(standin_shop.domain).graphql_requests - bulk_requests <= 1
+    assert_matches_store(standin_shop, standin.store(standin_shop.domain))
+
+
+def test_a_bulk_query_a_crashed_attempt_started_is_adopted_not_run_again(standin, standin_shop):
+    """The worker died between starting the stage's bulk query and recording its id: the next attempt finds it
+    running (bulkOperations, API 2026-01 on) and waits for that one instead of starting a second."""
+    from integrations.shopify import documents
+    from integrations.shopify.client import ShopifyClient
+
+    state = standin.shop(standin_shop.domain)
+    state.bulk.duration = 1.0  # long enough to be found running
+    try:
+        with ShopifyClient(standin_shop) as client:
+            lost = client.run_bulk_query(documents.BULK_COLLECTIONS)
+        run = start_full_sync(standin_shop, enqueue=False)
+        run_sync(standin_shop, run, poll_interval=0.05)
+    finally:
+        state.bulk.duration = 0.0
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.DONE and run.stages["collections"]["bulk_id"] == lost["id"]
+    assert len(state.bulk.operations) == 4
     assert_matches_store(standin_shop, standin.store(standin_shop.domain))
 
 

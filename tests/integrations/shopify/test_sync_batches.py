@@ -23,11 +23,13 @@ def order(n: int, customer: str) -> OrderData:
                      line_items=(LineItemData(platform_id=f"l{n}", quantity=1, price=Decimal("5.00")),))
 
 
-def feed(*batches: list) -> queue.Queue:
+def feed(*batches: list, after: int = 0) -> queue.Queue:
+    """The reader's messages for these batches (following `after` families): checkpoints (families, lines) of
+    one family of one line per batch."""
     q: queue.Queue = queue.Queue()
-    for n, records in enumerate(batches, start=1):
-        q.put(("batch", records, (n, n * 100), 0))
-    q.put(("end", [], (len(batches) + 1, 999), 0))
+    for n, records in enumerate(batches, start=after + 1):
+        q.put(("batch", records, (n, n), 0))
+    q.put(("end", [], (after + len(batches), after + len(batches)), 0))
     return q
 
 
@@ -39,7 +41,7 @@ def test_a_customer_deleted_between_batches_is_looked_up_again_not_linked_stale(
         _write_batches(shop, run, "orders", feed([order(1, "c1")]))
         # A customers/delete webhook lands between two batches; the writer still remembers c1's pk.
         delete_customers(shop, ["c1"])
-        _write_batches(shop, run, "orders", feed([order(2, "c1")]))
+        _write_batches(shop, run, "orders", feed([order(2, "c1")], after=1))
     orders = {o.platform_id: o for o in Order.objects.for_shop(shop)}
     assert set(orders) == {"o1", "o2"}  # nothing lost
     assert orders["o2"].customer_id is None and orders["o2"].customer_platform_id == "c1"

@@ -23,15 +23,20 @@ requests must keep `Host: <shop>.myshopify.com` (the client above does). Endpoin
   query for the app's install URL; ``standin.issue_token(shop)`` an offline token without the install dance;
   ``standin.expire_token(token)``; ``token_lifetime`` makes expiring tokens short (refresh tests).
 - ``POST /admin/api/<version>/graphql.json`` with ``X-Shopify-Access-Token`` (401 if missing, wrong, expired or
-  revoked): validated against ../shared/shopify/admin-2025-04.graphql.gz (``schema.schema_available()`` tells
-  whether it is), cost in ``extensions.cost``, per-shop leaky bucket answering THROTTLED, access scopes enforced.
+  revoked): validated against the schema of the path's version, ../shared/shopify/admin-2026-04.graphql.gz from
+  2026-01 on, admin-2025-04.graphql.gz before (``SHOPIFY_SCHEMA_DIR`` names another folder;
+  ``schema.schema_available(version)`` tells whether it is there), so each version rejects what Shopify's would;
+  cost in ``extensions.cost``, per-shop leaky bucket answering THROTTLED, access scopes enforced.
   ``standin.fail_graphql(shop, status=503, count=1)`` injects failures (429 carries Retry-After).
   Served: shop, node/nodes, product, productVariant, customer, order, collection, inventoryItem, inventoryLevel,
   location, products/customers/orders (query "updated_at:>'ISO'", sortKey UPDATED_AT/CREATED_AT/ID, reverse,
-  first/after/last/before), collections, locations, currentBulkOperation, bulkOperationRunQuery,
-  bulkOperationCancel. Any field present in the store's dicts can be selected (see ``store.py``).
+  first/after/last/before), collections, locations, bulkOperation(id:) and bulkOperations (2026-01 on),
+  currentBulkOperation, bulkOperationRunQuery (groupObjects from 2026-01), bulkOperationCancel, metafieldsSet
+  (values up to 16 KB from 2026-04). Any field present in the store's dicts can be selected (see ``store.py``).
 - Bulk results at ``GET /bulk-results/<shop>/<n>/<secret>.jsonl`` on the stand-in itself (the operation's ``url``),
-  streamed, children after parents with ``__parentId``; ``bulk_operations/finish`` is POSTed when done.
+  streamed, children with ``__parentId``: right after their parent before 2026-01 or with ``groupObjects: true``,
+  otherwise anywhere (a seeded, repeatable shuffle; ``bulk.py`` says how); ``bulk_operations/finish`` is POSTed
+  when done. One bulk query at a time before 2026-01, five from then.
 - Webhooks to ``webhook_url`` (compliance topics to ``compliance_webhook_url`` or the same), signed like Shopify's,
   only for installed shops (install = a token was issued) and subscribed topics (``topics=`` or
   ``app_config="shopify.app.toml"``, which also supplies the scopes; default: every topic), retried after each

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from graphql import GraphQLError, GraphQLResolveInfo, execute, get_named_type
 
-from .schema import MAX_QUERY_COST, CostCalculator, load_schema, operation_of, parse_and_validate
+from .schema import (
+    LATEST_VERSION,
+    MAX_QUERY_COST,
+    CostCalculator,
+    is_2026,
+    load_schema,
+    operation_of,
+    parse_and_validate,
+)
 from .store import CUSTOMER_BASE, LOCATIONS, ORDER_BASE, PRODUCT_BASE, Store, gid
 
 if TYPE_CHECKING:
@@ -339,19 +347,28 @@ def _resolve_query_root(state: ShopState, info: GraphQLResolveInfo, args: dict[s
     if name == "currentBulkOperation":
         op = state.bulk.current(args.get("type") or "QUERY")
         return op.as_graphql() if op else None
+    if name == "bulkOperation":
+        op = state.bulk.get(args["id"])
+        return op.as_graphql() if op else None
+    if name == "bulkOperations":
+        return paginate_list(state.bulk.listed(args.get("query"), args.get("sortKey") or "CREATED_AT",
+                                               bool(args.get("reverse"))), args)
     raise GraphQLError(f"The stand-in does not implement the field {name}.", extensions={"code": "NOT_IMPLEMENTED"})
 
 
 def _resolve_mutation_root(state: ShopState, info: GraphQLResolveInfo, args: dict[str, Any]) -> Any:
     name = info.field_name
     if name == "bulkOperationRunQuery":
-        return state.bulk.run_query(args["query"], info.context["scopes"])
+        # Before 2026-01 the output is always grouped (the argument does not exist); from 2026-01 only on request.
+        version = info.context["version"]
+        return state.bulk.run_query(args["query"], info.context["scopes"], version,
+                                    grouped=bool(args.get("groupObjects")) or not is_2026(version))
     if name == "bulkOperationCancel":
         return state.bulk.cancel(args["id"])
     if name in DISCOUNT_MUTATIONS:
         return create_code_discount(state, info, name, args[DISCOUNT_MUTATIONS[name]])
     if name == "metafieldsSet":
-        return set_metafields(state, args["metafields"])
+        return set_metafields(state, args["metafields"], info.context["version"])
     raise GraphQLError(f"The stand-in does not implement the mutation {name}.",
                        extensions={"code": "NOT_IMPLEMENTED"})
 
@@ -360,9 +377,13 @@ APP_INSTALLATION_GID = gid("AppInstallation", 1)
 METAFIELD_TYPES = {"single_line_text_field", "multi_line_text_field", "json", "boolean", "number_integer", "url"}
 
 
-def set_metafields(state: ShopState, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+METAFIELD_MAX_2026_04 = 16 * 1024  # bytes of one value, from API 2026-04
+
+
+def set_metafields(state: ShopState, inputs: list[dict[str, Any]], version: str = LATEST_VERSION) -> dict[str, Any]:
     """metafieldsSet as documented: at most 25 at once, all or nothing; an app may write its own installation's
-    metafields without an extra scope, other owners are out of this stand-in's reach (so refused)."""
+    metafields without an extra scope, other owners are out of this stand-in's reach (so refused); from 2026-04 a
+    value may not exceed 16 KB."""
     errors = []
     if len(inputs) > 25:
         errors.append({"field": ["metafields"], "code": "LESS_THAN_OR_EQUAL_TO",
@@ -379,6 +400,10 @@ def set_metafields(state: ShopState, inputs: list[dict[str, Any]]) -> dict[str, 
             errors.append({"field": [*where, "type"], "code": "INVALID_TYPE", "message": "Type is invalid."})
         if mf.get("value") in (None, ""):
             errors.append({"field": [*where, "value"], "code": "BLANK", "message": "Value can't be blank."})
+        elif (version == "unstable" or version >= "2026-04") and len(
+                str(mf["value"]).encode()) > METAFIELD_MAX_2026_04:
+            errors.append({"field": [*where, "value"], "code": "INVALID",
+                           "message": "Value exceeds the maximum size of 16 KB."})
     if errors:
         return {"metafields": None, "userErrors": errors}
     for mf in inputs:
@@ -433,8 +458,8 @@ def _create_code_discount(state: ShopState, name: str, data: dict[str, Any]) -> 
     return {"codeDiscountNode": {"id": node_id}, "userErrors": []}
 
 
-def make_resolver(state: ShopState) -> Any:
-    schema = load_schema()[0]
+def make_resolver(state: ShopState, version: str = LATEST_VERSION) -> Any:
+    schema = load_schema(version)[0]
     query_type, mutation_type = schema.query_type, schema.mutation_type
 
     def resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
@@ -453,9 +478,10 @@ def make_resolver(state: ShopState) -> Any:
 
 
 # ------------------------------------------------------------------------------------------- the endpoint
-def graphql_response(state: ShopState, body: dict[str, Any], scopes: set[str]) -> dict[str, Any]:
-    """The JSON body Shopify answers (always HTTP 200 once authenticated)."""
-    schema, _ = load_schema()
+def graphql_response(state: ShopState, body: dict[str, Any], scopes: set[str],
+                     version: str = LATEST_VERSION) -> dict[str, Any]:
+    """The JSON body Shopify answers (always HTTP 200 once authenticated), per the request's API version."""
+    schema, _ = load_schema(version)
     query = body.get("query")
     variables = body.get("variables") or {}
     if not isinstance(query, str) or not isinstance(variables, dict):
@@ -486,9 +512,9 @@ def graphql_response(state: ShopState, body: dict[str, Any], scopes: set[str]) -
                                                                    "documentation": RATE_LIMIT_DOC}}],
                 "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": None,
                                         "throttleStatus": bucket.status()}}}
-    context: dict[str, Any] = {"scopes": scopes}
+    context: dict[str, Any] = {"scopes": scopes, "version": version}
     result = execute(schema, document, variable_values=variables, operation_name=body.get("operationName"),
-                     field_resolver=make_resolver(state), context_value=context)
+                     field_resolver=make_resolver(state, version), context_value=context)
     actual = calc.actual(operation, result.data)
     bucket.refund(requested - actual)
     out: dict[str, Any] = {}

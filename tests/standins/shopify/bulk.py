@@ -1,4 +1,5 @@
-"""Bulk operations: bulkOperationRunQuery, currentBulkOperation, bulkOperationCancel and the JSONL result.
+"""Bulk operations: bulkOperationRunQuery, bulkOperation(id:), bulkOperations, currentBulkOperation (deprecated
+from 2026-01), bulkOperationCancel and the JSONL result.
 
 Rules enforced as Shopify documents them: the document must be a valid query against the schema, with at least
 one connection, at most five connections, and connections nested at most two levels under the root connection
@@ -7,15 +8,29 @@ userError with code OPERATION_IN_PROGRESS). The operation goes CREATED -> RUNNIN
 thread (optionally slowed by `duration` seconds), counts its objects, and then POSTs bulk_operations/finish.
 
 The result URL is served by the stand-in and generated on the fly, line by line, each time it is downloaded:
-one JSON object per line, a nested connection's nodes after their parent with "__parentId" (products, then their
-variants / collections / inventory levels; orders, then their line items), only the selected fields (aliases
-honoured), GIDs as ids. `fileSize` stays null because the file is never materialised, and a `Range` request is
-answered 200 with the whole file (HTTP allows a server to ignore Range; a resuming client skips the prefix).
+one JSON object per line, a nested connection's nodes as their own lines with "__parentId", only the selected
+fields (aliases honoured), GIDs as ids. `fileSize` stays null because the file is never materialised, and a `Range`
+request is answered 200 with the whole file (HTTP allows a server to ignore Range; a resuming client skips the
+prefix).
+
+Line order follows the API version, as Shopify documents it. Before 2026-01, and from 2026-01 with
+`groupObjects: true`, the file is grouped: each node's children right after it (products, then their variants /
+collections / inventory levels; orders, then their line items). From 2026-01 the default is ungrouped: "child
+objects may appear anywhere in the file". The stand-in's ungrouped order, deterministic per operation (seeded by the
+shop's seed and the operation's number, so every download of one result is identical): roots are taken in blocks of
+BLOCK_ROOTS; each block's lines are shuffled (a child often before its parent, a grandchild before its child);
+one child line in FAR_CHILD and one root line in FAR_ROOT are held back to the end of the file (a child far after
+its parent; children far before their parent), the held-back lines shuffled too.
+
+From 2026-01 up to CONCURRENT_2026 bulk queries may run at once (one before); `bulkOperation(id:)` and
+`bulkOperations(query: "status:running")` find them.
 """
 from __future__ import annotations
 
 import json
 import logging
+import random
+import re
 import secrets
 import threading
 import time
@@ -39,7 +54,7 @@ from graphql import (
 from graphql.utilities import value_from_ast_untyped
 
 from .admin_api import ROOT_SCOPES, has_scope, parse_search, select_indexes
-from .schema import load_schema, parse_and_validate
+from .schema import LATEST_VERSION, is_2026, load_schema, parse_and_validate
 from .store import Node
 
 if TYPE_CHECKING:
@@ -50,6 +65,10 @@ log = logging.getLogger("standins.shopify")
 BULK_ROOTS = ("products", "customers", "orders", "collections")
 MAX_CONNECTIONS = 5
 MAX_NESTED_DEPTH = 2
+CONCURRENT_2026 = 5
+BLOCK_ROOTS = 64
+FAR_CHILD = 8
+FAR_ROOT = 8
 
 
 @dataclass
@@ -119,9 +138,9 @@ def _compile(schema: GraphQLSchema, selection_set: SelectionSetNode | None, pare
     return items
 
 
-def compile_bulk_query(query: str) -> tuple[PlanItem, str]:
+def compile_bulk_query(query: str, version: str = LATEST_VERSION) -> tuple[PlanItem, str]:
     """Validate a bulk query the way Shopify does; returns the root connection's plan and its root field."""
-    schema, _ = load_schema()
+    schema, _ = load_schema(version)
     document, errors = parse_and_validate(schema, query)
     if errors:
         raise BulkQueryError("Invalid bulk query: " + "; ".join(e["message"] for e in errors))
@@ -228,8 +247,36 @@ def compile_renderer(plan: list[PlanItem]) -> Callable[[Any, list[Any]], dict[st
     return namespace["render"]
 
 
-def jsonl_lines(state: ShopState, root: PlanItem) -> Iterator[bytes]:
-    """Every line of the result, generated lazily (children right after their parent, with __parentId)."""
+def jsonl_lines(state: ShopState, root: PlanItem, *, grouped: bool = True, seed: int = 0) -> Iterator[bytes]:
+    """Every line of the result, generated lazily: grouped (children right after their parent) or in the
+    stand-in's ungrouped order for `seed` (see the module docstring)."""
+    lines = _grouped_lines(state, root)
+    return (line for line, _ in lines) if grouped else _ungrouped(lines, random.Random(seed))
+
+
+def _ungrouped(lines: Iterator[tuple[bytes, bool]], rng: random.Random) -> Iterator[bytes]:
+    held: list[bytes] = []
+    block: list[bytes] = []
+    roots = 0
+    for line, is_root in lines:
+        if is_root:
+            roots += 1
+            if roots > BLOCK_ROOTS:
+                rng.shuffle(block)
+                yield from block
+                block, roots = [], 1
+        if rng.randrange(FAR_ROOT if is_root else FAR_CHILD) == 0:
+            held.append(line)
+        else:
+            block.append(line)
+    rng.shuffle(block)
+    yield from block
+    rng.shuffle(held)
+    yield from held
+
+
+def _grouped_lines(state: ShopState, root: PlanItem) -> Iterator[tuple[bytes, bool]]:
+    """(line, is a root line), children right after their parent, with __parentId."""
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     renderers: dict[int, Callable[[Any, list[Any]], dict[str, Any]]] = {}
@@ -240,12 +287,12 @@ def jsonl_lines(state: ShopState, root: PlanItem) -> Iterator[bytes]:
             hit = renderers[id(item)] = compile_renderer(item.plan)
         return hit
 
-    def emit(obj: dict[str, Any], render: Any, parent_id: str | None) -> Iterator[bytes]:
+    def emit(obj: dict[str, Any], render: Any, parent_id: str | None) -> Iterator[tuple[bytes, bool]]:
         children: list[tuple[PlanItem, list[Any]]] = []
         row = render(obj, children)
         if parent_id is not None:
             row["__parentId"] = parent_id
-        yield (dumps(row) + "\n").encode()
+        yield (dumps(row) + "\n").encode(), parent_id is None
         if children:
             own_id = obj["id"]
             for item, nodes in children:
@@ -327,6 +374,9 @@ class BulkOperation:
     error_code: str | None = None
     url: str | None = None
     cancel_requested: bool = False
+    grouped: bool = True
+    seed: int = 0  # the ungrouped file's line order
+    downloads: int = 0  # GETs of the result
 
     @property
     def gid(self) -> str:
@@ -369,9 +419,22 @@ class BulkOperations:
             return None
         return list(self.operations.values())[-1]
 
-    def run_query(self, query: str, scopes: set[str]) -> dict[str, Any]:
+    def listed(self, query: str | None, sort_key: str = "CREATED_AT", reverse: bool = False) -> list[dict[str, Any]]:
+        """`bulkOperations`: newest first by default (Shopify's CREATED_AT order for this connection), filtered by
+        `status:` / `operation_type:` terms (several values of one field: any of them)."""
+        wanted: dict[str, set[str]] = {}
+        for name, value in re.findall(r"(status|operation_type):(\w+)", query or "", flags=re.I):
+            wanted.setdefault(name.lower(), set()).add(value.upper())
+        ops = [op for op in self.operations.values()
+               if op.status in wanted.get("status", {op.status}) and "QUERY" in wanted.get("operation_type", {"QUERY"})]
+        key = {"COMPLETED_AT": lambda op: (op.completed_at or "", op.number)}.get(sort_key, lambda op: op.number)
+        ops.sort(key=key, reverse=not reverse)
+        return [op.as_graphql() for op in ops]
+
+    def run_query(self, query: str, scopes: set[str], version: str = LATEST_VERSION, *,
+                  grouped: bool = True) -> dict[str, Any]:
         try:
-            root, root_name = compile_bulk_query(query)
+            root, root_name = compile_bulk_query(query, version)
         except BulkQueryError as exc:
             return {"bulkOperation": None, "userErrors": [{"field": ["query"], "message": str(exc), "code": "INVALID"}]}
         needed = ROOT_SCOPES.get(root_name)
@@ -381,14 +444,15 @@ class BulkOperations:
                                                            f"`{needed}` access scope."}]}
         with self.lock:
             running = [op for op in self.operations.values() if op.status in ("CREATED", "RUNNING", "CANCELING")]
-            if running:
+            if len(running) >= (CONCURRENT_2026 if is_2026(version) else 1):
                 return {"bulkOperation": None, "userErrors": [{
                     "field": None, "code": "OPERATION_IN_PROGRESS",
                     "message": f"A bulk query operation for this app and shop is already in progress: "
                                f"{running[0].gid}."}]}
             with self._numbers_lock:
                 number = next(self._numbers)
-            op = BulkOperation(number, query, root, secrets.token_urlsafe(16))
+            op = BulkOperation(number, query, root, secrets.token_urlsafe(16), grouped=grouped,
+                               seed=self.state.store.seed * 1_000_003 + number)
             self.operations[op.gid] = op
         threading.Thread(target=self._run, args=(op,), name=f"standin-bulk-{number}", daemon=True).start()
         return {"bulkOperation": op.as_graphql(), "userErrors": []}

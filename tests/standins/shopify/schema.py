@@ -1,7 +1,9 @@
 """Shopify's Admin GraphQL schema (loaded once), document validation and the calculated query cost.
 
-The schema is ../shared/shopify/admin-2025-04.graphql.gz (override with SHOPIFY_ADMIN_SCHEMA). Without it the
-stand-in still serves requests, with a minimal built-in schema and no validation against Shopify's, and logs so.
+The schema follows the API version in the request path: 2026-01 and later (and `unstable`) are served with
+../shared/shopify/admin-2026-04.graphql.gz, older versions with admin-2025-04.graphql.gz (SHOPIFY_SCHEMA_DIR names
+another folder holding them; SHOPIFY_ADMIN_SCHEMA one file for every version). Without them the stand-in still
+serves requests, with a minimal built-in schema and no validation against Shopify's, and logs so.
 
 Cost, as Shopify documents it (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits): scalars and
 enums 0, objects 1, connections 2 + first x (cost of one node), interfaces/unions the max of their possible
@@ -41,7 +43,11 @@ from graphql.utilities import value_from_ast_untyped
 log = logging.getLogger("standins.shopify")
 
 SCHEMA_ENV = "SHOPIFY_ADMIN_SCHEMA"
-DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parents[4] / "shared" / "shopify" / "admin-2025-04.graphql.gz"
+SCHEMA_DIR_ENV = "SHOPIFY_SCHEMA_DIR"
+DEFAULT_SCHEMA_DIR = Path(__file__).resolve().parents[4] / "shared" / "shopify"
+LATEST_VERSION = "2026-10"  # what the app calls (settings.SHOPIFY_API_VERSION's default)
+# From 2026-01: bulkOperationRunQuery(groupObjects:), several bulk queries at once, bulkOperation(id:).
+UNGROUPED_FROM = "2026-01"
 MAX_QUERY_COST = 1000
 MUTATION_COST = 10
 
@@ -103,12 +109,19 @@ type BulkOperation implements Node { id: ID! status: BulkOperationStatus! errorC
   completedAt: DateTime objectCount: UnsignedInt64! rootObjectCount: UnsignedInt64! fileSize: UnsignedInt64
   url: URL partialDataUrl: URL query: String! type: BulkOperationType! }
 type BulkOperationUserError { field: [String!] message: String! code: String }
+type BulkOperationEdge { node: BulkOperation! cursor: String! }
+type BulkOperationConnection { edges: [BulkOperationEdge!]! nodes: [BulkOperation!]! pageInfo: PageInfo! }
+enum BulkOperationsSortKeys { COMPLETED_AT CREATED_AT ID }
 type BulkOperationRunQueryPayload { bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]! }
 type BulkOperationCancelPayload { bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]! }
 enum ProductSortKeys { ID UPDATED_AT CREATED_AT TITLE }
 enum CustomerSortKeys { ID UPDATED_AT CREATED_AT NAME }
 enum OrderSortKeys { ID UPDATED_AT CREATED_AT PROCESSED_AT }
-type QueryRoot { shop: Shop! node(id: ID!): Node currentBulkOperation(type: BulkOperationType): BulkOperation
+type QueryRoot { shop: Shop! node(id: ID!): Node
+  currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation @deprecated(reason: "Use `bulkOperations`.")
+  bulkOperation(id: ID!): BulkOperation
+  bulkOperations(first: Int, last: Int, after: String, before: String, query: String,
+    sortKey: BulkOperationsSortKeys = CREATED_AT, reverse: Boolean = false): BulkOperationConnection!
   products(first: Int, last: Int, after: String, before: String, query: String, sortKey: ProductSortKeys,
     reverse: Boolean): ProductConnection!
   customers(first: Int, last: Int, after: String, before: String, query: String, sortKey: CustomerSortKeys,
@@ -117,7 +130,7 @@ type QueryRoot { shop: Shop! node(id: ID!): Node currentBulkOperation(type: Bulk
     reverse: Boolean): OrderConnection!
   customer(id: ID!): Customer order(id: ID!): Order
   product(id: ID!): Product productVariant(id: ID!): ProductVariant inventoryItem(id: ID!): InventoryItem }
-type Mutation { bulkOperationRunQuery(query: String!): BulkOperationRunQueryPayload
+type Mutation { bulkOperationRunQuery(groupObjects: Boolean! = false, query: String!): BulkOperationRunQueryPayload
   bulkOperationCancel(id: ID!): BulkOperationCancelPayload }
 schema { query: QueryRoot mutation: Mutation }
 """
@@ -126,17 +139,27 @@ _lock = threading.Lock()
 _cache: dict[str, tuple[GraphQLSchema, bool]] = {}
 
 
-def schema_path() -> Path:
-    return Path(os.environ.get(SCHEMA_ENV) or DEFAULT_SCHEMA_PATH)
+def is_2026(version: str) -> bool:
+    """API 2026-01 or newer (`unstable` is the newest of all)."""
+    return version == "unstable" or version >= UNGROUPED_FROM
 
 
-def schema_available() -> bool:
-    return schema_path().is_file()
+def schema_path(version: str = LATEST_VERSION) -> Path:
+    """The published schema closest to `version` that is here: 2026-04 for 2026-01 on, else 2025-04."""
+    if os.environ.get(SCHEMA_ENV):
+        return Path(os.environ[SCHEMA_ENV])
+    folder = Path(os.environ.get(SCHEMA_DIR_ENV) or DEFAULT_SCHEMA_DIR)
+    return folder / ("admin-2026-04.graphql.gz" if is_2026(version) else "admin-2025-04.graphql.gz")
 
 
-def load_schema() -> tuple[GraphQLSchema, bool]:
-    """(schema, is_shopify_schema). Built once per process (about 2 s for Shopify's 2.9 MB SDL)."""
-    path = schema_path()
+def schema_available(version: str = LATEST_VERSION) -> bool:
+    return schema_path(version).is_file()
+
+
+def load_schema(version: str = LATEST_VERSION) -> tuple[GraphQLSchema, bool]:
+    """(schema, is_shopify_schema) for an API version. Built once per process and file (about 2-3 s for
+    Shopify's 3 MB SDL)."""
+    path = schema_path(version)
     key = str(path)
     with _lock:
         if key not in _cache:

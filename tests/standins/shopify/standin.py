@@ -513,18 +513,19 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, {"errors": {"query": "Required parameter missing or invalid"}})
         state.graphql_requests += 1
         state.api_versions.add(version)
-        return self._send(200, graphql_response(state, request, set(token.scopes)))
+        return self._send(200, graphql_response(state, request, set(token.scopes), version))
 
     def _bulk_result(self, m: re.Match[str]) -> None:
         state = self.owner.shops.get(m.group("shop"))
         op = state.bulk.by_secret(int(m.group("number")), m.group("secret")) if state else None
         if state is None or op is None or op.status != "COMPLETED":
             return self._send(403, b"<Error><Code>AccessDenied</Code></Error>", content_type="application/xml")
+        op.downloads += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/jsonl")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for chunk in _batched(jsonl_lines(state, op.root), 64 * 1024):
+        for chunk in _batched(jsonl_lines(state, op.root, grouped=op.grouped, seed=op.seed), 64 * 1024):
             self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
         self.wfile.write(b"0\r\n\r\n")
         return None
