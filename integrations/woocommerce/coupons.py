@@ -1,13 +1,16 @@
 """Single-use coupons on WooCommerce for popups' code pools (REST `POST /wc/v3/coupons`).
 
-Written to the documented fields: `usage_limit: 1` makes a coupon single-use, `date_expires_gmt` makes it expire, a
-free-shipping coupon is a zero-amount coupon with `free_shipping: true`. Tested against the WooCommerce stand-in,
-which refuses a code the store already has, as WooCommerce does.
+`usage_limit: 1` makes a coupon single-use; a free-shipping coupon is a zero-amount coupon with `free_shipping: true`.
+The expiry goes in `date_expires`: WooCommerce's REST schema lists `date_expires_gmt` but the controller never sets
+it (the coupon comes back with no expiry), and `date_expires` is read in the site's timezone unless the string
+carries its own offset (WC_Data::set_date_prop), so we send UTC with a `Z`. The store's answer is read back: a
+coupon whose stored expiry is not ours is deleted rather than handed out as a code that never expires. Tested
+against the WooCommerce stand-in, which stores dates the same way and refuses a code the store already has.
 """
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 
 from backend.shops.models import Shop
 from integrations.base.errors import IntegrationError
@@ -24,12 +27,16 @@ def coupon_body(spec: DiscountCodeSpec) -> dict:
         "description": spec.title,
         "usage_limit": 1,
         "usage_limit_per_user": 1,
-        "date_expires_gmt": spec.ends_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "date_expires": _utc(spec.ends_at) + "Z",
         "individual_use": True,
     }
     if spec.kind == "free_shipping":
         return {**body, "discount_type": "fixed_cart", "amount": "0", "free_shipping": True}
     return {**body, "discount_type": "percent", "amount": f"{spec.value:.2f}"}
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def create_discount_codes(shop: Shop, codes: list[DiscountCodeSpec]) -> list[CreatedDiscountCode]:
@@ -41,6 +48,26 @@ def create_discount_codes(shop: Shop, codes: list[DiscountCodeSpec]) -> list[Cre
         except (IntegrationError, ValueError) as exc:
             logger.warning("coupon refused shop=%s: %s", shop.domain, exc)
             continue
-        if isinstance(data, dict) and data.get("id"):
-            created.append(CreatedDiscountCode(code=spec.code, platform_id=str(data["id"])))
+        if not isinstance(data, dict) or not data.get("id"):
+            continue
+        if data.get("date_expires_gmt") != _utc(spec.ends_at):
+            logger.warning("coupon %s kept expiry %r, not %s; deleting it shop=%s", data["id"],
+                           data.get("date_expires_gmt"), _utc(spec.ends_at), shop.domain)
+            delete_coupons(shop, [str(data["id"])], client)
+            continue
+        created.append(CreatedDiscountCode(code=spec.code, platform_id=str(data["id"])))
     return created
+
+
+def delete_coupons(shop: Shop, coupon_ids: list[str], client: WooClient | None = None) -> list[str]:
+    """Delete coupons for good (not to the trash, where their codes would stay taken); returns the ids deleted."""
+    client = client or WooClient.for_shop(shop)
+    deleted = []
+    for coupon_id in coupon_ids:
+        try:
+            client.request("DELETE", f"coupons/{int(coupon_id)}", params={"force": "true"})
+        except (IntegrationError, ValueError) as exc:
+            logger.info("could not delete coupon %s shop=%s: %s", coupon_id, shop.domain, exc)
+            continue
+        deleted.append(coupon_id)
+    return deleted

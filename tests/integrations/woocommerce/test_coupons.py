@@ -62,3 +62,28 @@ def test_the_standin_reads_coupon_dates_as_woocommerce_does(standin, woo_shop):
     assert (local["date_expires"], local["date_expires_gmt"]) == ("2026-12-20T10:00:00", "2026-12-20T09:00:00")
     exact = client.request("POST", "coupons", data={"code": "exact", "date_expires": "2026-12-20T10:00:00Z"}).json()
     assert (exact["date_expires"], exact["date_expires_gmt"]) == ("2026-12-20T11:00:00", "2026-12-20T10:00:00")
+
+
+def test_a_coupon_stored_without_our_expiry_is_deleted_not_handed_out(standin, woo_shop, monkeypatch):
+    """Read back: if the store kept another expiry (here: the ignored date_expires_gmt), the coupon is removed."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from integrations.base.platform import DiscountCodeSpec
+    from integrations.woocommerce import coupons
+
+    real = coupons.coupon_body
+
+    def gmt_only(spec):
+        body = real(spec)
+        body["date_expires_gmt"] = body.pop("date_expires").rstrip("Z")
+        return body
+
+    monkeypatch.setattr(coupons, "coupon_body", gmt_only)
+    now = timezone.now()
+    spec = DiscountCodeSpec(code="NEVEREXPIRES", kind="percent", value=Decimal(10), starts_at=now,
+                            ends_at=now + timedelta(hours=2))
+    assert coupons.create_discount_codes(woo_shop, [spec]) == []
+    assert standin.coupons == {}
