@@ -46,6 +46,9 @@ def test_plugin_header_readme_and_blocks():
     fields = dict(re.findall(r"^\s*\*\s*([A-Za-z ]+):\s*(.+)$", header, re.M))
     for required in ("Plugin Name", "Version", "Requires at least", "Requires PHP", "License", "Text Domain"):
         assert fields.get(required), required
+    # WooCommerce flags a plugin as untested (and merchants hesitate) when this trails the running version.
+    tested = tuple(int(n) for n in fields["WC tested up to"].strip().split("."))
+    assert tested >= (11, 0), fields["WC tested up to"]
     readme = (PLUGIN_DIR / "readme.txt").read_text()
     assert readme.startswith("=== Personalize for WooCommerce ===")
     assert re.search(r"^Stable tag:\s*" + re.escape(fields["Version"].strip()) + r"$", readme, re.M)

@@ -186,3 +186,19 @@ def test_reconcile_task_starts_incremental_runs_once(woo_shop, standin, eager_ce
     # While a run is going, the beat does not start a second one.
     SyncRun.objects.for_shop(woo_shop).filter(pk=runs.last().pk).update(status=SyncRun.Status.RUNNING)
     assert reconcile_woocommerce_shops() == 0
+
+
+@pytest.mark.django_db
+def test_sync_shop_command_finds_the_platform_from_the_shop(woo_shop, standin, capsys):
+    """`manage.py sync_shop DOMAIN` with no --platform: the shop's own platform decides which connector runs."""
+    from django.core.management import call_command
+
+    from backend.catalog.models import Product
+
+    call_command("sync_shop", woo_shop.domain, "--full")
+    assert Product.objects.for_shop(woo_shop).count() == len(list(standin.store.records("products")))
+    standin.store.update_product(standin.store.product_ids()[0], name="Renamed by the merchant")
+    call_command("sync_shop", woo_shop.domain)  # no --full: what changed since the cursors
+    assert Product.objects.for_shop(woo_shop).get(
+        platform_id=str(standin.store.product_ids()[0])).title == "Renamed by the merchant"
+    assert "synced" in capsys.readouterr().out

@@ -13,7 +13,7 @@
  * Domain Path:       /languages
  * Requires Plugins:  woocommerce
  * WC requires at least: 8.0
- * WC tested up to:   9.4
+ * WC tested up to:   11.0
  *
  * @package Personalize
  */
