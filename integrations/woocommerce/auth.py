@@ -231,8 +231,11 @@ def finish_connect(shop: Shop) -> list[int]:
 
 
 def disconnect(shop: Shop, erase_data: bool = False) -> None:
-    """Delete our webhooks on the store (while the keys still work), forget the keys, stop the shop's work.
-    With `erase_data`, every row of the shop goes too (the store's data deletion request)."""
+    """Delete our webhooks and unused popup coupons on the store (while the keys still work), forget the keys,
+    stop the shop's work. With `erase_data`, every row of the shop goes too (the store's data deletion request).
+    The REST key itself can only be deleted inside WordPress: the plugin does that (see Personalize_App)."""
+    from .coupons import delete_unused_coupons
+
     store = WooStore.objects.for_shop(shop).first()
     if store is not None and shop.access_token:
         client = WooClient.for_shop(shop)
@@ -242,6 +245,7 @@ def disconnect(shop: Shop, erase_data: bool = False) -> None:
                 client.delete_webhook(hook_id)
             except IntegrationError as exc:  # already gone, or the merchant revoked the key first
                 logger.info("could not delete webhook %s shop=%s: %s", hook_id, shop.domain, exc)
+        delete_unused_coupons(shop, client)
     if store is not None:
         WooStore.objects.for_shop(shop).filter(pk=store.pk).update(webhook_ids=[], webhook_secret="")
     uninstall_shop(shop)

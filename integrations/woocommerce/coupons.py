@@ -19,6 +19,7 @@ from integrations.base.platform import CreatedDiscountCode, DiscountCodeSpec
 from .client import WooClient
 
 logger = logging.getLogger("personalize.woocommerce")
+BATCH = 100  # WooCommerce's batch and per_page limit
 
 
 def coupon_body(spec: DiscountCodeSpec) -> dict:
@@ -60,14 +61,42 @@ def create_discount_codes(shop: Shop, codes: list[DiscountCodeSpec]) -> list[Cre
 
 
 def delete_coupons(shop: Shop, coupon_ids: list[str], client: WooClient | None = None) -> list[str]:
-    """Delete coupons for good (not to the trash, where their codes would stay taken); returns the ids deleted."""
+    """Delete coupons for good (a batch deletes, not trashes, so their codes are not kept taken), 100 per request;
+    returns the ids the store deleted."""
     client = client or WooClient.for_shop(shop)
-    deleted = []
-    for coupon_id in coupon_ids:
+    deleted: list[str] = []
+    ids = [int(i) for i in coupon_ids if str(i).isdecimal()]
+    for start in range(0, len(ids), BATCH):
         try:
-            client.request("DELETE", f"coupons/{int(coupon_id)}", params={"force": "true"})
+            answer = client.request("POST", "coupons/batch", data={"delete": ids[start:start + BATCH]}).json()
         except (IntegrationError, ValueError) as exc:
-            logger.info("could not delete coupon %s shop=%s: %s", coupon_id, shop.domain, exc)
+            logger.info("could not delete coupons shop=%s: %s", shop.domain, exc)
             continue
-        deleted.append(coupon_id)
+        items = answer.get("delete") if isinstance(answer, dict) else None
+        deleted += [str(i["id"]) for i in items or [] if isinstance(i, dict) and "error" not in i and i.get("id")]
     return deleted
+
+
+def delete_unused_coupons(shop: Shop, client: WooClient | None = None) -> int:
+    """On disconnect: the popup coupons we created that no order used go from the store (and from our pools).
+    The store's usage_count decides, not our status: an order we have not seen yet may have used one."""
+    from backend.popups.models import DiscountCode
+
+    ours = DiscountCode.objects.for_shop(shop).exclude(status=DiscountCode.Status.USED).exclude(platform_id="")
+    ids = [pid for pid in ours.values_list("platform_id", flat=True) if pid.isdecimal()]
+    if not ids:
+        return 0
+    client = client or WooClient.for_shop(shop)
+    unused: list[str] = []
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        try:
+            page = client.page("coupons", 1, per_page=BATCH, include=",".join(chunk))
+        except IntegrationError as exc:
+            logger.info("could not read coupons shop=%s: %s", shop.domain, exc)
+            continue
+        unused += [str(c["id"]) for c in page.items if not c.get("usage_count")]
+    deleted = delete_coupons(shop, unused, client)
+    DiscountCode.objects.for_shop(shop).filter(platform_id__in=deleted).delete()
+    logger.info("deleted %d unused popup coupons shop=%s", len(deleted), shop.domain)
+    return len(deleted)

@@ -133,6 +133,7 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
     from backend.popups.campaigns import active_campaigns
     from backend.storefront.access import _customer_key
 
+    store = WooStore.objects.for_shop(shop).first()
     return JsonResponse({
         "connected": shop.state == Shop.State.INSTALLED,
         "shop": shop.domain,
@@ -147,6 +148,8 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
         "customer_signing_key": _customer_key(shop.pk).hex(),
         # Whether the storefront should load the exit-intent popup chunk at all (a campaign is running).
         "popups": bool(active_campaigns(shop.pk)),
+        # The REST key we use: the plugin deletes any other key of ours (left by an earlier connection).
+        "key_id": int(store.key_id) if store is not None and store.key_id.isdecimal() else None,
     })
 
 

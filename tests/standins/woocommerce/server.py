@@ -191,6 +191,27 @@ class WooStandin:
         with self._lock:
             self.keys.pop(consumer_key, None)
 
+    def our_keys(self, prefix: str = "Personalize - API") -> list[ApiKey]:
+        return [k for k in self.keys.values() if k.description.startswith(prefix)]
+
+    def handle_wpdb(self, method: str, path: str) -> tuple[int, object]:
+        """The woocommerce_api_keys table as a plugin running inside this store reads it (the PHP test harness's
+        $wpdb): WooCommerce keeps consumer secrets there in clear. A test surface, not WooCommerce's REST API."""
+        m = re.fullmatch(r"/__wp/woocommerce_api_keys(?:/(\d+))?", path)
+        if m is None:
+            return 404, {"code": "not_found"}
+        if method == "GET" and m[1] is None:
+            return 200, [{"key_id": k.key_id, "user_id": k.user_id, "description": k.description,
+                          "permissions": k.permissions, "consumer_secret": k.consumer_secret,
+                          "truncated_key": k.consumer_key[-7:]} for k in self.keys.values()]
+        if method == "DELETE" and m[1] is not None:
+            with self._lock:
+                gone = [ck for ck, k in self.keys.items() if k.key_id == int(m[1])]
+                for ck in gone:
+                    del self.keys[ck]
+            return 200, {"deleted": len(gone)}
+        return 405, {"code": "method_not_allowed"}
+
     def fail_next(self, n: int, status: int = 500) -> None:
         """The next n API requests fail with `status` (a crashed PHP worker, an overloaded host)."""
         with self._lock:
@@ -395,6 +416,8 @@ class WooStandin:
             if query.get("code"):
                 coupons = [c for c in coupons if c["code"] == query["code"].lower()]
             return self._page(coupons, query)
+        if route == "coupons/batch" and method in {"POST", "PUT"}:
+            return self._coupon_batch(data)
         m = re.fullmatch(r"coupons/(\d+)", route)
         if m:
             return self._coupon_route(method, int(m[1]), query)
@@ -489,6 +512,23 @@ class WooStandin:
             coupon = next(c for c in self.coupons.values() if c["code"] == code.lower())
             coupon["usage_count"] += 1
             return coupon
+
+    def _coupon_batch(self, data: dict) -> tuple:
+        """POST /coupons/batch: only `delete` (WooCommerce deletes batch items for good, as with force=true); at
+        most 100 items, as WC_REST_Controller::check_batch_limit allows by default."""
+        ids = data.get("delete") or []
+        if not isinstance(ids, list) or len(ids) > 100:
+            raise ApiError(413, "woocommerce_rest_request_entity_too_large",
+                           "Unable to accept more than 100 items for this request.")
+        out = []
+        for raw in ids:
+            try:
+                out.append(self._coupon_route("DELETE", int(raw), {"force": "true"})[1])
+            except (ApiError, TypeError, ValueError) as exc:
+                err = exc if isinstance(exc, ApiError) else ApiError(400, "rest_invalid_param", "Invalid ID.")
+                out.append({"id": raw, "error": {"code": err.code, "message": err.message,
+                                                 "data": {"status": err.status}}})
+        return 200, {"delete": out}, {}
 
     def _coupon_route(self, method: str, coupon_id: int, query: dict[str, str]) -> tuple:
         coupon = self.coupons.get(coupon_id)
@@ -683,6 +723,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, page, headers = sd.handle_auth(path.removeprefix("/wc-auth/v1/"), query)
             sd.requests_log.append((method, self.path, status))
             return self._send(status, page.encode(), "text/html; charset=UTF-8", headers)
+        if path.startswith("/__wp/"):
+            status, data = sd.handle_wpdb(method, path)
+            return self._send(status, json.dumps(data).encode(), "application/json; charset=UTF-8", {})
         if not path.startswith(API_PREFIX):
             return self._send(404, b"Not found", "text/plain", {})
         try:

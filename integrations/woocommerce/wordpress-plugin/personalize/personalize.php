@@ -28,6 +28,11 @@ if ( ! defined( 'PERSONALIZE_DEFAULT_APP_URL' ) ) {
 	define( 'PERSONALIZE_DEFAULT_APP_URL', 'https://app.personalize.example' );
 }
 
+// How long the app's configuration is cached before the plugin asks again (a new campaign shows within it).
+if ( ! defined( 'PERSONALIZE_CONFIG_TTL' ) ) {
+	define( 'PERSONALIZE_CONFIG_TTL', 60 );
+}
+
 require_once PERSONALIZE_DIR . 'includes/class-personalize-app.php';
 require_once PERSONALIZE_DIR . 'includes/class-personalize-settings.php';
 require_once PERSONALIZE_DIR . 'includes/class-personalize-storefront.php';
