@@ -121,6 +121,7 @@ class PZ_DB {
 		usort( $rows, function ( $a, $b ) { return $b['key_id'] - $a['key_id']; } );
 		return $rows;
 	}
+	function get_var( $q ) { $rows = $this->get_results( $q ); return $rows ? $rows[0]['consumer_secret'] : null; } // the one column it is asked for
 	function delete( $table, $where, $format = null ) {
 		$store = getenv( 'PZ_STORE' );
 		if ( ! $store || 'wp_woocommerce_api_keys' !== $table ) {
