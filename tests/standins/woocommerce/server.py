@@ -385,6 +385,8 @@ class WooStandin:
             if s.get_product(int(m[1])) is None:
                 raise ApiError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
             return self._page(s.get_variations(int(m[1])), query)
+        if method == "GET" and route == "variations":
+            return self._variations(query)
         if method == "GET" and route == "products/categories":
             return self._page(list(s.categories.values()), query)
         if method == "GET" and route == "products/tags":
@@ -587,6 +589,9 @@ class WooStandin:
         s = self.store
         ids = {"products": s.product_ids, "customers": s.customer_ids, "orders": s.order_ids}[resource]()
         getter = {"products": s.get_product, "customers": s.get_customer, "orders": s.get_order}[resource]
+        if query.get("include"):
+            wanted = {int(i) for i in query["include"].split(",") if i.strip().isdigit()}
+            ids = [i for i in ids if i in wanted]
         after = query.get("modified_after")
         if after and resource != "customers":  # WooCommerce's customers endpoint has no modified_after
             try:
@@ -603,6 +608,25 @@ class WooStandin:
         else:
             raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): orderby")
         return self._page(ids, query, load=getter)
+
+    def _variations(self, query: dict[str, str]) -> tuple:
+        """GET /variations (WooCommerce 10.3+, WC_REST_Variations_Controller): every variation, with parent_id,
+        filtered by modified_after like the other CRUD collections. Saving a variation leaves its parent's
+        date_modified alone, so this is the only listing in which a variation-only change shows."""
+        s = self.store
+        items = [v for pid in s.product_ids() for v in s.get_variations(pid)]
+        after = query.get("modified_after")
+        if after:
+            try:
+                cutoff = iso(datetime.fromisoformat(after.replace("Z", "+00:00")).replace(tzinfo=UTC))
+            except ValueError as exc:
+                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): modified_after") from exc
+            items = [v for v in items if v["date_modified_gmt"] > cutoff]
+        if query.get("orderby", "date") == "modified":
+            items.sort(key=lambda v: (v["date_modified_gmt"], v["id"]), reverse=query.get("order") == "desc")
+        else:
+            items.sort(key=lambda v: v["id"], reverse=query.get("order", "desc") == "desc")
+        return self._page(items, query)
 
     @staticmethod
     def _page(items: list, query: dict[str, str], load: Callable | None = None) -> tuple:
