@@ -56,6 +56,11 @@ class ConnectRefused(Exception):
     """A callback or plugin request we will not act on; the message says why (logged, counted, answered 4xx)."""
 
 
+class NotConnected(ConnectRefused):
+    """A plugin request for a store we hold no keys for (disconnected from the app, or never connected): the plugin
+    stops its storefront output and deletes the keys it knows we used."""
+
+
 def app_url(path: str) -> str:
     return settings.APP_URL.rstrip("/") + path
 
@@ -280,7 +285,7 @@ def verify_plugin_request(raw: bytes, signature: str) -> tuple[Shop, dict]:
         raise ConnectRefused("stale request")
     shop = Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, domain=domain).first()
     if shop is None or not shop.refresh_token:
-        raise ConnectRefused("store not connected")
+        raise NotConnected("store not connected")
     if not hmac.compare_digest(signature.strip(), plugin_signature(shop.refresh_token, raw)):
         raise ConnectRefused("bad signature")
     return shop, data

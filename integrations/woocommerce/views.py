@@ -117,6 +117,10 @@ def _plugin_request(request: HttpRequest) -> tuple[Shop, dict] | JsonResponse:
         return JsonResponse({"status": "rejected", "reason": "body too large"}, status=413)
     try:
         return auth.verify_plugin_request(raw, request.headers.get("X-Personalize-Signature", ""))
+    except auth.NotConnected as exc:
+        reject("woocommerce_plugin", str(exc))
+        # 410, not 401: the plugin tells "we forgot this store" (it then deletes our old keys) from a bad signature.
+        return JsonResponse({"status": "disconnected", "reason": str(exc)}, status=410)
     except auth.ConnectRefused as exc:
         reject("woocommerce_plugin", str(exc))
         return JsonResponse({"status": "rejected", "reason": str(exc)}, status=401)

@@ -89,3 +89,20 @@ def test_disconnecting_in_wordpress_removes_keys_webhooks_and_unused_coupons(con
     assert not connected.is_active
     page = site.run("block-cart")
     assert "data-personalize-widget" not in page and 'type="module"' not in page
+
+
+def test_disconnecting_in_the_app_removes_the_key_on_the_next_refresh(connected, standin, live_server, tmp_path):
+    """The app cannot delete a REST key (WooCommerce's API has no endpoint for keys): the plugin learns of the
+    disconnect on its next config refresh (410) and deletes the key the app used."""
+    from integrations.woocommerce.auth import disconnect
+
+    site = Site(tmp_path, standin, live_server.url, ttl=1)
+    assert json.loads(site.run("refresh"))["ok"]
+    assert "data-personalize-widget" in site.run("block-cart")
+    disconnect(connected)  # the merchant pressed Disconnect in the app
+    assert standin.webhooks == {} and len(standin.our_keys()) == 1
+    time.sleep(1.2)
+    site.run("block-cart")  # the cached config still shows; the refresh after this page learns of the disconnect
+    page = site.run("block-cart")
+    assert "data-personalize-widget" not in page and 'type="module"' not in page
+    assert standin.our_keys() == []

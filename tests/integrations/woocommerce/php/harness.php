@@ -84,7 +84,7 @@ function wp_json_encode( $v ) { return json_encode( $v ); }
 function nocache_headers() {}
 function wp_send_json( $v ) { echo json_encode( $v ); exit; }
 function is_wp_error( $v ) { return $v instanceof WP_Error; }
-class WP_Error { public $code; public $message; function __construct( $c = '', $m = '' ) { $this->code = $c; $this->message = $m; } }
+class WP_Error { public $code; public $message; function __construct( $c = '', $m = '' ) { $this->code = $c; $this->message = $m; } function get_error_code() { return $this->code; } }
 function wp_remote_post( $url, $args ) {
 	$GLOBALS['pz_posted'] = array( 'url' => $url ) + $args;
 	if ( ! getenv( 'PZ_REAL_HTTP' ) ) {

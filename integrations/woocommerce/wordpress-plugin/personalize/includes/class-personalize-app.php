@@ -61,8 +61,18 @@ class Personalize_App {
 	 * @return array
 	 */
 	public static function config() {
-		$config = get_option( self::OPTION_CONFIG, array() );
+		$config = self::stored_config();
 		self::refresh_when_stale();
+		return $config;
+	}
+
+	/**
+	 * The cached configuration as stored, without scheduling a refresh.
+	 *
+	 * @return array
+	 */
+	private static function stored_config() {
+		$config = get_option( self::OPTION_CONFIG, array() );
 		return is_array( $config ) ? $config : array();
 	}
 
@@ -135,14 +145,15 @@ class Personalize_App {
 	/**
 	 * Delete our REST keys, all of them or all but the one the app uses.
 	 *
-	 * @param int $keep key_id to keep (0: none).
+	 * @param int $keep  key_id to keep (0: none).
+	 * @param int $up_to Only keys up to this key_id (a key made after it may be a connection under way).
 	 * @return int How many were deleted.
 	 */
-	private static function delete_keys( $keep = 0 ) {
+	private static function delete_keys( $keep = 0, $up_to = PHP_INT_MAX ) {
 		global $wpdb;
 		$deleted = 0;
 		foreach ( self::our_keys() as $row ) {
-			if ( (int) $row['key_id'] !== (int) $keep ) {
+			if ( (int) $row['key_id'] !== (int) $keep && (int) $row['key_id'] <= $up_to ) {
 				$deleted += (int) $wpdb->delete( $wpdb->prefix . 'woocommerce_api_keys', array( 'key_id' => (int) $row['key_id'] ), array( '%d' ) );
 			}
 		}
@@ -186,6 +197,9 @@ class Personalize_App {
 			return $response;
 		}
 		$data = json_decode( wp_remote_retrieve_body( $response ), true );
+		if ( 410 === (int) wp_remote_retrieve_response_code( $response ) ) {
+			return new WP_Error( 'personalize_disconnected' );
+		}
 		if ( 200 !== (int) wp_remote_retrieve_response_code( $response ) || ! is_array( $data ) ) {
 			$reason = is_array( $data ) && isset( $data['reason'] ) ? (string) $data['reason'] : '';
 			return new WP_Error( 'personalize_refused', $reason );
@@ -203,6 +217,16 @@ class Personalize_App {
 		// Tried or not, the next attempt waits a TTL: an unreachable app must not be asked on every page view.
 		update_option( self::OPTION_CONFIG_AT, time(), false );
 		$data = self::signed_post( '/woocommerce/plugin/config', array(), $timeout );
+		if ( is_wp_error( $data ) && 'personalize_disconnected' === $data->get_error_code() ) {
+			// Disconnected from the app's side (it cannot delete a key itself): stop the storefront output and
+			// delete the keys it used, never a newer one (wc-auth may be making it for a reconnect right now).
+			$config = self::stored_config();
+			if ( ! empty( $config['key_id'] ) ) {
+				self::delete_keys( 0, (int) $config['key_id'] );
+			}
+			delete_option( self::OPTION_CONFIG );
+			return $data;
+		}
 		if ( is_wp_error( $data ) ) {
 			return $data;
 		}
