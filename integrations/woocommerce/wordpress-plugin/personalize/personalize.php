@@ -3,7 +3,7 @@
  * Plugin Name:       Personalize for WooCommerce
  * Plugin URI:        https://personalize.example/woocommerce
  * Description:       Recommendations ("customers also bought", "continue shopping", bestsellers) and shopper events for WooCommerce stores, powered by the Personalize app.
- * Version:           1.0.0
+ * Version:           1.1.0
  * Requires at least: 6.3
  * Requires PHP:      7.4
  * Author:            Personalize
@@ -20,7 +20,7 @@
 
 defined( 'ABSPATH' ) || exit;
 
-define( 'PERSONALIZE_VERSION', '1.0.0' );
+define( 'PERSONALIZE_VERSION', '1.1.0' );
 define( 'PERSONALIZE_FILE', __FILE__ );
 define( 'PERSONALIZE_DIR', plugin_dir_path( __FILE__ ) );
 // The app's public address; a self-hosted app (or the local demo) sets its own in the settings page.
