@@ -71,7 +71,9 @@ class Personalize_Storefront {
 		$bridge = '(function(){'
 			. 'var url=' . wp_json_encode( self::events_url() ) . ';'
 			. 'function send(p,q){if(p){document.dispatchEvent(new CustomEvent("personalize:added_to_cart",{detail:{product:String(p),quantity:Number(q||1)}}));}}'
-			. 'function drain(){fetch(url,{credentials:"same-origin",headers:{Accept:"application/json"}}).then(function(r){return r.ok?r.json():{};}).then(function(d){(d.events||[]).forEach(function(e){send(e.product,e.quantity);});}).catch(function(){});}'
+			// Two drains may overlap (WooCommerce also re-fires a jQuery add as the blocks event): ids keep it once.
+			. 'var seen={};'
+			. 'function drain(){fetch(url,{credentials:"same-origin",headers:{Accept:"application/json"}}).then(function(r){return r.ok?r.json():{};}).then(function(d){(d.events||[]).forEach(function(e){if(!seen[e.id]){seen[e.id]=1;send(e.product,e.quantity);}});}).catch(function(){});}'
 			. 'function attach(){var b=document.body;'
 			. 'if(window.jQuery){jQuery(b).on("added_to_cart",drain);}'
 			. 'b.addEventListener("wc-blocks_added_to_cart",drain);}'
@@ -291,6 +293,7 @@ class Personalize_Storefront {
 		}
 		$added   = (array) WC()->session->get( self::SESSION_ADDED, array() );
 		$added[] = array(
+			'id'       => substr( md5( uniqid( (string) $cart_item_key, true ) ), 0, 12 ),
 			// The product the shopper chose; its variation would be one the storefront has no page for.
 			'product'  => absint( $product_id ),
 			'quantity' => max( 1, absint( $quantity ) ),
@@ -321,6 +324,7 @@ class Personalize_Storefront {
 		$events = array();
 		foreach ( self::take_add_to_cart_events() as $event ) {
 			$events[] = array(
+				'id'       => preg_replace( '/[^a-f0-9]/', '', (string) ( $event['id'] ?? '' ) ),
 				'product'  => (string) absint( $event['product'] ?? 0 ),
 				'quantity' => absint( $event['quantity'] ?? 1 ),
 			);
