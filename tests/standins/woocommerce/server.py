@@ -298,9 +298,9 @@ class WooStandin:
                 hook["status"] = "disabled"
 
     @staticmethod
-    def _post(url: str, body: bytes, headers: dict) -> int:
+    def _post(url: str, body: bytes, headers: dict, timeout: float = 10) -> int:
         try:
-            return requests.post(url, data=body, headers=headers, timeout=10, allow_redirects=False).status_code
+            return requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False).status_code
         except requests.RequestException:
             return 0
 
@@ -687,8 +687,9 @@ class WooStandin:
                                   f"{params['app_name'][:170]} - API ({iso(datetime.now(UTC))})")
             payload = {"key_id": key.key_id, "user_id": params["user_id"], "consumer_key": key.consumer_key,
                        "consumer_secret": key.consumer_secret, "key_permissions": key.permissions}
+            # WC_Auth::post_consumer_data waits up to 60 seconds for the app's answer.
             code = self._post(params["callback_url"], json.dumps(payload).encode(),
-                              {"Content-Type": "application/json"})
+                              {"Content-Type": "application/json"}, timeout=60)
             self.callbacks.append((params["callback_url"], code))
             if code != 200:
                 self.revoke_key(key.consumer_key)
