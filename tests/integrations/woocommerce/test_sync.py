@@ -189,11 +189,13 @@ def test_reconcile_task_starts_incremental_runs_once(woo_shop, standin, eager_ce
 
 
 @pytest.mark.django_db
-def test_sync_shop_command_finds_the_platform_from_the_shop(woo_shop, standin, capsys):
+def test_sync_shop_command_finds_the_platform_from_the_shop(woo_shop, standin, settings, capsys):
     """`manage.py sync_shop DOMAIN` with no --platform: the shop's own platform decides which connector runs."""
     from django.core.management import call_command
 
     from backend.catalog.models import Product
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # run here, not on a worker
 
     call_command("sync_shop", woo_shop.domain, "--full")
     assert Product.objects.for_shop(woo_shop).count() == len(list(standin.store.records("products")))
