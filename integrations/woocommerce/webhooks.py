@@ -114,7 +114,8 @@ def delivery_key(webhook_id: str, topic: str, raw: bytes) -> str:
     """What identifies one change: the webhook, its topic and the exact body. Not X-WC-Webhook-Delivery-ID:
     WooCommerce makes it from the webhook id and the current second, so two changes within a second share it.
     A byte-for-byte replay gets the same key (applied once); a different body never does."""
-    return f"wc:{webhook_id or '-'}:{topic}:{hashlib.sha256(raw).hexdigest()}"
+    # WooCommerce's webhook ids are numbers; the cap keeps a hostile header inside the 255-character column.
+    return f"wc:{webhook_id[:40] or '-'}:{topic}:{hashlib.sha256(raw).hexdigest()}"
 
 
 def _record(shop: Shop, topic: str, payload: dict, request: HttpRequest, raw: bytes) -> tuple[WebhookDelivery, bool]:

@@ -180,3 +180,23 @@ def test_disconnected_shop_ignores_deliveries(client, woo_shop, standin, eager_c
     p = standin.store.get_product(standin.store.product_ids()[0])
     assert post(client, woo_shop, p).status_code == 200
     assert rows(woo_shop) == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_replay_is_recognised_by_its_body_not_its_delivery_id(client, woo_shop, standin, eager_celery):
+    """Same body under another delivery id (WooCommerce's resend, a later second): applied once. Another body under
+    the same delivery id (two changes in one second): applied too. A long hostile webhook id still fits."""
+    p = {**standin.store.get_product(standin.store.product_ids()[2]), "type": "simple", "variations": []}
+    first = post(client, woo_shop, {**p, "name": "One", "date_modified_gmt": "2026-07-01T00:00:00"}, delivery_id="x")
+    again = post(client, woo_shop, {**p, "name": "One", "date_modified_gmt": "2026-07-01T00:00:00"}, delivery_id="y")
+    assert (first.json()["status"], again.json()["status"]) == ("queued", "duplicate")
+    other = post(client, woo_shop, {**p, "name": "Two", "date_modified_gmt": "2026-07-01T00:00:01"}, delivery_id="x")
+    assert other.json()["status"] == "queued"
+    assert Product.objects.for_shop(woo_shop).get(platform_id=str(p["id"])).title == "Two"
+    body = json.dumps({**p, "name": "Three"}).encode()
+    secret = WooStore.objects.for_shop(woo_shop).get().webhook_secret
+    long_id = client.post(reverse("woocommerce-webhooks", args=[woo_shop.pk]), body, content_type="application/json",
+                          HTTP_X_WC_WEBHOOK_TOPIC="product.updated", HTTP_X_WC_WEBHOOK_ID="9" * 255,
+                          HTTP_X_WC_WEBHOOK_SIGNATURE=signature_for(secret, body))
+    assert long_id.status_code == 200
+    assert all(len(e) <= 255 for e in WebhookDelivery.objects.for_shop(woo_shop).values_list("event_id", flat=True))
