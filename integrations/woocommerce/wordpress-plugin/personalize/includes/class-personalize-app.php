@@ -215,7 +215,8 @@ class Personalize_App {
 	 */
 	public static function refresh_config( $timeout = 10 ) {
 		// Tried or not, the next attempt waits a TTL: an unreachable app must not be asked on every page view.
-		update_option( self::OPTION_CONFIG_AT, time(), false );
+		// Autoloaded, like the config itself: every storefront page reads both.
+		update_option( self::OPTION_CONFIG_AT, time(), true );
 		$data = self::signed_post( '/woocommerce/plugin/config', array(), $timeout );
 		if ( is_wp_error( $data ) && 'personalize_disconnected' === $data->get_error_code() ) {
 			// Disconnected from the app's side (it cannot delete a key itself): stop the storefront output and
@@ -232,7 +233,7 @@ class Personalize_App {
 		}
 		$allowed = array( 'connected', 'shop', 'public_key', 'locale', 'currency', 'script_url', 'api_url', 'customer_signing_key', 'popups', 'key_id' );
 		$config  = array_intersect_key( $data, array_flip( $allowed ) );
-		update_option( self::OPTION_CONFIG, $config, false );
+		update_option( self::OPTION_CONFIG, $config, true );
 		if ( ! empty( $config['connected'] ) && ! empty( $config['key_id'] ) ) {
 			// A reconnect made a new key; the one it replaced must not stay live.
 			self::delete_keys( (int) $config['key_id'] );
