@@ -57,6 +57,11 @@ class ConnectRefused(Exception):
     """A callback or plugin request we will not act on; the message says why (logged, counted, answered 4xx)."""
 
 
+class NotConnected(ConnectRefused):
+    """A plugin request for a store we hold no keys for (disconnected from the app, or never connected): the plugin
+    stops its storefront output and deletes the keys it knows we used."""
+
+
 def app_url(path: str) -> str:
     return settings.APP_URL.rstrip("/") + path
 
@@ -232,8 +237,11 @@ def finish_connect(shop: Shop) -> list[int]:
 
 
 def disconnect(shop: Shop, erase_data: bool = False) -> None:
-    """Delete our webhooks on the store (while the keys still work), forget the keys, stop the shop's work.
-    With `erase_data`, every row of the shop goes too (the store's data deletion request)."""
+    """Delete our webhooks and unused popup coupons on the store (while the keys still work), forget the keys,
+    stop the shop's work. With `erase_data`, every row of the shop goes too (the store's data deletion request).
+    The REST key itself can only be deleted inside WordPress: the plugin does that (see Personalize_App)."""
+    from .coupons import delete_unused_coupons
+
     store = WooStore.objects.for_shop(shop).first()
     if store is not None and shop.access_token:
         client = WooClient.for_shop(shop)
@@ -243,6 +251,7 @@ def disconnect(shop: Shop, erase_data: bool = False) -> None:
                 client.delete_webhook(hook_id)
             except IntegrationError as exc:  # already gone, or the merchant revoked the key first
                 logger.info("could not delete webhook %s shop=%s: %s", hook_id, shop.domain, exc)
+        delete_unused_coupons(shop, client)
     if store is not None:
         WooStore.objects.for_shop(shop).filter(pk=store.pk).update(webhook_ids=[], webhook_secret="")
     uninstall_shop(shop)
@@ -280,7 +289,7 @@ def verify_plugin_request(raw: bytes, signature: str) -> tuple[Shop, dict]:
         raise ConnectRefused("stale request")
     shop = Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, domain=domain).first()
     if shop is None or not shop.refresh_token:
-        raise ConnectRefused("store not connected")
+        raise NotConnected("store not connected")
     # Compared as bytes: a header with non-ASCII characters must be a mismatch, not a TypeError.
     if not hmac.compare_digest(signature.strip().encode("utf-8", "replace"),
                                plugin_signature(shop.refresh_token, raw).encode()):

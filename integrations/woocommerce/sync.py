@@ -10,8 +10,10 @@ written, so the store's latency and our database overlap.
 
 Incremental runs pass `modified_after` (products, orders) from the newest `date_modified_gmt` applied last time
 (`Shop.reconcile_cursors["woocommerce:<resource>"]`). WooCommerce's customers endpoint has no such filter, so
-customers are re-read in full; their upsert skips what has not changed. A change to a variation alone may not move
-its parent's date_modified: webhooks (product.updated carrying the variation) bring those in.
+customers are re-read in full; their upsert skips what has not changed. A change to a variation alone does not move
+its parent's date_modified, so incremental runs also list `variations?modified_after` (WooCommerce 10.3+; skipped
+on older stores, where only the product.updated webhook carrying the variation brings those in) and re-read the
+parents it names.
 """
 from __future__ import annotations
 
@@ -185,6 +187,8 @@ def run_sync(run: SyncRun, client: WooClient | None = None) -> SyncRun:
         for resource in STAGES:
             if run.stages.get(resource, {}).get("state") != "done":
                 _sync_stage(run, shop, client, resource)
+        if run.kind == "incremental":
+            heal_variations(shop, client)
     except SyncCancelled as exc:
         SyncRun.objects.for_shop(shop).filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
             status=SyncRun.Status.CANCELLED, error=str(exc)[:2000], finished_at=timezone.now())
@@ -285,6 +289,39 @@ def _sync_stage(run: SyncRun, shop: Shop, client: WooClient, resource: str) -> N
     st["state"] = "done"
     _save(run, ["stages"])
     _advance_cursor(shop, resource, st.get("newest"))
+
+
+def heal_variations(shop: Shop, client: WooClient) -> int:
+    """Re-read the parents of variations changed since the last run; returns how many parents were re-read."""
+    cursors = Shop.objects.filter(pk=shop.pk).values_list("reconcile_cursors", flat=True).first() or {}
+    ts = parse_ts(cursors.get(cursor_key("variations")) or cursors.get(cursor_key("products")) or "")
+    if ts is None:
+        return 0  # never synced: the full sync reads every variation anyway
+    params = {"modified_after": _iso(ts - timedelta(seconds=1)), "dates_are_gmt": "true", "orderby": "id",
+              "order": "asc"}
+    parents: set[int] = set()
+    newest = ""
+    page_no = 1
+    while True:
+        try:
+            page = client.page("variations", page_no, PER_PAGE, **params)
+        except ClientError as exc:
+            if exc.status == 404:  # WooCommerce before 10.3 has no /variations listing
+                return 0
+            raise
+        parents |= {_num(v.get("parent_id")) for v in page.items} - {0}
+        newest = max([newest, *(v.get("date_modified_gmt") or "" for v in page.items)])
+        if page_no >= page.total_pages or not page.items:
+            break
+        page_no += 1
+    ids = sorted(parents)
+    for start in range(0, len(ids), PER_PAGE):
+        chunk = ",".join(str(i) for i in ids[start:start + PER_PAGE])
+        page = client.page(ENDPOINTS["products"], 1, PER_PAGE, include=chunk, orderby="include")
+        with transaction.atomic():
+            apply_items(shop, "products", map_items(client, "products", page.items))
+    _advance_cursor(shop, "variations", newest or None)
+    return len(ids)
 
 
 def _remaining(run: SyncRun) -> int:

@@ -117,6 +117,10 @@ def _plugin_request(request: HttpRequest) -> tuple[Shop, dict] | JsonResponse:
         return JsonResponse({"status": "rejected", "reason": "body too large"}, status=413)
     try:
         return auth.verify_plugin_request(raw, request.headers.get("X-Personalize-Signature", ""))
+    except auth.NotConnected as exc:
+        reject("woocommerce_plugin", str(exc))
+        # 410, not 401: the plugin tells "we forgot this store" (it then deletes our old keys) from a bad signature.
+        return JsonResponse({"status": "disconnected", "reason": str(exc)}, status=410)
     except auth.ConnectRefused as exc:
         reject("woocommerce_plugin", str(exc))
         return JsonResponse({"status": "rejected", "reason": str(exc)}, status=401)
@@ -133,6 +137,7 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
     from backend.popups.campaigns import active_campaigns
     from backend.storefront.access import _customer_key
 
+    store = WooStore.objects.for_shop(shop).first()
     return JsonResponse({
         "connected": shop.state == Shop.State.INSTALLED,
         "shop": shop.domain,
@@ -147,6 +152,8 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
         "customer_signing_key": _customer_key(shop.pk).hex(),
         # Whether the storefront should load the exit-intent popup chunk at all (a campaign is running).
         "popups": bool(active_campaigns(shop.pk)),
+        # The REST key we use: the plugin deletes any other key of ours (left by an earlier connection).
+        "key_id": int(store.key_id) if store is not None and store.key_id.isdecimal() else None,
     })
 
 

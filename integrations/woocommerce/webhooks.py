@@ -3,9 +3,10 @@
 WooCommerce signs each delivery with the secret we gave the webhook when we created it: X-WC-Webhook-Signature is
 base64(HMAC-SHA256(raw body, secret)). An unsigned or wrongly signed body gets 401 and writes nothing. The one
 unsigned request WooCommerce sends is the ping when a webhook is created (`webhook_id=<id>`, form-encoded): it is
-answered 200 and writes nothing either. A delivery is recorded under X-WC-Webhook-Delivery-ID, so a redelivery is
-applied once; the work runs on the "webhooks" queue and is order-safe: the upserts compare `date_modified_gmt`,
-so an older delivery never overwrites newer data.
+answered 200 and writes nothing either. A delivery is recorded under its webhook, topic and body hash (see
+`delivery_key`: WooCommerce's delivery id repeats within a second), so a redelivery is applied once; the work runs
+on the "webhooks" queue and is order-safe: the upserts compare `date_modified_gmt`, so an older delivery never
+overwrites newer data.
 """
 from __future__ import annotations
 
@@ -105,15 +106,22 @@ def receive_webhook(request: HttpRequest, shop_id: int) -> JsonResponse:
     return _respond(200, "queued" if fresh else "requeued")
 
 
+def delivery_key(webhook_id: str, topic: str, raw: bytes) -> str:
+    """What identifies one change: the webhook, its topic and the exact body. Not X-WC-Webhook-Delivery-ID:
+    WooCommerce makes it from the webhook id and the current second, so two changes within a second share it.
+    A byte-for-byte replay gets the same key (applied once); a different body never does."""
+    # WooCommerce's webhook ids are numbers; the cap keeps a hostile header inside the 255-character column.
+    return f"wc:{webhook_id[:40] or '-'}:{topic}:{hashlib.sha256(raw).hexdigest()}"
+
+
 def _record(shop: Shop, topic: str, payload: dict, request: HttpRequest, raw: bytes) -> tuple[WebhookDelivery, bool]:
-    delivery_id = (request.headers.get("X-WC-Webhook-Delivery-ID") or "").strip()
-    event_id = delivery_id if HEADER_TOKEN.match(delivery_id) else "sha256:" + hashlib.sha256(raw).hexdigest()
     webhook_id = (request.headers.get("X-WC-Webhook-ID") or "").strip()
+    webhook_id = webhook_id if HEADER_TOKEN.match(webhook_id) else ""
+    event_id = delivery_key(webhook_id, topic, raw)
     try:
         with transaction.atomic():
             return WebhookDelivery.objects.create(
-                shop=shop, platform=PLATFORM, event_id=event_id, topic=topic, payload=payload,
-                webhook_id=webhook_id if HEADER_TOKEN.match(webhook_id) else "",
+                shop=shop, platform=PLATFORM, event_id=event_id, topic=topic, payload=payload, webhook_id=webhook_id,
             ), True
     except IntegrityError:
         return WebhookDelivery.objects.for_shop(shop).get(platform=PLATFORM, event_id=event_id), False

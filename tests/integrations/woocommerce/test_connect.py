@@ -168,7 +168,7 @@ def test_plugin_config_and_disconnect(client, woo_shop, standin):
     stale = {**body, "timestamp": int(time.time()) - 3600}
     assert signed(client, "woocommerce-plugin-disconnect", woo_shop, stale).status_code == 401
     other = {**body, "store_url": "https://elsewhere.example"}
-    assert signed(client, "woocommerce-plugin-disconnect", woo_shop, other).status_code == 401
+    assert signed(client, "woocommerce-plugin-disconnect", woo_shop, other).status_code == 410  # not ours
     woo_shop.refresh_from_db()
     assert woo_shop.is_active
 

@@ -36,10 +36,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -50,6 +51,10 @@ API_PREFIX = "/wp-json/wc/v3/"
 WEBHOOK_TOPICS = {f"{r}.{e}" for r in ("product", "order", "customer", "coupon")
                   for e in ("created", "updated", "deleted", "restored")}
 MAX_DELIVERY_FAILURES = 5
+# rest_parse_date(): what a `format: date-time` argument must look like to pass WordPress's REST validation.
+REST_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}(?::\d{2})?)?$")
+# WC_Data::set_date_prop(): only this shape carries its own offset; any other string is the site's local time.
+WC_ISO8601 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|((-|\+)\d{2}:\d{2}))$")
 
 
 class ApiError(Exception):
@@ -108,6 +113,8 @@ class WooStandin:
                  rate_limit: tuple[float, float] | None = None, allow_http_callback_on_loopback: bool = True,
                  retry_delays: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0), app_name_required: str = "") -> None:
         self.tls = tls
+        # WordPress's Settings > General > Timezone: local dates (date_expires, date_created) are in it.
+        self.timezone = ZoneInfo("Europe/Madrid")
         self.rate_limit = rate_limit
         self.allow_http_callback_on_loopback = allow_http_callback_on_loopback
         self.retry_delays = retry_delays
@@ -129,6 +136,7 @@ class WooStandin:
         self._outbox: queue.Queue = queue.Queue()
         self._modified_cache: dict[tuple[str, int], str] = {}
         self.store.listeners.append(self._on_change)
+        self.wp_salt = secrets.token_bytes(16)
         self.cert_file: str | None = None
         self._server: ThreadingHTTPServer | None = None
 
@@ -183,6 +191,27 @@ class WooStandin:
         with self._lock:
             self.keys.pop(consumer_key, None)
 
+    def our_keys(self, prefix: str = "Personalize - API") -> list[ApiKey]:
+        return [k for k in self.keys.values() if k.description.startswith(prefix)]
+
+    def handle_wpdb(self, method: str, path: str) -> tuple[int, object]:
+        """The woocommerce_api_keys table as a plugin running inside this store reads it (the PHP test harness's
+        $wpdb): WooCommerce keeps consumer secrets there in clear. A test surface, not WooCommerce's REST API."""
+        m = re.fullmatch(r"/__wp/woocommerce_api_keys(?:/(\d+))?", path)
+        if m is None:
+            return 404, {"code": "not_found"}
+        if method == "GET" and m[1] is None:
+            return 200, [{"key_id": k.key_id, "user_id": k.user_id, "description": k.description,
+                          "permissions": k.permissions, "consumer_secret": k.consumer_secret,
+                          "truncated_key": k.consumer_key[-7:]} for k in self.keys.values()]
+        if method == "DELETE" and m[1] is not None:
+            with self._lock:
+                gone = [ck for ck, k in self.keys.items() if k.key_id == int(m[1])]
+                for ck in gone:
+                    del self.keys[ck]
+            return 200, {"deleted": len(gone)}
+        return 405, {"code": "method_not_allowed"}
+
     def fail_next(self, n: int, status: int = 500) -> None:
         """The next n API requests fail with `status` (a crashed PHP worker, an overloaded host)."""
         with self._lock:
@@ -218,11 +247,11 @@ class WooStandin:
         signature = base64.b64encode(hmac.new(hook["_secret"].encode(), body, hashlib.sha256).digest()).decode()
         resource, event = topic.split(".")
         delivery = Delivery(
-            delivery_id=hashlib.sha1(f"{hook['id']}:{time.time_ns()}:{secrets.token_hex(4)}".encode()).hexdigest(),
+            delivery_id=self.delivery_id_for(hook["id"]),
             webhook_id=hook["id"], topic=topic, body=body,
             headers={
                 "Content-Type": "application/json",
-                "User-Agent": "WooCommerce/9.4.0 Hookshot (WordPress/6.7)",
+                "User-Agent": "WooCommerce/11.0.1 Hookshot (WordPress/6.8.2)",
                 "X-WC-Webhook-Source": self.url + "/",
                 "X-WC-Webhook-Topic": topic,
                 "X-WC-Webhook-Resource": resource,
@@ -236,6 +265,11 @@ class WooStandin:
             self.deliveries.append(delivery)
         self._outbox.put(delivery)
         return delivery
+
+    def delivery_id_for(self, webhook_id: int) -> str:
+        """WC_Webhook::get_new_delivery_id(): wp_hash( webhook id . strtotime( 'now' ) ). Two deliveries of one
+        webhook in the same second share an id, whatever their bodies."""
+        return hmac.new(self.wp_salt, f"{webhook_id}{int(time.time())}".encode(), hashlib.md5).hexdigest()
 
     def _deliver_loop(self) -> None:
         while True:
@@ -264,9 +298,9 @@ class WooStandin:
                 hook["status"] = "disabled"
 
     @staticmethod
-    def _post(url: str, body: bytes, headers: dict) -> int:
+    def _post(url: str, body: bytes, headers: dict, timeout: float = 10) -> int:
         try:
-            return requests.post(url, data=body, headers=headers, timeout=10, allow_redirects=False).status_code
+            return requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False).status_code
         except requests.RequestException:
             return 0
 
@@ -351,6 +385,8 @@ class WooStandin:
             if s.get_product(int(m[1])) is None:
                 raise ApiError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
             return self._page(s.get_variations(int(m[1])), query)
+        if method == "GET" and route == "variations":
+            return self._variations(query)
         if method == "GET" and route == "products/categories":
             return self._page(list(s.categories.values()), query)
         if method == "GET" and route == "products/tags":
@@ -366,8 +402,8 @@ class WooStandin:
                     raise ApiError(404, f"woocommerce_rest_{resource[:-1]}_invalid_id", "Invalid ID.")
                 return 200, rec, {}
         if route == "system_status" and method == "GET":
-            return 200, {"environment": {"home_url": self.url, "site_url": self.url, "version": "9.4.0",
-                                         "wp_version": "6.7", "language": "es_ES"},
+            return 200, {"environment": {"home_url": self.url, "site_url": self.url, "version": "11.0.1",
+                                         "wp_version": "6.8.2", "language": "es_ES"},
                          "settings": {"currency": s.currency, "currency_symbol": "€",
                                       "currency_position": "right_space"}}, {}
         if route == "data/currencies/current" and method == "GET":
@@ -375,7 +411,18 @@ class WooStandin:
         if route == "coupons" and method == "POST":
             return self._create_coupon(data)
         if route == "coupons" and method == "GET":
-            return self._page(list(self.coupons.values()), query)
+            coupons = [c for c in self.coupons.values() if c["status"] != "trash"]
+            if query.get("include"):
+                wanted = {int(i) for i in query["include"].split(",") if i.strip().isdigit()}
+                coupons = [c for c in coupons if c["id"] in wanted]
+            if query.get("code"):
+                coupons = [c for c in coupons if c["code"] == query["code"].lower()]
+            return self._page(coupons, query)
+        if route == "coupons/batch" and method in {"POST", "PUT"}:
+            return self._coupon_batch(data)
+        m = re.fullmatch(r"coupons/(\d+)", route)
+        if m:
+            return self._coupon_route(method, int(m[1]), query)
         if route == "webhooks":
             if method == "GET":
                 return self._page([self._public_hook(h) for h in self.webhooks.values()], query)
@@ -406,11 +453,16 @@ class WooStandin:
 
     def _create_coupon(self, data: dict) -> tuple:
         """POST /coupons as WooCommerce validates it: a code unique in the store (case-insensitive), a known
-        discount_type, a numeric amount (a percent at most 100)."""
+        discount_type, a numeric amount (a percent at most 100).
+
+        Dates as WC_REST_Coupons_Controller stores them: every field goes through `set_{key}()` when WC_Coupon has
+        one, so `date_expires` is kept and `date_expires_gmt` (in the schema, validated) is dropped silently. The
+        kept string goes through WC_Data::set_date_prop: with `Z` or `+hh:mm` it is exact; without, it is read in
+        the site's timezone (WordPress's timezone_string)."""
         code = str(data.get("code") or "").strip()
         if not code:
             raise ApiError(400, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty.")
-        if code.lower() in {c["code"] for c in self.coupons.values()}:
+        if code.lower() in {c["code"] for c in self.coupons.values() if c["status"] != "trash"}:
             raise ApiError(400, "woocommerce_rest_coupon_code_already_exists",
                            f"The coupon code {code} already exists")
         kind = str(data.get("discount_type") or "fixed_cart")
@@ -422,15 +474,80 @@ class WooStandin:
             raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): amount") from exc
         if amount < 0 or (kind == "percent" and amount > 100):
             raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): amount")
+        for field_name in ("date_expires", "date_expires_gmt"):
+            if data.get(field_name) is not None and not REST_DATE.match(str(data[field_name])):
+                raise ApiError(400, "rest_invalid_param", f"Invalid parameter(s): {field_name}")
+        expires = self._set_date_prop(data.get("date_expires"))
+        now = iso(datetime.now(UTC))
         with self._lock:
-            coupon = {"id": next(self._ids), "code": code.lower(), "amount": f"{amount:.2f}", "discount_type": kind,
-                      "description": str(data.get("description") or ""),
-                      "date_expires_gmt": data.get("date_expires_gmt"), "usage_count": 0,
+            coupon = {"id": next(self._ids), "code": code.lower(), "amount": f"{amount:.2f}", "status": "publish",
+                      "date_created": self._local(datetime.now(UTC)), "date_created_gmt": now,
+                      "discount_type": kind, "description": str(data.get("description") or ""),
+                      "date_expires": self._local(expires) if expires else None,
+                      "date_expires_gmt": iso(expires) if expires else None, "usage_count": 0,
                       "usage_limit": data.get("usage_limit"), "usage_limit_per_user": data.get("usage_limit_per_user"),
                       "individual_use": bool(data.get("individual_use")),
-                      "free_shipping": bool(data.get("free_shipping"))}
+                      "free_shipping": bool(data.get("free_shipping")), "used_by": []}
             self.coupons[coupon["id"]] = coupon
         return 201, coupon, {}
+
+    def _set_date_prop(self, value: object) -> datetime | None:
+        if value in (None, "", "0000-00-00 00:00:00"):
+            return None
+        text = str(value)
+        m = WC_ISO8601.match(text)
+        if m:
+            naive = datetime(*(int(m[i]) for i in range(1, 7)))
+            offset = m[7]
+            tz = UTC if offset == "Z" else timezone(
+                (-1 if offset[0] == "-" else 1) * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+            return naive.replace(tzinfo=tz).astimezone(UTC)
+        naive = datetime.fromisoformat(text.replace(" ", "T").rstrip("Z")[:19])
+        return naive.replace(tzinfo=self.timezone).astimezone(UTC)
+
+    def _local(self, dt: datetime) -> str:
+        return dt.astimezone(self.timezone).replace(tzinfo=None, microsecond=0).isoformat()
+
+    def use_coupon(self, code: str) -> dict:
+        """A shopper redeemed the coupon at checkout (usage_count goes up, as an order with it does)."""
+        with self._lock:
+            coupon = next(c for c in self.coupons.values() if c["code"] == code.lower())
+            coupon["usage_count"] += 1
+            return coupon
+
+    def _coupon_batch(self, data: dict) -> tuple:
+        """POST /coupons/batch: only `delete` (WooCommerce deletes batch items for good, as with force=true); at
+        most 100 items, as WC_REST_Controller::check_batch_limit allows by default."""
+        ids = data.get("delete") or []
+        if not isinstance(ids, list) or len(ids) > 100:
+            raise ApiError(413, "woocommerce_rest_request_entity_too_large",
+                           "Unable to accept more than 100 items for this request.")
+        out = []
+        for raw in ids:
+            try:
+                out.append(self._coupon_route("DELETE", int(raw), {"force": "true"})[1])
+            except (ApiError, TypeError, ValueError) as exc:
+                err = exc if isinstance(exc, ApiError) else ApiError(400, "rest_invalid_param", "Invalid ID.")
+                out.append({"id": raw, "error": {"code": err.code, "message": err.message,
+                                                 "data": {"status": err.status}}})
+        return 200, {"delete": out}, {}
+
+    def _coupon_route(self, method: str, coupon_id: int, query: dict[str, str]) -> tuple:
+        coupon = self.coupons.get(coupon_id)
+        if coupon is None:
+            raise ApiError(404, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
+        if method == "GET":
+            return 200, coupon, {}
+        if method == "DELETE":
+            with self._lock:
+                if query.get("force") in {"true", "1"}:
+                    self.coupons.pop(coupon_id, None)
+                    return 200, coupon, {}
+                if coupon["status"] == "trash":
+                    raise ApiError(410, "woocommerce_rest_already_trashed", "The coupon has already been deleted.")
+                coupon["status"] = "trash"
+                return 200, coupon, {}
+        raise ApiError(404, "rest_no_route", "No route was found matching the URL and request method.")
 
     def _create_webhook(self, data: dict) -> tuple:
         topic = str(data.get("topic", ""))
@@ -450,7 +567,7 @@ class WooStandin:
         if hook["status"] == "active":
             code = self._post(url, f"webhook_id={hook['id']}".encode(),
                               {"Content-Type": "application/x-www-form-urlencoded",
-                               "User-Agent": "WooCommerce/9.4.0 Hookshot (WordPress/6.7)"})
+                               "User-Agent": "WooCommerce/11.0.1 Hookshot (WordPress/6.8.2)"})
             self.pings.append((hook["id"], code))
         return 201, self._public_hook(hook), {}
 
@@ -472,6 +589,9 @@ class WooStandin:
         s = self.store
         ids = {"products": s.product_ids, "customers": s.customer_ids, "orders": s.order_ids}[resource]()
         getter = {"products": s.get_product, "customers": s.get_customer, "orders": s.get_order}[resource]
+        if query.get("include"):
+            wanted = {int(i) for i in query["include"].split(",") if i.strip().isdigit()}
+            ids = [i for i in ids if i in wanted]
         after = query.get("modified_after")
         if after and resource != "customers":  # WooCommerce's customers endpoint has no modified_after
             try:
@@ -488,6 +608,25 @@ class WooStandin:
         else:
             raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): orderby")
         return self._page(ids, query, load=getter)
+
+    def _variations(self, query: dict[str, str]) -> tuple:
+        """GET /variations (WooCommerce 10.3+, WC_REST_Variations_Controller): every variation, with parent_id,
+        filtered by modified_after like the other CRUD collections. Saving a variation leaves its parent's
+        date_modified alone, so this is the only listing in which a variation-only change shows."""
+        s = self.store
+        items = [v for pid in s.product_ids() for v in s.get_variations(pid)]
+        after = query.get("modified_after")
+        if after:
+            try:
+                cutoff = iso(datetime.fromisoformat(after.replace("Z", "+00:00")).replace(tzinfo=UTC))
+            except ValueError as exc:
+                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): modified_after") from exc
+            items = [v for v in items if v["date_modified_gmt"] > cutoff]
+        if query.get("orderby", "date") == "modified":
+            items.sort(key=lambda v: (v["date_modified_gmt"], v["id"]), reverse=query.get("order") == "desc")
+        else:
+            items.sort(key=lambda v: v["id"], reverse=query.get("order", "desc") == "desc")
+        return self._page(items, query)
 
     @staticmethod
     def _page(items: list, query: dict[str, str], load: Callable | None = None) -> tuple:
@@ -548,8 +687,9 @@ class WooStandin:
                                   f"{params['app_name'][:170]} - API ({iso(datetime.now(UTC))})")
             payload = {"key_id": key.key_id, "user_id": params["user_id"], "consumer_key": key.consumer_key,
                        "consumer_secret": key.consumer_secret, "key_permissions": key.permissions}
+            # WC_Auth::post_consumer_data waits up to 60 seconds for the app's answer.
             code = self._post(params["callback_url"], json.dumps(payload).encode(),
-                              {"Content-Type": "application/json"})
+                              {"Content-Type": "application/json"}, timeout=60)
             self.callbacks.append((params["callback_url"], code))
             if code != 200:
                 self.revoke_key(key.consumer_key)
@@ -565,7 +705,6 @@ def _page(title: str, body: str) -> str:
 
 
 def _self_signed_cert() -> str:
-    from datetime import timedelta
     from ipaddress import IPv4Address
 
     from cryptography import x509
@@ -609,6 +748,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, page, headers = sd.handle_auth(path.removeprefix("/wc-auth/v1/"), query)
             sd.requests_log.append((method, self.path, status))
             return self._send(status, page.encode(), "text/html; charset=UTF-8", headers)
+        if path.startswith("/__wp/"):
+            status, data = sd.handle_wpdb(method, path)
+            return self._send(status, json.dumps(data).encode(), "application/json; charset=UTF-8", {})
         if not path.startswith(API_PREFIX):
             return self._send(404, b"Not found", "text/plain", {})
         try:

@@ -343,7 +343,7 @@ class Store:
             refunds = [{"id": oid * 10 + 9, "reason": "Customer changed their mind", "total": money(-total)}]
         return {
             "id": oid, "parent_id": 0, "number": str(oid), "order_key": f"wc_order_{oid:x}",
-            "created_via": created_via, "version": "9.4.0", "status": status, "currency": self.currency,
+            "created_via": created_via, "version": "11.0.1", "status": status, "currency": self.currency,
             "date_created": iso(created), "date_created_gmt": iso(created),
             "date_modified": iso(modified), "date_modified_gmt": iso(modified),
             "discount_total": money(discount), "discount_tax": "0.00",

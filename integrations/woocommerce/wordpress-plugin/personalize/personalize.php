@@ -3,7 +3,7 @@
  * Plugin Name:       Personalize for WooCommerce
  * Plugin URI:        https://personalize.example/woocommerce
  * Description:       Recommendations ("customers also bought", "continue shopping", bestsellers) and shopper events for WooCommerce stores, powered by the Personalize app.
- * Version:           1.0.0
+ * Version:           1.1.0
  * Requires at least: 6.3
  * Requires PHP:      7.4
  * Author:            Personalize
@@ -13,19 +13,24 @@
  * Domain Path:       /languages
  * Requires Plugins:  woocommerce
  * WC requires at least: 8.0
- * WC tested up to:   9.4
+ * WC tested up to:   11.0
  *
  * @package Personalize
  */
 
 defined( 'ABSPATH' ) || exit;
 
-define( 'PERSONALIZE_VERSION', '1.0.0' );
+define( 'PERSONALIZE_VERSION', '1.1.0' );
 define( 'PERSONALIZE_FILE', __FILE__ );
 define( 'PERSONALIZE_DIR', plugin_dir_path( __FILE__ ) );
 // The app's public address; a self-hosted app (or the local demo) sets its own in the settings page.
 if ( ! defined( 'PERSONALIZE_DEFAULT_APP_URL' ) ) {
 	define( 'PERSONALIZE_DEFAULT_APP_URL', 'https://app.personalize.example' );
+}
+
+// How long the app's configuration is cached before the plugin asks again (a new campaign shows within it).
+if ( ! defined( 'PERSONALIZE_CONFIG_TTL' ) ) {
+	define( 'PERSONALIZE_CONFIG_TTL', 60 );
 }
 
 require_once PERSONALIZE_DIR . 'includes/class-personalize-app.php';

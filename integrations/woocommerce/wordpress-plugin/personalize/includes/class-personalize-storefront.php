@@ -1,8 +1,22 @@
 <?php
 /**
  * What shoppers get: the Personalize storefront script (once per page, with the shop's public key, locale and
- * currency), widget placeholders on product and cart pages, a shortcode and a block per widget, and add-to-cart
- * events for the script to record.
+ * currency), widget placeholders on product, category and cart pages, a shortcode and a block per widget, and
+ * add-to-cart events for the script to record.
+ *
+ * Placeholders reach both kinds of theme. Classic themes fire WooCommerce's template hooks
+ * (woocommerce_after_single_product_summary, woocommerce_after_cart). Block themes (Twenty Twenty-Five, the default
+ * cart and checkout blocks) fire none of those: there the placeholders follow the blocks themselves through the
+ * `render_block` filter (after woocommerce/product-details, the cart block, a category's product collection). Each
+ * page area gets its widgets once, whichever path runs first (WooCommerce's own hook-compatibility layer for block
+ * templates may fire the classic hook as well).
+ *
+ * Add to cart: every path ends in WooCommerce's `woocommerce_add_to_cart` action (the classic form, the AJAX
+ * button, the Store API behind the blocks), so that is where an add is recorded, server-side, in the shopper's
+ * WooCommerce session. A full page prints the queued adds as markers; after an in-page add (jQuery `added_to_cart`,
+ * or `wc-blocks_added_to_cart`, whose detail in WooCommerce 11 is only {preserveCartData: true}, no product) the
+ * script fetches the queue from `?wc-ajax=personalize_cart_events`. Nothing is read from the browser events'
+ * details, so no add is counted twice and none is missed when an event carries no product.
  *
  * The script tag carries the same data-* attributes as the Shopify app embed and the demo store
  * (templates/demostore/_app_embed.html), so one storefront script serves every platform.
@@ -33,8 +47,10 @@ class Personalize_Storefront {
 		add_filter( 'script_loader_tag', array( __CLASS__, 'script_tag' ), 10, 3 );
 		add_action( 'woocommerce_after_single_product_summary', array( __CLASS__, 'product_widgets' ), 25 );
 		add_action( 'woocommerce_after_cart', array( __CLASS__, 'cart_widgets' ) );
+		add_filter( 'render_block', array( __CLASS__, 'block_widgets' ), 10, 2 );
 		add_action( 'woocommerce_add_to_cart', array( __CLASS__, 'remember_add_to_cart' ), 10, 6 );
 		add_action( 'wp_footer', array( __CLASS__, 'print_add_to_cart_events' ) );
+		add_action( 'wc_ajax_personalize_cart_events', array( __CLASS__, 'send_add_to_cart_events' ) );
 		add_action( 'init', array( __CLASS__, 'register_shortcodes_and_blocks' ) );
 	}
 
@@ -49,14 +65,18 @@ class Personalize_Storefront {
 		wp_enqueue_script( self::HANDLE, esc_url_raw( $config['script_url'] ), array(), null, array( 'in_footer' => false ) ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion -- the app versions its own URL.
 		$css = preg_replace( '/\.js$/', '.css', (string) $config['script_url'] );
 		wp_enqueue_style( self::HANDLE, esc_url_raw( $css ), array(), null ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion
-		// WooCommerce's AJAX add to cart (shop and category pages, a jQuery event) and the cart block's Store API
-		// adds (a DOM event) become one "personalize:added_to_cart" event. This runs in <head>, before <body>
-		// and before WooCommerce's footer scripts exist: listeners attach once the document is parsed.
+		// After an in-page add (WooCommerce's AJAX buttons: a jQuery event; blocks: a DOM event without the product)
+		// the adds the server recorded are fetched and become "personalize:added_to_cart" events. This runs in
+		// <head>, before <body> and before WooCommerce's footer scripts exist: listeners attach once it is parsed.
 		$bridge = '(function(){'
+			. 'var url=' . wp_json_encode( self::events_url() ) . ';'
 			. 'function send(p,q){if(p){document.dispatchEvent(new CustomEvent("personalize:added_to_cart",{detail:{product:String(p),quantity:Number(q||1)}}));}}'
+			// Two drains may overlap (WooCommerce also re-fires a jQuery add as the blocks event): ids keep it once.
+			. 'var seen={};'
+			. 'function drain(){fetch(url,{credentials:"same-origin",headers:{Accept:"application/json"}}).then(function(r){return r.ok?r.json():{};}).then(function(d){(d.events||[]).forEach(function(e){if(!seen[e.id]){seen[e.id]=1;send(e.product,e.quantity);}});}).catch(function(){});}'
 			. 'function attach(){var b=document.body;'
-			. 'if(window.jQuery){jQuery(b).on("added_to_cart",function(e,f,h,btn){var d=btn&&btn.data?btn:null;send(d&&d.data("product_id"),d&&d.data("quantity"));});}'
-			. 'b.addEventListener("wc-blocks_added_to_cart",function(e){var d=e.detail||{};send(d.productId,d.quantity);});}'
+			. 'if(window.jQuery){jQuery(b).on("added_to_cart",drain);}'
+			. 'b.addEventListener("wc-blocks_added_to_cart",drain);}'
 			. 'if(document.body){attach();}else{document.addEventListener("DOMContentLoaded",attach);}'
 			. '})();';
 		wp_add_inline_script( self::HANDLE, $bridge, 'before' );
@@ -146,7 +166,7 @@ class Personalize_Storefront {
 	 * One widget placeholder; the script fills it in (or leaves the reserved box empty).
 	 *
 	 * @param string $widget  also_bought | recently_viewed | bestsellers.
-	 * @param array  $options product (id), limit.
+	 * @param array  $options product (id), collection (product category id), limit.
 	 * @return string
 	 */
 	public static function placeholder( $widget, $options = array() ) {
@@ -162,6 +182,10 @@ class Personalize_Storefront {
 		if ( $product ) {
 			$html .= ' data-product="' . esc_attr( (string) $product ) . '"';
 		}
+		$collection = isset( $options['collection'] ) ? absint( $options['collection'] ) : 0;
+		if ( $collection ) {
+			$html .= ' data-collection="' . esc_attr( (string) $collection ) . '"';
+		}
 		return $html . ' data-limit="' . esc_attr( (string) $limit ) . '"></div>';
 	}
 
@@ -169,20 +193,64 @@ class Personalize_Storefront {
 	 * Product page: "customers also bought" and "continue shopping", after the summary.
 	 */
 	public static function product_widgets() {
-		if ( ! Personalize_App::is_connected() ) {
-			return;
-		}
-		echo self::placeholder( 'also_bought' ) . self::placeholder( 'recently_viewed' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- built from escaped parts.
+		echo self::area( 'product' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- built from escaped parts.
 	}
 
 	/**
 	 * Cart page: bestsellers.
 	 */
 	public static function cart_widgets() {
-		if ( ! Personalize_App::is_connected() ) {
-			return;
+		echo self::area( 'cart' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- built from escaped parts.
+	}
+
+	/**
+	 * The placeholders of one page area, the first time it is asked for on this page ('' after that).
+	 *
+	 * @param string $area product | cart | category.
+	 * @param array  $options Passed to placeholder() (category: the term id).
+	 * @return string
+	 */
+	public static function area( $area, $options = array() ) {
+		static $done = array();
+		if ( isset( $done[ $area ] ) || ! Personalize_App::is_connected() ) {
+			return '';
 		}
-		echo self::placeholder( 'bestsellers' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- built from escaped parts.
+		$done[ $area ] = true;
+		if ( 'product' === $area ) {
+			return self::placeholder( 'also_bought' ) . self::placeholder( 'recently_viewed' );
+		}
+		return self::placeholder( 'bestsellers', $options );
+	}
+
+	/**
+	 * Block themes: placeholders after the blocks that make up WooCommerce's product, cart and category templates.
+	 * Outside the block's own markup, so the cart block's React tree never touches them.
+	 *
+	 * @param string $content The block's rendered HTML.
+	 * @param array  $block   The parsed block (blockName, attrs).
+	 * @return string
+	 */
+	public static function block_widgets( $content, $block ) {
+		$name = is_array( $block ) && isset( $block['blockName'] ) ? (string) $block['blockName'] : '';
+		if ( 'woocommerce/cart' === $name ) {
+			return $content . self::area( 'cart' );
+		}
+		if ( 'woocommerce/product-details' === $name && function_exists( 'is_product' ) && is_product() ) {
+			return $content . self::area( 'product' );
+		}
+		if ( 'woocommerce/product-collection' !== $name ) {
+			return $content;
+		}
+		$attrs = isset( $block['attrs'] ) && is_array( $block['attrs'] ) ? $block['attrs'] : array();
+		if ( function_exists( 'is_product' ) && is_product() && isset( $attrs['collection'] ) && 'woocommerce/product-collection/related' === $attrs['collection'] ) {
+			// A product template without the details block: the widgets go before its related products.
+			return self::area( 'product' ) . $content;
+		}
+		$inherits = isset( $attrs['query']['inherit'] ) && $attrs['query']['inherit'];
+		if ( $inherits && function_exists( 'is_product_category' ) && is_product_category() ) {
+			return $content . self::area( 'category', array( 'collection' => get_queried_object_id() ) );
+		}
+		return $content;
 	}
 
 	/**
@@ -212,8 +280,8 @@ class Personalize_Storefront {
 	}
 
 	/**
-	 * A product added to the cart on a full page load: remember it for the next page the shopper sees.
-	 * AJAX and Store API adds are reported in the browser instead (see enqueue()), so they are not counted twice.
+	 * A product added to the cart, by any path: queue it in the shopper's session until a page or the script
+	 * collects it (print_add_to_cart_events, send_add_to_cart_events).
 	 *
 	 * @param string $cart_item_key Cart item key.
 	 * @param int    $product_id    Product id.
@@ -223,30 +291,65 @@ class Personalize_Storefront {
 	 * @param array  $cart_item_data Extra data.
 	 */
 	public static function remember_add_to_cart( $cart_item_key, $product_id, $quantity, $variation_id = 0, $variation = array(), $cart_item_data = array() ) {
-		if ( wp_doing_ajax() || ( defined( 'REST_REQUEST' ) && REST_REQUEST ) || ! function_exists( 'WC' ) || ! WC()->session ) {
+		if ( ! function_exists( 'WC' ) || ! WC()->session ) {
 			return;
 		}
 		$added   = (array) WC()->session->get( self::SESSION_ADDED, array() );
 		$added[] = array(
+			'id'       => substr( md5( uniqid( (string) $cart_item_key, true ) ), 0, 12 ),
+			// The product the shopper chose; its variation would be one the storefront has no page for.
 			'product'  => absint( $product_id ),
-			'quantity' => absint( $quantity ),
+			'quantity' => max( 1, absint( $quantity ) ),
 		);
 		WC()->session->set( self::SESSION_ADDED, array_slice( $added, -10 ) );
+	}
+
+	/**
+	 * The queued adds, emptied: each is handed out once.
+	 *
+	 * @return array
+	 */
+	public static function take_add_to_cart_events() {
+		if ( ! Personalize_App::is_connected() || ! function_exists( 'WC' ) || ! WC()->session ) {
+			return array();
+		}
+		$added = (array) WC()->session->get( self::SESSION_ADDED, array() );
+		if ( $added ) {
+			WC()->session->set( self::SESSION_ADDED, array() );
+		}
+		return $added;
+	}
+
+	/**
+	 * `?wc-ajax=personalize_cart_events`: the queued adds as JSON, for the script after an in-page add.
+	 */
+	public static function send_add_to_cart_events() {
+		$events = array();
+		foreach ( self::take_add_to_cart_events() as $event ) {
+			$events[] = array(
+				'id'       => preg_replace( '/[^a-f0-9]/', '', (string) ( $event['id'] ?? '' ) ),
+				'product'  => (string) absint( $event['product'] ?? 0 ),
+				'quantity' => absint( $event['quantity'] ?? 1 ),
+			);
+		}
+		nocache_headers();
+		wp_send_json( array( 'events' => $events ) );
+	}
+
+	/**
+	 * Where the script collects queued adds: WooCommerce's own lightweight AJAX endpoint (session loaded).
+	 *
+	 * @return string
+	 */
+	public static function events_url() {
+		return add_query_arg( array( 'wc-ajax' => 'personalize_cart_events' ), home_url( '/' ) );
 	}
 
 	/**
 	 * Markers the storefront script reads as added_to_cart events, once.
 	 */
 	public static function print_add_to_cart_events() {
-		if ( ! Personalize_App::is_connected() || ! function_exists( 'WC' ) || ! WC()->session ) {
-			return;
-		}
-		$added = (array) WC()->session->get( self::SESSION_ADDED, array() );
-		if ( ! $added ) {
-			return;
-		}
-		WC()->session->set( self::SESSION_ADDED, array() );
-		foreach ( $added as $event ) {
+		foreach ( self::take_add_to_cart_events() as $event ) {
 			printf(
 				'<div hidden data-personalize-event="added_to_cart" data-product="%s" data-quantity="%s"></div>',
 				esc_attr( (string) absint( $event['product'] ?? 0 ) ),
