@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from backend.shops.models import Shop
 from integrations.base.errors import IntegrationError
 from integrations.base.platform import CreatedDiscountCode, DiscountCodeSpec
@@ -17,6 +19,14 @@ from .client import ShopifyClient
 logger = logging.getLogger("personalize.shopify")
 
 
+def _all_buyers() -> dict:
+    """Who may use the code: everyone. 2026-04's schema has no `customerSelection` any more (Shopify rejects the
+    whole input), only `context`; the older versions the app may still be pinned to know only the former."""
+    if settings.SHOPIFY_API_VERSION >= "2026-01":
+        return {"context": {"all": "ALL"}}
+    return {"customerSelection": {"all": True}}
+
+
 def discount_input(spec: DiscountCodeSpec) -> dict:
     common = {
         "title": spec.title or spec.code,
@@ -25,7 +35,7 @@ def discount_input(spec: DiscountCodeSpec) -> dict:
         "endsAt": spec.ends_at.isoformat(),
         "usageLimit": 1,
         "appliesOncePerCustomer": True,
-        "customerSelection": {"all": True},
+        **_all_buyers(),
     }
     if spec.kind == "free_shipping":
         return {**common, "destination": {"all": True}}
