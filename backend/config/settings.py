@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "backend.events",
     "backend.recommendations",
     "backend.segments",
+    "backend.predictions",
     "backend.popups",
     "backend.experiments",
     "backend.storefront",
