@@ -170,9 +170,6 @@ class BgNbdGammaGamma(Fitted):
                            f"{clv.MIN_REPEAT_CUSTOMERS})")
         bg = clv.fit_bgnbd(s.x, t_x, T)
         gg = clv.fit_gamma_gamma(s.x[repeaters], s.mbar[repeaters])
-        if not (bg.converged and gg.converged):
-            raise Unusable("the model did not converge on this shop's data",
-                           "el modelo no convergió con los datos de esta tienda")
         fitted = cls(clv.BgNbdParams(**bg.params), clv.GammaGammaParams(**gg.params),
                      float(np.mean(s.mbar[repeaters])))
         alive = clv.bgnbd_p_alive(fitted.bg, s.x[s.x > 0], t_x[s.x > 0], T[s.x > 0])
@@ -184,6 +181,10 @@ class BgNbdGammaGamma(Fitted):
                 f"{alive.max():.3f} for every repeat customer), so it cannot tell active from lapsed",
                 f"el modelo de compras no ve irse a ningún cliente (P(activo) entre {alive.min():.3f} y "
                 f"{alive.max():.3f} para todos los recurrentes), así que no distingue activos de perdidos")
+        # Checked after what the fit implies: a drop-out rate running to zero is also what stalls the optimiser.
+        if not (bg.converged and gg.converged):
+            raise Unusable("the model did not converge on this shop's data",
+                           "el modelo no convergió con los datos de esta tienda")
         return fitted
 
     def state(self) -> dict:
