@@ -280,9 +280,10 @@ class GradientBoosted(Fitted):
     def _estimator(rounds: int):  # noqa: ANN205
         from sklearn.ensemble import HistGradientBoostingRegressor
 
-        # Poisson loss: spend is zero for most customers and heavy-tailed for the rest, and with a log link the
-        # fitted totals match the training totals, which keeps the shop-level forecast level.
-        return HistGradientBoostingRegressor(loss="poisson", learning_rate=0.05, max_iter=rounds,
+        # Squared error: leaves hold mean spend, so fitted totals match the training totals (the shop-level
+        # forecast stays level), and the big spenders who make most of the revenue weigh the most. Poisson loss
+        # ranked worse on both CDNOW and UCI Online Retail (bench_clv_backtest).
+        return HistGradientBoostingRegressor(loss="squared_error", learning_rate=0.05, max_iter=rounds,
                                              max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
                                              early_stopping=False, random_state=0)
 
@@ -299,15 +300,15 @@ class GradientBoosted(Fitted):
             need = max(horizon_wanted // 3, MIN_LABEL_DAYS) + MIN_SNAPSHOTS * SNAPSHOT_STEP
             raise Unusable(f"not enough history to learn from earlier periods (needs {need} days)",
                            f"no hay historial suficiente para aprender de periodos anteriores (necesita {need} días)")
-        # Time-based split: learn on the older windows, pick the number of rounds on the newest complete one.
+        # Time-based split: learn on the older windows, pick the number of rounds on the newest complete one,
+        # then learn again on all of them with that many rounds.
         x_old, y_old = _training_rows(log, cuts[1:], horizon)
         x_new, y_new = _training_rows(log, cuts[:1], horizon)
         with _one_thread():
             probe = cls._estimator(GBM_ROUNDS).fit(x_old, y_old)
             losses = []
             for pred in probe.staged_predict(x_new):
-                pred = np.maximum(pred, 1e-9)
-                losses.append(float(np.mean(pred - y_new * np.log(pred))))  # Poisson deviance up to a constant
+                losses.append(float(np.mean((pred - y_new) ** 2)))
             rounds = int(np.argmin(losses)) + 1
             x_all, y_all = np.vstack([x_new, x_old]), np.concatenate([y_new, y_old])
             return cls(cls._estimator(rounds).fit(x_all, y_all), horizon, rounds)
