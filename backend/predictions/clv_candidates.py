@@ -206,6 +206,14 @@ FEATURES = ("recency", "age", "purchase_days", "orders", "spent", "order_value",
             "discount_share", "online_share", "spend_rate", "order_rate")
 
 
+# Domain knowledge as a constraint, not a tuned knob: more past spend or orders never predicts less future spend,
+# a longer silence never predicts more. On thin histories it keeps the trees from learning noise (bench: better
+# ranks and totals on UCI Online Retail, unchanged on CDNOW).
+MONOTONE = {"purchase_days": 1, "orders": 1, "spent": 1, "order_value": 1, "spent_30": 1, "spent_90": 1,
+            "spent_180": 1, "spent_365": 1, "days_90": 1, "days_365": 1, "max_day_spend": 1, "spend_rate": 1,
+            "order_rate": 1, "recency": -1}
+
+
 def features(log: OrderLog, today: int) -> tuple[np.ndarray, np.ndarray]:
     """(customer ids, feature matrix) as of `today`: RFM, trend, inter-purchase times, channel and discount.
     Storefront views are left out on purpose: profiles keep today's counts only, and today's counts next to a
@@ -285,6 +293,7 @@ class GradientBoosted(Fitted):
         # ranked worse on both CDNOW and UCI Online Retail (bench_clv_backtest).
         return HistGradientBoostingRegressor(loss="squared_error", learning_rate=0.05, max_iter=rounds,
                                              max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
+                                             monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES],
                                              early_stopping=False, random_state=0)
 
     @classmethod

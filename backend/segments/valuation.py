@@ -257,6 +257,8 @@ def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
         fit.value_breaks = [float(v) for v in np.percentile(scores, np.linspace(0, 100, 201))]
     fit.seconds = time.perf_counter() - started
     fit.save()
+    # Only the newest fit scores profiles: older stored models are dead weight in a nightly-growing table.
+    ClvFit.objects.for_shop(shop_id).exclude(pk=fit.pk).filter(model_state__isnull=False).update(model_state=None)
     return fit
 
 
