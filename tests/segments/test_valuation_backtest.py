@@ -37,7 +37,7 @@ def _orders(shop, plan: dict[int, list[tuple[float, float]]]) -> None:
     Order.objects.bulk_create(rows)
 
 
-def test_a_shop_where_nobody_stops_buying_gets_another_model_and_is_told_why(shop):
+def test_a_shop_where_nobody_stops_buying_gets_another_model_and_is_told_why(shop, client):
     # Subscribers: everyone orders every three to five weeks and nobody has left. BG/NBD fits a ~ 0 here, so its
     # P(alive) is ~1 for everyone; the old guard (a == 1 only) let that through and showed it to the merchant.
     rng = random.Random(11)
@@ -66,6 +66,20 @@ def test_a_shop_where_nobody_stops_buying_gets_another_model_and_is_told_why(sho
     assert {p.value_tier_source for p in profiles} == {"clv"}
     assert 10 <= sum(p.value_tier == "vip" for p in profiles) <= 33
     assert fit.typical_gap_days == pytest.approx(28, abs=4)
+    # The merchant is told why P(alive) is missing and what to read instead.
+    from backend.dashboard.auth import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = shop.pk
+    session.save()
+    gap = round(fit.typical_gap_days)
+    en = client.get("/admin/segments/?lang=en").content.decode()
+    assert ("Probability still active is not shown: the model that estimates it did not win the test. Use days "
+            f"since last order instead; your returning customers typically order again every {gap} days.") in en
+    assert "BG/NBD + Gamma-Gamma not used: the purchase model sees no customer leaving" in en
+    es = client.get("/admin/segments/?lang=es").content.decode()
+    assert ("La probabilidad de seguir activo no se muestra: el modelo que la estima no ganó la prueba. Use los "
+            f"días desde el último pedido; sus clientes recurrentes suelen volver a comprar cada {gap} días.") in es
 
 
 def test_a_shop_whose_customers_drop_out_backtests_every_candidate_and_p_alive_follows_the_winner(shop):
