@@ -79,8 +79,8 @@ class ClvBacktest:
 
 
 def choose(outcomes: list[Outcome]) -> str:
-    """Best merit wins; a tie goes to the earlier (simpler-last) candidate order in CANDIDATES reversed, i.e. the
-    baseline, because a fancier model must earn its place."""
+    """Best merit wins; a tie goes to the simpler candidate (CANDIDATES runs from most to least complex): a
+    fancier model must earn its place."""
     scored = [o for o in outcomes if o.score is not None]
     order = {name: i for i, name in enumerate(reversed(cands.CANDIDATES))}
     best = max(scored, key=lambda o: (round(o.score.merit, 6), -order[o.name]))

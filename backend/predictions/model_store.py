@@ -22,6 +22,11 @@ def dump(model: object) -> bytes:
     return salted_hmac(SALT, blob, algorithm="sha256").hexdigest().encode() + blob
 
 
+def cached(key: int) -> object | None:
+    """The estimator already loaded in this worker, without reading its bytes again."""
+    return _loaded.get(key)
+
+
 def load(data: bytes | memoryview | None, key: int | None = None) -> object | None:
     if key is not None and key in _loaded:
         return _loaded[key]

@@ -125,7 +125,8 @@ def _fitted(fit: ClvFit | None) -> cands.Fitted | None:
                                      float(gg.get("mean_spend", 0.0)))
     if fit.method == ClvFit.Method.GBM:
         # A model that no longer loads scores with the naive baseline until the next refit replaces it.
-        return model_store.load(fit.model_state, fit.pk) or cands.Naive()
+        # model_state is deferred by latest_fit: its bytes are read only by a worker that has not loaded it yet.
+        return model_store.cached(fit.pk) or model_store.load(fit.model_state, fit.pk) or cands.Naive()
     if fit.method == ClvFit.Method.NAIVE:
         return cands.Naive()
     if fit.method == ClvFit.Method.LAST_PERIOD:
@@ -205,7 +206,7 @@ SCORED_FIELDS = ["r_score", "f_score", "m_score", "p_alive", "expected_orders_90
 
 
 def latest_fit(shop_id: int) -> ClvFit | None:
-    return ClvFit.objects.for_shop(shop_id).order_by("-fitted_at", "-pk").first()
+    return ClvFit.objects.for_shop(shop_id).defer("model_state").order_by("-fitted_at", "-pk").first()
 
 
 def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
