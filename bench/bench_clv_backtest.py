@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import pickle
 import sys
 import time
 from datetime import date
@@ -96,6 +97,7 @@ def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: i
           f" actual revenue {actual.sum():,.0f}), every candidate refitted on everything up to the cut:")
     print(f"   {'candidate':<12} {'spearman':>8} {'top20%':>7} {'total':>8} {'fit+predict':>11}")
     scores: dict[str, backtest.Score] = {}
+    fitted_models: dict[str, cands.Fitted] = {}
     for cand in cands.CANDIDATES:
         t0 = time.perf_counter()
         try:
@@ -103,10 +105,16 @@ def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: i
         except cands.Unusable as why:
             print(f"   {cand:<12} unusable: {why.en}")
             continue
+        fitted_models[cand] = fitted
         pred = fitted.predict(seen, today, horizon)
         s = scores[cand] = backtest.score(pred.value, actual, time.perf_counter() - t0)
         mark = "  <- chosen" if cand == inner.chosen else ""
         print(f"   {cand:<12} {s.spearman:8.3f} {s.capture:7.3f} {100 * s.total_error:+7.1f}% {s.seconds:9.1f} s{mark}")
+    refit = scores[inner.chosen].seconds
+    print(f"   the periodic job's compute for this shop: backtest {inner_s:.1f} s + refit of the winner {refit:.1f} s")
+    if "gbm" in fitted_models:
+        kb = len(pickle.dumps(fitted_models["gbm"])) / 1024  # what model_store keeps, less its 64-byte signature
+        print(f"   stored gradient-boosted model: {kb:.0f} KB ({fitted_models['gbm'].rounds} rounds)")
     chosen, naive = scores[inner.chosen], scores["naive"]
     goals = [
         (f"chosen Spearman {chosen.spearman:.3f} > naive {naive.spearman:.3f}", chosen.spearman > naive.spearman),
