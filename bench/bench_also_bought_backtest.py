@@ -4,7 +4,8 @@ UCI Online Retail, cleaned as SOURCE.md says. A shop's basket is a customer's pu
 it). The backtest holds out the shop's own last 90 days and scores every candidate by recall@10 of the new products
 returning customers bought (backend.predictions.also_bought_choice). Shown for the full catalogue and for a small
 shop made from the same orders (only its 60 best-selling products and a tenth of its customers), where co-purchase
-data is thin. Goal: the chosen candidate is at least as good as popularity on each shop's own history.
+data is thin. Lift is a candidate too, since merchants can pick it today. Goal: the chosen candidate is at least as
+good as popularity on each shop's own history. (The choice is not yet wired into the stored lists.)
 Data: ../shared/data/online_retail_uci (skipped, with the reason, when absent).
 """
 from __future__ import annotations

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from backend.recommendations import cooccurrence as co
 
-ALGORITHMS = ("bm25", "cosine", "jaccard")
+ALGORITHMS = ("bm25", "cosine", "jaccard", "lift")  # lift too: the merchant can pick it today
 BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)
 DAY = 86400.0
 BATCH = 1000
