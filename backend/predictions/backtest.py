@@ -42,7 +42,9 @@ def score(predicted: np.ndarray, actual: np.ndarray, seconds: float = 0.0) -> Sc
     predicted = np.asarray(predicted, float)
     actual = np.asarray(actual, float)
     n = len(actual)
-    rho = float(stats.spearmanr(predicted, actual).statistic) if n > 2 and np.ptp(predicted) > 0 else 0.0
+    # A constant side (nobody bought in the window, or one prediction for all) ranks nothing: no correlation.
+    ranks = n > 2 and np.ptp(predicted) > 0 and np.ptp(actual) > 0
+    rho = float(stats.spearmanr(predicted, actual).statistic) if ranks else 0.0
     top = np.argsort(-predicted, kind="stable")[: max(1, int(round(TOP_SHARE * n)))] if n else np.zeros(0, int)
     total = float(actual.sum())
     return Score(spearman=0.0 if np.isnan(rho) else rho,

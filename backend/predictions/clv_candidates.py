@@ -313,6 +313,13 @@ class GradientBoosted(Fitted):
         # then learn again on all of them with that many rounds.
         x_old, y_old = _training_rows(log, cuts[1:], horizon)
         x_new, y_new = _training_rows(log, cuts[:1], horizon)
+        if not (y_old > 0).any() or not (y_new > 0).any():
+            raise Unusable("nobody bought again in the earlier periods it would learn from",
+                           "nadie volvió a comprar en los periodos anteriores de los que aprendería")
+        # A feature missing in every row (no repeat buyer yet: no inter-purchase gap) cannot be binned; it carries
+        # nothing to learn either, so it is learnt as a constant.
+        empty = np.isnan(np.vstack([x_old, x_new])).all(axis=0)
+        x_old[:, empty], x_new[:, empty] = 0.0, 0.0
         with _one_thread():
             probe = cls._estimator(GBM_ROUNDS).fit(x_old, y_old)
             losses = []

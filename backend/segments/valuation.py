@@ -209,6 +209,12 @@ def latest_fit(shop_id: int) -> ClvFit | None:
     return ClvFit.objects.for_shop(shop_id).defer("model_state").order_by("-fitted_at", "-pk").first()
 
 
+def _returning_in_holdout(log: cands.OrderLog, today: int) -> bool:
+    cut = today - HOLDOUT_DAYS
+    before = set(log.upto(cut).customer.tolist())
+    return any(spent > 0 for customer, spent in log.spend_between(cut, today).items() if customer in before)
+
+
 def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
     """Backtest the value models on the shop's own recent orders, store the winner refitted on everything (or say
     why the shop gets RFM tiers instead)."""
@@ -236,6 +242,11 @@ def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
     elif span < need_span:
         reason = f"only {span:.0f} days of history (the model needs {need_span})"
         reason_es = f"solo {span:.0f} días de historial (el modelo necesita {need_span})"
+    elif not _returning_in_holdout(log, today.toordinal()):
+        # Nothing to test against: every candidate would score zero and the tie would rank nobody.
+        reason = f"no returning customer ordered in the last {HOLDOUT_DAYS} days, so no prediction can be tested"
+        reason_es = (f"ningún cliente recurrente pidió en los últimos {HOLDOUT_DAYS} días, así que no se puede "
+                     "probar ninguna predicción")
     if not reason:
         choice = clv_choice.choose(shop_id, log, today)
         fit.method = choice.name

@@ -108,3 +108,18 @@ def test_a_stored_model_loads_only_with_our_signature():
     tampered = blob[:-1] + bytes([blob[-1] ^ 1])
     assert model_store.load(tampered) is None
     assert model_store.load(b"0" * 64 + blob[64:]) is None
+
+
+def test_a_shop_of_one_time_buyers_backtests_without_crashing():
+    # Nobody bought twice before the windows the gradient-boosted model learns from: its inter-purchase features
+    # are missing for every row (scikit-learn cannot bin an all-missing column) and its labels are all zero.
+    rng = np.random.default_rng(6)
+    n = 300
+    first = TODAY - rng.integers(100, 400, n)
+    second = TODAY - rng.integers(95, 100, n)
+    log = cands.OrderLog.build(np.r_[np.arange(n), np.arange(n)], np.r_[first, second], rng.uniform(10, 90, 2 * n))
+    with pytest.raises(cands.Unusable) as why:
+        cands.fit_candidate("gbm", log, TODAY - 90, 90)
+    assert why.value.en == "nobody bought again in the earlier periods it would learn from"
+    result = backtest.backtest_clv(log, TODAY)
+    assert result.outcome("gbm").score is None and result.chosen in {"naive", "last_period"}

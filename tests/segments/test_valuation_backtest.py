@@ -141,3 +141,19 @@ def test_a_gradient_boosted_winner_scores_one_profile_like_the_whole_shop(shop):
     model_store._loaded.clear()
     naive = cands.Naive().predict(log.only([some.pk]), today.toordinal(), 90).value[0]
     assert float(valuation.score_profile(some, fit=fit).expected_value_90) == pytest.approx(naive, abs=0.01)
+
+
+def test_a_shop_whose_customers_all_went_quiet_gets_rfm_tiers_and_the_reason(shop):
+    # No returning customer ordered in the last 90 days: every candidate would score zero on the held-out window,
+    # and a tie of zeros must not rank anyone (it used to make everyone VIP).
+    rng = random.Random(2)
+    _orders(shop, {i: [(rng.uniform(100, 400), rng.uniform(20, 90)), (rng.uniform(95, 99), rng.uniform(10, 40))]
+                   for i in range(210)})
+    refit_shop(shop.pk)
+    fit = ClvFit.objects.for_shop(shop).get()
+    assert fit.method == ClvFit.Method.RFM and fit.backtest is None
+    assert fit.reason == "no returning customer ordered in the last 90 days, so no prediction can be tested"
+    assert fit.reason_es == ("ningún cliente recurrente pidió en los últimos 90 días, así que no se puede probar "
+                             "ninguna predicción")
+    tiers = [p.value_tier for p in CustomerProfile.objects.for_shop(shop)]
+    assert tiers.count("vip") < 0.2 * len(tiers)
