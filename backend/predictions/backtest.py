@@ -10,6 +10,7 @@ are candidates too, so the winner is never worse than them on the shop's own his
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -18,6 +19,7 @@ from scipy import stats
 
 from . import clv_candidates as cands
 
+logger = logging.getLogger("personalize.predictions")
 HOLDOUT_DAYS = 90
 TOP_SHARE = 0.20
 
@@ -104,6 +106,11 @@ def backtest_clv(log: cands.OrderLog, today: int, holdout: int = HOLDOUT_DAYS,
             fitted = cands.fit_candidate(name, seen, cut, holdout)
         except cands.Unusable as why:
             result.outcomes.append(Outcome(name, unusable_en=why.en, unusable_es=why.es))
+            continue
+        except Exception:  # one candidate's bug must not leave the shop's tiers stale: log it, the others compete
+            logger.exception("CLV candidate %s failed", name)
+            result.outcomes.append(Outcome(name, unusable_en="it failed on this shop's data (logged for us)",
+                                           unusable_es="falló con los datos de esta tienda (queda registrado)"))
             continue
         pred = fitted.predict(seen, cut, holdout)
         assert np.array_equal(pred.customers, customers)  # noqa: S101 - every candidate predicts every customer

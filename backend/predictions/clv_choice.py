@@ -6,6 +6,7 @@ the last quarter is added), the next best of the backtest takes its place, and t
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,7 @@ from . import backtest
 from . import clv_candidates as cands
 from .models import Backtest
 
+logger = logging.getLogger("personalize.predictions")
 LABELS = {
     "bgnbd_gg": ("BG/NBD + Gamma-Gamma", "BG/NBD + Gamma-Gamma"),
     "gbm": ("gradient boosting on your earlier periods", "gradient boosting sobre sus periodos anteriores"),
@@ -57,6 +59,10 @@ def choose(shop_id: int, log: cands.OrderLog, today: date, holdout: int = backte
             break
         except cands.Unusable as why:  # fine on the older data, not on all of it
             skipped.append((outcome.name, f"on the full history, {why.en}", f"con todo el historial, {why.es}"))
+        except Exception:  # a bug in one candidate: the next best serves, and we hear about it
+            logger.exception("CLV candidate %s failed on the full history of shop %s", outcome.name, shop_id)
+            skipped.append((outcome.name, "it failed on the full history (logged for us)",
+                            "falló con todo el historial (queda registrado)"))
     else:  # naive and last_period never refuse, so this is unreachable; keep the loop honest anyway
         raise RuntimeError("no candidate could be fitted")
     en, es = _reasons(result, outcome.name, skipped)

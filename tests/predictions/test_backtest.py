@@ -123,3 +123,18 @@ def test_a_shop_of_one_time_buyers_backtests_without_crashing():
     assert why.value.en == "nobody bought again in the earlier periods it would learn from"
     result = backtest.backtest_clv(log, TODAY)
     assert result.outcome("gbm").score is None and result.chosen in {"naive", "last_period"}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_any_small_odd_shop_gets_a_choice_and_every_candidate_a_score_or_a_reason(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(20, 400))
+    span = int(rng.integers(120, 700))
+    per_customer = rng.integers(1, [2, 4, 12][seed % 3], n)
+    ids = np.repeat(np.arange(n), per_customer)
+    days = TODAY - rng.integers(0, span, len(ids))
+    amounts = np.round(rng.lognormal(3, 1, len(ids)) * (rng.random(len(ids)) > 0.05), 2)  # some zero orders
+    result = backtest.backtest_clv(cands.OrderLog.build(ids, days, amounts), TODAY)
+    assert result.chosen in cands.CANDIDATES
+    for o in result.outcomes:
+        assert (o.score is not None) != bool(o.unusable_en) and (o.score is not None) != bool(o.unusable_es)
