@@ -13,7 +13,7 @@ Days are integers (date.toordinal()); money is float in the shop's currency.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -93,8 +93,8 @@ class Summary:
     days: np.ndarray  # distinct purchase days
     orders: np.ndarray
     spent: np.ndarray
-    x: np.ndarray = field(default_factory=lambda: np.zeros(0))  # BG/NBD: repeat purchase days
-    mbar: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean value of repeat purchase days
+    x: np.ndarray  # BG/NBD: repeat purchase days
+    mbar: np.ndarray  # mean value of repeat purchase days
 
 
 def summarize(log: OrderLog, today: int) -> Summary:
@@ -119,13 +119,12 @@ def summarize(log: OrderLog, today: int) -> Summary:
 
 
 class Fitted:
+    """A fitted candidate: predicts from the orders up to `today` (it may be given more customers than it saw)."""
+
     name = ""
 
     def predict(self, log: OrderLog, today: int, horizon: int) -> Prediction:
         raise NotImplementedError
-
-    def state(self) -> dict:
-        return {}
 
 
 class LastPeriod(Fitted):
@@ -186,9 +185,6 @@ class BgNbdGammaGamma(Fitted):
             raise Unusable("the model did not converge on this shop's data",
                            "el modelo no convergió con los datos de esta tienda")
         return fitted
-
-    def state(self) -> dict:
-        return {"bgnbd": self.bg.__dict__, "gamma_gamma": {**self.gg.__dict__, "mean_spend": self.mean_spend}}
 
     def predict(self, log: OrderLog, today: int, horizon: int) -> Prediction:
         s = summarize(log, today)
@@ -328,9 +324,6 @@ class GradientBoosted(Fitted):
             rounds = int(np.argmin(losses)) + 1
             x_all, y_all = np.vstack([x_new, x_old]), np.concatenate([y_new, y_old])
             return cls(cls._estimator(rounds).fit(x_all, y_all), horizon, rounds)
-
-    def state(self) -> dict:
-        return {"rounds": self.rounds, "horizon": self.horizon}
 
     def predict(self, log: OrderLog, today: int, horizon: int) -> Prediction:
         ids, x = features(log, today)
