@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "backend.events",
     "backend.recommendations",
     "backend.segments",
+    "backend.predictions",
     "backend.popups",
     "backend.experiments",
     "backend.storefront",

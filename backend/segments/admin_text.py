@@ -30,8 +30,12 @@ _UI = {
         "joined_by": "joined by",
         "no_merges": "No merged profiles.",
         "clv": "Lifetime value model",
-        "clv_model": "BG/NBD + Gamma-Gamma fitted on {n} customers",
+        "clv_model": "{model}, chosen by testing every model on your own orders ({n} customers)",
+        "clv_backtest": "Last quarter ({start} to {end}) we predicted {predicted} from the 20 % of your customers we "
+                        "ranked highest; they spent {actual}.",
         "clv_rfm": "RFM tiers (model not used: {reason})",
+        "clv_gap": "Probability still active is not shown: the model that estimates it did not win the test. Use "
+                   "days since last order instead; your returning customers typically order again every {gap} days.",
         "clv_none": "Not fitted yet.",
         "back": "All segments",
         "conditions": "Conditions",
@@ -74,8 +78,12 @@ _UI = {
         "joined_by": "unidos por",
         "no_merges": "No hay perfiles fusionados.",
         "clv": "Modelo de valor de vida",
-        "clv_model": "BG/NBD + Gamma-Gamma ajustado con {n} clientes",
+        "clv_model": "{model}, elegido probando cada modelo con sus propios pedidos ({n} clientes)",
+        "clv_backtest": "El último trimestre (del {start} al {end}) previmos {predicted} del 20 % de sus clientes que "
+                        "situamos más arriba; gastaron {actual}.",
         "clv_rfm": "Niveles RFM (modelo no usado: {reason})",
+        "clv_gap": "La probabilidad de seguir activo no se muestra: el modelo que la estima no ganó la prueba. Use "
+                   "los días desde el último pedido; sus clientes recurrentes suelen volver a comprar cada {gap} días.",
         "clv_none": "Aún sin ajustar.",
         "back": "Todos los segmentos",
         "conditions": "Condiciones",

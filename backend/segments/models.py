@@ -77,9 +77,12 @@ class ClvFit(ShopScoped):
 
     class Method(models.TextChoices):
         MODEL = "bgnbd_gg", "BG/NBD + Gamma-Gamma"
+        GBM = "gbm", "Gradient boosting on the shop's earlier periods"
+        NAIVE = "naive", "Past spend per day"
+        LAST_PERIOD = "last_period", "Last period's spend"
         RFM = "rfm", "RFM fallback"
 
-    method = models.CharField(max_length=10, choices=Method.choices)
+    method = models.CharField(max_length=20, choices=Method.choices)
     reason = models.CharField(max_length=255, blank=True)  # why the fallback, in plain words (en)
     reason_es = models.CharField(max_length=255, blank=True)
     bgnbd_params = models.JSONField(default=dict, blank=True)
@@ -91,6 +94,13 @@ class ClvFit(ShopScoped):
     n_customers = models.IntegerField(default=0)
     n_repeat = models.IntegerField(default=0)
     log_likelihood = models.FloatField(null=True, blank=True)
+    # The backtest that chose `method` (backend.predictions); null for RFM fits that had nothing to test.
+    backtest = models.ForeignKey("predictions.Backtest", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    # The gradient-boosted model, signed (predictions.model_store), so one profile is scored without refitting.
+    model_state = models.BinaryField(null=True, blank=True)
+    # Median days between a repeat customer's orders: shown next to "days since last order" when P(alive) is not.
+    typical_gap_days = models.FloatField(null=True, blank=True)
     seconds = models.FloatField(default=0)
     fitted_at = models.DateTimeField(default=timezone.now)
 

@@ -7,7 +7,6 @@ Shops with too little history get an RFM-based tier instead, and the fit row say
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +18,9 @@ from django.utils import timezone
 
 from backend.customers.models import CustomerProfile, Identity
 from backend.customers.profiles import write_fields
+from backend.predictions import clv_candidates as cands
+from backend.predictions import clv_choice, model_store
+from backend.predictions.backtest import HOLDOUT_DAYS
 
 from . import clv
 from .models import ClvFit
@@ -40,7 +42,8 @@ class History:
     spent: float
 
 
-def _histories(shop_id: int, today: date, profile_ids: list[int] | None = None) -> dict[int, History]:
+def order_log(shop_id: int, profile_ids: list[int] | None = None) -> cands.OrderLog:
+    """Every counted order of the shop's active profiles (customer = profile id, day = ordinal of its UTC date)."""
     from backend.orders.models import Order
 
     ident = Identity.objects.for_shop(shop_id).filter(kind=Identity.Kind.CUSTOMER, customer__isnull=False,
@@ -49,31 +52,34 @@ def _histories(shop_id: int, today: date, profile_ids: list[int] | None = None) 
         ident = ident.filter(profile_id__in=profile_ids)
     owner = dict(ident.values_list("customer_id", "profile_id"))
     if not owner:
-        return {}
+        return cands.OrderLog.build([], [], [])
     orders = Order.objects.for_shop(shop_id).filter(cancelled_at__isnull=True, customer_id__isnull=False)
     if profile_ids is not None:
         orders = orders.filter(customer_id__in=list(owner))
     rows = orders.annotate(when=Coalesce("processed_at", "platform_created_at"),
-                           net=F("total_price") - F("total_refunded")).values_list("customer_id", "when", "net")
-    per_day: dict[int, dict[date, float]] = defaultdict(lambda: defaultdict(float))
-    counts: dict[int, int] = defaultdict(int)
-    for customer_id, when, net in rows.iterator(chunk_size=5000):
+                           net=F("total_price") - F("total_refunded")).values_list(
+        "customer_id", "when", "net", "total_discounts", "channel")
+    cols: tuple[list, ...] = ([], [], [], [], [])
+    for customer_id, when, net, discounts, channel in rows.iterator(chunk_size=5000):
         pid = owner.get(customer_id)
         if pid is None or when is None:
             continue
-        per_day[pid][when.date()] += float(net or 0)
-        counts[pid] += 1
-    out = {}
-    for pid, days in per_day.items():
-        ordered = sorted(days)
-        first, last = ordered[0], ordered[-1]
-        repeats = [days[d] for d in ordered[1:]]
-        out[pid] = History(
-            x=len(ordered) - 1, t_x=float((last - first).days), T=float(max((today - first).days, 0)),
-            mbar=float(np.mean(repeats)) if repeats else 0.0, recency_days=float((today - last).days),
-            orders=counts[pid], spent=float(sum(days.values())),
-        )
-    return out
+        net = float(net or 0)
+        discounts = float(discounts or 0)
+        for col, value in zip(cols, (pid, when.date().toordinal(), net,
+                                     discounts / (net + discounts) if net + discounts > 0 else 0.0,
+                                     1.0 if channel == "online" else 0.0), strict=True):
+            col.append(value)
+    return cands.OrderLog.build(*cols)
+
+
+def _histories(log: cands.OrderLog, today: date) -> dict[int, History]:
+    s = cands.summarize(log, today.toordinal())
+    day = today.toordinal()
+    return {int(pid): History(x=int(s.x[i]), t_x=float(s.last[i] - s.first[i]), T=float(max(day - s.first[i], 0)),
+                              mbar=float(s.mbar[i]), recency_days=float(day - s.last[i]), orders=int(s.orders[i]),
+                              spent=float(s.spent[i]))
+            for i, pid in enumerate(s.customers.tolist())}
 
 
 def _quintile_breaks(values: np.ndarray) -> list[float]:
@@ -108,38 +114,60 @@ def _rfm_value(h: History, rfm: dict) -> float:
     return r + f + m + min(h.spent, 1e9) / 1e10
 
 
+def _fitted(fit: ClvFit | None) -> cands.Fitted | None:
+    """The fit's chosen model, ready to predict; None for RFM (no money prediction)."""
+    if fit is None:
+        return None
+    if fit.method == ClvFit.Method.MODEL:
+        gg = fit.gamma_gamma_params
+        return cands.BgNbdGammaGamma(clv.BgNbdParams(**fit.bgnbd_params),
+                                     clv.GammaGammaParams(**{k: gg[k] for k in ("p", "q", "gamma")}),
+                                     float(gg.get("mean_spend", 0.0)))
+    if fit.method == ClvFit.Method.GBM:
+        # A model that no longer loads scores with the naive baseline until the next refit replaces it.
+        # model_state is deferred by latest_fit: its bytes are read only by a worker that has not loaded it yet.
+        return model_store.cached(fit.pk) or model_store.load(fit.model_state, fit.pk) or cands.Naive()
+    if fit.method == ClvFit.Method.NAIVE:
+        return cands.Naive()
+    if fit.method == ClvFit.Method.LAST_PERIOD:
+        return cands.LastPeriod()
+    return None
+
+
 class ShopValuation:
-    """A fit, ready to score histories."""
+    """A fit, ready to score profiles."""
 
     def __init__(self, fit: ClvFit | None):
         self.fit = fit
-        self.model = fit is not None and fit.method == ClvFit.Method.MODEL
-        if self.model:
-            self.bg = clv.BgNbdParams(**fit.bgnbd_params)
-            self.gg = clv.GammaGammaParams(**{k: fit.gamma_gamma_params[k] for k in ("p", "q", "gamma")})
-            self.mean_spend = float(fit.gamma_gamma_params.get("mean_spend", 0.0))
+        self.fitted = _fitted(fit)
+        self.model = self.fitted is not None
 
-    def predictions(self, hs: list[History]) -> dict[str, np.ndarray]:
-        x = np.array([h.x for h in hs], float)
-        t_x = np.array([h.t_x for h in hs], float)
-        T = np.array([h.T for h in hs], float)  # noqa: N806
-        mbar = np.array([h.mbar for h in hs], float)
-        spend = clv.gamma_gamma_expected_spend(self.gg, x, np.where(mbar > 0, mbar, 1.0))
-        spend = np.where((x > 0) & (mbar <= 0), self.mean_spend, spend)
-        spend = np.nan_to_num(spend, nan=self.mean_spend)
-        out = {"p_alive": clv.bgnbd_p_alive(self.bg, x, t_x, T)}
+    def predictions(self, log: cands.OrderLog, today: date) -> dict[str, np.ndarray]:
+        """Per customer of the log (sorted ids under "customers"): value and, for BG/NBD only, P(alive) and orders.
+        P(alive) comes only from the model that won the shop's backtest; other models leave it out rather than
+        show a number nobody tested."""
+        day = today.toordinal()
+        out: dict[str, np.ndarray] = {}
         for h in HORIZONS:
-            orders = clv.bgnbd_expected_purchases(self.bg, h, x, t_x, T)
-            out[f"orders_{h}"] = orders
-            out[f"value_{h}"] = orders * spend
+            pred = self.fitted.predict(log, day, h)
+            out["customers"] = pred.customers
+            out[f"value_{h}"] = pred.value
+            if pred.orders is not None:
+                out[f"orders_{h}"] = pred.orders
+            if pred.p_alive is not None:
+                out["p_alive"] = pred.p_alive
         return out
 
-    def apply(self, profiles: list[CustomerProfile], hist: dict[int, History], vip_top_percent: int) -> None:
+    def apply(self, profiles: list[CustomerProfile], hist: dict[int, History], vip_top_percent: int,
+              log: cands.OrderLog | None = None, today: date | None = None) -> None:
         """Set RFM scores, predictions and tier on the given profiles (not saved)."""
         fit = self.fit
         rfm = fit.rfm_breaks if fit else {}
         buyers = [p for p in profiles if p.pk in hist]
-        preds = self.predictions([hist[p.pk] for p in buyers]) if self.model and buyers else {}
+        preds, row = {}, {}
+        if self.model and buyers and log is not None and today is not None:
+            preds = self.predictions(log, today)
+            row = {int(c): i for i, c in enumerate(preds["customers"].tolist())}
         for p in profiles:
             h = hist.get(p.pk)
             if h is None or fit is None:
@@ -153,12 +181,13 @@ class ShopValuation:
             p.m_score = _score_up(h.spent, rfm.get("monetary", []))
         if fit is None:  # the shop was never fitted: nothing to rank against yet
             return
-        for i, p in enumerate(buyers):
+        for p in buyers:
             h = hist[p.pk]
-            if self.model:
-                p.p_alive = float(preds["p_alive"][i])
-                p.expected_orders_90 = float(preds["orders_90"][i])
-                p.expected_orders_365 = float(preds["orders_365"][i])
+            i = row.get(p.pk)
+            if i is not None:
+                p.p_alive = float(preds["p_alive"][i]) if "p_alive" in preds else None
+                p.expected_orders_90 = float(preds["orders_90"][i]) if "orders_90" in preds else None
+                p.expected_orders_365 = float(preds["orders_365"][i]) if "orders_365" in preds else None
                 p.expected_value_90 = Decimal(f"{preds['value_90'][i]:.2f}")
                 p.expected_value_365 = Decimal(f"{preds['value_365'][i]:.2f}")
                 score = float(preds["value_365"][i])
@@ -177,67 +206,71 @@ SCORED_FIELDS = ["r_score", "f_score", "m_score", "p_alive", "expected_orders_90
 
 
 def latest_fit(shop_id: int) -> ClvFit | None:
-    return ClvFit.objects.for_shop(shop_id).order_by("-fitted_at", "-pk").first()
+    return ClvFit.objects.for_shop(shop_id).defer("model_state").order_by("-fitted_at", "-pk").first()
+
+
+def _returning_in_holdout(log: cands.OrderLog, today: int) -> bool:
+    cut = today - HOLDOUT_DAYS
+    before = set(log.upto(cut).customer.tolist())
+    return any(spent > 0 for customer, spent in log.spend_between(cut, today).items() if customer in before)
 
 
 def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
-    """Fit BG/NBD + Gamma-Gamma on the shop's order history (or decide it is too thin) and store the fit."""
+    """Backtest the value models on the shop's own recent orders, store the winner refitted on everything (or say
+    why the shop gets RFM tiers instead)."""
     started = time.perf_counter()
     now = now or timezone.now()
-    hist = _histories(shop_id, now.date())
+    today = now.date()
+    log = order_log(shop_id)
+    hist = _histories(log, today)
     hs = list(hist.values())
     n = len(hs)
-    x = np.array([h.x for h in hs], float)
-    t_x = np.array([h.t_x for h in hs], float)
-    T = np.array([h.T for h in hs], float)  # noqa: N806
-    mbar = np.array([h.mbar for h in hs], float)
-    n_repeat = int((x > 0).sum())
-    span = float(T.max()) if n else 0.0
+    n_repeat = sum(1 for h in hs if h.x > 0)
+    span = max((h.T for h in hs), default=0.0)
     rfm = {
         "recency": _quintile_breaks(np.array([h.recency_days for h in hs])),
         "frequency": _quintile_breaks(np.array([h.orders for h in hs], float)),
         "monetary": _quintile_breaks(np.array([h.spent for h in hs])),
     }
-    fit = ClvFit(shop_id=shop_id, n_customers=n, n_repeat=n_repeat, rfm_breaks=rfm, fitted_at=now)
+    fit = ClvFit(shop_id=shop_id, n_customers=n, n_repeat=n_repeat, rfm_breaks=rfm, fitted_at=now,
+                 typical_gap_days=clv_choice.typical_gap_days(log, today.toordinal()) if n else None)
+    need_span = HOLDOUT_DAYS + clv.MIN_SPAN_DAYS  # a quarter to test on and enough before it to learn from
     reason, reason_es = "", ""
     if n < clv.MIN_CUSTOMERS:
         reason = f"only {n} customers with orders (the model needs {clv.MIN_CUSTOMERS})"
         reason_es = f"solo {n} clientes con pedidos (el modelo necesita {clv.MIN_CUSTOMERS})"
-    elif n_repeat < clv.MIN_REPEAT_CUSTOMERS:
-        reason = f"only {n_repeat} repeat customers (the model needs {clv.MIN_REPEAT_CUSTOMERS})"
-        reason_es = f"solo {n_repeat} clientes recurrentes (el modelo necesita {clv.MIN_REPEAT_CUSTOMERS})"
-    elif span < clv.MIN_SPAN_DAYS:
-        reason = f"only {span:.0f} days of history (the model needs {clv.MIN_SPAN_DAYS})"
-        reason_es = f"solo {span:.0f} días de historial (el modelo necesita {clv.MIN_SPAN_DAYS})"
+    elif span < need_span:
+        reason = f"only {span:.0f} days of history (the model needs {need_span})"
+        reason_es = f"solo {span:.0f} días de historial (el modelo necesita {need_span})"
+    elif not _returning_in_holdout(log, today.toordinal()):
+        # Nothing to test against: every candidate would score zero and the tie would rank nobody.
+        reason = f"no returning customer ordered in the last {HOLDOUT_DAYS} days, so no prediction can be tested"
+        reason_es = (f"ningún cliente recurrente pidió en los últimos {HOLDOUT_DAYS} días, así que no se puede "
+                     "probar ninguna predicción")
     if not reason:
-        bg = clv.fit_bgnbd(x, t_x, T)
-        repeaters = (x > 0) & (mbar > 0)
-        gg = clv.fit_gamma_gamma(x[repeaters], mbar[repeaters])
-        if not (bg.converged and gg.converged):
-            reason = f"the model did not converge ({bg.message if not bg.converged else gg.message})"[:255]
-            reason_es = "el modelo no convergió con los datos de esta tienda"
-        elif abs(bg.params["a"] - 1) < 1e-6:
-            reason = "the purchase model is degenerate for this shop (a = 1)"
-            reason_es = "el modelo de compras es degenerado para esta tienda (a = 1)"
-        else:
-            fit.method = ClvFit.Method.MODEL
-            fit.bgnbd_params = bg.params
-            mean_spend = float(np.mean(mbar[repeaters])) if repeaters.any() else 0.0
-            fit.gamma_gamma_params = {**gg.params, "mean_spend": mean_spend}
-            fit.log_likelihood = bg.log_likelihood
-    if reason:
+        choice = clv_choice.choose(shop_id, log, today)
+        fit.method = choice.name
+        fit.backtest = choice.backtest
+        if isinstance(choice.fitted, cands.BgNbdGammaGamma):
+            fit.bgnbd_params = dict(choice.fitted.bg.__dict__)
+            fit.gamma_gamma_params = {**choice.fitted.gg.__dict__, "mean_spend": choice.fitted.mean_spend}
+        elif isinstance(choice.fitted, cands.GradientBoosted):
+            fit.model_state = model_store.dump(choice.fitted)
+    else:
         fit.method = ClvFit.Method.RFM
         fit.reason, fit.reason_es = reason, reason_es
     # Breakpoints of the value score so one profile gets its percentile without the shop.
     valuation = ShopValuation(fit)
     if n:
-        if fit.method == ClvFit.Method.MODEL:
-            scores = valuation.predictions(hs)["value_365"]
+        if valuation.model:
+            scores = valuation.predictions(log, today)["value_365"]
         else:
             scores = np.array([_rfm_value(h, rfm) for h in hs])
         fit.value_breaks = [float(v) for v in np.percentile(scores, np.linspace(0, 100, 201))]
     fit.seconds = time.perf_counter() - started
     fit.save()
+    # Only the newest fit scores profiles: older stored models are dead weight in a nightly-growing table.
+    ClvFit.objects.for_shop(shop_id).exclude(pk=fit.pk).filter(model_state__isnull=False).update(model_state=None)
     return fit
 
 
@@ -246,14 +279,17 @@ def score_shop(shop_id: int, vip_top_percent: int = 10, fit: ClvFit | None = Non
     """Score every active profile of the shop against its latest fit; returns how many changed (and were written)."""
     fit = fit or latest_fit(shop_id)
     now = now or timezone.now()
-    hist = _histories(shop_id, now.date())
+    log = order_log(shop_id)
+    hist = _histories(log, now.date())
     valuation = ShopValuation(fit)
     written = 0
     ids = list(CustomerProfile.objects.for_shop(shop_id).filter(is_active=True).values_list("pk", flat=True))
     for i in range(0, len(ids), 2000):
         batch = list(CustomerProfile.objects.for_shop(shop_id).filter(pk__in=ids[i:i + 2000]))
         before = {p.pk: [getattr(p, f) for f in SCORED_FIELDS] for p in batch}
-        valuation.apply(batch, hist, vip_top_percent)
+        batch_ids = [p.pk for p in batch if p.pk in hist]
+        batch_log = log.only(batch_ids)
+        valuation.apply(batch, hist, vip_top_percent, batch_log, now.date())
         changed = [p for p in batch if [getattr(p, f) for f in SCORED_FIELDS] != before[p.pk]]
         write_fields(changed, SCORED_FIELDS)
         written += len(changed)
@@ -265,6 +301,6 @@ def score_profile(profile: CustomerProfile, vip_top_percent: int = 10, fit: ClvF
     """Score one profile in real time (not saved)."""
     fit = fit if fit is not None else latest_fit(profile.shop_id)
     now = now or timezone.now()
-    hist = _histories(profile.shop_id, now.date(), [profile.pk])
-    ShopValuation(fit).apply([profile], hist, vip_top_percent)
+    log = order_log(profile.shop_id, [profile.pk])
+    ShopValuation(fit).apply([profile], _histories(log, now.date()), vip_top_percent, log, now.date())
     return profile

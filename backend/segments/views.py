@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
+from babel.dates import format_date
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -24,7 +26,9 @@ from backend.dashboard import audit
 from backend.dashboard.auth import actor_of, merchant_view
 from backend.dashboard.shell import link
 from backend.dashboard.text import page_lang
+from backend.predictions import clv_choice
 from backend.shops.models import Shop
+from backend.storefront.pricing import babel_locale, format_price
 
 from . import membership
 from .admin_text import ui_text
@@ -60,13 +64,31 @@ def _collection_names(shop: Shop, *rules: dict) -> dict[int, str]:
     return dict(Collection.objects.for_shop(shop).filter(pk__in=ids).values_list("pk", "title")) if ids else {}
 
 
-def _clv_line(shop: Shop, t: dict, lang: str) -> str:
+def _clv_lines(shop: Shop, t: dict, lang: str) -> tuple[str, str, str, str]:
+    """The value model in plain words: which one, what its backtest showed (money the merchant can check), why,
+    and, when P(alive) is withheld (its model lost), the shop's typical reorder gap to read recency against."""
     fit = latest_fit(shop.pk)
     if fit is None:
-        return t["clv_none"]
-    if fit.method == fit.Method.MODEL:
-        return t["clv_model"].format(n=fit.n_customers)
-    return t["clv_rfm"].format(reason=fit.reason_es if lang == "es" and fit.reason_es else fit.reason)
+        return t["clv_none"], "", "", ""
+    backtest = fit.backtest
+    if fit.method == fit.Method.RFM or backtest is None:
+        rfm = t["clv_rfm"].format(reason=fit.reason_es if lang == "es" and fit.reason_es else fit.reason)
+        return rfm, "", "", ""
+    gap = "" if fit.method == fit.Method.MODEL or not fit.typical_gap_days else t["clv_gap"].format(
+        gap=round(fit.typical_gap_days))
+    es = lang == "es"
+    label = clv_choice.LABELS.get(fit.method, (fit.method, fit.method))[1 if es else 0]
+    line = t["clv_model"].format(model=label[:1].upper() + label[1:], n=fit.n_customers)
+    score = backtest.metrics.get(backtest.chosen, {})
+    if "predicted_top" not in score:
+        return line, "", "", gap
+    locale = babel_locale(lang, shop.locale)
+    sentence = t["clv_backtest"].format(
+        start=format_date(backtest.cut + timedelta(days=1), "medium", locale=locale),
+        end=format_date(backtest.end, "medium", locale=locale),
+        predicted=format_price(Decimal(round(score["predicted_top"])), shop.currency, lang, shop.locale),
+        actual=format_price(Decimal(round(score["actual_top"])), shop.currency, lang, shop.locale))
+    return line, sentence, backtest.reason_es if es else backtest.reason, gap
 
 
 def _pct(ratio: float | None, t: dict) -> str:
@@ -100,9 +122,10 @@ def segment_list(request: HttpRequest) -> HttpResponse:
         (metrics.DEFINITIONS["aov"][lang], t["not_enough"] if aov is None else f"{aov} {shop.currency}"),
         (metrics.DEFINITIONS["conversion_rate"][lang], _pct(metrics.conversion_rate(shop, start, end).value, t)),
     ]
+    clv, clv_backtest, clv_why, clv_gap = _clv_lines(shop, t, lang)
     return render(request, "segments/list.html", {
         "t": t, "lang": lang, "shop": shop, "segments": segments, "metrics": shop_metrics,
-        "clv": _clv_line(shop, t, lang),
+        "clv": clv, "clv_backtest": clv_backtest, "clv_why": clv_why, "clv_gap": clv_gap,
     })
 
 

@@ -1,0 +1,148 @@
+"""Which lifetime-value model should a shop trust? The per-shop backtest on CDNOW and UCI Online Retail (issue 13).
+
+For each data set and cut date the app sees only the orders up to the cut. It runs its own backtest (holds out its
+last 90 days, fits every candidate on what came before, scores them) and picks a model. Then every candidate,
+refitted on everything up to the cut, predicts each customer's spend over the next HORIZON days and is compared
+with what they really spent. Goals (issue 13): the chosen model beats the naive baseline on Spearman and on top-20 %
+revenue capture, and its total predicted revenue is within +-10 % of the actual total.
+Data: ../shared/data/{cdnow,online_retail_uci} relative to the repo root (skipped, with the reason, when absent).
+Usage: bench_clv_backtest.py [--horizon 150] [--holdout 90]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import pickle
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from backend.predictions import backtest  # noqa: E402
+from backend.predictions import clv_candidates as cands  # noqa: E402
+
+# ../shared next to the checkout; a git worktree under <checkout-parent>/wt/<name> finds it one level further up.
+DATA = next((p / "shared" / "data" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared" / "data").exists()),
+            ROOT.parent / "shared" / "data")
+# Cut dates inside each data set, chosen so that a full horizon of real orders follows each of them.
+CUTS = {
+    "CDNOW": [date(1997, 9, 30), date(1997, 12, 31)],
+    "UCI Online Retail": [date(2011, 5, 31), date(2011, 7, 10)],
+}
+
+
+def load_cdnow() -> cands.OrderLog | None:
+    path = DATA / "cdnow" / "CDNOW_master.txt"
+    if not path.exists():
+        return None
+    ids, days, amounts = [], [], []
+    with path.open() as fh:
+        next(fh)
+        for line in fh:
+            cid, ymd, _cds, dollars = line.split()
+            ids.append(int(cid))
+            days.append(date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:])).toordinal())
+            amounts.append(float(dollars))
+    return cands.OrderLog.build(ids, days, amounts)
+
+
+def load_uci() -> cands.OrderLog | None:
+    folder = DATA / "online_retail_uci" / "by-day"
+    if not folder.exists():
+        return None
+    invoices: dict[str, list] = {}
+    for f in sorted(folder.glob("*.csv.gz")):
+        with gzip.open(f, "rt", newline="") as fh:
+            for row in csv.DictReader(fh):
+                qty = int(row["Quantity"])
+                if not row["CustomerID"] or row["InvoiceNo"].startswith("C") or qty <= 0:
+                    continue  # the clean set of SOURCE.md: known customers, no cancellations or returns
+                inv = invoices.setdefault(row["InvoiceNo"], [int(float(row["CustomerID"])),
+                                                             date.fromisoformat(row["InvoiceDate"][:10]).toordinal(),
+                                                             0.0])
+                inv[2] += qty * float(row["UnitPrice"])
+    ids, days, amounts = zip(*invoices.values(), strict=True)
+    return cands.OrderLog.build(ids, days, amounts)
+
+
+def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: int) -> bool:
+    today = cut.toordinal()
+    seen = log.upto(today)
+    started = time.perf_counter()
+    inner = backtest.backtest_clv(seen, today, holdout)
+    inner_s = time.perf_counter() - started
+    print(f"\n== {name}, cut {cut} (app sees {len(seen.day):,} orders of {len(np.unique(seen.customer)):,} customers)")
+    print(f"   the app's own backtest: fit to {date.fromordinal(inner.cut)}, held out {holdout} days "
+          f"({inner.n_customers:,} customers), {inner_s:.1f} s")
+    print(f"   {'candidate':<12} {'spearman':>8} {'top20%':>7} {'total':>8}")
+    for o in inner.outcomes:
+        if o.score:
+            s = o.score
+            print(f"   {o.name:<12} {s.spearman:8.3f} {s.capture:7.3f} {100 * s.total_error:+7.1f}%")
+        else:
+            print(f"   {o.name:<12} unusable: {o.unusable_en}")
+    print(f"   chosen: {inner.chosen}")
+
+    later = log.spend_between(today, today + horizon)
+    customers = np.unique(seen.customer)
+    actual = np.array([later.get(c, 0.0) for c in customers.tolist()])
+    window = f"{date.fromordinal(today + 1)}..{date.fromordinal(today + horizon)}"
+    print(f"   then, on the real next {horizon} days ({window},"
+          f" actual revenue {actual.sum():,.0f}), every candidate refitted on everything up to the cut:")
+    print(f"   {'candidate':<12} {'spearman':>8} {'top20%':>7} {'total':>8} {'fit+predict':>11}")
+    scores: dict[str, backtest.Score] = {}
+    fitted_models: dict[str, cands.Fitted] = {}
+    for cand in cands.CANDIDATES:
+        t0 = time.perf_counter()
+        try:
+            fitted = cands.fit_candidate(cand, seen, today, horizon if cand != "gbm" else holdout)
+        except cands.Unusable as why:
+            print(f"   {cand:<12} unusable: {why.en}")
+            continue
+        fitted_models[cand] = fitted
+        pred = fitted.predict(seen, today, horizon)
+        s = scores[cand] = backtest.score(pred.value, actual, time.perf_counter() - t0)
+        mark = "  <- chosen" if cand == inner.chosen else ""
+        print(f"   {cand:<12} {s.spearman:8.3f} {s.capture:7.3f} {100 * s.total_error:+7.1f}% {s.seconds:9.1f} s{mark}")
+    refit = scores[inner.chosen].seconds
+    print(f"   the periodic job's compute for this shop: backtest {inner_s:.1f} s + refit of the winner {refit:.1f} s")
+    if "gbm" in fitted_models:
+        kb = len(pickle.dumps(fitted_models["gbm"])) / 1024  # what model_store keeps, less its 64-byte signature
+        print(f"   stored gradient-boosted model: {kb:.0f} KB ({fitted_models['gbm'].rounds} rounds)")
+    chosen, naive = scores[inner.chosen], scores["naive"]
+    goals = [
+        (f"chosen Spearman {chosen.spearman:.3f} > naive {naive.spearman:.3f}", chosen.spearman > naive.spearman),
+        (f"chosen top-20% capture {chosen.capture:.3f} > naive {naive.capture:.3f}", chosen.capture > naive.capture),
+        (f"chosen total error {100 * chosen.total_error:+.1f}% within +-10%", abs(chosen.total_error) <= 0.10),
+    ]
+    for text, ok in goals:
+        print(f"   {'PASS' if ok else 'FAIL'}  {text}")
+    return all(ok for _, ok in goals)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--horizon", type=int, default=150, help="days predicted after each cut (~5 months)")
+    ap.add_argument("--holdout", type=int, default=backtest.HOLDOUT_DAYS, help="days the app holds out itself")
+    args = ap.parse_args()
+    results = []
+    for name, loader in (("CDNOW", load_cdnow), ("UCI Online Retail", load_uci)):
+        log = loader()
+        if log is None:
+            print(f"\n== {name}: skipped, data not found under {DATA} (../shared/data is only on developer machines)")
+            continue
+        for cut in CUTS[name]:
+            results.append((name, cut, evaluate(name, log, cut, args.horizon, args.holdout)))
+    print("\nsummary")
+    for name, cut, ok in results:
+        print(f"   {'PASS' if ok else 'FAIL'}  {name} cut {cut}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The backtest's metrics, its choice rule, and the BG/NBD candidate refusing a fit that says nobody ever leaves."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.predictions import backtest, model_store
+from backend.predictions import clv_candidates as cands
+from backend.segments import clv
+
+TODAY = 800_000
+
+
+def test_metrics_are_what_a_merchant_would_compute_by_hand():
+    s = backtest.score(np.array([3.0, 2.0, 1.0, 0.5, 0.0]), np.array([10.0, 0.0, 5.0, 0.0, 0.0]))
+    assert s.capture == pytest.approx(10 / 15)  # the predicted top 20 % (one of five) brought 10 of 15
+    assert s.predicted_top == 3.0 and s.actual_top == 10.0
+    assert s.total_error == pytest.approx(6.5 / 15 - 1)
+    # ranks 5,4,3,2,1 against 5,2,4,2,2 (the three zeros share rank 2): 6 / sqrt(10 * 8)
+    assert s.spearman == pytest.approx(6 / 80 ** 0.5)
+
+
+def test_a_tie_goes_to_the_baseline_and_a_better_model_wins():
+    same = backtest.score(np.array([2.0, 1.0, 0.0]), np.array([5.0, 1.0, 0.0]))
+    worse = backtest.score(np.array([0.0, 1.0, 2.0]), np.array([5.0, 1.0, 0.0]))
+    tie = [backtest.Outcome("gbm", same), backtest.Outcome("naive", same), backtest.Outcome("bgnbd_gg", worse)]
+    assert backtest.choose(tie) == "naive"
+    assert backtest.choose([backtest.Outcome("gbm", same), backtest.Outcome("naive", worse)]) == "gbm"
+
+
+def _log_from_bgnbd(params: clv.BgNbdParams, n: int, seed: int) -> cands.OrderLog:
+    """Customers who buy and drop out the BG/NBD way, each order worth a customer-specific amount."""
+    rng = np.random.default_rng(seed)
+    ids, days, amounts = [], [], []
+    for c in range(n):
+        first = int(rng.integers(150, 500))
+        lam, p = rng.gamma(params.r, 1 / params.alpha), rng.beta(params.a, params.b)
+        mean = rng.gamma(4.0, 10.0)
+        t = 0.0
+        while True:
+            ids.append(c)
+            days.append(TODAY - first + int(t))
+            amounts.append(round(rng.gamma(5.0, mean / 5.0), 2))
+            if rng.random() < p:
+                break
+            t += rng.exponential(1 / lam)
+            if t > first:
+                break
+    return cands.OrderLog.build(ids, days, amounts)
+
+
+def _log_of_steady_buyers(n: int, seed: int) -> cands.OrderLog:
+    """Everyone buys every month or so and nobody ever stops: a shop of subscribers."""
+    rng = np.random.default_rng(seed)
+    ids, days, amounts = [], [], []
+    for c in range(n):
+        day = TODAY - int(rng.integers(200, 420))
+        while day <= TODAY:
+            ids.append(c)
+            days.append(day)
+            amounts.append(round(float(rng.uniform(20, 60)), 2))
+            day += int(rng.integers(20, 40))
+    return cands.OrderLog.build(ids, days, amounts)
+
+
+def test_bgnbd_is_a_candidate_where_customers_drop_out():
+    log = _log_from_bgnbd(clv.BgNbdParams(r=0.8, alpha=40.0, a=0.8, b=2.5), 1500, seed=1)
+    fitted = cands.fit_candidate("bgnbd_gg", log, TODAY, 90)
+    pred = fitted.predict(log, TODAY, 90)
+    assert pred.p_alive is not None and np.ptp(pred.p_alive) > 0.5  # it tells lapsed from active
+
+
+def test_bgnbd_that_sees_nobody_leave_is_refused_by_what_it_implies():
+    log = _log_of_steady_buyers(300, seed=2)
+    s = cands.summarize(log, TODAY)
+    raw = clv.fit_bgnbd(s.x, (s.last - s.first).astype(float), (TODAY - s.first).astype(float))
+    assert abs(raw.params["a"] - 1) > 1e-3  # the old guard (a == 1) would have let this fit through
+    with pytest.raises(cands.Unusable) as why:
+        cands.fit_candidate("bgnbd_gg", log, TODAY, 90)
+    assert why.value.en.startswith("the purchase model sees no customer leaving (P(alive) between")
+    assert why.value.es.startswith("el modelo de compras no ve irse a ningún cliente")
+    result = backtest.backtest_clv(log, TODAY)
+    assert result.outcome("bgnbd_gg").score is None and result.chosen != "bgnbd_gg"
+    assert {o.name for o in result.outcomes if o.score} >= {"naive", "last_period"}
+
+
+def test_the_gradient_boosted_model_learns_from_earlier_windows_only():
+    log = _log_from_bgnbd(clv.BgNbdParams(r=0.8, alpha=40.0, a=0.8, b=2.5), 800, seed=3)
+    fitted = cands.fit_candidate("gbm", log, TODAY - 90, 90)
+    # Every window it learned from ended by the day it was fitted: orders after it cannot have been seen.
+    assert max(cands._snapshots(log.upto(TODAY - 90), TODAY - 90, fitted.horizon)) + fitted.horizon <= TODAY - 90
+    pred = fitted.predict(log, TODAY - 90, 90)
+    assert pred.value.shape == np.unique(log.upto(TODAY - 90).customer).shape and (pred.value >= 0).all()
+
+
+def test_a_young_shop_cannot_train_the_gradient_boosted_model_and_is_told_why():
+    log = _log_of_steady_buyers(100, seed=4).upto(TODAY)
+    young = cands.OrderLog.build(*(getattr(log, f)[log.day > TODAY - 100] for f in
+                                   ("customer", "day", "amount", "discount", "online")))
+    with pytest.raises(cands.Unusable) as why:
+        cands.fit_candidate("gbm", young, TODAY, 90)
+    assert why.value.en == "not enough history to learn from earlier periods (needs 120 days)"
+
+
+def test_a_stored_model_loads_only_with_our_signature():
+    blob = model_store.dump({"weights": [1, 2, 3]})
+    assert model_store.load(blob) == {"weights": [1, 2, 3]}
+    tampered = blob[:-1] + bytes([blob[-1] ^ 1])
+    assert model_store.load(tampered) is None
+    assert model_store.load(b"0" * 64 + blob[64:]) is None
+
+
+def test_a_shop_of_one_time_buyers_backtests_without_crashing():
+    # Nobody bought twice before the windows the gradient-boosted model learns from: its inter-purchase features
+    # are missing for every row (scikit-learn cannot bin an all-missing column) and its labels are all zero.
+    rng = np.random.default_rng(6)
+    n = 300
+    first = TODAY - rng.integers(100, 400, n)
+    second = TODAY - rng.integers(95, 100, n)
+    log = cands.OrderLog.build(np.r_[np.arange(n), np.arange(n)], np.r_[first, second], rng.uniform(10, 90, 2 * n))
+    with pytest.raises(cands.Unusable) as why:
+        cands.fit_candidate("gbm", log, TODAY - 90, 90)
+    assert why.value.en == "nobody bought again in the earlier periods it would learn from"
+    result = backtest.backtest_clv(log, TODAY)
+    assert result.outcome("gbm").score is None and result.chosen in {"naive", "last_period"}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_any_small_odd_shop_gets_a_choice_and_every_candidate_a_score_or_a_reason(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(20, 400))
+    span = int(rng.integers(120, 700))
+    per_customer = rng.integers(1, [2, 4, 12][seed % 3], n)
+    ids = np.repeat(np.arange(n), per_customer)
+    days = TODAY - rng.integers(0, span, len(ids))
+    amounts = np.round(rng.lognormal(3, 1, len(ids)) * (rng.random(len(ids)) > 0.05), 2)  # some zero orders
+    result = backtest.backtest_clv(cands.OrderLog.build(ids, days, amounts), TODAY)
+    assert result.chosen in cands.CANDIDATES
+    for o in result.outcomes:
+        assert (o.score is not None) != bool(o.unusable_en) and (o.score is not None) != bool(o.unusable_es)
