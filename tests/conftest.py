@@ -1,7 +1,29 @@
 """Shared fixtures: shops and a factory per app live in tests/factories.py."""
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
+
+
+def pytest_configure(config):
+    """`make` compiles the translation catalogues; a bare `pytest` run compiles any that is missing or stale too
+    (atomically: parallel workers may race here)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("locale/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source)
+        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as target:
+            write_mo(target, catalog)
+        os.replace(tmp, mo)
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "backend.dashboard.language.AdminLanguageMiddleware",  # merchant screens speak the page language (gettext)
 ]
 
 ROOT_URLCONF = "backend.config.urls"

@@ -8,16 +8,17 @@ from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.storefront.rules import DEFAULT_TITLES
 
 from .auth import merchant_view
 from .charts import bar_chart, line_chart
+from .language import page_lang
 from .models import DailyRollup, ShopSettings
 from .rollups import rollup_shop
 from .shell import link, page
-from .text import page_lang, text
 
 PERIODS = (7, 30, 90)
 _SUMS = ("impressions", "clicks", "add_to_carts", "orders", "revenue", "view_orders", "view_revenue", "discount_cost")
@@ -85,7 +86,6 @@ def _pct(value: float | None) -> str:
 def analytics(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     lang = page_lang(request, shop)
-    t = text(lang)
     days = _period(request)
     data = summary(shop, days, lang)
     if request.GET.get("format") == "csv":
@@ -94,20 +94,25 @@ def analytics(request: HttpRequest) -> HttpResponse:
         row["ctr_text"] = _pct(row["ctr"])
     m = data["metrics"]
     shop_metrics = [
-        (t["aov"], f"{m['aov']} {ShopSettings.of(shop).currency_override or shop.currency}" if m.get("aov") else "—"),
-        (t["conversion_rate"], _pct(m.get("conversion_rate"))), (t["retention_rate"], _pct(m.get("retention_rate"))),
-        (t["repeat_purchase_rate"], _pct(m.get("repeat_purchase_rate"))),
+        (_("Average order value"),
+         f"{m['aov']} {ShopSettings.of(shop).currency_override or shop.currency}" if m.get("aov") else "—"),
+        (_("Conversion rate"), _pct(m.get("conversion_rate"))), (_("Retention rate"), _pct(m.get("retention_rate"))),
+        (_("Repeat-purchase rate"), _pct(m.get("repeat_purchase_rate"))),
     ]
-    return page(request, "dashboard/analytics.html", "analytics", "analytics_title", {
+    return page(request, "dashboard/analytics.html", _("Analytics"), {
         "lang": lang, "days": days, "periods": [(p, link(request, "/admin/analytics/", lang, days=p)) for p in PERIODS],
         "table": data["table"], "series": data["series"], "shop_metrics": shop_metrics,
         "channels": sorted(data["channels"].items()), "values": data["values"], "computed_at": data["computed_at"],
-        "line_svg": line_chart(data["series"], t["revenue_by_day"]),
-        "source_svg": bar_chart([(r["name"], r["revenue"]) for r in data["table"]], t["by_source"]),
-        "channel_svg": bar_chart(sorted(data["channels"].items()), t["by_channel"]),
-        "value_svg": bar_chart([(v["label"], v["count"]) for v in data["values"]], t["value_distribution"]),
+        "line_svg": line_chart(data["series"], _("Attributed revenue per day (click-through)")),
+        "source_svg": bar_chart([(r["name"], r["revenue"]) for r in data["table"]],
+                                _("Attributed revenue by source")),
+        "channel_svg": bar_chart(sorted(data["channels"].items()), _("Revenue by channel")),
+        "value_svg": bar_chart([(v["label"], v["count"]) for v in data["values"]],
+                               _("Predicted customer value (365 days)")),
         "csv_href": link(request, "/admin/analytics/", lang, days=days, format="csv"),
-        "note": t["attribution_note"].format(days=ShopSettings.of(shop).attribution_window_days),
+        "note": _("Attributed = a shopper clicked the product in the widget and ordered it within %(days)s days "
+                  "(counted once per order line, net of refunds). View-through is shown apart and never added in.")
+        % {"days": ShopSettings.of(shop).attribution_window_days},
     })
 
 

@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,9 +23,9 @@ from backend.storefront.models import Widget, WidgetRule
 
 from . import audit
 from .auth import merchant_view, shop_from_link, sign_in, sign_out
+from .language import asked_lang
 from .models import AuditEntry, ShopMember, ShopSettings
 from .shell import link, page
-from .text import LANGS, text
 
 AUDIT_PAGE = 200
 LOGIN_MAX_FAILURES = 10  # per address and username, then a pause: password guessing gets slow
@@ -53,7 +55,7 @@ def checklist(shop: Shop) -> list[tuple[str, bool]]:
 def home(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     run = SyncRun.objects.for_shop(shop).order_by("-started_at").first()
-    return page(request, "dashboard/home.html", "home", "home_title", {
+    return page(request, "dashboard/home.html", _("Getting started"), {
         "connected": shop.is_active and bool(shop.access_token),
         "run": run, "percent": run.percent if run else 0,
         "steps": checklist(shop),
@@ -61,16 +63,11 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _lang_of(request: HttpRequest) -> str:
-    asked = request.GET.get("lang", "")
-    return asked if asked in LANGS else "en"
-
-
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     """Standalone sign-in (WooCommerce merchants): a Django user who is a member of a shop."""
-    lang = _lang_of(request)
+    lang = asked_lang(request) or "en"
     nxt = request.GET.get("next", "/admin/")
     if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}) or not nxt.startswith("/admin/"):
         nxt = "/admin/"
@@ -91,7 +88,7 @@ def login(request: HttpRequest) -> HttpResponse:
         error = True
         cache.add(strikes_key, 0, LOGIN_LOCKOUT_SECONDS)
         cache.incr(strikes_key)
-    return render(request, "dashboard/login.html", {"t": text(lang), "lang": lang, "error": error},
+    return render(request, "dashboard/login.html", {"lang": lang, "error": error},
                   status=401 if error else 200)
 
 
@@ -114,10 +111,16 @@ def login_link(request: HttpRequest) -> HttpResponse:
 
 
 class SettingsForm(forms.Form):
-    attribution_window_days = forms.IntegerField(min_value=1, max_value=90)
-    data_retention_days = forms.IntegerField(min_value=30, max_value=3650)
-    locale_override = forms.ChoiceField(choices=[("", "—"), ("es", "Español"), ("en", "English")], required=False)
-    currency_override = forms.RegexField(regex=r"^[A-Z]{3}$", required=False, max_length=3)
+    # Labels name each field in the page's language when a value is refused (never the raw field key).
+    attribution_window_days = forms.IntegerField(min_value=1, max_value=90,
+                                                 label=gettext_lazy("Attribution window (days)"))
+    data_retention_days = forms.IntegerField(min_value=30, max_value=3650,
+                                             label=gettext_lazy("Keep storefront events for (days)"))
+    locale_override = forms.ChoiceField(choices=[("", "—"), ("es", "Español"), ("en", "English")], required=False,
+                                        label=gettext_lazy("Admin language"))
+    currency_override = forms.RegexField(
+        regex=r"^[A-Z]{3}$", required=False, max_length=3, label=gettext_lazy("Currency shown (blank: the shop's)"),
+        error_messages={"invalid": gettext_lazy("Use a three-letter currency code such as EUR or USD.")})
 
 
 SETTINGS_FIELDS = list(SettingsForm.base_fields)
@@ -138,9 +141,10 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         current.save()
         audit.record(shop, request, "settings.update", "settings", before,
                      model_to_dict(current, fields=SETTINGS_FIELDS))
-        return HttpResponseRedirect(link(request, "/admin/settings/", saved=1))
+        # A new admin language shows at once; otherwise the page keeps the language it was asked in.
+        return HttpResponseRedirect(link(request, "/admin/settings/", current.locale_override or None, saved=1))
     exports = CustomerDataExport.objects.for_shop(shop).order_by("-created_at")[:50]
-    return page(request, "dashboard/settings.html", "settings", "settings_title", {
+    return page(request, "dashboard/settings.html", _("Settings"), {
         "form": form, "saved": request.GET.get("saved") == "1",
         "exports": [{"e": e, "href": link(request, f"/admin/settings/exports/{e.pk}.json")} for e in exports],
     }, status=400 if form.errors else 200)
@@ -166,4 +170,4 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     rows = [{"e": e, "changed": audit.changed_fields(e.before if isinstance(e.before, dict) else None,
                                                      e.after if isinstance(e.after, dict) else None)}
             for e in entries]
-    return page(request, "dashboard/audit.html", "audit", "audit_title", {"rows": rows})
+    return page(request, "dashboard/audit.html", _("Activity"), {"rows": rows})

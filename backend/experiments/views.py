@@ -10,12 +10,13 @@ import json
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.dashboard import audit
 from backend.dashboard.auth import merchant_view
+from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link, page
-from backend.dashboard.text import page_lang, text
 from backend.storefront.merchandising import WidgetRuleSerializer, algorithm_choices, rule_as_json
 from backend.storefront.models import Widget
 from backend.storefront.rules import DEFAULT_TITLES
@@ -133,7 +134,7 @@ def _fmt_diff(value: float | None, metric: str) -> str:
 
 def _target_choices(request: HttpRequest, lang: str) -> list[tuple[str, str]]:
     choices = [(f"widget:{w}", DEFAULT_TITLES[w][lang]) for w in Widget.values]
-    choices += [(f"popup:{k}", f"{text(lang)['campaign']} #{k}") for k in popup_keys(request.shop)]
+    choices += [(f"popup:{k}", f"{_('Popup campaign')} #{k}") for k in popup_keys(request.shop)]
     return choices
 
 
@@ -143,7 +144,7 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
     lang = page_lang(request, request.shop)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        kind, _, key = request.POST.get("target", "").partition(":")
+        kind, _sep, key = request.POST.get("target", "").partition(":")
         data = {"name": request.POST.get("name", ""), "target_kind": kind, "target_key": key,
                 "primary_metric": request.POST.get("primary_metric", ""), "arms": arms_from_form(request.POST)}
         try:
@@ -152,7 +153,7 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
         except ExperimentInvalid as bad:
             errors = bad.errors
     experiments = Experiment.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:100]
-    return page(request, "experiments/list.html", "experiments", "experiments_title", {
+    return page(request, "experiments/list.html", _("Experiments"), {
         "lang": lang, "experiments": experiments, "errors": errors, "post": request.POST,
         "targets": _target_choices(request, lang), "algorithms": algorithm_choices(Widget.ALSO_BOUGHT)
         + [a for a in algorithm_choices(Widget.BESTSELLERS) if a], "arm_rows": range(MAX_ARMS),
@@ -173,8 +174,9 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                f"{_fmt_diff(arm['upper'], exp.primary_metric)}" if arm["lower"] is not None else "")
     srm_text = ""
     if data and data["srm"]["mismatch"]:
-        srm_text = text(lang)["srm_warning"].format(p=f"{data['srm']['p_value']:.2g}")
-    return page(request, "experiments/detail.html", "experiments", "experiments_title", {
+        srm_text = _("Sample ratio mismatch: visitors are not split as configured (p = %(p)s). Check the setup "
+                     "before trusting these results.") % {"p": f"{data['srm']['p_value']:.2g}"}
+    return page(request, "experiments/detail.html", _("Experiments"), {
         "lang": lang, "exp": exp, "data": data, "srm_text": srm_text,
         "promoted": request.GET.get("promoted") == "1", "error": request.GET.get("error", "")[:40],
     })

@@ -7,6 +7,7 @@ is a 404, never a leak. Saves and unmerges go to the dashboard's audit trail.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from django.db.models import F
@@ -14,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.customers import metrics
@@ -21,12 +23,11 @@ from backend.customers.identities import unmerge
 from backend.customers.models import CustomerProfile, MergeLog
 from backend.dashboard import audit
 from backend.dashboard.auth import actor_of, merchant_view
+from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link
-from backend.dashboard.text import page_lang
 from backend.shops.models import Shop
 
 from . import membership
-from .admin_text import ui_text
 from .evaluator import to_q
 from .models import Segment
 from .presets import display_name, ensure_presets
@@ -59,17 +60,35 @@ def _collection_names(shop: Shop, *rules: dict) -> dict[int, str]:
     return dict(Collection.objects.for_shop(shop).filter(pk__in=ids).values_list("pk", "title")) if ids else {}
 
 
-def _clv_line(shop: Shop, t: dict, lang: str) -> str:
+def _clv_line(shop: Shop, lang: str) -> str:
     fit = latest_fit(shop.pk)
     if fit is None:
-        return t["clv_none"]
+        return _("Not fitted yet.")
     if fit.method == fit.Method.MODEL:
-        return t["clv_model"].format(n=fit.n_customers)
-    return t["clv_rfm"].format(reason=fit.reason_es if lang == "es" and fit.reason_es else fit.reason)
+        return _("BG/NBD + Gamma-Gamma fitted on %(n)s customers") % {"n": fit.n_customers}
+    reason = fit.reason_es if lang == "es" and fit.reason_es else fit.reason
+    return _("RFM tiers (model not used: %(reason)s)") % {"reason": reason}
 
 
-def _pct(ratio: float | None, t: dict) -> str:
-    return t["not_enough"] if ratio is None else f"{100 * ratio:.1f} %"
+def _pct(ratio: float | None) -> str:
+    return _("not enough data") if ratio is None else f"{100 * ratio:.1f} %"
+
+
+def _js_words() -> dict[str, str]:
+    """The few words the builder's script writes into the page itself."""
+    return {"anonymous": _("anonymous visitor"), "list_hint": _("separate several values with commas"),
+            "no": _("no"), "yes": _("yes"), "remove": _("Remove"), "value": _("Value")}
+
+
+def error_place(path: str) -> str:
+    """Where in the rule an error is, in words ("condition 2, value") instead of the JSON path ("all[1].value")."""
+    if path == "name":
+        return _("Name")
+    conditions = [int(n) + 1 for n in re.findall(r"\[(\d+)\]", path)]
+    tail = path.rsplit(".", 1)[-1] if "." in path else ""
+    part = {"field": _("field"), "op": _("operator"), "value": _("value"), "days": _("days")}.get(tail, "")
+    where = _("condition %(n)s") % {"n": ".".join(str(n) for n in conditions)} if conditions else _("Rule")
+    return f"{where}, {part}" if part else where
 
 
 @merchant_view
@@ -77,7 +96,6 @@ def _pct(ratio: float | None, t: dict) -> str:
 def segment_list(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     lang = page_lang(request, shop)
-    t = ui_text(lang)
     ensure_presets(shop)
     settings = membership.settings_for(shop)
     segments = []
@@ -94,14 +112,13 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     start = end - timedelta(days=90)
     aov = metrics.average_order_value(shop, start, end)
     shop_metrics = [
-        (metrics.DEFINITIONS["retention_rate"][lang], _pct(metrics.retention_rate(shop, start, end).value, t)),
-        (metrics.DEFINITIONS["repeat_purchase_rate"][lang], _pct(metrics.repeat_purchase_rate(shop).value, t)),
-        (metrics.DEFINITIONS["aov"][lang], t["not_enough"] if aov is None else f"{aov} {shop.currency}"),
-        (metrics.DEFINITIONS["conversion_rate"][lang], _pct(metrics.conversion_rate(shop, start, end).value, t)),
+        (metrics.DEFINITIONS["retention_rate"][lang], _pct(metrics.retention_rate(shop, start, end).value)),
+        (metrics.DEFINITIONS["repeat_purchase_rate"][lang], _pct(metrics.repeat_purchase_rate(shop).value)),
+        (metrics.DEFINITIONS["aov"][lang], _("not enough data") if aov is None else f"{aov} {shop.currency}"),
+        (metrics.DEFINITIONS["conversion_rate"][lang], _pct(metrics.conversion_rate(shop, start, end).value)),
     ]
     return render(request, "segments/list.html", {
-        "t": t, "lang": lang, "shop": shop, "segments": segments, "metrics": shop_metrics,
-        "clv": _clv_line(shop, t, lang),
+        "lang": lang, "shop": shop, "segments": segments, "metrics": shop_metrics, "clv": _clv_line(shop, lang),
     })
 
 
@@ -110,7 +127,6 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     shop = request.shop
     lang = page_lang(request, shop)
-    t = ui_text(lang)
     segment = None
     if pk is not None:
         segment = Segment.objects.for_shop(shop).filter(pk=pk).first()
@@ -152,8 +168,8 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             return redirect(link(request, f"/admin/segments/{segment.pk}/", lang, saved=1))
     return render(request, "segments/edit.html", {
         "id_token": getattr(request, "session_token", ""),
-        "t": t, "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
-        "errors": [{"path": e["path"], "text": e[lang]} for e in errors], "fields": fields_catalog(lang),
+        "words": _js_words(), "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
+        "errors": [{"path": error_place(e["path"]), "text": e[lang]} for e in errors], "fields": fields_catalog(lang),
         "op_words": {op: words[1 if lang == "es" else 0] for op, words in OP_WORDS.items()},
         "saved": request.GET.get("saved") == "1",
         "display_name": display_name(segment, lang) if segment else "",
@@ -172,8 +188,8 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
         payload = json.loads(request.body or b"{}")
         rule = validate(payload.get("rules") if isinstance(payload, dict) else None)
     except RuleError as exc:
-        return JsonResponse({"ok": False, "errors": [{"path": e["path"], "text": e[lang]} for e in exc.errors]},
-                            status=400)
+        return JsonResponse({"ok": False, "errors": [{"path": e["path"], "where": error_place(e["path"]),
+                                                      "text": e[lang]} for e in exc.errors]}, status=400)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
         reason = getattr(exc, "msg", "unreadable")
         msg = f"not valid JSON ({reason})" if lang == "en" else f"JSON no válido ({reason})"
@@ -214,5 +230,5 @@ def merges(request: HttpRequest) -> HttpResponse:
         return redirect(link(request, "/admin/customers/merges/", lang))
     logs = MergeLog.objects.for_shop(shop).filter(undone_at__isnull=True).select_related("kept", "absorbed") \
         .order_by("-merged_at")[:200]
-    return render(request, "segments/merges.html", {"t": ui_text(lang), "lang": lang, "shop": shop, "logs": logs,
+    return render(request, "segments/merges.html", {"lang": lang, "shop": shop, "logs": logs,
                                                     "id_token": getattr(request, "session_token", "")})
