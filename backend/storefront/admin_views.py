@@ -20,15 +20,15 @@ from backend.dashboard.shell import link
 from backend.shops.models import Shop
 
 from .access import forget_shops
-from .merchandising import WidgetRuleSerializer, algorithm_choices, rule_as_json
+from .merchandising import WidgetRuleSerializer, rule_as_json
 from .merchant_session import HasShop, MerchantSession
 from .models import AllowedOrigin, Widget
-from .rules import invalidate
+from .names import options as algorithm_options
+from .names import widget_name
+from .rules import DEFAULT_TITLES, invalidate
 
 MAX_ORIGINS = 20
 # The screen's name for each widget and for each field a merchant can get wrong (errors name the field this way).
-WIDGET_NAMES = {"also_bought": gettext_lazy("Customers also bought"),
-                "recently_viewed": gettext_lazy("Continue shopping"), "bestsellers": gettext_lazy("Bestsellers")}
 FIELD_LABELS = {
     "enabled": gettext_lazy("Show this widget"), "title_en": gettext_lazy("Title (English)"),
     "title_es": gettext_lazy("Title (Spanish)"), "limit": gettext_lazy("Number of products"),
@@ -159,9 +159,10 @@ def widgets_admin(request: HttpRequest) -> HttpResponse:
         data = submitted.get(widget) or rule_as_json(shop, widget)
         widgets.append({
             "key": widget,
-            "name": WIDGET_NAMES[widget],
+            "name": widget_name(widget),
+            "default_titles": DEFAULT_TITLES[widget],
             "data": data,
-            "choices": algorithm_choices(widget),
+            "options": algorithm_options(widget),
             "errors": error_lines(errors.get(widget, {})),
             "lists": {
                 name: "\n".join(data[name])
