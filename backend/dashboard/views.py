@@ -21,9 +21,9 @@ from backend.shops.models import CustomerDataExport, Shop, SyncRun
 from backend.storefront.access import client_ip
 from backend.storefront.models import Widget, WidgetRule
 
-from . import audit
+from . import activity, audit
 from .auth import merchant_view, shop_from_link, sign_in, sign_out
-from .language import asked_lang
+from .language import asked_lang, page_lang
 from .models import AuditEntry, ShopMember, ShopSettings
 from .shell import link, page
 
@@ -166,8 +166,6 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @merchant_view
 def audit_page(request: HttpRequest) -> HttpResponse:
-    entries = AuditEntry.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:AUDIT_PAGE]
-    rows = [{"e": e, "changed": audit.changed_fields(e.before if isinstance(e.before, dict) else None,
-                                                     e.after if isinstance(e.after, dict) else None)}
-            for e in entries]
-    return page(request, "dashboard/audit.html", _("Activity"), {"rows": rows})
+    entries = list(AuditEntry.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:AUDIT_PAGE])
+    lines = activity.read(request.shop, entries, page_lang(request, request.shop))
+    return page(request, "dashboard/audit.html", _("Activity"), {"lines": lines})

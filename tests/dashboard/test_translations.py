@@ -120,7 +120,12 @@ def links(html: str) -> list[str]:
 
 @pytest.fixture
 def stocked(shop):
-    """A shop with something on every screen: a product, a segment, experiments (draft and running)."""
+    """A shop with something on every screen: a finished sync, a product, a segment, experiments (draft and
+    running)."""
+    from backend.shops.models import SyncRun
+
+    SyncRun.objects.create(shop=shop, status=SyncRun.Status.DONE, rows_done=10, rows_total=10,
+                           finished_at=timezone.now())
     product(shop, title="Taza")
     Segment.objects.create(shop=shop, slug="compradores", name="Compradores",
                            rules={"all": [{"field": "orders_count", "op": "gte", "value": 1}]})
@@ -131,6 +136,14 @@ def stocked(shop):
                               started_at=timezone.now(),
                               arms=[{"key": "control", "weight": 1, "config": {}},
                                     {"key": "apagado", "weight": 1, "config": {"enabled": False}}])
+    from backend.dashboard import audit
+
+    audit.record(shop, "shopify:7", "widget_rule.update", "widget:bestsellers",
+                 {"widget": "bestsellers", "enabled": True, "algorithm": "units_7d", "min_stock": 0},
+                 {"widget": "bestsellers", "enabled": False, "algorithm": "revenue_30d", "min_stock": 2})
+    audit.record(shop, "user:ana@example.com", "settings.update", "settings",
+                 {"locale_override": "", "attribution_window_days": 7},
+                 {"locale_override": "es", "attribution_window_days": 14})
     return shop
 
 
