@@ -21,7 +21,7 @@ from backend.shops.models import CustomerDataExport, Shop, SyncRun
 from backend.storefront.access import client_ip
 from backend.storefront.models import Widget, WidgetRule
 
-from . import activity, audit
+from . import activity, audit, scoreboard
 from .auth import merchant_view, shop_from_link, sign_in, sign_out
 from .language import asked_lang, page_lang
 from .models import AuditEntry, ShopMember, ShopSettings
@@ -50,15 +50,56 @@ def checklist(shop: Shop) -> list[tuple[str, bool]]:
     return [("step_embed", embed), ("step_blocks", impressions.exists()), ("step_live", any_enabled and recent)]
 
 
+def _change(figure: scoreboard.Figure) -> str:
+    change = figure.change
+    return "" if change is None else f"{change * 100:+.0f}%"
+
+
+def _board(request: HttpRequest, shop: Shop, lang: str) -> dict:
+    """The scoreboard as the template shows it: money in the shop's currency and the page's language."""
+    from backend.storefront.pricing import format_price
+
+    from .analytics_views import PERIODS, _period, campaign_names, source_name
+
+    days = _period(request)
+    board = scoreboard.scoreboard(shop, days)
+    currency = ShopSettings.of(shop).currency_override or shop.currency
+
+    def money(amount: object) -> str:
+        return format_price(amount, currency, lang, shop.locale)
+
+    rate = board.click_to_order
+    names = campaign_names(shop) if any(b.kind == "popup" for b in board.best) else {}
+    return {
+        "days": days, "empty": board.empty,
+        "periods": [(p, link(request, "/admin/", lang, days=p)) for p in PERIODS],
+        "figures": [
+            {"id": "revenue", "label": _("Revenue from the app"), "value": money(board.revenue.now),
+             "before": money(board.revenue.before), "change": _change(board.revenue)},
+            {"id": "orders", "label": _("Orders from the app"), "value": board.orders.now,
+             "before": board.orders.before, "change": _change(board.orders)},
+            {"id": "conversion", "label": _("Clicks that became orders"),
+             "value": "—" if rate.now is None else f"{rate.now * 100:.1f}%",
+             "before": "—" if rate.before is None else f"{rate.before * 100:.1f}%", "change": _change(rate)},
+        ],
+        "view_revenue": money(board.view_revenue.now), "view_orders": board.view_orders.now,
+        "best": [{"name": source_name(b.kind, b.key, lang, names), "kind": b.kind, "revenue": money(b.revenue),
+                  "orders": b.orders} for b in board.best],
+    }
+
+
 @require_GET
 @merchant_view
 def home(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     run = SyncRun.objects.for_shop(shop).order_by("-started_at").first()
-    return page(request, "dashboard/home.html", _("Getting started"), {
+    steps = checklist(shop)
+    ready = all(done for _key, done in steps)
+    return page(request, "dashboard/home.html", _("Home") if ready else _("Getting started"), {
         "connected": shop.is_active and bool(shop.access_token),
         "run": run, "percent": run.percent if run else 0,
-        "steps": checklist(shop),
+        "steps": steps, "ready": ready, "woocommerce": shop.platform == Shop.Platform.WOOCOMMERCE,
+        "board": _board(request, shop, page_lang(request, shop)) if ready else None,
         "editor_url": theme_editor_url(shop) if shop.platform == Shop.Platform.SHOPIFY else "",
     })
 
