@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.storefront.rules import DEFAULT_TITLES
@@ -116,11 +117,21 @@ def analytics(request: HttpRequest) -> HttpResponse:
     })
 
 
+# The CSV's column headers, in the page's language (a merchant opens it in a spreadsheet, not a program).
+_CSV_HEADERS = {
+    "impressions": gettext_lazy("Impressions"), "clicks": gettext_lazy("Clicks"),
+    "add_to_carts": gettext_lazy("Add to carts"), "orders": gettext_lazy("Orders"),
+    "revenue": gettext_lazy("Revenue (net)"), "view_orders": gettext_lazy("View-through orders"),
+    "view_revenue": gettext_lazy("View-through revenue"), "discount_cost": gettext_lazy("Discount cost"),
+}
+
+
 def _csv(shop, rows: list[DailyRollup], lang: str) -> HttpResponse:  # noqa: ANN001 - a Shop
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="analytics-{shop.pk}.csv"'
     writer = csv.writer(response)
-    writer.writerow(["day", "kind", "source", *_SUMS])
+    writer.writerow([_("Day"), _("Kind"), _("Source"), *(str(_CSV_HEADERS[f]) for f in _SUMS)])
+    kinds = {"widget": _("Widget"), "popup": _("Popup")}
     names = campaign_names(shop)
     for r in rows:
         if r.source_kind == "shop":
@@ -128,7 +139,8 @@ def _csv(shop, rows: list[DailyRollup], lang: str) -> HttpResponse:  # noqa: ANN
         name = source_name(r.source_kind, r.source_key, lang, names)
         # A leading =, +, - or @ would run as a formula in a spreadsheet: quote it away.
         safe = "'" + name if name[:1] in ("=", "+", "-", "@") else name
-        writer.writerow([r.day.isoformat(), r.source_kind, safe, *(getattr(r, f) for f in _SUMS)])
+        writer.writerow([r.day.isoformat(), kinds.get(r.source_kind, r.source_kind), safe,
+                         *(getattr(r, f) for f in _SUMS)])
     return response
 
 

@@ -8,6 +8,7 @@ English typed into a template by hand as long as it uses the catalogue's vocabul
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -126,7 +127,16 @@ def stocked(shop):
 
     SyncRun.objects.create(shop=shop, status=SyncRun.Status.DONE, rows_done=10, rows_total=10,
                            finished_at=timezone.now())
-    product(shop, title="Taza")
+    taza = product(shop, title="Taza")
+    # Set up and selling: Home shows its scoreboard, Analytics its charts.
+    from backend.dashboard.rollups import rollup_shop
+    from backend.events.models import EventType
+    from tests.dashboard.factories import click, event, order
+
+    event(shop, EventType.WIDGET_IMPRESSION, "v1", timezone.now() - timedelta(hours=3))
+    click(shop, "v1", taza, timezone.now() - timedelta(hours=2))
+    order(shop, "v1", [taza], timezone.now() - timedelta(hours=1))
+    rollup_shop(shop)
     Segment.objects.create(shop=shop, slug="compradores", name="Compradores",
                            rules={"all": [{"field": "orders_count", "op": "gte", "value": 1}]})
     Experiment.objects.create(shop=shop, name="Prueba de títulos", target_key="also_bought",
@@ -264,13 +274,13 @@ def test_the_detector_catches_an_untranslated_string(client, stocked):
 
     with translation.override("es"):
         catalog = trans_real.translation("es")._catalog
-    saved = catalog["Checklist"]
-    catalog["Checklist"] = "Checklist"  # as if the msgstr had been removed
+    saved = catalog["Catalog sync"]
+    catalog["Catalog sync"] = "Catalog sync"  # as if the msgstr had been removed
     try:
         spanish = client.get(f"/admin/?lang=es&id_token={session_token(stocked)}").content.decode()
     finally:
-        catalog["Checklist"] = saved
-    assert english_in(spanish, words, data) == ["Checklist"]
+        catalog["Catalog sync"] = saved
+    assert english_in(spanish, words, data) == ["Catalog", "sync"]
 
 
 def test_login_page_in_spanish(client):
