@@ -145,9 +145,9 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             errors = exc.errors
         except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
             msg = getattr(exc, "msg", "unreadable")
-            errors.append({"path": "rule", "en": f"not valid JSON ({msg})", "es": f"JSON no válido ({msg})"})
+            errors.append({"path": "rule", "text": _("not valid JSON (%(reason)s)") % {"reason": msg}})
         if not name:
-            errors.append({"path": "name", "en": "a name is required", "es": "el nombre es obligatorio"})
+            errors.append({"path": "name", "text": _("a name is required")})
         if not errors:
             before = None if segment is None else {"name": segment.name, "rules": segment.rules,
                                                    "is_active": segment.is_active}
@@ -169,7 +169,9 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "segments/edit.html", {
         "id_token": getattr(request, "session_token", ""),
         "words": _js_words(), "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
-        "errors": [{"path": error_place(e["path"]), "text": e[lang]} for e in errors], "fields": fields_catalog(lang),
+        # RuleError's problems come in both languages; the view's own are already in the page's.
+        "errors": [{"path": error_place(e["path"]), "text": e.get("text") or e[lang]} for e in errors],
+        "fields": fields_catalog(lang),
         "op_words": {op: words[1 if lang == "es" else 0] for op, words in OP_WORDS.items()},
         "saved": request.GET.get("saved") == "1",
         "display_name": display_name(segment, lang) if segment else "",
@@ -183,7 +185,8 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
     shop = request.shop
     lang = page_lang(request, shop)
     if len(request.body) > MAX_RULE_BYTES:
-        return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": "too large"}]}, status=413)
+        return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": _("the rule is too large")}]},
+                            status=413)
     try:
         payload = json.loads(request.body or b"{}")
         rule = validate(payload.get("rules") if isinstance(payload, dict) else None)
@@ -192,7 +195,7 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
                                                       "text": e[lang]} for e in exc.errors]}, status=400)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
         reason = getattr(exc, "msg", "unreadable")
-        msg = f"not valid JSON ({reason})" if lang == "en" else f"JSON no válido ({reason})"
+        msg = _("not valid JSON (%(reason)s)") % {"reason": reason}
         return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": msg}]}, status=400)
     ctx = membership.context_for(shop)
     members = CustomerProfile.objects.for_shop(shop).filter(is_active=True).filter(to_q(rule, ctx))
