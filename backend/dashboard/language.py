@@ -33,10 +33,13 @@ def page_lang(request: HttpRequest, shop: Shop) -> str:
     asked = asked_lang(request)
     if asked:
         return asked
+    remembered = getattr(request, "_shop_lang", None)  # the middleware and the view both ask: one query
+    if remembered and remembered[0] == shop.pk:
+        return remembered[1]
     override = ShopSettings.of(shop).locale_override
-    if override in LANGS:
-        return override
-    return "es" if shop.locale.lower().startswith("es") else "en"
+    lang = override if override in LANGS else ("es" if shop.locale.lower().startswith("es") else "en")
+    request._shop_lang = (shop.pk, lang)
+    return lang
 
 
 def request_lang(request: HttpRequest) -> str:
