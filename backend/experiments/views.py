@@ -120,6 +120,10 @@ def promote(request: HttpRequest, exp: Experiment, arm_key: str) -> None:
     forget_running(shop)
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def results_json(exp: Experiment, lang: str) -> dict:
     res = experiment_results(exp, lang)
     return {
@@ -128,8 +132,9 @@ def results_json(exp: Experiment, lang: str) -> dict:
         "arms": [{
             "arm": a.arm, "visitors": a.visitors, "conversions": a.conversions, "revenue": str(a.revenue),
             "difference": a.comparison.difference if a.comparison else None,
-            "lower": a.comparison.lower if a.comparison else None,
-            "upper": a.comparison.upper if a.comparison else None,
+            # An unbounded interval (too few visitors) is null: JSON has no Infinity.
+            "lower": _finite(a.comparison.lower) if a.comparison else None,
+            "upper": _finite(a.comparison.upper) if a.comparison else None,
             "p_value": a.comparison.p_value if a.comparison else None,
             "verdict": a.verdict.text if a.verdict else "", "verdict_kind": a.verdict.kind if a.verdict else "",
         } for a in res.arms],

@@ -173,6 +173,8 @@ def test_thin_results_say_not_enough_data_and_how_far_the_sample_is(merchant, sh
     assert "Sample: 1 of 5000 visitors per variant a decision needs (0%)." in html
     es = merchant.get(f"/admin/experiments/{exp.pk}/?lang=es").content.decode()
     assert "aún no hay datos suficientes" in es and "Muestra: 1 de los 5000" in es
+    api = merchant.get(f"/api/admin/experiments/{exp.pk}")
+    assert b"Infinity" not in api.content and api.json()["arms"][1]["lower"] is None
 
 
 def test_experiments_name_their_target_and_show_start_and_duration(merchant, shop):
