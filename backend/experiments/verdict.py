@@ -53,8 +53,8 @@ def _verdict(arm: str, comparison: Comparison, srm: SampleRatioCheck, visitors: 
         "hi": _fmt(comparison.upper, metric),
     }
     if comparison.significant and comparison.difference > 0:
-        return Verdict("win", _("“%(arm)s” wins: %(lift)s %(metric)s (between %(lo)s and %(hi)s). You can promote "
-                                "it.") % parts)
+        return Verdict("win", _("“%(arm)s” wins: %(lift)s %(metric)s (between %(lo)s and %(hi)s). You can use this "
+                                "variant.") % parts)
     if comparison.significant:
         return Verdict("lose", _("“%(arm)s” is worse: %(lift)s %(metric)s (between %(lo)s and %(hi)s). Keep the "
                                  "control.") % parts)

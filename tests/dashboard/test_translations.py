@@ -216,6 +216,13 @@ def test_every_admin_screen_in_spanish_shows_no_english(client, stocked, mode):
     words = english_words()
     get, with_lang = (_embedded if mode == "embedded" else _standalone)(client, stocked)
     pages = _walk(get, "/admin/", with_lang)
+    # Pages a button leads to rather than a link: the confirmations before stopping and before promoting.
+    running = Experiment.objects.for_shop(stocked).get(status="running").pk
+    for extra in (f"/admin/experiments/{running}/?confirm=stop",
+                  f"/admin/experiments/{running}/?confirm=promote&arm=apagado"):
+        response = get(with_lang(extra))
+        assert response.status_code == 200 and "confirm-" in response.content.decode()
+        pages[extra] = response.content.decode()
     # The walk really went everywhere the nav goes, and into the sub-screens.
     for path in ("/admin/", "/admin/widgets/", "/admin/segments/", "/admin/experiments/", "/admin/analytics/",
                  "/admin/settings/", "/admin/audit/", "/admin/segments/new/", "/admin/customers/merges/"):
