@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench widgets chromium php plugin migrate clean
+.PHONY: setup demo test test-fast lint bench widgets chromium php plugin migrate clean messages
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) widgets chromium php
+setup: $(STAMP) widgets chromium php messages
 	mkdir -p var
 
 # Debian's Chromium for the browser tests; a test tool's own browser download does not work here.
@@ -27,6 +27,12 @@ php:
 	@command -v php >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq php-cli >/dev/null; }
+
+# The admin's words: locale/<lang>/LC_MESSAGES/django.po compiled to the .mo files Django reads (build output, not
+# committed). Babel, already a dependency, compiles them: no system gettext (msgfmt) to install on any machine.
+# Editing the catalogue: `manage.py makemessages -l es --no-location ...` needs GNU gettext's xgettext.
+messages: $(STAMP)
+	$(VENV)/bin/pybabel -q compile -d locale -D django
 
 # The installable WordPress plugin zip (dist/personalize-<version>.zip).
 plugin: $(STAMP)
@@ -49,7 +55,7 @@ demo: setup migrate
 test: setup
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) messages
 	$(VENV)/bin/pytest -q -x -m "not browser"
 
 lint: $(STAMP)

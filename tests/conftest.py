@@ -1,18 +1,39 @@
 """Shared fixtures: shops and a factory per app live in tests/factories.py."""
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 
 
 def pytest_configure(config) -> None:
-    """Without REDIS_URL the app's cache is the database, shared by every process. Tests in this process keep the
-    cache in memory instead (one process: nothing to share): otherwise every cache read would count against the
-    query budgets, and fixtures clearing the cache around database-free tests would need a database. The database
-    cache itself is tested with production settings across gunicorn workers (tests/security/test_shared_state.py)."""
+    """Two things a bare `pytest` run needs before any test:
+
+    - Without REDIS_URL the app's cache is the database, shared by every process. Tests in this process keep the
+      cache in memory instead (one process: nothing to share): otherwise every cache read would count against the
+      query budgets, and fixtures clearing the cache around database-free tests would need a database. The database
+      cache itself is tested with production settings across gunicorn workers (tests/security/test_shared_state.py).
+    - `make` compiles the translation catalogues; compile any that is missing or stale here too (atomically:
+      parallel workers may race here).
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
     from django.conf import settings
 
     if not settings.REDIS_URL:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    for po in Path(__file__).resolve().parent.parent.glob("locale/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source)
+        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as target:
+            write_mo(target, catalog)
+        os.replace(tmp, mo)
 
 
 @pytest.fixture

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After the X-Frame-Options one, so it sees the response first: embedded admin pages get frame-ancestors instead.
     "backend.dashboard.framing.ShopifyAdminFramingMiddleware",
+    "backend.dashboard.language.AdminLanguageMiddleware",  # merchant screens speak the page language (gettext)
     "backend.core.outage.OutageMiddleware",  # database/cache down: JSON 503 + Retry-After, never an HTML 500
 ]
 

@@ -89,14 +89,15 @@ def _lang(request: HttpRequest) -> str:
 
 
 def _page(exc: BaseException, request: HttpRequest) -> HttpResponse:
-    from backend.dashboard.text import text
+    from django.utils import translation
 
     service = service_of(exc) or "service"
     logger.warning("%s unavailable on %s %s: %s: %s", service, request.method, request.path,
                    type(exc).__name__, str(exc)[:200])
     lang = _lang(request)
     # No request context: context processors would ask the database again.
-    html = render_to_string("dashboard/unavailable.html", {"t": text(lang), "lang": lang, "retry_after": RETRY_AFTER})
+    with translation.override(lang):
+        html = render_to_string("dashboard/unavailable.html", {"lang": lang, "retry_after": RETRY_AFTER})
     response = HttpResponse(html, status=503)
     response["Retry-After"] = str(RETRY_AFTER)
     response["Cache-Control"] = "no-store"

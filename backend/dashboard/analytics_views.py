@@ -8,16 +8,18 @@ from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.storefront.rules import DEFAULT_TITLES
 
 from .auth import merchant_view
 from .charts import bar_chart, line_chart
+from .language import page_lang
 from .models import DailyRollup, ShopSettings
 from .rollups import rollup_shop
 from .shell import link, page
-from .text import page_lang, text
 
 PERIODS = (7, 30, 90)
 _SUMS = ("impressions", "clicks", "add_to_carts", "orders", "revenue", "view_orders", "view_revenue", "discount_cost")
@@ -85,7 +87,6 @@ def _pct(value: float | None) -> str:
 def analytics(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     lang = page_lang(request, shop)
-    t = text(lang)
     days = _period(request)
     data = summary(shop, days, lang)
     if request.GET.get("format") == "csv":
@@ -94,28 +95,43 @@ def analytics(request: HttpRequest) -> HttpResponse:
         row["ctr_text"] = _pct(row["ctr"])
     m = data["metrics"]
     shop_metrics = [
-        (t["aov"], f"{m['aov']} {ShopSettings.of(shop).currency_override or shop.currency}" if m.get("aov") else "—"),
-        (t["conversion_rate"], _pct(m.get("conversion_rate"))), (t["retention_rate"], _pct(m.get("retention_rate"))),
-        (t["repeat_purchase_rate"], _pct(m.get("repeat_purchase_rate"))),
+        (_("Average order value"),
+         f"{m['aov']} {ShopSettings.of(shop).currency_override or shop.currency}" if m.get("aov") else "—"),
+        (_("Conversion rate"), _pct(m.get("conversion_rate"))), (_("Retention rate"), _pct(m.get("retention_rate"))),
+        (_("Repeat-purchase rate"), _pct(m.get("repeat_purchase_rate"))),
     ]
-    return page(request, "dashboard/analytics.html", "analytics", "analytics_title", {
+    return page(request, "dashboard/analytics.html", _("Analytics"), {
         "lang": lang, "days": days, "periods": [(p, link(request, "/admin/analytics/", lang, days=p)) for p in PERIODS],
         "table": data["table"], "series": data["series"], "shop_metrics": shop_metrics,
         "channels": sorted(data["channels"].items()), "values": data["values"], "computed_at": data["computed_at"],
-        "line_svg": line_chart(data["series"], t["revenue_by_day"]),
-        "source_svg": bar_chart([(r["name"], r["revenue"]) for r in data["table"]], t["by_source"]),
-        "channel_svg": bar_chart(sorted(data["channels"].items()), t["by_channel"]),
-        "value_svg": bar_chart([(v["label"], v["count"]) for v in data["values"]], t["value_distribution"]),
+        "line_svg": line_chart(data["series"], _("Attributed revenue per day (click-through)")),
+        "source_svg": bar_chart([(r["name"], r["revenue"]) for r in data["table"]],
+                                _("Attributed revenue by source")),
+        "channel_svg": bar_chart(sorted(data["channels"].items()), _("Revenue by channel")),
+        "value_svg": bar_chart([(v["label"], v["count"]) for v in data["values"]],
+                               _("Predicted customer value (365 days)")),
         "csv_href": link(request, "/admin/analytics/", lang, days=days, format="csv"),
-        "note": t["attribution_note"].format(days=ShopSettings.of(shop).attribution_window_days),
+        "note": _("Attributed = a shopper clicked the product in the widget and ordered it within %(days)s days "
+                  "(counted once per order line, net of refunds). View-through is shown apart and never added in.")
+        % {"days": ShopSettings.of(shop).attribution_window_days},
     })
+
+
+# The CSV's column headers, in the page's language (a merchant opens it in a spreadsheet, not a program).
+_CSV_HEADERS = {
+    "impressions": gettext_lazy("Impressions"), "clicks": gettext_lazy("Clicks"),
+    "add_to_carts": gettext_lazy("Add to carts"), "orders": gettext_lazy("Orders"),
+    "revenue": gettext_lazy("Revenue (net)"), "view_orders": gettext_lazy("View-through orders"),
+    "view_revenue": gettext_lazy("View-through revenue"), "discount_cost": gettext_lazy("Discount cost"),
+}
 
 
 def _csv(shop, rows: list[DailyRollup], lang: str) -> HttpResponse:  # noqa: ANN001 - a Shop
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="analytics-{shop.pk}.csv"'
     writer = csv.writer(response)
-    writer.writerow(["day", "kind", "source", *_SUMS])
+    writer.writerow([_("Day"), _("Kind"), _("Source"), *(str(_CSV_HEADERS[f]) for f in _SUMS)])
+    kinds = {"widget": _("Widget"), "popup": _("Popup")}
     names = campaign_names(shop)
     for r in rows:
         if r.source_kind == "shop":
@@ -123,7 +139,8 @@ def _csv(shop, rows: list[DailyRollup], lang: str) -> HttpResponse:  # noqa: ANN
         name = source_name(r.source_kind, r.source_key, lang, names)
         # A leading =, +, - or @ would run as a formula in a spreadsheet: quote it away.
         safe = "'" + name if name[:1] in ("=", "+", "-", "@") else name
-        writer.writerow([r.day.isoformat(), r.source_kind, safe, *(getattr(r, f) for f in _SUMS)])
+        writer.writerow([r.day.isoformat(), kinds.get(r.source_kind, r.source_kind), safe,
+                         *(getattr(r, f) for f in _SUMS)])
     return response
 
 

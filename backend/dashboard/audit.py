@@ -38,7 +38,3 @@ def record(shop: Shop | int, actor: str | HttpRequest, action: str, target: str,
     logger.info("audit shop=%s actor=%s action=%s target=%s", shop_id, actor, action, target)
     return entry
 
-
-def changed_fields(before: dict | None, after: dict | None) -> list[str]:
-    before, after = before or {}, after or {}
-    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))

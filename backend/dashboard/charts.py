@@ -15,7 +15,8 @@ def _num(value: float | Decimal) -> str:
 
 
 def line_chart(points: Sequence[tuple[str, float | Decimal]], label: str) -> SafeString:
-    if not points:
+    # Nothing but zeros is no chart (a flat line on a "1" axis): the page says so in words instead.
+    if not any(float(v) for _, v in points):
         return mark_safe("")  # noqa: S308 - constant
     top = max(float(v) for _, v in points) or 1.0
     step = (W - 2 * PAD) / max(len(points) - 1, 1)
@@ -35,7 +36,7 @@ def line_chart(points: Sequence[tuple[str, float | Decimal]], label: str) -> Saf
 
 
 def bar_chart(bars: Sequence[tuple[str, float | Decimal]], label: str) -> SafeString:
-    if not bars:
+    if not any(float(v) for _, v in bars):  # no histogram of zeros either
         return mark_safe("")  # noqa: S308 - constant
     top = max(float(v) for _, v in bars) or 1.0
     row, left = 26, 170

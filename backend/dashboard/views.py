@@ -10,6 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,7 +20,7 @@ from backend.shops.models import CustomerDataExport, Shop, SyncRun
 from backend.storefront.access import client_ip
 from backend.storefront.models import Widget, WidgetRule
 
-from . import audit
+from . import activity, audit, scoreboard
 from .auth import (
     forget_sign_in_attempts,
     merchant_view,
@@ -27,9 +29,9 @@ from .auth import (
     sign_in_attempt_allowed,
     sign_out,
 )
+from .language import asked_lang, page_lang
 from .models import AuditEntry, ShopMember, ShopSettings
 from .shell import link, page
-from .text import LANGS, text
 
 AUDIT_PAGE = 200
 
@@ -52,29 +54,65 @@ def checklist(shop: Shop) -> list[tuple[str, bool]]:
     return [("step_embed", embed), ("step_blocks", impressions.exists()), ("step_live", any_enabled and recent)]
 
 
+def _change(figure: scoreboard.Figure) -> str:
+    change = figure.change
+    return "" if change is None else f"{change * 100:+.0f}%"
+
+
+def _board(request: HttpRequest, shop: Shop, lang: str) -> dict:
+    """The scoreboard as the template shows it: money in the shop's currency and the page's language."""
+    from backend.storefront.pricing import format_price
+
+    from .analytics_views import PERIODS, _period, campaign_names, source_name
+
+    days = _period(request)
+    board = scoreboard.scoreboard(shop, days)
+    currency = ShopSettings.of(shop).currency_override or shop.currency
+
+    def money(amount: object) -> str:
+        return format_price(amount, currency, lang, shop.locale)
+
+    rate = board.click_to_order
+    names = campaign_names(shop) if any(b.kind == "popup" for b in board.best) else {}
+    return {
+        "days": days, "empty": board.empty,
+        "periods": [(p, link(request, "/admin/", lang, days=p)) for p in PERIODS],
+        "figures": [
+            {"id": "revenue", "label": _("Revenue from the app"), "value": money(board.revenue.now),
+             "before": money(board.revenue.before), "change": _change(board.revenue)},
+            {"id": "orders", "label": _("Orders from the app"), "value": board.orders.now,
+             "before": board.orders.before, "change": _change(board.orders)},
+            {"id": "conversion", "label": _("Clicks that became orders"),
+             "value": "—" if rate.now is None else f"{rate.now * 100:.1f}%",
+             "before": "—" if rate.before is None else f"{rate.before * 100:.1f}%", "change": _change(rate)},
+        ],
+        "view_revenue": money(board.view_revenue.now), "view_orders": board.view_orders.now,
+        "best": [{"name": source_name(b.kind, b.key, lang, names), "kind": b.kind, "revenue": money(b.revenue),
+                  "orders": b.orders} for b in board.best],
+    }
+
+
 @require_GET
 @merchant_view
 def home(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     run = SyncRun.objects.for_shop(shop).order_by("-started_at").first()
-    return page(request, "dashboard/home.html", "home", "home_title", {
+    steps = checklist(shop)
+    ready = all(done for _key, done in steps)
+    return page(request, "dashboard/home.html", _("Home") if ready else _("Getting started"), {
         "connected": shop.is_active and bool(shop.access_token),
         "run": run, "percent": run.percent if run else 0,
-        "steps": checklist(shop),
+        "steps": steps, "ready": ready, "woocommerce": shop.platform == Shop.Platform.WOOCOMMERCE,
+        "board": _board(request, shop, page_lang(request, shop)) if ready else None,
         "editor_url": theme_editor_url(shop) if shop.platform == Shop.Platform.SHOPIFY else "",
     })
-
-
-def _lang_of(request: HttpRequest) -> str:
-    asked = request.GET.get("lang", "")
-    return asked if asked in LANGS else "en"
 
 
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     """Standalone sign-in (WooCommerce merchants): a Django user who is a member of a shop."""
-    lang = _lang_of(request)
+    lang = asked_lang(request) or "en"
     nxt = request.GET.get("next", "/admin/")
     if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}) or not nxt.startswith("/admin/"):
         nxt = "/admin/"
@@ -82,7 +120,7 @@ def login(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         username = request.POST.get("username", "")[:150]
         if not sign_in_attempt_allowed(client_ip(request), username):
-            return HttpResponse("Too many failed sign-ins; try again in 15 minutes.", status=429,
+            return HttpResponse(_("Too many failed sign-ins; try again in 15 minutes."), status=429,
                                 content_type="text/plain")
         user = django_authenticate(request, username=username, password=request.POST.get("password", "")[:256])
         member = (ShopMember.all_shops.filter(user=user, shop__state=Shop.State.INSTALLED)
@@ -92,7 +130,7 @@ def login(request: HttpRequest) -> HttpResponse:
             sign_in(request, member.shop, actor=f"user:{user.get_username()}"[:255])
             return HttpResponseRedirect(nxt)
         error = True
-    return render(request, "dashboard/login.html", {"t": text(lang), "lang": lang, "error": error},
+    return render(request, "dashboard/login.html", {"lang": lang, "error": error},
                   status=401 if error else 200)
 
 
@@ -115,10 +153,16 @@ def login_link(request: HttpRequest) -> HttpResponse:
 
 
 class SettingsForm(forms.Form):
-    attribution_window_days = forms.IntegerField(min_value=1, max_value=90)
-    data_retention_days = forms.IntegerField(min_value=30, max_value=3650)
-    locale_override = forms.ChoiceField(choices=[("", "—"), ("es", "Español"), ("en", "English")], required=False)
-    currency_override = forms.RegexField(regex=r"^[A-Z]{3}$", required=False, max_length=3)
+    # Labels name each field in the page's language when a value is refused (never the raw field key).
+    attribution_window_days = forms.IntegerField(min_value=1, max_value=90,
+                                                 label=gettext_lazy("Attribution window (days)"))
+    data_retention_days = forms.IntegerField(min_value=30, max_value=3650,
+                                             label=gettext_lazy("Keep storefront events for (days)"))
+    locale_override = forms.ChoiceField(choices=[("", "—"), ("es", "Español"), ("en", "English")], required=False,
+                                        label=gettext_lazy("Admin language"))
+    currency_override = forms.RegexField(
+        regex=r"^[A-Z]{3}$", required=False, max_length=3, label=gettext_lazy("Currency shown (blank: the shop's)"),
+        error_messages={"invalid": gettext_lazy("Use a three-letter currency code such as EUR or USD.")})
 
 
 SETTINGS_FIELDS = list(SettingsForm.base_fields)
@@ -139,9 +183,10 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         current.save()
         audit.record(shop, request, "settings.update", "settings", before,
                      model_to_dict(current, fields=SETTINGS_FIELDS))
-        return HttpResponseRedirect(link(request, "/admin/settings/", saved=1))
+        # A new admin language shows at once; otherwise the page keeps the language it was asked in.
+        return HttpResponseRedirect(link(request, "/admin/settings/", current.locale_override or None, saved=1))
     exports = CustomerDataExport.objects.for_shop(shop).order_by("-created_at")[:50]
-    return page(request, "dashboard/settings.html", "settings", "settings_title", {
+    return page(request, "dashboard/settings.html", _("Settings"), {
         "form": form, "saved": request.GET.get("saved") == "1",
         "exports": [{"e": e, "href": link(request, f"/admin/settings/exports/{e.pk}.json")} for e in exports],
     }, status=400 if form.errors else 200)
@@ -163,8 +208,6 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @merchant_view
 def audit_page(request: HttpRequest) -> HttpResponse:
-    entries = AuditEntry.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:AUDIT_PAGE]
-    rows = [{"e": e, "changed": audit.changed_fields(e.before if isinstance(e.before, dict) else None,
-                                                     e.after if isinstance(e.after, dict) else None)}
-            for e in entries]
-    return page(request, "dashboard/audit.html", "audit", "audit_title", {"rows": rows})
+    entries = list(AuditEntry.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:AUDIT_PAGE])
+    lines = activity.read(request.shop, entries, page_lang(request, request.shop))
+    return page(request, "dashboard/audit.html", _("Activity"), {"lines": lines})

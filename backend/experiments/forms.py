@@ -4,6 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from backend.shops.models import Shop
 from backend.storefront.merchandising import algorithm_choices
 from backend.storefront.models import Widget
@@ -37,14 +40,14 @@ def _arm_config(kind: str, target: str, raw: dict[str, Any], errors: dict[str, s
     algorithm = str(raw.get("algorithm") or "")
     if algorithm:
         if kind != "widget" or algorithm not in algorithm_choices(target):
-            errors[f"arms.{i}.algorithm"] = "unknown algorithm for this widget"
+            errors[f"arms.{i}.algorithm"] = _("this algorithm belongs to another widget; choose one of this widget's")
         else:
             config["algorithm"] = algorithm
     titles = {}
     for lang in ("en", "es"):
         title = str(raw.get(f"title_{lang}") or "").strip()
         if len(title) > TITLE_MAX:
-            errors[f"arms.{i}.title_{lang}"] = f"at most {TITLE_MAX} characters"
+            errors[f"arms.{i}.title_{lang}"] = _("at most %(n)s characters") % {"n": TITLE_MAX}
         elif title:
             titles[lang] = title
     if kind == "widget":
@@ -58,9 +61,9 @@ def _arm_config(kind: str, target: str, raw: dict[str, Any], errors: dict[str, s
         elif offer.rstrip("%").strip().isdecimal() and 0 < int(offer.rstrip("%").strip()) <= MAX_PERCENT:
             config["offer"] = {"kind": "percent", "value": int(offer.rstrip("%").strip())}
         else:
-            errors[f"arms.{i}.offer"] = f"a percentage 1-{MAX_PERCENT} or free_shipping"
+            errors[f"arms.{i}.offer"] = _("a percentage from 1 to %(max)s, or free_shipping") % {"max": MAX_PERCENT}
     elif offer:
-        errors[f"arms.{i}.offer"] = "offers apply to popups only"
+        errors[f"arms.{i}.offer"] = _("offers apply to popups only")
     return config
 
 
@@ -69,41 +72,41 @@ def clean_experiment(shop: Shop, data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     name = str(data.get("name") or "").strip()
     if not name or len(name) > 200:
-        errors["name"] = "1 to 200 characters"
+        errors["name"] = _("give it a name (up to 200 characters)")
     kind = str(data.get("target_kind") or "widget")
     target = str(data.get("target_key") or "")
     if kind == "widget":
         if target not in Widget.values:
-            errors["target_key"] = "unknown widget"
+            errors["target_key"] = _("choose one of the widgets")
     elif kind == "popup":
         if target not in popup_keys(shop):
-            errors["target_key"] = "unknown popup campaign"
+            errors["target_key"] = _("choose one of your popup campaigns")
     else:
-        errors["target_kind"] = "widget or popup"
+        errors["target_kind"] = _("choose a widget or a popup campaign")
     metric = str(data.get("primary_metric") or Experiment.Metric.CONVERSION)
     if metric not in Experiment.Metric.values:
-        errors["primary_metric"] = "conversion or revenue_per_visitor"
+        errors["primary_metric"] = _("choose conversion rate or revenue per visitor")
     raw_arms = data.get("arms")
     arms: list[dict[str, Any]] = []
     if not isinstance(raw_arms, list) or not 2 <= len(raw_arms) <= MAX_ARMS:
-        errors["arms"] = f"2 to {MAX_ARMS} variants"
+        errors["arms"] = _("an experiment needs 2 to %(n)s variants") % {"n": MAX_ARMS}
         raw_arms = []
     for i, raw in enumerate(raw_arms):
         if not isinstance(raw, dict):
-            errors[f"arms.{i}"] = "must be an object"
+            errors[f"arms.{i}"] = _("not a variant")
             continue
         key = str(raw.get("key") or "").strip().lower()
         if not KEY.match(key):
-            errors[f"arms.{i}.key"] = "letters, digits, - or _ (up to 30)"
+            errors[f"arms.{i}.key"] = _("use lowercase letters, digits, - or _ (up to 30)")
         try:
             weight = float(raw.get("weight", 1))
         except (TypeError, ValueError):
             weight = -1.0
         if not 0 < weight <= 100:
-            errors[f"arms.{i}.weight"] = "between 0 and 100"
+            errors[f"arms.{i}.weight"] = _("a number above 0, up to 100")
         arms.append({"key": key, "weight": weight, "config": _arm_config(kind, target, raw, errors, i)})
     if len({a["key"] for a in arms}) != len(arms):
-        errors["arms"] = "variant names must differ"
+        errors["arms"] = _("each variant needs its own name")
     if errors:
         raise ExperimentInvalid(errors)
     return {"name": name, "target_kind": kind, "target_key": target, "primary_metric": metric, "arms": arms}
@@ -123,3 +126,27 @@ def arms_from_form(post: Any) -> list[dict[str, Any]]:
             "offer": post.get(f"arm-{i}-offer", ""),
         })
     return arms
+
+
+_FIELD_WORDS = {
+    "name": gettext_lazy("Name"), "target_key": gettext_lazy("Test"), "target_kind": gettext_lazy("Test"),
+    "primary_metric": gettext_lazy("Primary metric"), "arms": gettext_lazy("Variants"),
+    "key": gettext_lazy("Name"), "weight": gettext_lazy("Weight"), "algorithm": gettext_lazy("Algorithm"),
+    "title_en": gettext_lazy("Title (English)"), "title_es": gettext_lazy("Title (Spanish)"),
+    "offer": gettext_lazy("Offer (popups)"),
+}
+
+
+def error_lines(errors: dict[str, str]) -> list[str]:
+    """The refusals as sentences naming the field in words ("Variant 2 · Algorithm: ..."), never "arms.1.algorithm"."""
+    lines = []
+    for key, message in errors.items():
+        parts = key.split(".")
+        if parts[0] == "arms" and len(parts) > 1 and parts[1].isdecimal():
+            where = _("Variant %(n)s") % {"n": int(parts[1]) + 1}
+            if len(parts) > 2:
+                where = f"{where} · {_FIELD_WORDS.get(parts[2], parts[2])}"
+        else:
+            where = str(_FIELD_WORDS.get(parts[0], parts[0]))
+        lines.append(f"{where}: {message}")
+    return lines

@@ -3,29 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
 from .statistics import Comparison, SampleRatioCheck
 
-_TEXT = {
-    "en": {
-        "srm": "Traffic split is off ({observed} vs expected {expected}); results can't be trusted until fixed.",
-        "wait": "Not enough visitors yet: {n} so far.",
-        "win": "“{arm}” wins: {lift} {metric} (between {lo} and {hi}). You can promote it.",
-        "lose": "“{arm}” is worse: {lift} {metric} (between {lo} and {hi}). Keep the control.",
-        "flat": "No clear difference yet for “{arm}”: the effect is between {lo} and {hi}. Keep it running or stop.",
-    },
-    "es": {
-        "srm": "El reparto de tráfico no cuadra ({observed} frente a {expected} esperado); no te fíes de los "
-        "resultados hasta corregirlo.",
-        "wait": "Aún no hay suficientes visitantes: {n} por ahora.",
-        "win": "«{arm}» gana: {lift} de {metric} (entre {lo} y {hi}). Puedes promoverla.",
-        "lose": "«{arm}» es peor: {lift} de {metric} (entre {lo} y {hi}). Mantén el control.",
-        "flat": "Sin diferencia clara para «{arm}»: el efecto está entre {lo} y {hi}. Sigue o detén la prueba.",
-    },
-}
-_METRIC = {
-    "en": {"conversion": "conversion rate", "revenue_per_visitor": "revenue per visitor"},
-    "es": {"conversion": "tasa de conversión", "revenue_per_visitor": "ingresos por visitante"},
-}
+_METRIC = {"conversion": _lazy("conversion rate"), "revenue_per_visitor": _lazy("revenue per visitor")}
 MIN_VISITORS = 100
 
 
@@ -49,24 +33,30 @@ def verdict(
     metric: str,
     locale: str = "en",
 ) -> Verdict:
-    lang = locale if locale in _TEXT else "en"
-    text = _TEXT[lang]
-    metric_name = _METRIC[lang].get(metric, metric)
+    with translation.override(locale if locale in ("es", "en") else "en"):
+        return _verdict(arm, comparison, srm, visitors, metric)
+
+
+def _verdict(arm: str, comparison: Comparison, srm: SampleRatioCheck, visitors: int, metric: str) -> Verdict:
     if srm.mismatch:
         observed = "/".join(str(c) for c in srm.observed)
         expected = "/".join(f"{e:.0f}" for e in srm.expected)
-        return Verdict("srm", text["srm"].format(observed=observed, expected=expected))
+        return Verdict("srm", _("Traffic split is off (%(observed)s vs expected %(expected)s); results can't be "
+                                "trusted until fixed.") % {"observed": observed, "expected": expected})
     if visitors < MIN_VISITORS:
-        return Verdict("wait", text["wait"].format(n=visitors))
+        return Verdict("wait", _("Not enough visitors yet: %(n)s so far.") % {"n": visitors})
     parts = {
         "arm": arm,
-        "metric": metric_name,
+        "metric": str(_METRIC.get(metric, metric)),
         "lift": _fmt(comparison.difference, metric),
         "lo": _fmt(comparison.lower, metric),
         "hi": _fmt(comparison.upper, metric),
     }
     if comparison.significant and comparison.difference > 0:
-        return Verdict("win", text["win"].format(**parts))
+        return Verdict("win", _("“%(arm)s” wins: %(lift)s %(metric)s (between %(lo)s and %(hi)s). You can use this "
+                                "variant.") % parts)
     if comparison.significant:
-        return Verdict("lose", text["lose"].format(**parts))
-    return Verdict("flat", text["flat"].format(**parts))
+        return Verdict("lose", _("“%(arm)s” is worse: %(lift)s %(metric)s (between %(lo)s and %(hi)s). Keep the "
+                                 "control.") % parts)
+    return Verdict("flat", _("No clear difference yet for “%(arm)s”: the effect is between %(lo)s and %(hi)s. Keep "
+                             "it running or stop.") % parts)

@@ -6,27 +6,38 @@ so another shop's experiment id is a 404. Every state change is written to the a
 from __future__ import annotations
 
 import json
+import math
 
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.core.json_input import JsonInputError, parse_json
 from backend.dashboard import audit
 from backend.dashboard.auth import merchant_view
+from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link, page
-from backend.dashboard.text import page_lang, text
 from backend.storefront.merchandising import WidgetRuleSerializer, algorithm_choices, rule_as_json
 from backend.storefront.models import Widget
-from backend.storefront.rules import DEFAULT_TITLES
+from backend.storefront.names import algorithm_name, widget_name
+from backend.storefront.names import options as algorithm_options
 
-from .forms import MAX_ARMS, ExperimentInvalid, arms_from_form, clean_experiment, popup_keys
+from .forms import MAX_ARMS, ExperimentInvalid, arms_from_form, clean_experiment, error_lines, popup_keys
 from .models import Experiment
 from .results import experiment_results
 from .runtime import forget_running
 
 MAX_BODY = 32 * 1024
+# What the screen says for a refusal the JSON API reports by its plain reason.
+REFUSALS = {
+    "busy": gettext_lazy("Another experiment is already running on this target."),
+    "only a draft experiment can start": gettext_lazy("Only a draft experiment can start."),
+    "only a running experiment can stop": gettext_lazy("This experiment is not running."),
+    "unknown variant": gettext_lazy("There is no such variant."),
+}
 
 
 class Refused(Exception):
@@ -110,6 +121,10 @@ def promote(request: HttpRequest, exp: Experiment, arm_key: str) -> None:
     forget_running(shop)
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def results_json(exp: Experiment, lang: str) -> dict:
     res = experiment_results(exp, lang)
     return {
@@ -118,8 +133,9 @@ def results_json(exp: Experiment, lang: str) -> dict:
         "arms": [{
             "arm": a.arm, "visitors": a.visitors, "conversions": a.conversions, "revenue": str(a.revenue),
             "difference": a.comparison.difference if a.comparison else None,
-            "lower": a.comparison.lower if a.comparison else None,
-            "upper": a.comparison.upper if a.comparison else None,
+            # An unbounded interval (too few visitors) is null: JSON has no Infinity.
+            "lower": _finite(a.comparison.lower) if a.comparison else None,
+            "upper": _finite(a.comparison.upper) if a.comparison else None,
             "p_value": a.comparison.p_value if a.comparison else None,
             "verdict": a.verdict.text if a.verdict else "", "verdict_kind": a.verdict.kind if a.verdict else "",
         } for a in res.arms],
@@ -132,10 +148,34 @@ def _fmt_diff(value: float | None, metric: str) -> str:
     return f"{value * 100:+.2f} pp" if metric == "conversion" else f"{value:+.2f}"
 
 
-def _target_choices(request: HttpRequest, lang: str) -> list[tuple[str, str]]:
-    choices = [(f"widget:{w}", DEFAULT_TITLES[w][lang]) for w in Widget.values]
-    choices += [(f"popup:{k}", f"{text(lang)['campaign']} #{k}") for k in popup_keys(request.shop)]
+def campaign_names(shop) -> dict[str, str]:  # noqa: ANN001 - a Shop
+    from backend.popups.models import Campaign
+
+    return {str(pk): name for pk, name in Campaign.objects.for_shop(shop).values_list("pk", "name")}
+
+
+def target_label(kind: str, key: str, campaigns: dict[str, str]) -> str:
+    """What the experiment tests, by the name the merchant knows it by (never "widget: also_bought")."""
+    if kind == "widget":
+        return widget_name(key)
+    return campaigns.get(key) or _("Popup campaign (deleted)")
+
+
+def _target_choices(request: HttpRequest) -> list[tuple[str, str]]:
+    campaigns = campaign_names(request.shop)
+    choices = [(f"widget:{w}", widget_name(w)) for w in Widget.values]
+    choices += [(f"popup:{k}", _("Popup: %(name)s") % {"name": campaigns.get(k, k)}) for k in popup_keys(request.shop)]
     return choices
+
+
+def _days(exp: Experiment) -> int | None:
+    if not exp.started_at:
+        return None
+    return max(((exp.stopped_at or timezone.now()) - exp.started_at).days, 0)
+
+
+def _row(exp: Experiment, campaigns: dict[str, str]) -> dict:
+    return {"e": exp, "target": target_label(exp.target_kind, exp.target_key, campaigns), "days": _days(exp)}
 
 
 @require_http_methods(["GET", "POST"])
@@ -144,7 +184,7 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
     lang = page_lang(request, request.shop)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        kind, _, key = request.POST.get("target", "").partition(":")
+        kind, _sep, key = request.POST.get("target", "")[:120].partition(":")
         data = {"name": request.POST.get("name", ""), "target_kind": kind, "target_key": key,
                 "primary_metric": request.POST.get("primary_metric", ""), "arms": arms_from_form(request.POST)}
         try:
@@ -153,12 +193,33 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
         except ExperimentInvalid as bad:
             errors = bad.errors
     experiments = Experiment.objects.for_shop(request.shop).order_by("-created_at", "-pk")[:100]
-    return page(request, "experiments/list.html", "experiments", "experiments_title", {
-        "lang": lang, "experiments": experiments, "errors": errors, "post": request.POST,
-        "targets": _target_choices(request, lang), "algorithms": algorithm_choices(Widget.ALSO_BOUGHT)
-        + [a for a in algorithm_choices(Widget.BESTSELLERS) if a], "arm_rows": range(MAX_ARMS),
+    campaigns = campaign_names(request.shop)
+    return page(request, "experiments/list.html", _("Experiments"), {
+        "lang": lang, "rows": [_row(e, campaigns) for e in experiments], "errors": error_lines(errors),
+        "post": request.POST, "targets": _target_choices(request), "arm_rows": range(MAX_ARMS),
+        # Each widget's own algorithms, grouped under its name: a variant can only pick from its widget's group.
+        "algorithm_groups": [(w, widget_name(w), [o for o in algorithm_options(w) if o.value])
+                             for w in Widget.values if len(algorithm_choices(w)) > 1],
         "metrics": Experiment.Metric.values,
     }, status=400 if errors else 200)
+
+
+def _interval(lower: float | None, upper: float | None, metric: str) -> str:
+    """The 95% interval, or "" while it is still unbounded (too few visitors: never print infinities)."""
+    if lower is None or upper is None or not (math.isfinite(lower) and math.isfinite(upper)):
+        return ""
+    return f"{_fmt_diff(lower, metric)} … {_fmt_diff(upper, metric)}"
+
+
+def _thin(data: dict | None, arm: str) -> bool:
+    """Too little evidence to switch to `arm`: it has not clearly won (or, for the control, not every other arm has
+    clearly lost). Promoting then needs the merchant to confirm."""
+    if not data:
+        return True
+    arms = data["arms"]
+    if arms and arms[0]["arm"] == arm:
+        return not all(a["verdict_kind"] == "lose" for a in arms[1:])
+    return next((a["verdict_kind"] for a in arms if a["arm"] == arm), "") != "win"
 
 
 @require_GET
@@ -167,18 +228,53 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     exp = _get(request, pk)
     lang = page_lang(request, request.shop)
     data = results_json(exp, lang) if exp.started_at else None
+    planned = max(exp.planned_visitors_per_arm, 1)
+    progress = None
     if data:
         for arm in data["arms"]:
             arm["rate"] = f"{arm['conversions'] / arm['visitors'] * 100:.2f}%" if arm["visitors"] else "—"
-            arm["interval"] = (f"{_fmt_diff(arm['lower'], exp.primary_metric)} … "
-                               f"{_fmt_diff(arm['upper'], exp.primary_metric)}" if arm["lower"] is not None else "")
+            arm["interval"] = _interval(arm["lower"], arm["upper"], exp.primary_metric)
+        fewest = min(a["visitors"] for a in data["arms"]) if data["arms"] else 0
+        progress = {"fewest": fewest, "planned": planned, "percent": min(100, round(100 * fewest / planned))}
     srm_text = ""
     if data and data["srm"]["mismatch"]:
-        srm_text = text(lang)["srm_warning"].format(p=f"{data['srm']['p_value']:.2g}")
-    return page(request, "experiments/detail.html", "experiments", "experiments_title", {
-        "lang": lang, "exp": exp, "data": data, "srm_text": srm_text,
-        "promoted": request.GET.get("promoted") == "1", "error": request.GET.get("error", "")[:40],
+        srm_text = _("Sample ratio mismatch: visitors are not split as configured (p = %(p)s). Check the setup "
+                     "before trusting these results.") % {"p": f"{data['srm']['p_value']:.2g}"}
+    confirm = request.GET.get("confirm", "")
+    confirm_arm = request.GET.get("arm", "")[:50]
+    if confirm not in ("stop", "promote") or (confirm == "stop" and exp.status != Experiment.Status.RUNNING) or (
+            confirm == "promote" and confirm_arm not in [a["key"] for a in exp.arms]):
+        confirm = ""
+    error = request.GET.get("error", "")[:200]
+    return page(request, "experiments/detail.html", _("Experiments"), {
+        "lang": lang, "exp": exp, "data": data, "srm_text": srm_text, "progress": progress,
+        "target": target_label(exp.target_kind, exp.target_key, campaign_names(request.shop)),
+        "days": _days(exp), "arms": [{"key": a["key"], "weight": a.get("weight", 1),
+                                      "config": _config_words(exp, a.get("config") or {})} for a in exp.arms],
+        "confirm": confirm, "confirm_arm": confirm_arm, "detail_href": link(request, f"/admin/experiments/{pk}/"),
+        "confirm_thin": confirm == "promote" and _thin(data, confirm_arm),
+        "promoted": request.GET.get("promoted") == "1",
+        "error": str(REFUSALS.get(error, _("That could not be done.") if error else "")),
     })
+
+
+def _config_words(exp: Experiment, config: dict) -> list[str]:
+    """What a variant changes, in words ("Algorithm: Similar baskets"), not a dict dump."""
+    words = []
+    if config.get("enabled") is False or config.get("show") is False:
+        words.append(_("Off (holdout)"))
+    if config.get("algorithm"):
+        words.append(f"{_('Algorithm')}: {algorithm_name(exp.target_key, config['algorithm'])}")
+    for lang, label in (("en", _("Title (English)")), ("es", _("Title (Spanish)"))):
+        title = config.get(f"title_{lang}") or (config.get("copy") or {}).get(lang, {}).get("headline")
+        if title:
+            words.append(f"{label}: {title}")
+    offer = config.get("offer") or {}
+    if offer.get("kind") == "percent":
+        words.append(_("Offer: %(n)s%% off") % {"n": offer.get("value")})
+    elif offer.get("kind") == "free_shipping":
+        words.append(_("Offer: free shipping"))
+    return words or [_("Current setting")]
 
 
 @require_POST
@@ -187,14 +283,20 @@ def experiment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
     exp = _get(request, pk)
     wants_json = request.path.startswith("/api/")
     try:
+        confirmed = wants_json or request.POST.get("confirm") == "1"
         if action == "start":
             start(request, exp)
         elif action == "stop":
+            if not confirmed:  # the screen asks first (a page of its own: works without JavaScript)
+                return HttpResponseRedirect(link(request, f"/admin/experiments/{pk}/", confirm="stop"))
             stop(request, exp)
         elif action == "promote":
-            arm = request.POST.get("arm", "")
+            arm = request.POST.get("arm", "")[:50]
             if not arm and request.content_type == "application/json":
-                arm = str(_json_body(request).get("arm", ""))
+                arm = str(_json_body(request).get("arm", ""))[:50]
+            if not confirmed and _thin(results_json(exp, page_lang(request, request.shop)) if exp.started_at
+                                       else None, arm):
+                return HttpResponseRedirect(link(request, f"/admin/experiments/{pk}/", confirm="promote", arm=arm))
             promote(request, exp, arm)
         else:
             raise Http404("unknown action")

@@ -7,6 +7,7 @@ is a 404, never a leak. Saves and unmerges go to the dashboard's audit trail.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.core.json_input import parse_json
@@ -24,14 +26,13 @@ from backend.customers.identities import unmerge
 from backend.customers.models import CustomerProfile, MergeLog
 from backend.dashboard import audit
 from backend.dashboard.auth import actor_of, merchant_view
+from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link
-from backend.dashboard.text import page_lang
 from backend.predictions import clv_choice
 from backend.shops.models import Shop
 from backend.storefront.pricing import babel_locale, format_price
 
 from . import membership
-from .admin_text import ui_text
 from .evaluator import to_q
 from .models import Segment
 from .presets import display_name, ensure_presets
@@ -64,35 +65,56 @@ def _collection_names(shop: Shop, *rules: dict) -> dict[int, str]:
     return dict(Collection.objects.for_shop(shop).filter(pk__in=ids).values_list("pk", "title")) if ids else {}
 
 
-def _clv_lines(shop: Shop, t: dict, lang: str) -> tuple[str, str, str, str]:
+def _clv_lines(shop: Shop, lang: str) -> tuple[str, str, str, str]:
     """The value model in plain words: which one, what its backtest showed (money the merchant can check), why,
     and, when P(alive) is withheld (its model lost), the shop's typical reorder gap to read recency against."""
     fit = latest_fit(shop.pk)
     if fit is None:
-        return t["clv_none"], "", "", ""
+        return _("Not fitted yet."), "", "", ""
     backtest = fit.backtest
     if fit.method == fit.Method.RFM or backtest is None:
-        rfm = t["clv_rfm"].format(reason=fit.reason_es if lang == "es" and fit.reason_es else fit.reason)
-        return rfm, "", "", ""
-    gap = "" if fit.method == fit.Method.MODEL or not fit.typical_gap_days else t["clv_gap"].format(
-        gap=round(fit.typical_gap_days))
+        reason = fit.reason_es if lang == "es" and fit.reason_es else fit.reason
+        return _("RFM tiers (model not used: %(reason)s)") % {"reason": reason}, "", "", ""
+    gap = "" if fit.method == fit.Method.MODEL or not fit.typical_gap_days else _(
+        "Probability still active is not shown: the model that estimates it did not win the test. Use days since "
+        "last order instead; your returning customers typically order again every %(gap)s days."
+    ) % {"gap": round(fit.typical_gap_days)}
     es = lang == "es"
     label = clv_choice.LABELS.get(fit.method, (fit.method, fit.method))[1 if es else 0]
-    line = t["clv_model"].format(model=label[:1].upper() + label[1:], n=fit.n_customers)
+    line = _("%(model)s, chosen by testing every model on your own orders (%(n)s customers)") % {
+        "model": label[:1].upper() + label[1:], "n": fit.n_customers}
     score = backtest.metrics.get(backtest.chosen, {})
     if "predicted_top" not in score:
         return line, "", "", gap
     locale = babel_locale(lang, shop.locale)
-    sentence = t["clv_backtest"].format(
-        start=format_date(backtest.cut + timedelta(days=1), "medium", locale=locale),
-        end=format_date(backtest.end, "medium", locale=locale),
-        predicted=format_price(Decimal(round(score["predicted_top"])), shop.currency, lang, shop.locale),
-        actual=format_price(Decimal(round(score["actual_top"])), shop.currency, lang, shop.locale))
+    sentence = _("Last quarter (%(start)s to %(end)s) we predicted %(predicted)s from the 20 %% of your customers we "
+                 "ranked highest; they spent %(actual)s.") % {
+        "start": format_date(backtest.cut + timedelta(days=1), "medium", locale=locale),
+        "end": format_date(backtest.end, "medium", locale=locale),
+        "predicted": format_price(Decimal(round(score["predicted_top"])), shop.currency, lang, shop.locale),
+        "actual": format_price(Decimal(round(score["actual_top"])), shop.currency, lang, shop.locale)}
     return line, sentence, backtest.reason_es if es else backtest.reason, gap
 
 
-def _pct(ratio: float | None, t: dict) -> str:
-    return t["not_enough"] if ratio is None else f"{100 * ratio:.1f} %"
+def _pct(ratio: float | None) -> str:
+    return _("not enough data") if ratio is None else f"{100 * ratio:.1f} %"
+
+
+def _js_words() -> dict[str, str]:
+    """The few words the builder's script writes into the page itself."""
+    return {"anonymous": _("anonymous visitor"), "list_hint": _("separate several values with commas"),
+            "no": _("no"), "yes": _("yes"), "remove": _("Remove"), "value": _("Value")}
+
+
+def error_place(path: str) -> str:
+    """Where in the rule an error is, in words ("condition 2, value") instead of the JSON path ("all[1].value")."""
+    if path == "name":
+        return _("Name")
+    conditions = [int(n) + 1 for n in re.findall(r"\[(\d+)\]", path)]
+    tail = path.rsplit(".", 1)[-1] if "." in path else ""
+    part = {"field": _("field"), "op": _("operator"), "value": _("value"), "days": _("days")}.get(tail, "")
+    where = _("condition %(n)s") % {"n": ".".join(str(n) for n in conditions)} if conditions else _("Rule")
+    return f"{where}, {part}" if part else where
 
 
 @merchant_view
@@ -100,7 +122,6 @@ def _pct(ratio: float | None, t: dict) -> str:
 def segment_list(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     lang = page_lang(request, shop)
-    t = ui_text(lang)
     ensure_presets(shop)
     settings = membership.settings_for(shop)
     segments = []
@@ -117,14 +138,14 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     start = end - timedelta(days=90)
     aov = metrics.average_order_value(shop, start, end)
     shop_metrics = [
-        (metrics.DEFINITIONS["retention_rate"][lang], _pct(metrics.retention_rate(shop, start, end).value, t)),
-        (metrics.DEFINITIONS["repeat_purchase_rate"][lang], _pct(metrics.repeat_purchase_rate(shop).value, t)),
-        (metrics.DEFINITIONS["aov"][lang], t["not_enough"] if aov is None else f"{aov} {shop.currency}"),
-        (metrics.DEFINITIONS["conversion_rate"][lang], _pct(metrics.conversion_rate(shop, start, end).value, t)),
+        (metrics.DEFINITIONS["retention_rate"][lang], _pct(metrics.retention_rate(shop, start, end).value)),
+        (metrics.DEFINITIONS["repeat_purchase_rate"][lang], _pct(metrics.repeat_purchase_rate(shop).value)),
+        (metrics.DEFINITIONS["aov"][lang], _("not enough data") if aov is None else f"{aov} {shop.currency}"),
+        (metrics.DEFINITIONS["conversion_rate"][lang], _pct(metrics.conversion_rate(shop, start, end).value)),
     ]
-    clv, clv_backtest, clv_why, clv_gap = _clv_lines(shop, t, lang)
+    clv, clv_backtest, clv_why, clv_gap = _clv_lines(shop, lang)
     return render(request, "segments/list.html", {
-        "t": t, "lang": lang, "shop": shop, "segments": segments, "metrics": shop_metrics,
+        "lang": lang, "shop": shop, "segments": segments, "metrics": shop_metrics,
         "clv": clv, "clv_backtest": clv_backtest, "clv_why": clv_why, "clv_gap": clv_gap,
     })
 
@@ -134,7 +155,6 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     shop = request.shop
     lang = page_lang(request, shop)
-    t = ui_text(lang)
     segment = None
     if pk is not None:
         segment = Segment.objects.for_shop(shop).filter(pk=pk).first()
@@ -152,10 +172,10 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         except RuleError as exc:
             errors = exc.errors
         except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
-            msg = getattr(exc, "reason", "unreadable")
-            errors.append({"path": "rule", "en": f"not valid JSON ({msg})", "es": f"JSON no válido ({msg})"})
+            msg = getattr(exc, "reason", None) or getattr(exc, "msg", "unreadable")
+            errors.append({"path": "rule", "text": _("not valid JSON (%(reason)s)") % {"reason": msg}})
         if not name:
-            errors.append({"path": "name", "en": "a name is required", "es": "el nombre es obligatorio"})
+            errors.append({"path": "name", "text": _("a name is required")})
         if not errors:
             before = None if segment is None else {"name": segment.name, "rules": segment.rules,
                                                    "is_active": segment.is_active}
@@ -176,8 +196,10 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             return redirect(link(request, f"/admin/segments/{segment.pk}/", lang, saved=1))
     return render(request, "segments/edit.html", {
         "id_token": getattr(request, "session_token", ""),
-        "t": t, "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
-        "errors": [{"path": e["path"], "text": e[lang]} for e in errors], "fields": fields_catalog(lang),
+        "words": _js_words(), "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
+        # RuleError's problems come in both languages; the view's own are already in the page's.
+        "errors": [{"path": error_place(e["path"]), "text": e.get("text") or e[lang]} for e in errors],
+        "fields": fields_catalog(lang),
         "op_words": {op: words[1 if lang == "es" else 0] for op, words in OP_WORDS.items()},
         "saved": request.GET.get("saved") == "1",
         "display_name": display_name(segment, lang) if segment else "",
@@ -191,16 +213,17 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
     shop = request.shop
     lang = page_lang(request, shop)
     if len(request.body) > MAX_RULE_BYTES:
-        return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": "too large"}]}, status=413)
+        return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": _("the rule is too large")}]},
+                            status=413)
     try:
         payload = parse_json(request.body or b"{}", max_bytes=MAX_RULE_BYTES, what="rule")
         rule = validate(payload.get("rules") if isinstance(payload, dict) else None)
     except RuleError as exc:
-        return JsonResponse({"ok": False, "errors": [{"path": e["path"], "text": e[lang]} for e in exc.errors]},
-                            status=400)
+        return JsonResponse({"ok": False, "errors": [{"path": e["path"], "where": error_place(e["path"]),
+                                                      "text": e[lang]} for e in exc.errors]}, status=400)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is bad UTF-8
-        reason = getattr(exc, "reason", "unreadable")
-        msg = f"not valid JSON ({reason})" if lang == "en" else f"JSON no válido ({reason})"
+        reason = getattr(exc, "reason", None) or getattr(exc, "msg", "unreadable")
+        msg = _("not valid JSON (%(reason)s)") % {"reason": reason}
         return JsonResponse({"ok": False, "errors": [{"path": "rule", "text": msg}]}, status=400)
     ctx = membership.context_for(shop)
     members = CustomerProfile.objects.for_shop(shop).filter(is_active=True).filter(to_q(rule, ctx))
@@ -238,5 +261,5 @@ def merges(request: HttpRequest) -> HttpResponse:
         return redirect(link(request, "/admin/customers/merges/", lang))
     logs = MergeLog.objects.for_shop(shop).filter(undone_at__isnull=True).select_related("kept", "absorbed") \
         .order_by("-merged_at")[:200]
-    return render(request, "segments/merges.html", {"t": ui_text(lang), "lang": lang, "shop": shop, "logs": logs,
+    return render(request, "segments/merges.html", {"lang": lang, "shop": shop, "logs": logs,
                                                     "id_token": getattr(request, "session_token", "")})

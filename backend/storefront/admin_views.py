@@ -6,6 +6,8 @@ from urllib.parse import urlparse
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,18 +16,48 @@ from rest_framework.views import APIView
 from backend.core.json_input import drf_parser
 from backend.dashboard.audit import record
 from backend.dashboard.auth import csrf_unless_session_token, screen_shop
+from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link
-from backend.dashboard.text import page_lang
 from backend.shops.models import Shop
 
 from .access import forget_shops
-from .admin_strings import admin_strings
-from .merchandising import WidgetRuleSerializer, algorithm_choices, rule_as_json
+from .merchandising import WidgetRuleSerializer, rule_as_json
 from .merchant_session import HasShop, MerchantSession
 from .models import AllowedOrigin, Widget
-from .rules import invalidate
+from .names import options as algorithm_options
+from .names import widget_name
+from .rules import DEFAULT_TITLES, invalidate
 
 MAX_ORIGINS = 20
+# The screen's name for each widget and for each field a merchant can get wrong (errors name the field this way).
+FIELD_LABELS = {
+    "enabled": gettext_lazy("Show this widget"), "title_en": gettext_lazy("Title (English)"),
+    "title_es": gettext_lazy("Title (Spanish)"), "limit": gettext_lazy("Number of products"),
+    "algorithm": gettext_lazy("Algorithm"),
+    "excluded_products": gettext_lazy("Never show these products (ids, one per line)"),
+    "excluded_collections": gettext_lazy("Never show products from these collections (ids)"),
+    "pinned_products": gettext_lazy("Always show these first (ids, in order)"),
+    "rebuyable_products": gettext_lazy("Products customers buy again (ids)"),
+    "min_stock": gettext_lazy("Minimum stock to show a product"),
+}
+
+
+def error_lines(errors: dict) -> list[str]:
+    """DRF's {field: [messages]} (lists of ids nest {index: [messages]}) as sentences naming the field."""
+    lines = []
+    for field, found in errors.items():
+        label = FIELD_LABELS.get(field, _("This form"))
+        for message in _flat(found):
+            lines.append(f"{label}: {message}")
+    return lines
+
+
+def _flat(found: object) -> list[str]:
+    if isinstance(found, dict):
+        return [m for value in found.values() for m in _flat(value)]
+    if isinstance(found, (list, tuple)):
+        return [m for value in found for m in _flat(value)]
+    return [str(found)]
 
 
 class WidgetRuleAPI(APIView):
@@ -103,7 +135,6 @@ def widgets_admin(request: HttpRequest) -> HttpResponse:
     if isinstance(shop, HttpResponse):
         return shop
     lang = page_lang(request, shop)
-    strings = admin_strings(lang)
 
     errors: dict[str, dict] = {}
     origin_errors: list[str] = []
@@ -130,10 +161,11 @@ def widgets_admin(request: HttpRequest) -> HttpResponse:
         data = submitted.get(widget) or rule_as_json(shop, widget)
         widgets.append({
             "key": widget,
-            "name": strings["widgets"][widget],
+            "name": widget_name(widget),
+            "default_titles": DEFAULT_TITLES[widget],
             "data": data,
-            "choices": algorithm_choices(widget),
-            "errors": errors.get(widget, {}),
+            "options": algorithm_options(widget),
+            "errors": error_lines(errors.get(widget, {})),
             "lists": {
                 name: "\n".join(data[name])
                 for name in ("excluded_products", "excluded_collections", "pinned_products", "rebuyable_products")
@@ -141,6 +173,6 @@ def widgets_admin(request: HttpRequest) -> HttpResponse:
         })
     origins = "\n".join(AllowedOrigin.objects.for_shop(shop).order_by("origin").values_list("origin", flat=True))
     return render(request, "storefront/widgets_admin.html", {
-        "shop": shop, "lang": lang, "t": strings, "widgets": widgets, "saved": saved,
+        "shop": shop, "lang": lang, "title": _("Storefront widgets"), "widgets": widgets, "saved": saved,
         "origins": origins, "origin_errors": origin_errors,
     })

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from backend.catalog.models import Collection, Product
@@ -61,35 +62,38 @@ class WidgetRuleSerializer(serializers.Serializer):
     def validate_algorithm(self, value: str) -> str:
         choices = algorithm_choices(self.widget)
         if value not in choices:
-            raise serializers.ValidationError(f"must be one of: {', '.join(c or '(default)' for c in choices)}")
+            raise serializers.ValidationError(_("this widget has no such algorithm; choose one from the list"))
         return value
 
-    def _resolve(self, model: type[Product] | type[Collection], ids: list[str], label: str) -> list[int]:
+    def _resolve(self, model: type[Product] | type[Collection], ids: list[str]) -> list[int]:
         wanted = [plain_id(i) for i in dict.fromkeys(ids)]
         found = dict(
             model.objects.for_shop(self.shop).filter(platform_id__in=wanted).values_list("platform_id", "pk")
         )
         missing = [i for i in wanted if i not in found]
         if missing:
-            raise serializers.ValidationError(f"unknown {label} in this shop: {', '.join(missing[:10])}")
+            message = (_("no product with these ids in this shop: %(ids)s") if model is Product
+                       else _("no collection with these ids in this shop: %(ids)s"))
+            raise serializers.ValidationError(message % {"ids": ", ".join(missing[:10])})
         return [found[i] for i in wanted]
 
     def validate_excluded_products(self, value: list[str]) -> list[int]:
-        return self._resolve(Product, value, "product")
+        return self._resolve(Product, value)
 
     def validate_pinned_products(self, value: list[str]) -> list[int]:
-        return self._resolve(Product, value, "product")
+        return self._resolve(Product, value)
 
     def validate_rebuyable_products(self, value: list[str]) -> list[int]:
-        return self._resolve(Product, value, "product")
+        return self._resolve(Product, value)
 
     def validate_excluded_collections(self, value: list[str]) -> list[int]:
-        return self._resolve(Collection, value, "collection")
+        return self._resolve(Collection, value)
 
     def validate(self, attrs: dict) -> dict:
         pinned = set(attrs.get("pinned_products", []))
         if pinned & set(attrs.get("excluded_products", [])):
-            raise serializers.ValidationError({"pinned_products": "a product cannot be both pinned and excluded"})
+            raise serializers.ValidationError(
+                {"pinned_products": _("a product cannot be both shown first and never shown")})
         return attrs
 
     def save(self, **kwargs) -> WidgetRule:  # noqa: ANN003

@@ -95,6 +95,8 @@ def test_build_a_segment_and_see_its_count(admin, live_server, store, lang):
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_start_and_stop_an_experiment(admin, live_server, store, lang):
+    from backend.experiments.models import Experiment
+
     t = TEXT[lang]
     admin.goto(f"{live_server.url}/admin/experiments/?lang={lang}")
     admin.fill("#exp-name", "Cosine")
@@ -107,7 +109,8 @@ def test_start_and_stop_an_experiment(admin, live_server, store, lang):
     assert admin.locator("#status").inner_text() == t["running"]
     assert admin.locator("#results tr[data-arm=b]").count() == 1  # the second variant (cosine)
     admin.click("#stop")
+    admin.wait_for_selector("#confirm-stop-yes")  # a confirmation page first (no JavaScript dialog)
+    assert Experiment.objects.for_shop(store.shop).get().status == "running"
+    admin.click("#confirm-stop-yes")
     admin.wait_for_function(f"document.getElementById('status').textContent === {json.dumps(t['stopped'])}")
-    from backend.experiments.models import Experiment
-
     assert Experiment.objects.for_shop(store.shop).get().status == "stopped"

@@ -1,0 +1,186 @@
+"""The audit trail read by a merchant: who did what to which thing, and each changed setting before → after, in
+words of the page's language ("Show this widget: No → Yes"), never Python values, dict dumps or keys like popup:1.
+
+The trail itself stays as recorded (backend/dashboard/audit.py); only its reading lives here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from backend.shops.models import Shop
+
+from .models import AuditEntry
+
+ACTIONS = {
+    "settings.update": gettext_lazy("Changed the settings"),
+    "widget_rule.update": gettext_lazy("Changed a widget"),
+    "experiment.create": gettext_lazy("Created an experiment"),
+    "experiment.start": gettext_lazy("Started an experiment"),
+    "experiment.stop": gettext_lazy("Stopped an experiment"),
+    "experiment.promote": gettext_lazy("Chose an experiment's winner"),
+    "segment.saved": gettext_lazy("Saved a segment"),
+    "profile.unmerged": gettext_lazy("Split a merged customer profile"),
+    "popup_campaign.saved": gettext_lazy("Saved a popup campaign"),
+    "gdpr_export.download": gettext_lazy("Downloaded a customer's data export"),
+}
+FIELDS = {
+    # settings
+    "attribution_window_days": gettext_lazy("Attribution window (days)"),
+    "data_retention_days": gettext_lazy("Keep storefront events for (days)"),
+    "locale_override": gettext_lazy("Admin language"), "currency_override": gettext_lazy("Currency shown"),
+    # widgets
+    "enabled": gettext_lazy("Show this widget"), "title_en": gettext_lazy("Title (English)"),
+    "title_es": gettext_lazy("Title (Spanish)"), "limit": gettext_lazy("Number of products"),
+    "algorithm": gettext_lazy("Algorithm"), "min_stock": gettext_lazy("Minimum stock to show a product"),
+    "excluded_products": gettext_lazy("Never show these products"),
+    "excluded_collections": gettext_lazy("Never show products from these collections"),
+    "pinned_products": gettext_lazy("Always show these first"),
+    "rebuyable_products": gettext_lazy("Products customers buy again"),
+    # experiments
+    "status": gettext_lazy("Status"), "target": gettext_lazy("Test"), "arms": gettext_lazy("Variants"),
+    "metric": gettext_lazy("Primary metric"), "winner": gettext_lazy("Winner"),
+    # segments, profiles, popups
+    "name": gettext_lazy("Name"), "rules": gettext_lazy("Rule"), "is_active": gettext_lazy("Active"),
+    "merged_into": gettext_lazy("Merged into"), "joined_by": gettext_lazy("joined by"),
+    "priority": gettext_lazy("Priority"), "include_segments": gettext_lazy("Show to segments"),
+    "exclude_segments": gettext_lazy("Never show to segments"), "offer_rules": gettext_lazy("Offers"),
+    "default_offer": gettext_lazy("Default offer"), "mobile_enabled": gettext_lazy("Show on phones"),
+    "starts_at": gettext_lazy("Starts"), "ends_at": gettext_lazy("Ends"),
+}
+_STATUS = {"draft": gettext_lazy("Draft"), "running": gettext_lazy("Running"), "stopped": gettext_lazy("Stopped"),
+           "active": gettext_lazy("Active"), "paused": gettext_lazy("Paused")}
+_METRICS = {"conversion": gettext_lazy("Conversion rate"), "revenue_per_visitor": gettext_lazy("Revenue per visitor")}
+_HIDDEN = {"widget", "algorithm_choices"}  # context, not settings a merchant changed
+MAX_SHOWN = 200  # characters of one value: a long list reads as its start and a count
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Line:
+    entry: AuditEntry
+    who: str
+    what: str
+    target: str
+    changes: list[Change]
+
+
+def who(actor: str) -> str:
+    kind, _sep, rest = actor.partition(":")
+    if kind == "user" and rest:
+        return rest
+    if kind == "shopify":
+        return _("Shopify staff member %(id)s") % {"id": rest} if rest else _("Shopify staff member")
+    if actor == "link":
+        return _("One-time sign-in link")
+    if actor in ("", "unknown", "session", "system"):
+        return _("The app") if actor == "system" else _("A signed-in merchant")
+    return actor
+
+
+def _names(shop: Shop, entries: list[AuditEntry]) -> dict[str, str]:
+    """Display names for every target on the page, one query per kind of thing."""
+    from backend.experiments.models import Experiment
+    from backend.popups.models import Campaign
+    from backend.segments.models import Segment
+
+    keys: dict[str, set[str]] = {}
+    for e in entries:
+        kind, _sep, key = e.target.partition(":")
+        keys.setdefault(kind, set()).add(key)
+    names: dict[str, str] = {}
+    ids = {kind: [int(k) for k in found if k.isdecimal()] for kind, found in keys.items()}
+    if ids.get("experiment"):
+        for pk, name in Experiment.objects.for_shop(shop).filter(pk__in=ids["experiment"]).values_list("pk", "name"):
+            names[f"experiment:{pk}"] = name
+    if ids.get("popup"):
+        for pk, name in Campaign.objects.for_shop(shop).filter(pk__in=ids["popup"]).values_list("pk", "name"):
+            names[f"popup:{pk}"] = name
+    if keys.get("segment"):
+        for slug, name in Segment.objects.for_shop(shop).filter(slug__in=keys["segment"]).values_list("slug", "name"):
+            names[f"segment:{slug}"] = name
+    return names
+
+
+def target_words(target: str, names: dict[str, str]) -> str:
+    from backend.storefront.names import widget_name
+
+    kind, _sep, key = target.partition(":")
+    name = names.get(target)
+    if kind == "widget":
+        return _("Widget “%(name)s”") % {"name": widget_name(key)}
+    if kind == "experiment":
+        return _("Experiment “%(name)s”") % {"name": name} if name else _("A deleted experiment")
+    if kind == "popup":
+        return _("Popup campaign “%(name)s”") % {"name": name} if name else _("A deleted popup campaign")
+    if kind == "segment":
+        return _("Segment “%(name)s”") % {"name": name or key}
+    if kind == "profile":
+        return _("Customer profile %(id)s") % {"id": key}
+    if kind == "export":
+        return _("Data export %(id)s") % {"id": key}
+    if target == "settings":
+        return _("Settings")
+    return target
+
+
+def value_words(field: str, value: Any, widget: str = "", lang: str = "en") -> str:
+    """One recorded value as a merchant reads it."""
+    if field == "algorithm" and widget and isinstance(value, str):  # "" is the recommended algorithm
+        from backend.storefront.names import algorithm_name
+
+        return algorithm_name(widget, value)
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if field == "locale_override":
+        return {"es": "Español", "en": "English"}.get(str(value), str(value))
+    if field == "status":
+        return str(_STATUS.get(str(value), value))
+    if field == "metric":
+        return str(_METRICS.get(str(value), value))
+    if field == "target" and isinstance(value, str):
+        return target_words(value, {})
+    if field == "rules" and isinstance(value, dict):
+        from backend.segments.rules import RuleError, summarize, validate
+
+        try:
+            return summarize(validate(value), lang)
+        except RuleError:
+            pass
+    if field == "arms" and isinstance(value, list):
+        return ", ".join(str(a.get("key", "")) for a in value if isinstance(a, dict)) or "—"
+    if field == "merged_into" and value:
+        return _("Customer profile %(id)s") % {"id": value}
+    if isinstance(value, list):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        text = ", ".join(f"{k}: {v}" for k, v in value.items())
+    else:
+        text = str(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+
+
+def _changes(entry: AuditEntry, lang: str) -> list[Change]:
+    before = entry.before if isinstance(entry.before, dict) else {}
+    after = entry.after if isinstance(entry.after, dict) else {}
+    widget = str(after.get("widget") or before.get("widget") or entry.target.partition(":")[2])
+    fields = [k for k in dict.fromkeys([*before, *after]) if k not in _HIDDEN and before.get(k) != after.get(k)]
+    return [Change(str(FIELDS.get(k, k.replace("_", " "))), value_words(k, before.get(k), widget, lang),
+                   value_words(k, after.get(k), widget, lang)) for k in fields]
+
+
+def read(shop: Shop, entries: list[AuditEntry], lang: str) -> list[Line]:
+    names = _names(shop, entries)
+    return [Line(e, who(e.actor), str(ACTIONS.get(e.action, e.action)), target_words(e.target, names),
+                 _changes(e, lang)) for e in entries]

@@ -1,0 +1,62 @@
+"""How the widgets and their algorithms read to a merchant, in their language: every admin screen names them here.
+
+Algorithm values are the engines' own (`registry.ALSO_BOUGHT_ALGORITHMS`, bestseller metric_window); each gets a
+name and one line saying what it favours, so the widgets screen and the experiments form describe them alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .merchandising import algorithm_choices
+from .models import Widget
+
+WIDGET_NAMES = {Widget.ALSO_BOUGHT: _("Customers also bought"), Widget.RECENTLY_VIEWED: _("Continue shopping"),
+                Widget.BESTSELLERS: _("Bestsellers")}
+_ALSO_BOUGHT = {
+    "bm25": (_("Balanced"), _("Products often bought with this one; rare pairings count more than everyday ones.")),
+    "cosine": (_("Similar baskets"), _("Products whose buyers overlap most with this product's buyers.")),
+    "lift": (_("Surprising pairs"), _("Pairs bought together far more often than chance would say; favours niche "
+                                      "products.")),
+    "jaccard": (_("Shared buyers"), _("The share of customers who bought both products; favours popular pairs.")),
+}
+_METRIC = {"units": _("Most units sold"), "revenue": _("Most revenue")}
+_WINDOW = {"24h": _("in the last 24 hours"), "7d": _("in the last 7 days"), "30d": _("in the last 30 days")}
+_DEFAULT_LINE = {
+    Widget.ALSO_BOUGHT: _("Balanced: the choice that did best on real shops' orders."),
+    Widget.BESTSELLERS: _("Most units sold in the last 7 days."),
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    name: Promise | str
+    line: Promise | str
+
+
+def options(widget: str) -> list[Option]:
+    """Every algorithm the widget offers, in the order of algorithm_choices, "" (recommended) first."""
+    found = []
+    for value in algorithm_choices(widget):
+        if not value:
+            found.append(Option("", _("Recommended"), _DEFAULT_LINE.get(widget, _("The app picks for you."))))
+        elif value in _ALSO_BOUGHT:
+            found.append(Option(value, *_ALSO_BOUGHT[value]))
+        else:
+            metric, _sep, window = value.partition("_")
+            name = f"{_METRIC.get(metric, metric)} {_WINDOW.get(window, window)}"
+            line = (_("Ranks by items sold, so cheap best-sellers lead.") if metric == "units"
+                    else _("Ranks by money taken, so pricier products lead."))
+            found.append(Option(value, name, line))
+    return found
+
+
+def widget_name(widget: str) -> str:
+    return str(WIDGET_NAMES.get(widget, widget))
+
+
+def algorithm_name(widget: str, value: str) -> str:
+    return str(next((o.name for o in options(widget) if o.value == value), value))
