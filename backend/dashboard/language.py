@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from backend.core.outage import OUTAGE_ERRORS
 from backend.shops.models import Shop
 
 LANGS = ("es", "en")
@@ -62,7 +63,10 @@ class AdminLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(self.PREFIXES):
             return self.get_response(request)
-        lang = request_lang(request)
+        try:
+            lang = request_lang(request)
+        except OUTAGE_ERRORS:  # the view meets the outage too and answers it (core/outage.py); only the words wait
+            lang = asked_lang(request) or "en"
         with translation.override(lang):
             response = self.get_response(request)
         response.headers.setdefault("Content-Language", lang)

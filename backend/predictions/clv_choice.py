@@ -20,7 +20,7 @@ from .models import Backtest
 logger = logging.getLogger("personalize.predictions")
 LABELS = {
     "bgnbd_gg": ("BG/NBD + Gamma-Gamma", "BG/NBD + Gamma-Gamma"),
-    "gbm": ("gradient boosting on your earlier periods", "gradient boosting sobre sus periodos anteriores"),
+    "gbm": ("gradient boosting on your earlier periods", "gradient boosting sobre tus periodos anteriores"),
     "naive": ("past spend per day", "gasto diario pasado"),
     "last_period": ("last period's spend", "gasto del último periodo"),
 }
@@ -37,7 +37,7 @@ def _reasons(result: backtest.ClvBacktest, name: str, skipped: list[tuple[str, s
     s = result.outcome(name).score
     en = [f"{LABELS[name][0]} ranked your customers best on the held-out {result.end - result.cut} days "
           f"(Spearman {s.spearman:.2f}; its top 20 % brought {100 * s.capture:.0f} % of that revenue)"]
-    es = [f"{LABELS[name][1]} ordenó mejor a sus clientes en los {result.end - result.cut} días reservados "
+    es = [f"{LABELS[name][1]} ordenó mejor a tus clientes en los {result.end - result.cut} días reservados "
           f"(Spearman {s.spearman:.2f}; su 20 % superior aportó el {100 * s.capture:.0f} % de esos ingresos)"]
     for other, why_en, why_es in skipped:
         en.append(f"{LABELS[other][0]} not used: {why_en}")

@@ -56,10 +56,10 @@ def test_the_segments_screen_says_what_the_model_predicted_and_what_customers_sp
         page.goto(f"{live_server.url}/admin/segments/?lang=es")
         sentence = page.locator("#clv-backtest").inner_text()
         m = re.fullmatch(r"El último trimestre \(del (.+) al (.+)\) previmos ([\d.\s\u00a0]+),00\u00a0€ del 20 % de "
-                         r"sus clientes que situamos más arriba; gastaron ([\d.\s\u00a0]+),00\u00a0€\.", sentence)
+                         r"tus clientes que situamos más arriba; gastaron ([\d.\s\u00a0]+),00\u00a0€\.", sentence)
         assert m, sentence
         digits = [int(re.sub(r"\D", "", g)) for g in (m[3], m[4])]
         assert digits == [predicted, actual]
         model_line = page.locator("#clv").inner_text()
-        assert "elegido probando cada modelo con sus propios pedidos (210 clientes)" in model_line
-        assert "ordenó mejor a sus clientes en los 90 días reservados" in page.locator("#clv-why").inner_text()
+        assert "elegido probando cada modelo con tus propios pedidos (210 clientes)" in model_line
+        assert "ordenó mejor a tus clientes en los 90 días reservados" in page.locator("#clv-why").inner_text()

@@ -78,8 +78,8 @@ def test_a_shop_where_nobody_stops_buying_gets_another_model_and_is_told_why(sho
             f"since last order instead; your returning customers typically order again every {gap} days.") in en
     assert "BG/NBD + Gamma-Gamma not used: the purchase model sees no customer leaving" in en
     es = client.get("/admin/segments/?lang=es").content.decode()
-    assert ("La probabilidad de seguir activo no se muestra: el modelo que la estima no ganó la prueba. Use los "
-            f"días desde el último pedido; sus clientes recurrentes suelen volver a comprar cada {gap} días.") in es
+    assert ("La probabilidad de seguir activo no se muestra: el modelo que la estima no ganó la prueba. Usa los "
+            f"días desde el último pedido; tus clientes recurrentes suelen volver a comprar cada {gap} días.") in es
 
 
 def test_a_shop_whose_customers_drop_out_backtests_every_candidate_and_p_alive_follows_the_winner(shop):
