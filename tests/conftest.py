@@ -64,10 +64,15 @@ def own_cache_namespace(settings):
 @pytest.fixture(autouse=True)
 def _fresh_process_memos():
     """Each worker keeps shops, rules, product cards and running experiments in memory for a moment; tests reuse
-    shop and product ids across rolled-back transactions, so every test starts without those memos."""
+    shop and product ids across rolled-back transactions, so every test starts without those memos. An outage test
+    leaves "cache down" remembered for a few seconds and the worker's own event counts: the next test starts clean."""
+    from backend.core.health import forget_cache_probe
+    from backend.events.outage_budget import forget_counts
     from backend.experiments.runtime import forget_local
     from backend.storefront.access import forget_shops
 
     forget_shops()
     forget_local()
+    forget_cache_probe()
+    forget_counts()
     yield

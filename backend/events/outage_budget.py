@@ -32,6 +32,12 @@ def _local_add(weights: list[tuple[str, int]], window: int) -> list[int]:
         return [_counts[key] for key, _ in weights]
 
 
+def forget_counts() -> None:
+    """Drop this worker's counts (tests)."""
+    with _lock:
+        _counts.clear()
+
+
 @dataclass(frozen=True)
 class ResilientBudget:
     """throttle.EventBudget, falling back to this worker's own counts while the shared cache is down."""

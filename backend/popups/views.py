@@ -11,7 +11,9 @@ Answers are personal (`private, no-store`); bad input is a 4xx with a reason, ne
 """
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -109,30 +111,41 @@ def _preflight(request: HttpRequest, methods: str) -> HttpResponse:
     return response
 
 
+def _refusals_as_json(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Every way a storefront popup request is refused, as JSON with its reason (one place for all six views)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest) -> HttpResponse:
+        try:
+            return view(request)
+        except AccessDenied as denied:
+            return _json(denied.status, {"error": denied.reason})
+        except BadParams as bad:
+            return _json(400, {"error": str(bad)})
+        except JsonInputError as bad:
+            return _json(bad.status, {"error": bad.reason})
+        except ConsentThrottled as throttled:
+            return _json(429, {"error": "too many attempts, try later"}, {"Retry-After": str(throttled.retry_after)})
+
+    return wrapped
+
+
 @csrf_exempt
 @require_http_methods(["GET", "OPTIONS"])
+@_refusals_as_json
 def popup(request: HttpRequest) -> HttpResponse:
-    try:
-        if request.method == "OPTIONS":
-            return _preflight(request, "GET")
-        caller, origin = _public_caller(request, request.GET.get("key", ""))
-        return _answer(request, caller, origin)
-    except AccessDenied as denied:
-        return _json(denied.status, {"error": denied.reason})
-    except BadParams as bad:
-        return _json(400, {"error": str(bad)})
+    if request.method == "OPTIONS":
+        return _preflight(request, "GET")
+    caller, origin = _public_caller(request, request.GET.get("key", ""))
+    return _answer(request, caller, origin)
 
 
 @csrf_exempt
 @require_http_methods(["GET"])
+@_refusals_as_json
 def proxy_popup(request: HttpRequest) -> HttpResponse:
     """Through the shop's own domain: the app-proxy signature is the credential, no Origin or CORS."""
-    try:
-        return _answer(request, verify_proxy(request), origin="")
-    except AccessDenied as denied:
-        return _json(denied.status, {"error": denied.reason})
-    except BadParams as bad:
-        return _json(400, {"error": str(bad)})
+    return _answer(request, verify_proxy(request), origin="")
 
 
 def _consent_fields(data: object) -> dict:
@@ -197,44 +210,28 @@ def _store_consent(caller: Caller, data: object) -> Consent:
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
+@_refusals_as_json
 def consent(request: HttpRequest) -> HttpResponse:
-    try:
-        if request.method == "OPTIONS":
-            return _preflight(request, "POST")
-        data = _read_body(request)
-        key = data.get("key", "") if isinstance(data, dict) else ""
-        caller, origin = _public_caller(request, key if isinstance(key, str) else "")
-        _within_budget(request, caller, data)
-        row = _store_consent(caller, data)
-        return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()}, cors_headers(origin, "POST"))
-    except AccessDenied as denied:
-        return _json(denied.status, {"error": denied.reason})
-    except BadParams as bad:
-        return _json(400, {"error": str(bad)})
-    except JsonInputError as bad:
-        return _json(bad.status, {"error": bad.reason})
-    except ConsentThrottled as throttled:
-        return _json(429, {"error": "too many attempts, try later"}, {"Retry-After": str(throttled.retry_after)})
+    if request.method == "OPTIONS":
+        return _preflight(request, "POST")
+    data = _read_body(request)
+    key = data.get("key", "") if isinstance(data, dict) else ""
+    caller, origin = _public_caller(request, key if isinstance(key, str) else "")
+    _within_budget(request, caller, data)
+    row = _store_consent(caller, data)
+    return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()}, cors_headers(origin, "POST"))
 
 
 @csrf_exempt
 @require_http_methods(["POST"])
+@_refusals_as_json
 def proxy_consent(request: HttpRequest) -> HttpResponse:
     """The same through the app proxy: its signed query names the shop."""
-    try:
-        caller = verify_proxy(request)
-        data = _read_body(request)
-        _within_budget(request, caller, data)
-        row = _store_consent(caller, data)
-        return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()})
-    except AccessDenied as denied:
-        return _json(denied.status, {"error": denied.reason})
-    except BadParams as bad:
-        return _json(400, {"error": str(bad)})
-    except JsonInputError as bad:
-        return _json(bad.status, {"error": bad.reason})
-    except ConsentThrottled as throttled:
-        return _json(429, {"error": "too many attempts, try later"}, {"Retry-After": str(throttled.retry_after)})
+    caller = verify_proxy(request)
+    data = _read_body(request)
+    _within_budget(request, caller, data)
+    row = _store_consent(caller, data)
+    return _json(201, {"consent": row.pk, "given_at": row.given_at.isoformat()})
 
 
 def _claim_fields(data: object) -> dict:
@@ -290,33 +287,21 @@ def _claim(request: HttpRequest, caller: Caller, data: object, cors: dict[str, s
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
+@_refusals_as_json
 def claim_code(request: HttpRequest) -> HttpResponse:
-    try:
-        if request.method == "OPTIONS":
-            return _preflight(request, "POST")
-        data = _read_body(request)
-        if not isinstance(data, dict):
-            raise BadParams("body must be a JSON object")
-        key = data.get("key", "")
-        caller, origin = _public_caller(request, key if isinstance(key, str) else "")
-        return _claim(request, caller, data, cors_headers(origin, "POST"))
-    except AccessDenied as denied:
-        return _json(denied.status, {"error": denied.reason})
-    except BadParams as bad:
-        return _json(400, {"error": str(bad)})
-    except JsonInputError as bad:
-        return _json(bad.status, {"error": bad.reason})
+    if request.method == "OPTIONS":
+        return _preflight(request, "POST")
+    data = _read_body(request)
+    if not isinstance(data, dict):
+        raise BadParams("body must be a JSON object")
+    key = data.get("key", "")
+    caller, origin = _public_caller(request, key if isinstance(key, str) else "")
+    return _claim(request, caller, data, cors_headers(origin, "POST"))
 
 
 @csrf_exempt
 @require_http_methods(["POST"])
+@_refusals_as_json
 def proxy_claim_code(request: HttpRequest) -> HttpResponse:
     """The same through the app proxy: its signed query names the shop (and the logged-in customer)."""
-    try:
-        return _claim(request, verify_proxy(request), _read_body(request), {})
-    except AccessDenied as denied:
-        return _json(denied.status, {"error": denied.reason})
-    except BadParams as bad:
-        return _json(400, {"error": str(bad)})
-    except JsonInputError as bad:
-        return _json(bad.status, {"error": bad.reason})
+    return _claim(request, verify_proxy(request), _read_body(request), {})
