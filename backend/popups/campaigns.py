@@ -14,6 +14,7 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from backend.events.models import Event, EventType
 
@@ -34,7 +35,8 @@ OFFER_WORDS = {
 
 
 class CampaignError(ValueError):
-    """Validation failures, field → message, shown next to the form fields and returned by the API."""
+    """Validation failures, field → message in the active language (the admin's page language), shown next to the
+    form fields."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -50,30 +52,31 @@ def _keys(raw: Any, name: str, errors: dict[str, str]) -> list[str]:  # noqa: AN
     if isinstance(raw, str):
         raw = [k.strip() for k in raw.replace(",", "\n").splitlines() if k.strip()]
     if not isinstance(raw, list) or len(raw) > MAX_SEGMENT_KEYS:
-        errors[name] = f"a list of at most {MAX_SEGMENT_KEYS} segment keys"
+        errors[name] = _("at most %(n)s segment keys.") % {"n": MAX_SEGMENT_KEYS}
         return []
     bad = [k for k in raw if not isinstance(k, str) or not SEGMENT_KEY.fullmatch(k)]
     if bad:
-        errors[name] = f"not a segment key: {str(bad[0])[:60]!r} (e.g. visitors:new, tier:vip, segment:<slug>)"
+        errors[name] = _("“%(key)s” is not a segment key (keys look like visitors:new, tier:vip or "
+                         "segment:compradores).") % {"key": str(bad[0])[:60]}
         return []
     return list(dict.fromkeys(raw))
 
 
 def _offer(raw: Any, where: str, errors: dict[str, str]) -> dict:  # noqa: ANN401
     if not isinstance(raw, dict) or raw.get("kind") not in KINDS:
-        errors[where] = f"kind must be one of {', '.join(KINDS)}"
+        errors[where] = _("the offer must be free shipping or a percentage discount.")
         return {}
     if raw["kind"] == PERCENT:
         value = raw.get("value")
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            errors[where] = f"a percent offer needs a value between 1 and {MAX_PERCENT}"
+            errors[where] = _("a percentage discount must be between 1 and %(max)s.") % {"max": MAX_PERCENT}
             return {}
         try:
             number = float(value)
         except ValueError:
             number = -1
         if not 1 <= number <= MAX_PERCENT:
-            errors[where] = f"a percent offer needs a value between 1 and {MAX_PERCENT}"
+            errors[where] = _("a percentage discount must be between 1 and %(max)s.") % {"max": MAX_PERCENT}
             return {}
         return {"kind": PERCENT, "value": round(number, 2)}
     return {"kind": raw["kind"], "value": 0}
@@ -96,17 +99,17 @@ def validate_campaign(data: dict) -> dict:
     out: dict[str, Any] = {}
     name = str(data.get("name", "")).strip()
     if not name or len(name) > 120:
-        errors["name"] = "a name of 1-120 characters"
+        errors["name"] = _("give the campaign a name of 1 to 120 characters.")
     out["name"] = name[:120]
     status = data.get("status", Campaign.Status.DRAFT)
     if status not in Campaign.Status.values:
-        errors["status"] = f"one of {', '.join(Campaign.Status.values)}"
+        errors["status"] = _("choose draft, active or paused.")
     out["status"] = status
     out["include_segments"] = _keys(data.get("include_segments"), "include_segments", errors)
     out["exclude_segments"] = _keys(data.get("exclude_segments"), "exclude_segments", errors)
     overlap = set(out["include_segments"]) & set(out["exclude_segments"])
     if overlap:
-        errors["exclude_segments"] = f"{sorted(overlap)[0]} is both included and excluded"
+        errors["exclude_segments"] = _("%(key)s is both included and excluded.") % {"key": sorted(overlap)[0]}
     for name_, low, high, default in (("min_seconds", 1, 600, 5), ("cap_days", 1, 365, 7),
                                       ("suppress_converted_days", 0, 365, 30), ("code_ttl_hours", 1, 24 * 30, 72),
                                       ("pool_size", 1, 100, 10), ("priority", -100, 100, 0),
@@ -118,25 +121,25 @@ def validate_campaign(data: dict) -> dict:
         except (TypeError, ValueError):
             number = low - 1
         if isinstance(raw, bool) or not low <= number <= high:
-            errors[name_] = f"a whole number from {low} to {high}"
+            errors[name_] = _("write a whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
         out[name_] = number
     for flag, default in (("mobile_enabled", True), ("email_capture", False), ("require_cart", False)):
         out[flag] = bool(data.get(flag, default))
     cap = data.get("cap", Campaign.Cap.SESSION)
     if cap not in Campaign.Cap.values:
-        errors["cap"] = "session or days"
+        errors["cap"] = _("choose once per session or once every N days.")
     out["cap"] = cap
 
     rules = data.get("offer_rules") or []
     if not isinstance(rules, list) or len(rules) > MAX_RULES:
-        errors["offer_rules"] = f"a list of at most {MAX_RULES} rules"
+        errors["offer_rules"] = _("at most %(n)s rules.") % {"n": MAX_RULES}
         rules = []
     cleaned_rules = []
     for i, rule in enumerate(rules):
         where = f"offer_rules[{i}]"
         if not isinstance(rule, dict) or not isinstance(rule.get("when"), str) \
                 or not SEGMENT_KEY.fullmatch(rule["when"]):
-            errors[where] = "each rule needs `when`: a segment key such as visitors:new or tier:vip"
+            errors[where] = _("each rule starts with a segment key such as visitors:new or tier:vip.")
             continue
         offer = _offer(rule, where, errors)
         if offer:
@@ -145,7 +148,7 @@ def validate_campaign(data: dict) -> dict:
     default = data.get("default_offer") or {}
     out["default_offer"] = _offer(default, "default_offer", errors) if default else {}
     if not cleaned_rules and not out["default_offer"] and "offer_rules" not in errors:
-        errors["default_offer"] = "give at least one offer rule or a default offer"
+        errors["default_offer"] = _("give at least one offer rule or an offer for everyone else.")
 
     copy = data.get("copy") or {}
     cleaned_copy: dict[str, dict[str, str]] = {}
@@ -160,9 +163,9 @@ def validate_campaign(data: dict) -> dict:
             text = str(texts.get(key, "") or "").strip()
             required = key != "consent" or out["email_capture"]
             if required and not text:
-                errors[f"copy.{lang}.{key}"] = "required"
+                errors[f"copy.{lang}.{key}"] = _("this text is required.")
             elif len(text) > limit:
-                errors[f"copy.{lang}.{key}"] = f"at most {limit} characters"
+                errors[f"copy.{lang}.{key}"] = _("at most %(n)s characters.") % {"n": limit}
             cleaned_copy[lang][key] = text[:limit]
     out["copy"] = cleaned_copy
 
@@ -170,16 +173,16 @@ def validate_campaign(data: dict) -> dict:
         out["starts_at"] = _when(data.get("starts_at"))
         out["ends_at"] = _when(data.get("ends_at"))
         if out["starts_at"] and out["ends_at"] and out["ends_at"] <= out["starts_at"]:
-            errors["ends_at"] = "must be after the start"
+            errors["ends_at"] = _("the end must come after the start.")
     except ValueError:
-        errors["schedule"] = "dates must look like 2026-01-31T18:00"
+        errors["schedule"] = _("dates must look like 2026-01-31T18:00.")
     mode = data.get("code_mode", Campaign.CodeMode.UNIQUE)
     if mode not in Campaign.CodeMode.values:
-        errors["code_mode"] = "unique or shared"
+        errors["code_mode"] = _("choose unique codes or one shared code.")
     out["code_mode"] = mode
     shared = str(data.get("shared_code", "") or "").strip()
     if mode == Campaign.CodeMode.SHARED and not codes.CODE_SHAPE.fullmatch(shared):
-        errors["shared_code"] = "a shared code of 3-64 letters, digits, - or _"
+        errors["shared_code"] = _("a shared code has 3 to 64 letters, digits, “-” or “_”.")
     out["shared_code"] = shared[:64]
     if errors:
         raise CampaignError(errors)
