@@ -147,7 +147,8 @@ def validate_campaign(data: dict) -> dict:
     out["offer_rules"] = cleaned_rules
     default = data.get("default_offer") or {}
     out["default_offer"] = _offer(default, "default_offer", errors) if default else {}
-    if not cleaned_rules and not out["default_offer"] and "offer_rules" not in errors:
+    # A rule the merchant wrote but got wrong already says so; "give at least one rule" on top would mislead.
+    if not cleaned_rules and not out["default_offer"] and not any(k.startswith("offer_rules") for k in errors):
         errors["default_offer"] = _("give at least one offer rule or an offer for everyone else.")
 
     copy = data.get("copy") or {}

@@ -83,14 +83,39 @@ def test_the_list_shows_claimed_vs_redeemed_and_counts_orders_not_clicks_as_conv
     assert cells(page) == {"ready": "2", "claimed": "3", "redeemed": "1", "shown": "3", "converted": "1"}
 
 
+def errors_shown(html: str) -> list[str]:
+    """The error list as the merchant reads it."""
+    import re
+
+    from tests.dashboard.test_translations import visible_text
+
+    block = re.search(r'<ul class="error" id="errors"[^>]*>(.*?)</ul>', html, re.S)
+    return [visible_text(item) for item in re.findall(r"<li[^>]*>(.*?)</li>", block.group(1), re.S)] if block else []
+
+
 def test_bad_input_is_shown_next_to_the_form_and_nothing_is_saved(merchant, shop):
     response = merchant.post("/admin/popups/new/", {**FORM, "offer_rules": "tier:vip = lots", "copy_es_cta": ""})
     assert response.status_code == 200
-    html = response.content.decode()
-    assert "offer_rules[0]" in html and 'id="errors"' in html
+    assert errors_shown(response.content.decode()) == [
+        "Offer rule 1: write it as a segment key, “=” and the offer, for example “tier:vip = 20%” or "
+        "“visitors:new = free_shipping” (you wrote “tier:vip = lots”)."]
     assert not Campaign.objects.for_shop(shop).exists()
     response = merchant.post("/admin/popups/new/", {**FORM, "copy_es_cta": ""})
-    assert "copy.es.cta" in response.content.decode()
+    assert errors_shown(response.content.decode()) == ["Button (Spanish): this text is required."]
+
+
+def test_errors_are_sentences_in_the_page_language(merchant, shop):
+    """A Spanish page refuses in Spanish, naming the field as the form does: no `offer_rules[0]`, no `copy.es.cta`."""
+    html = merchant.post("/admin/popups/new/", {**FORM, "lang": "es", "offer_rules": "tier:vip = 95%",
+                                                "copy_es_cta": "", "min_seconds": "0"}).content.decode()
+    assert errors_shown(html) == [
+        "Segundos mínimos en la página: escribe un número entero del 1 al 600.",
+        "Regla de oferta 1: un descuento en porcentaje tiene que estar entre 1 y 90.",
+        "Botón (Español): este texto es obligatorio."]
+    from tests.dashboard.test_translations import visible_text
+
+    assert "offer_rules" not in visible_text(html) and "copy.es" not in visible_text(html)
+    assert not Campaign.objects.for_shop(shop).exists()
 
 
 def test_live_preview_shows_what_new_returning_and_vip_shoppers_see(merchant, shop):
@@ -100,6 +125,52 @@ def test_live_preview_shows_what_new_returning_and_vip_shoppers_see(merchant, sh
     assert "Take 20 % off today." not in excluded and "No popup for this shopper." in excluded
     escaped = merchant.post("/admin/popups/preview/", {**FORM, "copy_en_headline": "<img src=x onerror=alert(1)>"})
     assert "<img src=x" not in escaped.content.decode() and "&lt;img" in escaped.content.decode()
+
+
+def test_embedded_every_link_and_the_save_keep_the_session_token_and_language(client, shop):
+    """Inside the Shopify admin there are no cookies: "New campaign", "Edit", "All campaigns", the nav and the
+    redirect after saving must carry the session token, or the merchant lands on "Open this screen from your
+    shop's admin"."""
+    import re
+
+    from tests.dashboard.factories import session_token
+
+    token = session_token(shop)
+    listing = client.get("/admin/popups/", {"id_token": token, "lang": "es"})
+    html = listing.content.decode()
+    assert listing.status_code == 200 and 'class="side"' in html and "<ui-nav-menu>" in html  # the cockpit frame
+    new = re.search(r'<a href="([^"]+)" data-nav id="new-campaign">Nueva campaña</a>', html).group(1).replace(
+        "&amp;", "&")
+    assert f"id_token={token}" in new and "lang=es" in new
+    editor = client.get(new)
+    assert editor.status_code == 200 and "Vista previa como la ve el cliente" in editor.content.decode()
+    assert f'name="id_token" value="{token}"' in editor.content.decode()
+    assert "csrfmiddlewaretoken" not in editor.content.decode()
+
+    saved = client.post("/admin/popups/new/", {**FORM, "id_token": session_token(shop), "lang": "es"})
+    assert saved.status_code == 302 and "id_token=" in saved["Location"] and "lang=es" in saved["Location"]
+    after = client.get(saved["Location"]).content.decode()
+    assert "Guardado." in after
+    back = re.search(r'<a href="([^"]+)" data-nav id="back">', after).group(1).replace("&amp;", "&")
+    assert "id_token=" in back and "lang=es" in back
+    listing = client.get(back).content.decode()
+    edit = re.search(r'<a href="([^"]+)" data-nav>Editar</a>', listing).group(1).replace("&amp;", "&")
+    assert "id_token=" in edit and client.get(edit).status_code == 200
+
+
+def test_the_preview_answers_in_the_page_language(merchant, shop):
+    """The editor names its page language in the preview's address; the fragment speaks it (personas, copy)."""
+    import re
+
+    shop.locale = "en"
+    shop.save(update_fields=["locale"])
+    editor = merchant.get("/admin/popups/new/", {"lang": "es"}).content.decode()
+    url = re.search(r'id="preview" data-url="([^"]+)"', editor).group(1).replace("&amp;", "&")
+    html = merchant.post(url, FORM).content.decode()
+    assert "Visitante nuevo" in html and "Cliente VIP" in html and "Llévate envío gratis hoy." in html
+    assert "New visitor" not in html
+    excluded = merchant.post(url, {**FORM, "exclude_segments": "tier:vip"}).content.decode()
+    assert "Este cliente no ve ningún popup." in excluded
 
 
 def test_another_shops_campaign_is_a_404(merchant, shop, other_shop):
