@@ -21,7 +21,7 @@ from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link
 from backend.events.models import Event, EventType
 
-from .campaigns import COPY_FIELDS, LOCALES, CampaignError, localized_copy, save_campaign
+from .campaigns import COPY_FIELDS, LOCALES, CampaignError, localized_copy, save_campaign, validate_campaign
 from .models import DEFAULT_CODES_PER_DAY, DEFAULT_CODES_PER_IP_PER_DAY, Campaign, DiscountCode
 from .offers import FREE_SHIPPING, PERCENT, choose_offer
 
@@ -97,6 +97,8 @@ def form_to_data(post: dict) -> tuple[dict, dict[str, str]]:
             errors[f"offer_rules[{n}]"] = _(
                 "write it as a segment key, “=” and the offer, for example “tier:vip = 20%%” or "
                 "“visitors:new = free_shipping” (you wrote “%(line)s”).") % {"line": line.strip()[:60]}
+            # Kept as a rule with no offer, so the rules after it keep their numbers in the messages.
+            rules.append({"when": line.split("=")[0].strip()[:60], "kind": ""})
             continue
         rules.append({"when": m.group(1), **(parse_offer_text(m.group(2)) or {})})
     try:
@@ -202,16 +204,18 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             raise Http404("no such campaign")
     errors: dict[str, str] = {}
     if request.method == "POST":
-        data, errors = form_to_data(request.POST)
+        data, syntax = form_to_data(request.POST)
         try:
-            if not errors:
-                before = campaign_form(campaign) if campaign is not None else None
-                campaign = save_campaign(shop.pk, data, campaign)
-                audit.record(shop, request, "popup_campaign.saved", f"popup:{campaign.pk}", before,
-                             campaign_form(campaign))
-                return HttpResponseRedirect(link(request, f"/admin/popups/{campaign.pk}/", saved=1))
+            if syntax:  # every other problem is listed too, so the merchant fixes them in one go
+                validate_campaign(data)
+                raise CampaignError({})
+            before = campaign_form(campaign) if campaign is not None else None
+            campaign = save_campaign(shop.pk, data, campaign)
+            audit.record(shop, request, "popup_campaign.saved", f"popup:{campaign.pk}", before,
+                         campaign_form(campaign))
+            return HttpResponseRedirect(link(request, f"/admin/popups/{campaign.pk}/", saved=1))
         except CampaignError as bad:
-            errors = bad.errors
+            errors = {**bad.errors, **syntax}
         form = {**request.POST.dict(), "mobile_enabled": data["mobile_enabled"],
                 "email_capture": data["email_capture"], "require_cart": data["require_cart"]}
         shown = Campaign(shop_id=shop.pk, **_preview_fields(data))

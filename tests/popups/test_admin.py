@@ -98,7 +98,8 @@ def test_bad_input_is_shown_next_to_the_form_and_nothing_is_saved(merchant, shop
     assert response.status_code == 200
     assert errors_shown(response.content.decode()) == [
         "Offer rule 1: write it as a segment key, “=” and the offer, for example “tier:vip = 20%” or "
-        "“visitors:new = free_shipping” (you wrote “tier:vip = lots”)."]
+        "“visitors:new = free_shipping” (you wrote “tier:vip = lots”).",
+        "Button (Spanish): this text is required."]  # every problem at once, not one round trip each
     assert not Campaign.objects.for_shop(shop).exists()
     response = merchant.post("/admin/popups/new/", {**FORM, "copy_es_cta": ""})
     assert errors_shown(response.content.decode()) == ["Button (Spanish): this text is required."]
