@@ -10,7 +10,6 @@ from tests.widgets.browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("cockpit")]
 PHONE = {"width": 390, "height": 844}
-# TODO(popups): /admin/popups/ is left out while another engineer reworks the popup screens this session.
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +46,14 @@ def screens(live_server):
     audit.record(shop, "user:ana.maria.fernandez@example.com", "widget_rule.update", "widget:also_bought",
                  {"widget": "also_bought", "pinned_products": [str(9001 + i) for i in range(30)]},
                  {"widget": "also_bought", "pinned_products": []})
+    from tests.popups.factories import fill_pool, make_campaign
+
+    campaign = make_campaign(shop, name="Regalo de despedida para compradores frecuentes de temporada alta",
+                             email_capture=True, include_segments=["segment:compradores-frecuentes-de-temporada-alta"])
+    fill_pool(campaign, per_offer=2)
     member(shop)
-    yield ["/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
+    yield ["/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
+           "/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
            "/admin/customers/merges/", "/admin/experiments/", f"/admin/experiments/{exp.pk}/",
            f"/admin/experiments/{exp.pk}/?confirm=stop", "/admin/analytics/", "/admin/analytics/?days=7",
            "/admin/settings/", "/admin/audit/"]
@@ -95,4 +100,30 @@ def test_wide_screens_keep_the_side_nav_open(browser, live_server, screens):
     page.wait_for_url(f"{live_server.url}/admin/")
     assert page.locator("nav.side a[href^='/admin/settings/']").is_visible()
     assert not page.locator("nav.side .menu-button").is_visible()
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_popup_screens_fit_a_phone_embedded(browser, live_server, screens, lang):
+    """Inside the Shopify admin (session token, no cookies) the popup screens fit too, and their links lead on to
+    the next screen instead of the "open this screen from your shop's admin" dead end."""
+    from backend.shops.models import Shop
+    from tests.dashboard.factories import session_token
+
+    shop = Shop.objects.get()
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context.route("https://cdn.shopify.com/**", lambda route: route.abort())  # App Bridge: no internet here
+    page = context.new_page()
+    wide = {}
+    for path in (p for p in screens if p.startswith("/admin/popups/")):
+        page.goto(f"{live_server.url}{path}?lang={lang}&id_token={session_token(shop)}")
+        assert page.locator("nav.side").count() == 1, path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide[path] = width
+    assert wide == {}
+    page.goto(f"{live_server.url}/admin/popups/?lang={lang}&id_token={session_token(shop)}")
+    page.click("#new-campaign")  # a plain link here (no JavaScript): it must carry the token itself
+    page.wait_for_url(f"{live_server.url}/admin/popups/new/**")
+    assert page.locator("#campaign-form").count() == 1
     context.close()
