@@ -359,3 +359,28 @@ def test_admin_preview_updates_live_as_the_merchant_types(browser, live_server, 
         assert "No popup for this shopper." in vip.inner_text()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("mode", ["standalone", "embedded"])
+def test_admin_preview_stays_in_the_page_language(browser, live_server, popup_shop, mode):
+    """An English shop's merchant reading the editor in Spanish: the preview redrawn as they type is Spanish too
+    (it used to post without the page language and come back in the shop's English). Embedded, the preview post
+    carries the session token: there is no cookie."""
+    from backend.dashboard.auth import login_token
+    from tests.dashboard.factories import session_token
+
+    assert popup_shop.locale.startswith("en")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("https://cdn.shopify.com/**", lambda route: route.abort())  # App Bridge: no internet here
+    page = context.new_page()
+    try:
+        auth = f"token={login_token(popup_shop)}" if mode == "standalone" else f"id_token={session_token(popup_shop)}"
+        page.goto(f"{live_server.url}/admin/popups/new/?{auth}&lang=es")
+        assert page.locator("[data-persona='0'] h3").inner_text() == "Visitante nuevo"
+        page.fill("input[name=copy_es_headline]", "¡No te vayas todavía!")
+        page.wait_for_function(
+            "document.querySelector('[data-persona=\"0\"] h2').textContent === '¡No te vayas todavía!'")
+        assert page.locator("[data-persona='0'] h3").inner_text() == "Visitante nuevo"
+        assert "envío gratis" in page.locator("[data-persona='0']").inner_text()
+    finally:
+        context.close()
