@@ -110,9 +110,15 @@ def error_place(path: str) -> str:
     """Where in the rule an error is, in words ("condition 2, value") instead of the JSON path ("all[1].value")."""
     if path == "name":
         return _("Name")
-    conditions = [int(n) + 1 for n in re.findall(r"\[(\d+)\]", path)]
+    # Only the indexes after all/any number conditions; one after "value" points into a between or list value.
+    conditions = [int(n) + 1 for n in re.findall(r"(?:all|any)\[(\d+)\]", path)]
     tail = path.rsplit(".", 1)[-1] if "." in path else ""
-    part = {"field": _("field"), "op": _("operator"), "value": _("value"), "days": _("days")}.get(tail, "")
+    item = re.fullmatch(r"value\[(\d+)\]", tail)
+    if item:
+        n = int(item.group(1))
+        part = {0: _("first value"), 1: _("second value")}.get(n) or _("value %(n)s") % {"n": n + 1}
+    else:
+        part = {"field": _("field"), "op": _("operator"), "value": _("value"), "days": _("days")}.get(tail, "")
     where = _("condition %(n)s") % {"n": ".".join(str(n) for n in conditions)} if conditions else _("Rule")
     return f"{where}, {part}" if part else where
 
