@@ -66,6 +66,12 @@ bench: setup
 	$(PIP) install -q -e '.[bench]'
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
+# Every admin screen as PNGs for reviewers, es/en, desktop/phone, into var/screenshots/ (bench/screenshots.py).
+.PHONY: screenshots
+screenshots: export DEMO_MODE ?= 1
+screenshots: setup
+	$(PY) bench/screenshots.py $(ARGS)
+
 # One figure: `make bench-shopify_sync`, `make bench-widget_api ARGS=--quick`, ...
 bench-%: export DEMO_MODE ?= 1
 bench-%: setup

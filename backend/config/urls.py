@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("backend.dashboard.urls")),
     path("", include("backend.events.urls")),
     path("", include("backend.recommendations.urls")),
+    path("", include("backend.recommendations.admin_urls")),
     path("", include("backend.segments.urls")),
     path("", include("backend.popups.urls")),
     path("", include("backend.experiments.urls")),

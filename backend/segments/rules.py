@@ -10,6 +10,7 @@ Unknown fields or operators, wrong value types, trees deeper than MAX_DEPTH or l
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,13 +256,24 @@ def fields_catalog(lang: str = "en") -> list[dict]:
     for name, spec in FIELDS.items():
         label = (spec.es if es else spec.en) or (spec.true_es if es else spec.true_en)
         out.append({"field": name, "kind": spec.kind, "group": spec.group, "label": label,
-                    "ops": list(OPS_BY_KIND[spec.kind])})
+                    "ops": list(OPS_BY_KIND[spec.kind]), "min": spec.minimum, "max": spec.maximum,
+                    "step": _step(name, spec)})
     return out
 
 
-def _fmt(spec: Field, value: Any, es: bool, collection_names: dict[int, str]) -> str:
+def _step(name: str, spec: Field) -> str:
+    """The builder's number inputs refuse what validation would: counts and days are whole, money has cents."""
+    if spec.kind == "money" or (spec.kind == "number" and spec.maximum <= 1):
+        return "0.01"
+    if name.startswith("expected_"):
+        return "any"
+    return "1"
+
+
+def _fmt(spec: Field, value: Any, es: bool, collection_names: dict[int, str],
+         money: Callable[[float], str] | None = None) -> str:
     if spec.kind == "money":
-        return f"{value:,.2f}"
+        return money(value) if money else f"{value:,.2f}"
     if spec.kind in ("number", "days"):
         return f"{value:g}"
     if spec.kind == "tier":
@@ -275,7 +287,8 @@ def _fmt(spec: Field, value: Any, es: bool, collection_names: dict[int, str]) ->
     return f"“{value}”"
 
 
-def _leaf_summary(node: dict, es: bool, default_days: int, names: dict[int, str]) -> str:
+def _leaf_summary(node: dict, es: bool, default_days: int, names: dict[int, str],
+                  money: Callable[[float], str] | None = None) -> str:
     spec = FIELDS[node["field"]]
     op, value = node["op"], node["value"]
     if spec.kind == "bool":
@@ -294,15 +307,18 @@ def _leaf_summary(node: dict, es: bool, default_days: int, names: dict[int, str]
     words = OP_WORDS[op][1 if es else 0]
     if op == "between":
         joiner = " y " if es else " and "
-        return f"{label} {words} {_fmt(spec, value[0], es, names)}{joiner}{_fmt(spec, value[1], es, names)}"
+        low, high = _fmt(spec, value[0], es, names, money), _fmt(spec, value[1], es, names, money)
+        return f"{label} {words} {low}{joiner}{high}"
     if op in ("in", "not_in"):
         return f"{label} {words} " + ", ".join(_fmt(spec, v, es, names) for v in value)
-    return f"{label} {words} {_fmt(spec, value, es, names)}"
+    return f"{label} {words} {_fmt(spec, value, es, names, money)}"
 
 
 def summarize(rule: dict, lang: str = "en", default_days: int = 30,
-              collection_names: dict[int, str] | None = None) -> str:
-    """One sentence for a validated rule, e.g. "orders is at least 2 and days since last order is more than 60"."""
+              collection_names: dict[int, str] | None = None, money: Callable[[float], str] | None = None) -> str:
+    """One sentence for a validated rule, e.g. "orders is at least 2 and days since last order is more than 60".
+
+    `money` writes an amount in the shop's currency ("100,00 €"); without it amounts are bare numbers."""
     es = lang.startswith("es")
     names = collection_names or {}
 
@@ -319,6 +335,6 @@ def summarize(rule: dict, lang: str = "en", default_days: int = 30,
             inner = walk(node["not"], False)
             inner = inner if inner.startswith("(") else f"({inner})"
             return f"no {inner}" if es else f"not {inner}"
-        return _leaf_summary(node, es, default_days, names)
+        return _leaf_summary(node, es, default_days, names, money)
 
     return walk(rule, True)

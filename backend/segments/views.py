@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
 from babel.dates import format_date
+from babel.numbers import get_currency_symbol
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -36,7 +38,7 @@ from . import membership
 from .evaluator import to_q
 from .models import Segment
 from .presets import display_name, ensure_presets
-from .rules import OP_WORDS, RuleError, fields_catalog, summarize, validate
+from .rules import CHANNEL_WORDS, OP_WORDS, TIER_WORDS, RuleError, fields_catalog, summarize, validate
 from .valuation import latest_fit
 
 MAX_RULE_BYTES = 16 * 1024
@@ -63,6 +65,13 @@ def _collection_names(shop: Shop, *rules: dict) -> dict[int, str]:
     for rule in rules:
         walk(rule)
     return dict(Collection.objects.for_shop(shop).filter(pk__in=ids).values_list("pk", "title")) if ids else {}
+
+
+def _collection_choices(shop: Shop) -> list[list]:
+    """The shop's collections by title, so "viewed collection" is picked by name rather than typed as an id."""
+    from backend.catalog.models import Collection
+
+    return [list(row) for row in Collection.objects.for_shop(shop).order_by("title").values_list("pk", "title")[:500]]
 
 
 def _clv_lines(shop: Shop, lang: str) -> tuple[str, str, str, str]:
@@ -96,23 +105,57 @@ def _clv_lines(shop: Shop, lang: str) -> tuple[str, str, str, str]:
     return line, sentence, backtest.reason_es if es else backtest.reason, gap
 
 
+def _money(shop: Shop, lang: str) -> Callable[[float], str]:
+    """Amounts in rule summaries as the merchant reads prices: in the shop's currency and the page's language."""
+    return lambda value: format_price(Decimal(str(value)), shop.currency, lang, shop.locale)
+
+
+def _currency_mark(shop: Shop, lang: str) -> dict[str, str | bool]:
+    """The currency symbol the builder shows beside a money input, on the side the page's language puts it."""
+    sample = format_price(Decimal(1), shop.currency, lang, shop.locale)
+    try:
+        symbol = get_currency_symbol(shop.currency, locale=babel_locale(lang, shop.locale))
+    except (ValueError, KeyError):
+        symbol = shop.currency
+    return {"symbol": symbol, "before": not sample.lstrip()[:1].isdigit()}
+
+
 def _pct(ratio: float | None) -> str:
     return _("not enough data") if ratio is None else f"{100 * ratio:.1f} %"
 
 
-def _js_words() -> dict[str, str]:
-    """The few words the builder's script writes into the page itself."""
+def _js_words(lang: str) -> dict:
+    """The words the builder's script writes into the page itself."""
     return {"anonymous": _("anonymous visitor"), "list_hint": _("separate several values with commas"),
-            "no": _("no"), "yes": _("yes"), "remove": _("Remove"), "value": _("Value")}
+            "no": _("no"), "yes": _("yes"), "remove": _("Remove"), "value": _("Value"), "and": _("and"),
+            "days": _("days"), "field": _("field"), "operator": _("operator"),
+            "condition": _("condition %(n)s"),
+            "need_number": _("enter a number"),
+            "need_range": _("enter a number from %(min)s to %(max)s"),
+            "need_whole": _("enter a whole number"),
+            "need_text": _("fill this in"),
+            "need_choice": _("choose at least one"),
+            "need_order": _("the first number must not be more than the second"),
+            "groups": {"attributes": _("Customer"), "behaviour": _("Purchases"), "engagement": _("Visits"),
+                       "predicted": _("Predicted value")},
+            # The rule's own bilingual choice words, so a chosen tier or channel reads the same as in the summary.
+            "tiers": {t: w[1 if lang == "es" else 0] for t, w in TIER_WORDS.items()},
+            "channels": {c: w[1 if lang == "es" else 0] for c, w in CHANNEL_WORDS.items()}}
 
 
 def error_place(path: str) -> str:
     """Where in the rule an error is, in words ("condition 2, value") instead of the JSON path ("all[1].value")."""
     if path == "name":
         return _("Name")
-    conditions = [int(n) + 1 for n in re.findall(r"\[(\d+)\]", path)]
+    # Only the indexes after all/any number conditions; one after "value" points into a between or list value.
+    conditions = [int(n) + 1 for n in re.findall(r"(?:all|any)\[(\d+)\]", path)]
     tail = path.rsplit(".", 1)[-1] if "." in path else ""
-    part = {"field": _("field"), "op": _("operator"), "value": _("value"), "days": _("days")}.get(tail, "")
+    item = re.fullmatch(r"value\[(\d+)\]", tail)
+    if item:
+        n = int(item.group(1))
+        part = {0: _("first value"), 1: _("second value")}.get(n) or _("value %(n)s") % {"n": n + 1}
+    else:
+        part = {"field": _("field"), "op": _("operator"), "value": _("value"), "days": _("days")}.get(tail, "")
     where = _("condition %(n)s") % {"n": ".".join(str(n) for n in conditions)} if conditions else _("Rule")
     return f"{where}, {part}" if part else where
 
@@ -127,9 +170,10 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     segments = []
     rows = list(Segment.objects.for_shop(shop).order_by("pk"))
     names = _collection_names(shop, *(s.rules for s in rows if isinstance(s.rules, dict)))
+    money = _money(shop, lang)
     for s in rows:
         try:
-            summary = summarize(validate(s.rules), lang, settings.viewed_window_days, names)
+            summary = summarize(validate(s.rules), lang, settings.viewed_window_days, names, money)
         except RuleError:
             summary = "—"
         segments.append({"pk": s.pk, "name": display_name(s, lang), "slug": s.slug, "count": s.member_count,
@@ -196,10 +240,11 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             return redirect(link(request, f"/admin/segments/{segment.pk}/", lang, saved=1))
     return render(request, "segments/edit.html", {
         "id_token": getattr(request, "session_token", ""),
-        "words": _js_words(), "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
+        "words": _js_words(lang), "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
         # RuleError's problems come in both languages; the view's own are already in the page's.
         "errors": [{"path": error_place(e["path"]), "text": e.get("text") or e[lang]} for e in errors],
-        "fields": fields_catalog(lang),
+        "fields": fields_catalog(lang), "currency": _currency_mark(shop, lang),
+        "collections": _collection_choices(shop),
         "op_words": {op: words[1 if lang == "es" else 0] for op, words in OP_WORDS.items()},
         "saved": request.GET.get("saved") == "1",
         "display_name": display_name(segment, lang) if segment else "",
@@ -232,7 +277,7 @@ def segment_preview(request: HttpRequest) -> JsonResponse:
     return JsonResponse({
         "ok": True,
         "count": members.count(),
-        "summary": summarize(rule, lang, ctx.viewed_window_days, _collection_names(shop, rule)),
+        "summary": summarize(rule, lang, ctx.viewed_window_days, _collection_names(shop, rule), _money(shop, lang)),
         "members": [{"id": r["pk"], "email": r["email"], "orders": r["orders_count"],
                      "spent": str(r["total_spent"]), "tier": r["value_tier"],
                      "last_order": r["last_order_at"].date().isoformat() if r["last_order_at"] else ""}

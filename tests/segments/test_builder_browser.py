@@ -62,6 +62,7 @@ def test_live_count_summary_and_preview_follow_the_rule(builder_page, shop):
     assert page.locator("#rule-summary").text_content() == "pedidos es al menos 2 o país es MX"
     assert json.loads(page.input_value("#rules"))["any"][1] == {"field": "country", "op": "eq", "value": "MX"}
 
+    page.click("#advanced summary")  # the JSON box hides behind "Advanced"
     page.fill("#rules", json.dumps({"field": "orders_count", "op": "gte", "value": 2}))
     page.wait_for_function("document.getElementById('rule-summary').textContent === 'pedidos es al menos 2'")
     assert count.text_content() == "2"

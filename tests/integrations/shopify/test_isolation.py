@@ -231,6 +231,29 @@ def merchant_screens_signed_for_b_never_show_or_change_a(client, shop_a: Shop, s
     assert snapshot(shop_a) == before
 
 
+@isolation_check("recommendations-product-rules")
+def product_rules_signed_for_b_never_show_or_change_a(client, shop_a: Shop, shop_b: Shop) -> None:
+    """Shop B's merchant sees none of A's products or rules, and cannot remove, mark or build on A's ids."""
+    from backend.catalog.models import Product
+    from backend.recommendations.complementary import save_rule
+    from backend.recommendations.models import ComplementaryRule, ProductPreference
+    from tests.dashboard.factories import session_token
+
+    secret = "zz-secret-of-shop-a"
+    jacket, hat = (Product.objects.create(shop=shop_a, platform_id=f"9{i}", title=f"{secret} {i}") for i in (1, 2))
+    rule = save_rule(shop_a, source_product=jacket.pk, target_products=[hat.pk])
+    ProductPreference.objects.create(shop=shop_a, product=hat, rebuyable=True)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {session_token(shop_b)}"}
+    resp = client.get("/admin/product-rules/", **auth)
+    assert resp.status_code == 200 and secret not in resp.content.decode()
+    assert client.post("/admin/product-rules/", {"action": "remove_rule", "rule": rule.pk}, **auth).status_code == 404
+    for form in ({"action": "remove_rebuyable", "product": hat.pk}, {"action": "add_rebuyable", "product": jacket.pk},
+                 {"action": "add_rule", "source": f"p:{jacket.pk}", "targets": [f"p:{hat.pk}"]}):
+        assert client.post("/admin/product-rules/", form, **auth).status_code == 400, form
+    assert list(ComplementaryRule.all_shops.values_list("pk", flat=True)) == [rule.pk]
+    assert list(ProductPreference.all_shops.values_list("product_id", "rebuyable")) == [(hat.pk, True)]
+
+
 # --- the walk ------------------------------------------------------------------------------------------------------
 
 

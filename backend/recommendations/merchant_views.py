@@ -1,0 +1,112 @@
+"""The merchant's product rules screen: complementary rules ("jackets -> hats, gloves") and re-buyable products.
+
+Runs under the dashboard's `merchant_view` and on `request.shop` only: every product, collection and rule id a form
+sends is looked up inside that shop, so another shop's id is refused (400) or not found (404), never used.
+Changes go to the dashboard's audit trail.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from backend.catalog.models import Collection, Product
+from backend.dashboard import audit
+from backend.dashboard.auth import merchant_view
+from backend.dashboard.language import page_lang
+from backend.dashboard.shell import link
+from backend.shops.models import Shop
+
+from .complementary import MAX_TARGETS, save_rule
+from .models import ComplementaryRule, ProductPreference
+
+MAX_CHOICES = 500  # products and collections offered in the pickers, by title
+
+
+def _ref(raw: str) -> tuple[str, int] | None:
+    """A picker value, "p:12" (product) or "c:5" (collection); anything else is None."""
+    kind, _sep, pk = raw[:24].partition(":")
+    return (kind, int(pk)) if kind in ("p", "c") and pk.isdecimal() and len(pk) <= 12 else None
+
+
+def _add_rule(shop: Shop, post) -> str:
+    """Save a rule from the form; the problem in the page's language, or "" when saved."""
+    source = _ref(post.get("source", ""))
+    targets = [t for t in (_ref(v) for v in post.getlist("targets")[:MAX_TARGETS + 1]) if t]
+    if source is None:
+        return _("Choose the product or collection the rule starts from.")
+    if not targets:
+        return _("Choose at least one product or collection to show with it.")
+    if len(targets) > MAX_TARGETS:
+        return _("At most %(n)s products and collections per rule.") % {"n": MAX_TARGETS}
+    if source in targets:
+        return _("A product or collection cannot complement itself.")
+    try:
+        save_rule(shop, source_product=source[1] if source[0] == "p" else None,
+                  source_collection=source[1] if source[0] == "c" else None,
+                  target_products=[pk for kind, pk in targets if kind == "p"],
+                  target_collections=[pk for kind, pk in targets if kind == "c"])
+    except ValidationError:  # an id from another shop or one deleted meanwhile
+        return _("One of the chosen products or collections is not in your catalogue.")
+    return ""
+
+
+def _rule_rows(shop: Shop) -> list[dict]:
+    rules = (ComplementaryRule.objects.for_shop(shop).select_related("source_product", "source_collection")
+             .prefetch_related("target_products", "target_collections").order_by("pk"))
+    return [{"pk": r.pk,
+             "source": r.source_product.title if r.source_product else r.source_collection.title,
+             "source_is_collection": r.source_collection_id is not None,
+             "targets": [p.title for p in r.target_products.all()] + [c.title for c in r.target_collections.all()]}
+            for r in rules]
+
+
+@merchant_view
+@require_http_methods(["GET", "POST"])
+def product_rules(request: HttpRequest) -> HttpResponse:
+    shop = request.shop
+    lang = page_lang(request, shop)
+    problem = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")[:32]
+        if action == "add_rule":
+            problem = _add_rule(shop, request.POST)
+            if not problem:
+                audit.record(shop, request, "complementary_rule.added", "product_rules", None,
+                             {"source": request.POST.get("source", "")[:24],
+                              "targets": request.POST.getlist("targets")[:MAX_TARGETS]})
+        elif action == "remove_rule":
+            raw = request.POST.get("rule", "")[:12]
+            rule = ComplementaryRule.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdecimal() else None
+            if rule is None:
+                raise Http404("no such rule in this shop")
+            audit.record(shop, request, "complementary_rule.removed", f"complementary_rule:{rule.pk}",
+                         {"source_product": rule.source_product_id, "source_collection": rule.source_collection_id},
+                         None)
+            rule.delete()
+        elif action in ("add_rebuyable", "remove_rebuyable"):
+            raw = request.POST.get("product", "")[:12]
+            product = Product.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdecimal() else None
+            if product is None:
+                problem = _("Choose a product from your catalogue.")
+            else:
+                on = action == "add_rebuyable"
+                ProductPreference.objects.for_shop(shop).update_or_create(
+                    shop=shop, product=product, defaults={"rebuyable": on})
+                audit.record(shop, request, "product.rebuyable", f"product:{product.pk}", not on, on)
+        else:
+            problem = _("Unknown action.")
+        if not problem:
+            return redirect(link(request, "/admin/product-rules/", lang, saved=1))
+    products = list(Product.objects.for_shop(shop).order_by("title").values_list("pk", "title")[:MAX_CHOICES])
+    collections = list(Collection.objects.for_shop(shop).order_by("title").values_list("pk", "title")[:MAX_CHOICES])
+    rebuyable = (ProductPreference.objects.for_shop(shop).filter(rebuyable=True).select_related("product")
+                 .order_by("product__title"))
+    return render(request, "recommendations/product_rules.html", {
+        "lang": lang, "shop": shop, "id_token": getattr(request, "session_token", ""),
+        "rules": _rule_rows(shop), "rebuyable": [(p.product_id, p.product.title) for p in rebuyable],
+        "products": products, "collections": collections, "problem": problem,
+        "saved": request.GET.get("saved") == "1", "max_targets": MAX_TARGETS,
+    }, status=400 if problem else 200)
