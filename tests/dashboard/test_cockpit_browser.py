@@ -84,6 +84,7 @@ def test_build_a_segment_and_see_its_count(admin, live_server, store, lang):
         update_profile(resolve_customer(c))
     admin.goto(f"{live_server.url}/admin/segments/new/?lang={lang}")
     admin.fill("#name", {"en": "Two or more", "es": "Dos o más"}[lang])
+    admin.click("#advanced summary")  # the JSON box hides behind "Advanced"
     admin.fill("#rules", json.dumps({"field": "orders_count", "op": "gte", "value": 2}))
     admin.wait_for_function("document.getElementById('member-count').textContent === '2'")
     admin.click("button[type=submit]")
