@@ -154,7 +154,9 @@ def basket_weights(baskets: Baskets, stats: ItemStats, anchor: float, params: Pa
     w = decay(baskets.times, anchor, params.half_life_days)
     if params.algorithm == "bm25":
         sizes = np.diff(baskets.matrix.indptr)
-        idf = np.maximum(np.log(max(stats.n_items_active, 2)) - np.log1p(sizes), 0.0)
+        # log1p(N / (1 + size)): the same as log N - log1p(size) on a big catalogue, but never 0 or below, so a
+        # small shop's customers whose history covers most of the catalogue still count (clipping silenced them).
+        idf = np.log1p(max(stats.n_items_active, 2) / (1.0 + sizes))
         w = w * idf * idf
     return w
 
