@@ -256,3 +256,18 @@ def recommend_for_items(neigh_matrix: sp.csr_matrix, items: np.ndarray, k: int,
     if len(candidates) > k:
         candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
     return candidates[np.argsort(-scores[candidates], kind="stable")]
+
+
+def personal_scores(lists: dict[int, tuple[Sequence[int], Sequence[float]]],
+                    weights: dict[int, float]) -> dict[int, float]:
+    """A shopper's scores from their history: each history item's neighbour list, scaled to its best neighbour,
+    times the item's weight, summed (recommended for you; items are any ids, the caller drops what to skip)."""
+    out: dict[int, float] = {}
+    for item, weight in weights.items():
+        ids, scores = lists.get(item, ((), ()))
+        top = max(scores, default=0.0)
+        if top <= 0 or weight <= 0:
+            continue
+        for neighbour, score in zip(ids, scores, strict=True):
+            out[neighbour] = out.get(neighbour, 0.0) + weight * score / top
+    return out

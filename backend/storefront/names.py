@@ -14,7 +14,7 @@ from .merchandising import algorithm_choices
 from .models import Widget
 
 WIDGET_NAMES = {Widget.ALSO_BOUGHT: _("Customers also bought"), Widget.RECENTLY_VIEWED: _("Continue shopping"),
-                Widget.BESTSELLERS: _("Bestsellers")}
+                Widget.BESTSELLERS: _("Bestsellers"), Widget.FOR_YOU: _("Recommended for you")}
 _ALSO_BOUGHT = {
     "bm25": (_("Balanced"), _("Products often bought with this one; rare pairings count more than everyday ones.")),
     "cosine": (_("Similar baskets"), _("Products whose buyers overlap most with this product's buyers.")),
