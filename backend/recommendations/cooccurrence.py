@@ -258,6 +258,17 @@ def recommend_for_items(neigh_matrix: sp.csr_matrix, items: np.ndarray, k: int,
     return candidates[np.argsort(-scores[candidates], kind="stable")]
 
 
+# Recommended for you: how much one history signal counts, by kind and age (for_you.py and its bench share these).
+PERSONAL_HALF_LIFE_DAYS = 30.0
+PERSONAL_KIND_WEIGHT = {"purchase": 1.0, "cart": 0.8, "view": 0.4}
+
+
+def personal_weight(kind: str, age_seconds: float | None) -> float:
+    """A purchase, cart add or view, halved every PERSONAL_HALF_LIFE_DAYS (unknown age: half)."""
+    decay = 0.5 if age_seconds is None else 2.0 ** (-max(age_seconds, 0.0) / (PERSONAL_HALF_LIFE_DAYS * DAY))
+    return PERSONAL_KIND_WEIGHT[kind] * decay
+
+
 def personal_scores(lists: dict[int, tuple[Sequence[int], Sequence[float]]],
                     weights: dict[int, float]) -> dict[int, float]:
     """A shopper's scores from their history: each history item's neighbour list, scaled to its best neighbour,

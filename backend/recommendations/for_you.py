@@ -1,17 +1,16 @@
 """Recommended for you: the shopper's own history (purchases, cart, views) through the shop's co-purchase lists,
 topped up with the bestsellers of their segment. Callable for one customer (emails) or one visitor (widgets).
 
-Each history product weighs by kind (a purchase or a cart add says more than a view) and recency (half-life
-HALF_LIFE_DAYS); its stored also-bought list (the "auto" list the shop's backtest chose, see also_bought.py) is
-scaled to its best neighbour and added up with that weight: `cooccurrence.personal_scores`, the same function
-bench/bench_for_you.py measures on UCI Online Retail.
+Each history product weighs by kind (a purchase or a cart add says more than a view) and recency
+(`cooccurrence.personal_weight`); its stored also-bought list (the "auto" list the shop's backtest chose, see
+also_bought.py) is scaled to its best neighbour and added up with that weight: `cooccurrence.personal_scores`,
+the same function bench/bench_for_you.py measures on UCI Online Retail.
 Consent: without analytics consent no event (views, cart adds) is read; a known customer's orders still count
 (the shop holds them to fulfil them, not from tracking). A storefront request without consent (ctx.personal False)
 gets the segment's bestsellers only.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -29,17 +28,9 @@ from backend.recommendations.models import AlsoBoughtList
 from backend.recommendations.registry import MAX_LIMIT, RecommendationContext
 from backend.shops.models import Shop
 
-HALF_LIFE_DAYS = 30.0
-KIND_WEIGHT = {"purchase": 1.0, "cart": 0.8, "view": 0.4}
 MAX_HISTORY = 30  # most recent distinct products used: older ones add little and each costs a list read
 EVENT_SCAN = 300
 EVENT_DAYS = 90
-
-
-def _decayed(at: datetime | None, now: datetime) -> float:
-    if at is None:
-        return 0.5
-    return math.exp2(-max((now - at).total_seconds(), 0.0) / (HALF_LIFE_DAYS * 86400.0))
 
 
 def history(shop: Shop, customer_id: int | None, visitor_id: str, consent: bool) -> dict[int, float]:
@@ -48,7 +39,7 @@ def history(shop: Shop, customer_id: int | None, visitor_id: str, consent: bool)
     weights: dict[int, float] = {}
 
     def add(product_id: int, kind: str, at: datetime | None) -> None:
-        w = KIND_WEIGHT[kind] * _decayed(at, now)
+        w = co.personal_weight(kind, (now - at).total_seconds() if at else None)
         if w > weights.get(product_id, 0.0):
             weights[product_id] = w
 
