@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -204,7 +204,7 @@ def full_recompute(shop: Shop, algorithms: list[str] | None = None) -> dict:
              core_s, write_s)
     return {"lines": len(products), "products": len(pks), "lists": written, "seconds": round(took, 2),
             "read_s": round(read_s, 2), "backtest_s": round(backtest_s, 2), "core_s": round(core_s, 2),
-            "write_s": round(write_s, 2), "chosen": pick}
+            "write_s": round(write_s, 2), "chosen": asdict(pick)}  # plain JSON: a Celery result
 
 
 def choose(shop: Shop, keys: np.ndarray, items: np.ndarray, times: np.ndarray, n_items: int

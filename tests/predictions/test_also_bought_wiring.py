@@ -87,7 +87,7 @@ def test_small_catalogue_of_noise_serves_close_to_popularity_and_no_worse(shop):
     result = also_bought.full_recompute(shop)
     row = also_bought_record.latest_row(shop.pk)
     assert row is not None and row.n_customers > 20 and "popularity" in row.metrics
-    assert result["chosen"].blend >= 0.75, row.chosen
+    assert result["chosen"]["blend"] >= 0.75, row.chosen
     served, popularity = _served_vs_popularity(shop, row)
     assert served >= popularity, (served, popularity)
 
@@ -105,7 +105,7 @@ def test_large_shop_with_real_pairs_keeps_the_similarity(shop):
         purchases += [(c, pks[first], start), (c, pks[first + 1], start - float(rng.uniform(5, 60)))]
     _orders(shop, purchases)
     pick = also_bought.full_recompute(shop)["chosen"]
-    assert pick.blend <= 0.25 and pick.algorithm != "lift", pick
+    assert pick["blend"] <= 0.25 and pick["algorithm"] != "lift", pick
     # Who looks at 2i is shown 2i+1 first.
     for i in (0, 2, 10):
         assert also_bought.stored_neighbours(shop, pks[i])[0] == pks[i + 1]
@@ -116,7 +116,7 @@ def test_lift_is_served_only_when_it_beats_popularity_and_the_screen_says_why(sh
     WidgetRule.objects.create(shop=shop, widget="also_bought", algorithm="lift")
     invalidate(shop.pk)
     pick = also_bought.full_recompute(shop)["chosen"]
-    assert not pick.lift_ok
+    assert not pick["lift_ok"]
     row = also_bought_record.latest_row(shop.pk)
     assert row.metrics["lift+0.00pop"]["recall"] <= row.metrics["popularity"]["recall"]
     assert not AlsoBoughtList.objects.for_shop(shop).filter(algorithm="lift").exists()
@@ -140,6 +140,16 @@ def test_lift_that_wins_keeps_its_lists(shop):
     _orders(shop, purchases)
     WidgetRule.objects.create(shop=shop, widget="also_bought", algorithm="lift")
     invalidate(shop.pk)
-    assert also_bought.full_recompute(shop)["chosen"].lift_ok
+    assert also_bought.full_recompute(shop)["chosen"]["lift_ok"]
     assert AlsoBoughtList.objects.for_shop(shop).filter(algorithm="lift").exists()
     assert also_bought.stored_neighbours(shop, pks[4], "lift")[0] == pks[5]
+
+
+def test_the_nightly_task_result_is_plain_json(shop):
+    import json
+
+    from backend.recommendations.tasks import recompute_shop
+
+    _small_noise_shop(shop)
+    result = recompute_shop(shop.pk)
+    assert json.loads(json.dumps(result))["chosen"]["algorithm"] in {"bm25", "cosine", "jaccard", "lift"}
