@@ -153,3 +153,17 @@ def test_the_nightly_task_result_is_plain_json(shop):
     _small_noise_shop(shop)
     result = recompute_shop(shop.pk)
     assert json.loads(json.dumps(result))["chosen"]["algorithm"] in {"bm25", "cosine", "jaccard", "lift"}
+
+
+def test_a_new_order_keeps_the_touched_lists_on_the_chosen_blend(shop):
+    pks = _small_noise_shop(shop)
+    assert also_bought.full_recompute(shop)["chosen"]["blend"] == 1.0
+    before = also_bought.stored_neighbours(shop, pks[20])
+    buyer = f.customer(shop)
+    o = Order.objects.create(shop=shop, platform_id="new", customer=buyer, processed_at=timezone.now())
+    LineItem.objects.create(shop=shop, order=o, platform_id="new-1", product_id=pks[20], quantity=1, price=10)
+    LineItem.objects.create(shop=shop, order=o, platform_id="new-2", product_id=pks[39], quantity=1, price=10)
+    assert also_bought.update_for_products(shop, [pks[20], pks[39]]) == 2
+    after = also_bought.stored_neighbours(shop, pks[20])
+    # Still the bestsellers (popularity serves this shop), not the one co-purchase the new order made.
+    assert after[:5] == before[:5] and after[0] != pks[39]
