@@ -5,7 +5,7 @@ it). The backtest holds out the shop's own last 90 days and scores every candida
 returning customers bought (backend.predictions.also_bought_choice). Shown for the full catalogue and for a small
 shop made from the same orders (only its 60 best-selling products and a tenth of its customers), where co-purchase
 data is thin. Lift is a candidate too, since merchants can pick it today. Goal: the chosen candidate is at least as
-good as popularity on each shop's own history. (The choice is not yet wired into the stored lists.)
+good as popularity on each shop's own history. The nightly recompute runs the same backtest and serves the winner.
 Data: ../shared/data/online_retail_uci (skipped, with the reason, when absent).
 """
 from __future__ import annotations

@@ -6,7 +6,8 @@ purchases and recommends `k` products they had not bought. recall@k = share of t
 A candidate is a similarity from `cooccurrence` and a blend share: score = (1 - blend) * similarity + blend *
 popularity, each scaled to [0, 1] per customer. blend = 1 is plain popularity, the baseline every shop can have,
 so the winner is never worse than popularity on the shop's own history; thin data (a small catalogue, few
-co-purchases) pushes the winner towards it. Pure NumPy/SciPy: the offline bench and the app call the same code.
+co-purchases) pushes the winner towards it (see `choose`).
+Pure NumPy/SciPy: the offline bench and the app call the same code.
 """
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ class Result:
         return "popularity" if self.blend == 1.0 else f"{self.algorithm}+{self.blend:.2f}pop"
 
 
+def name_of(algorithm: str, blend: float) -> str:
+    return Result(algorithm, blend, 0.0, 0.0).name
+
+
 @dataclass
 class AlsoBoughtBacktest:
     cut: float
@@ -43,6 +48,9 @@ class AlsoBoughtBacktest:
     n_items: int
     results: list[Result] = field(default_factory=list)
     chosen: Result | None = None
+
+    def result(self, algorithm: str, blend: float) -> Result | None:
+        return next((r for r in self.results if r.name == name_of(algorithm, blend)), None)
 
 
 def _scaled_rows(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -96,9 +104,41 @@ def backtest_also_bought(basket: np.ndarray, item: np.ndarray, times: np.ndarray
                 top = np.argpartition(-score, k - 1, axis=1)[:, :k]
                 found = np.take_along_axis(wanted, top, axis=1).sum(axis=1)
                 hits.setdefault((algorithm, blend), []).append(np.column_stack([found, wanted.sum(axis=1)]))
+    recalls = {}
     for (algorithm, blend), parts in hits.items():
         found, wanted = np.vstack(parts).T
+        recalls[algorithm, blend] = found / wanted
         result.results.append(Result(algorithm, blend, float(np.mean(found / wanted)), float(np.mean(found > 0))))
-    # Best recall wins; ties go to more popularity (the simpler, always-available answer).
-    result.chosen = max(result.results, key=lambda r: (round(r.recall, 6), r.blend))
+    result.chosen = choose(result.results, recalls)
     return result
+
+
+def choose(results: list[Result], recalls: dict[tuple[str, float], np.ndarray]) -> Result:
+    """Popularity unless a blend beats it by more than one standard error of the best recall: a similarity must
+    beat popularity by more than the noise of this shop's window to be served, so thin data (few returning
+    customers, a small catalogue) falls back to popularity. Among the rest, best recall; an exact tie goes to less
+    popularity (recall@10 does not see order inside the ten, and the similarity is what earned the lead)."""
+    best = max(results, key=lambda r: r.recall)
+    popularity = next(r for r in results if r.blend == 1.0)
+    per_customer = recalls[best.algorithm, best.blend]
+    margin = float(per_customer.std(ddof=1) / np.sqrt(len(per_customer))) if len(per_customer) > 1 else np.inf
+    if popularity.recall >= best.recall - margin - 1e-12:
+        return popularity
+    return max(results, key=lambda r: (round(r.recall, 6), -r.blend, r.algorithm != "lift"))
+
+
+def blend_row(ids: list[int], scores: list[float], popular_ids: list[int], popular_scores: list[float], blend: float,
+              top_k: int, own: int) -> tuple[list[int], list[float]]:
+    """One product's stored list as the backtest scored it: (1 - blend) * similarity scaled to its best neighbour
+    + blend * popularity scaled to the best seller. `popular_*` are the shop's top sellers, best first."""
+    top = max(scores, default=0.0)
+    mixed: dict[int, float] = {}
+    if blend < 1.0 and top > 0:
+        for i, s in zip(ids, scores, strict=True):
+            mixed[int(i)] = (1.0 - blend) * float(s) / top
+    if blend > 0.0:
+        for i, s in zip(popular_ids, popular_scores, strict=True):
+            mixed[int(i)] = mixed.get(int(i), 0.0) + blend * float(s)
+    mixed.pop(int(own), None)
+    ranked = sorted(((s, i) for i, s in mixed.items() if s > 0), key=lambda t: (-t[0], t[1]))[:top_k]
+    return [i for _, i in ranked], [s for s, _ in ranked]

@@ -154,7 +154,9 @@ def basket_weights(baskets: Baskets, stats: ItemStats, anchor: float, params: Pa
     w = decay(baskets.times, anchor, params.half_life_days)
     if params.algorithm == "bm25":
         sizes = np.diff(baskets.matrix.indptr)
-        idf = np.maximum(np.log(max(stats.n_items_active, 2)) - np.log1p(sizes), 0.0)
+        # log1p(N / (1 + size)): the same as log N - log1p(size) on a big catalogue, but never 0 or below, so a
+        # small shop's customers whose history covers most of the catalogue still count (clipping silenced them).
+        idf = np.log1p(max(stats.n_items_active, 2) / (1.0 + sizes))
         w = w * idf * idf
     return w
 
@@ -254,3 +256,29 @@ def recommend_for_items(neigh_matrix: sp.csr_matrix, items: np.ndarray, k: int,
     if len(candidates) > k:
         candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
     return candidates[np.argsort(-scores[candidates], kind="stable")]
+
+
+# Recommended for you: how much one history signal counts, by kind and age (for_you.py and its bench share these).
+PERSONAL_HALF_LIFE_DAYS = 30.0
+PERSONAL_KIND_WEIGHT = {"purchase": 1.0, "cart": 0.8, "view": 0.4}
+
+
+def personal_weight(kind: str, age_seconds: float | None) -> float:
+    """A purchase, cart add or view, halved every PERSONAL_HALF_LIFE_DAYS (unknown age: half)."""
+    decay = 0.5 if age_seconds is None else 2.0 ** (-max(age_seconds, 0.0) / (PERSONAL_HALF_LIFE_DAYS * DAY))
+    return PERSONAL_KIND_WEIGHT[kind] * decay
+
+
+def personal_scores(lists: dict[int, tuple[Sequence[int], Sequence[float]]],
+                    weights: dict[int, float]) -> dict[int, float]:
+    """A shopper's scores from their history: each history item's neighbour list, scaled to its best neighbour,
+    times the item's weight, summed (recommended for you; items are any ids, the caller drops what to skip)."""
+    out: dict[int, float] = {}
+    for item, weight in weights.items():
+        ids, scores = lists.get(item, ((), ()))
+        top = max(scores, default=0.0)
+        if top <= 0 or weight <= 0:
+            continue
+        for neighbour, score in zip(ids, scores, strict=True):
+            out[neighbour] = out.get(neighbour, 0.0) + weight * score / top
+    return out

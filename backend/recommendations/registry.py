@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from backend.shops.models import Shop
 
-WIDGETS = ("also_bought", "recently_viewed", "bestsellers")
+WIDGETS = ("also_bought", "recently_viewed", "bestsellers", "for_you")
+# Widgets whose list depends on who asks (their own history): never cached as a shared payload.
+PERSONAL_WIDGETS = ("recently_viewed", "for_you")
 
 # The merchant's choice of similarity for also-bought; the first is the default, chosen by the offline evaluation
 # in bench/bench_offline_quality.py (UCI Online Retail, validation split carved from the training period).
@@ -62,18 +64,25 @@ def _bestsellers(shop: Shop, ctx: RecommendationContext) -> list[int]:
     return bestsellers_with_fallback(shop, ctx)
 
 
+def _for_you(shop: Shop, ctx: RecommendationContext) -> list[int]:
+    from backend.recommendations.for_you import for_you
+
+    return for_you(shop, ctx)
+
+
 _ENGINES: dict[str, Callable[[Shop, RecommendationContext], list[int]]] = {
     "also_bought": _also_bought,
     "recently_viewed": _recently_viewed,
     "bestsellers": _bestsellers,
+    "for_you": _for_you,
 }
 
 
 def recommend(shop: Shop, widget: str, ctx: RecommendationContext) -> list[int]:
     """Product pks for one widget, best first, at most ctx.limit (capped at MAX_LIMIT).
 
-    Never empty for also_bought / bestsellers when the shop has any sellable product; recently_viewed may be empty
-    (nothing viewed yet, or no consent). Raises ValueError for an unknown widget.
+    Never empty for also_bought / bestsellers / for_you when the shop has any sellable product; recently_viewed may
+    be empty (nothing viewed yet, or no consent). Raises ValueError for an unknown widget.
     """
     engine = _ENGINES.get(widget)
     if engine is None:

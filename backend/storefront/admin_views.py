@@ -18,6 +18,7 @@ from backend.dashboard.audit import record
 from backend.dashboard.auth import csrf_unless_session_token, screen_shop
 from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link
+from backend.predictions.also_bought_record import widget_note
 from backend.shops.models import Shop
 
 from .access import forget_shops
@@ -165,6 +166,8 @@ def widgets_admin(request: HttpRequest) -> HttpResponse:
             "default_titles": DEFAULT_TITLES[widget],
             "data": data,
             "options": algorithm_options(widget),
+            # Why also-bought serves what it serves for this shop (its backtest; a lift pick that lost is not served).
+            "note": widget_note(shop.pk, data["algorithm"], lang) if widget == Widget.ALSO_BOUGHT else "",
             "errors": error_lines(errors.get(widget, {})),
             "lists": {
                 name: "\n".join(data[name])

@@ -14,6 +14,7 @@ class Widget(models.TextChoices):
     ALSO_BOUGHT = "also_bought", "Customers also bought"
     RECENTLY_VIEWED = "recently_viewed", "Continue shopping"
     BESTSELLERS = "bestsellers", "Bestsellers"
+    FOR_YOU = "for_you", "Recommended for you"  # home and cart pages: the shopper's own history (registry)
 
 
 class WidgetRule(ShopScoped):

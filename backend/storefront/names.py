@@ -14,7 +14,7 @@ from .merchandising import algorithm_choices
 from .models import Widget
 
 WIDGET_NAMES = {Widget.ALSO_BOUGHT: _("Customers also bought"), Widget.RECENTLY_VIEWED: _("Continue shopping"),
-                Widget.BESTSELLERS: _("Bestsellers")}
+                Widget.BESTSELLERS: _("Bestsellers"), Widget.FOR_YOU: _("Recommended for you")}
 _ALSO_BOUGHT = {
     "bm25": (_("Balanced"), _("Products often bought with this one; rare pairings count more than everyday ones.")),
     "cosine": (_("Similar baskets"), _("Products whose buyers overlap most with this product's buyers.")),
@@ -25,7 +25,8 @@ _ALSO_BOUGHT = {
 _METRIC = {"units": _("Most units sold"), "revenue": _("Most revenue")}
 _WINDOW = {"24h": _("in the last 24 hours"), "7d": _("in the last 7 days"), "30d": _("in the last 30 days")}
 _DEFAULT_LINE = {
-    Widget.ALSO_BOUGHT: _("Balanced: the choice that did best on real shops' orders."),
+    Widget.ALSO_BOUGHT: _("Tested on your own orders every night: the mix of similarity and bestsellers that best "
+                          "predicted what your customers bought next."),
     Widget.BESTSELLERS: _("Most units sold in the last 7 days."),
 }
 

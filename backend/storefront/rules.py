@@ -19,6 +19,7 @@ DEFAULT_TITLES: dict[str, dict[str, str]] = {
     Widget.ALSO_BOUGHT: {"en": "Customers also bought", "es": "Los clientes también compraron"},
     Widget.RECENTLY_VIEWED: {"en": "Continue shopping", "es": "Sigue comprando"},
     Widget.BESTSELLERS: {"en": "Bestsellers", "es": "Los más vendidos"},
+    Widget.FOR_YOU: {"en": "Recommended for you", "es": "Recomendado para ti"},
 }
 DEFAULT_LIMIT = 8
 _RULE_TTL = 300

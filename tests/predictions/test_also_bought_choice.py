@@ -42,7 +42,8 @@ def test_where_pairs_are_noise_the_choice_is_still_never_worse_than_popularity()
     bt = abc.backtest_also_bought(*_shop(pairs_matter=False, seed=2), holdout_days=60)
     pop = next(r for r in bt.results if r.blend == 1.0)
     assert bt.chosen.recall >= pop.recall
-    assert bt.chosen.recall == max(r.recall for r in bt.results)
+    # Pairs that are noise do not beat popularity by more than the window's noise: popularity serves.
+    assert bt.chosen.blend == 1.0
     assert {r.name for r in bt.results} >= {"popularity", "bm25+0.00pop", "cosine+0.50pop", "jaccard+0.25pop"}
 
 

@@ -98,3 +98,16 @@ def test_registry_default_is_the_evaluated_default():
 
     assert DEFAULT_ALSO_BOUGHT_ALGORITHM == co.DEFAULT_PARAMS.algorithm == ALSO_BOUGHT_ALGORITHMS[0]
     assert set(ALSO_BOUGHT_ALGORITHMS) == set(co.ALGORITHMS)
+
+
+def test_bm25_keeps_pairs_on_a_small_catalogue():
+    # 6 products; customers whose history covers most of the catalogue still bought 0 with 1 every time.
+    # Clipping the basket idf at 0 (log 6 - log1p(5) < 0) silenced every such basket and left 0 without neighbours.
+    b = co.encode_tuples([([0, 1, 2, 3, 4], float(d)) for d in range(4)] + [([2, 3, 4, 5], 5.0)] * 4)
+    n = co.neighbours(b, anchor=5.0, params=co.Params(algorithm="bm25", min_support=2, half_life_days=1e6))
+    nb, sc = n.of(0)
+    assert 1 in list(nb) and (sc > 0).all()
+    # The idf still favours small baskets: a pair bought alone weighs more than the same pair in a big basket.
+    w = co.basket_weights(co.encode_tuples([([0, 1], 0.0), ([0, 1, 2, 3, 4], 0.0)]), co.stats_from_totals(
+        np.ones(6), np.ones(6), 2.0), 0.0, co.Params(algorithm="bm25", half_life_days=1e6))
+    assert w[0] > w[1] > 0
