@@ -122,7 +122,7 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
         else {"Cache-Control": f"public, max-age={PUBLIC_TTL}, stale-while-revalidate={STALE_TTL}", **vary}
     )
     head = {"widget": widget, "enabled": rule.enabled, "title": rule.title(locale), "locale": locale,
-            "currency": shop.currency}
+            "currency": shop.currency, "platform": shop.platform}  # platform: how the script adds to the cart
     if assignment is not None:  # the script echoes these on its impression, which logs the exposure
         head.update({"experiment": assignment.experiment_id, "variant": assignment.arm})
     if not rule.enabled:
