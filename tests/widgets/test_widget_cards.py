@@ -105,3 +105,28 @@ def test_a_sold_out_card_cannot_be_added(page, live_server, store):
     first, second = host.locator("li.pz-item button").all()[:2]
     assert first.is_disabled() and first.inner_text() == "Agotado"
     assert second.is_enabled() and second.inner_text() == "Añadir al carrito"
+
+
+HEADINGS = {"en": "Customers also bought", "es": "Los clientes también compraron"}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_cart_page_shows_what_goes_with_the_cart(page, live_server, store, lang):
+    page.goto(url(live_server, store, "products/trail-jacket", lang=lang))
+    page.locator("form[action$='/cart/add'] button").click()
+    page.wait_for_url("**/cart")
+    host = ready_widget(page, "also_bought")
+    shown = [t.strip() for t in host.locator("li .pz-name").all_text_contents()]
+    assert set(shown[:2]) == {"Wool Hat", "Winter Gloves"}, shown  # bought with the jacket, not the bestsellers
+    assert "Trail Jacket" not in shown
+    assert host.locator("h2").inner_text() == HEADINGS[lang]
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_bestsellers_under_a_collection_grid_do_not_repeat_it(page, live_server, store, lang):
+    page.goto(url(live_server, store, "collections/outdoor", lang=lang))
+    grid = set(page.locator(".grid .name").all_text_contents())
+    host = ready_widget(page, "bestsellers")
+    shown = [t.strip() for t in host.locator("li .pz-name").all_text_contents()]
+    assert shown and shown[0] == "Water Bottle"
+    assert not grid & set(shown), (grid, shown)
