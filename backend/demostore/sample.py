@@ -1,7 +1,8 @@
 """A small deterministic sample store (browser tests, Lighthouse bench, `manage.py seed_demostore`): catalog, orders.
 
 Orders make the co-purchases unambiguous: the jacket is bought with the hat (4 orders) and the gloves (3), never
-with the bottle, which is the overall bestseller on its own.
+with the bottle, which is the overall bestseller on its own. The bottle, socks and scarf are accessories, outside the
+Outdoor collection, so bestsellers under the Outdoor grid have something the grid does not already show.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ CATALOG = [
     ("xss-product", XSS_TITLE, "5.00", None),
     ("day-backpack", "Day Backpack", "59.00", None),
 ]
+
+ACCESSORIES = ("silk-scarf", "hiking-socks", "water-bottle")
 
 # (handles bought together, how many such orders)
 BASKETS = [
@@ -64,6 +67,7 @@ def seed_store(
     if origin:
         AllowedOrigin.objects.create(shop=shop, origin=origin.rstrip("/").lower())
     collection = Collection.objects.create(shop=shop, platform_id="500", title="Outdoor", handle="outdoor")
+    accessories = Collection.objects.create(shop=shop, platform_id="501", title="Accessories", handle="accessories")
     products: dict[str, Product] = {}
     created = timezone.now() - timedelta(days=30)
     for n, (handle, title, price, compare) in enumerate(CATALOG):
@@ -86,7 +90,8 @@ def seed_store(
             inventory_quantity=20,
             available_for_sale=True,
         )
-        CollectionMembership.objects.create(shop=shop, collection=collection, product=product, position=n)
+        home = accessories if handle in ACCESSORIES else collection
+        CollectionMembership.objects.create(shop=shop, collection=home, product=product, position=n)
         products[handle] = product
     # Bulk inserts send no per-order signals: the one recompute below does what they would have done.
     when = timezone.now() - timedelta(days=2)

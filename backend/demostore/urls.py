@@ -12,4 +12,5 @@ urlpatterns = [
     path("<str:domain>/products/<str:handle>", views.product, name="demostore-product"),
     path("<str:domain>/cart", views.cart, name="demostore-cart"),
     path("<str:domain>/cart/add", views.cart_add, name="demostore-cart-add"),
+    path("<str:domain>/cart/add.js", views.cart_add_js, name="demostore-cart-add-js"),
 ]

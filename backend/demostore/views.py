@@ -6,16 +6,19 @@ integrations/shopify/extension/blocks/app-embed.liquid), so the browser tests an
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.shortcuts import render as _render_page
 from django.urls import reverse
 from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from backend.catalog.models import Variant
 from backend.popups.campaigns import active_campaigns
 from backend.shops.models import Shop
 from backend.storefront.access import customer_signature
@@ -25,6 +28,8 @@ from . import catalog
 DIST = settings.BASE_DIR / "widgets" / "dist"
 ASSET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.(js|css)")
 CART_MAX_LINES = 50
+CART_JSON_MAX = 8_192  # bytes of a /cart/add.js body: a few lines with their properties
+CART_ADD_MAX_ITEMS = 10
 
 
 def _locale(request: HttpRequest, shop: Shop) -> str:
@@ -143,6 +148,73 @@ def cart_add(request: HttpRequest, domain: str) -> HttpResponse:
         lines[product_id] = min(99, lines.get(product_id, 0) + 1)
         request.session["demo_cart"] = list(lines.items())[-CART_MAX_LINES:]
     return redirect("demostore-cart", domain=shop.domain)
+
+
+def _cart_error(status: int, description: str) -> JsonResponse:
+    """Shopify's AJAX cart error shape: {status, message, description}."""
+    return JsonResponse({"status": status, "message": "Cart Error", "description": description}, status=status)
+
+
+def _cart_lines(shop: Shop, body: object) -> list[tuple[str, int, dict[str, str]]] | str:
+    """(product id, quantity, properties) per requested line, or why the request is refused."""
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not 1 <= len(items) <= CART_ADD_MAX_ITEMS:
+        return f"items must be a list of 1..{CART_ADD_MAX_ITEMS} lines"
+    ids = []
+    for item in items:
+        if not isinstance(item, dict):
+            return "each line must be an object"
+        raw = item.get("id")
+        variant = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        if not isinstance(variant, str) or not variant.isascii() or not variant.isdigit() or len(variant) > 20:
+            return "id must be a variant id"
+        ids.append(variant)
+    variants = dict(Variant.objects.for_shop(shop).filter(platform_id__in=ids, product__deleted_at__isnull=True)
+                    .values_list("platform_id", "product__platform_id"))
+    lines = []
+    for item, variant in zip(items, ids, strict=True):
+        quantity = item.get("quantity", 1)
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 99:
+            return "quantity must be 1..99"
+        props = item.get("properties") or {}
+        if not isinstance(props, dict) or len(props) > 10 or not all(
+            isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 64 and len(v) <= 255 for k, v in props.items()
+        ):
+            return "properties must be up to 10 short text values"
+        if variant not in variants:
+            return "Cannot find variant"
+        lines.append((variants[variant], quantity, props))
+    return lines
+
+
+@csrf_exempt  # JSON only: a cross-site form cannot send application/json without a CORS preflight we never allow
+@require_POST
+def cart_add_js(request: HttpRequest, domain: str) -> JsonResponse:
+    """A stand-in for Shopify's AJAX cart API (`POST /cart/add.js` with `{"items": [{id, quantity, properties}]}`),
+    so the widgets' add-to-cart buttons work on the demo store as on a Shopify theme."""
+    shop = _shop(domain)
+    if request.content_type != "application/json":
+        return _cart_error(415, "send application/json")
+    if len(request.body) > CART_JSON_MAX:
+        return _cart_error(413, "request too large")
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _cart_error(400, "malformed JSON")
+    lines = _cart_lines(shop, body)
+    if isinstance(lines, str):
+        return _cart_error(404 if lines == "Cannot find variant" else 422, lines)
+    cart = dict(request.session.get("demo_cart", []))
+    attribution = dict(request.session.get("demo_cart_widget", {}))
+    for product_id, quantity, props in lines:
+        cart[product_id] = min(99, cart.get(product_id, 0) + quantity)
+        widget = props.get("_personalize_widget", "")
+        if widget:  # the hidden line property, as Shopify keeps it on the line item
+            attribution[product_id] = widget[:32]
+    request.session["demo_cart"] = list(cart.items())[-CART_MAX_LINES:]
+    request.session["demo_cart_widget"] = {k: v for k, v in attribution.items() if k in cart}
+    items = [{"product_id": pid, "quantity": cart[pid], "properties": props} for pid, _, props in lines]
+    return JsonResponse({"items": items})
 
 
 @require_GET

@@ -27,6 +27,7 @@ CARD_TTL = 60.0  # seconds
 class Card:
     pk: int
     platform_id: str = ""
+    variant_id: str = ""  # the platform's id of the variant priced here: what an add-to-cart button adds
     title: str = ""
     url: str = ""
     image: str = ""
@@ -44,6 +45,7 @@ class Card:
             price, compare = self.price, self.compare_at_price
             cached = {
                 "id": self.platform_id,
+                "variant": self.variant_id or self.platform_id,
                 "title": self.title,
                 "url": self.url,
                 "image": self.image,
@@ -94,6 +96,7 @@ def _card(product: Product) -> Card:
     return Card(
         pk=product.pk,
         platform_id=product.platform_id,
+        variant_id=cheapest.platform_id if cheapest else "",
         title=product.title,
         url=product.url or (f"/products/{product.handle}" if product.handle else ""),
         image=product.image_url,
@@ -121,7 +124,8 @@ def cards(shop_id: int, pks: Iterable[int], reload: bool = False) -> dict[int, C
             found[pk] = card
     if missing:
         variants = Variant.objects.for_shop(shop_id).only(
-            "product_id", "price", "compare_at_price", "inventory_quantity", "inventory_tracked", "available_for_sale"
+            "product_id", "platform_id", "price", "compare_at_price", "inventory_quantity", "inventory_tracked",
+            "available_for_sale",
         )
         products = (
             Product.objects.for_shop(shop_id)

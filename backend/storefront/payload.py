@@ -5,8 +5,9 @@ excludes collections.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
+from itertools import zip_longest
 
 from backend.catalog.models import CollectionMembership
 
@@ -22,6 +23,8 @@ class WidgetRequest:
     limit: int
     product_id: int | None = None
     collection_id: int | None = None
+    exclude_collection_id: int | None = None  # a collection page's grid, which the widget must not repeat
+    cart_ids: tuple[int, ...] = ()  # the cart's products: also-bought of the whole cart
     visitor_id: str = ""
     customer_id: int | None = None
     segment: str = ""
@@ -37,6 +40,16 @@ def excluded_products(shop_id: int, rule: WidgetRuleData) -> frozenset[int]:
         .values_list("product_id", flat=True)
     )
     return rule.excluded_product_ids | frozenset(in_collections)
+
+
+CART_LOOKUPS = 10  # cart lines whose also-bought lists are merged; a longer cart adds little and costs a lookup each
+
+
+def collection_members(shop_id: int, collection_id: int | None) -> frozenset[int]:
+    if not collection_id:
+        return frozenset()
+    rows = CollectionMembership.objects.for_shop(shop_id).filter(collection_id=collection_id)
+    return frozenset(rows.values_list("product_id", flat=True))
 
 
 def _engine_picks(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData, exclude: frozenset[int]) -> list[int]:
@@ -56,11 +69,18 @@ def _engine_picks(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData, excl
         # Personal lists are built on every request: they check stock on remembered cards, shared ones in the db.
         sellable=partial(in_stock, shop.id) if req.personal else None,
     )
+    if req.widget == "also_bought" and req.cart_ids:
+        # The cart's also-bought: each line's list, taken in turns so every product in the cart contributes.
+        ctx = replace(ctx, exclude=exclude | frozenset(req.cart_ids))
+        lines = req.cart_ids[:CART_LOOKUPS]
+        lists = [recommend(shop.model, "also_bought", replace(ctx, product_id=pk)) for pk in lines]
+        return [pk for turn in zip_longest(*lists) for pk in turn if pk is not None]
     return recommend(shop.model, req.widget, ctx)
 
 
 def build_items(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData) -> list[dict]:
-    exclude = excluded_products(shop.id, rule)
+    exclude = excluded_products(shop.id, rule) | collection_members(shop.id, req.exclude_collection_id)
+    exclude |= frozenset(req.cart_ids)
     picks = _engine_picks(shop, req, rule, exclude)
     # Pins lead on every widget except "continue shopping", whose whole point is the shopper's own history.
     pinned = list(rule.pinned_product_ids) if req.widget != "recently_viewed" else []

@@ -45,6 +45,7 @@ STALE_TTL = 600  # seconds a stale one may still be served while it is rebuilt i
 RETRY_REBUILD = 5  # seconds a worker waits before checking again on a stale payload's rebuild
 LOCAL_TTL = 10  # seconds a worker reuses it from memory (still only under the shop's current rule version)
 ID_TTL = 60  # seconds a worker remembers which pk a product or collection id from the page names
+CART_IDS = 20  # product ids a cart widget may name: a cart page's lines, more are ignored past the check
 _WIDGETS = frozenset(Widget.values)
 
 
@@ -65,6 +66,19 @@ def _param(request: HttpRequest, name: str, pattern, default: str = "") -> str: 
     if value and not matches(pattern, value):
         raise BadParams(f"invalid {name}")
     return value
+
+
+def _cart(request: HttpRequest) -> list[str]:
+    """`cart=1,2,3`: the product ids in the shopper's cart (the cart widget's also-bought), at most CART_IDS."""
+    raw = request.GET.get("cart", "")
+    if not raw:
+        return []
+    if len(raw) > CART_IDS * 65:
+        raise BadParams(f"cart names at most {CART_IDS} products")
+    ids = list(dict.fromkeys(raw.split(",")))
+    if len(ids) > CART_IDS or not all(matches(PLATFORM_ID, i) for i in ids):
+        raise BadParams(f"cart must be up to {CART_IDS} comma-separated product ids")
+    return ids
 
 
 def _limit(request: HttpRequest, default: int) -> int:
@@ -95,6 +109,9 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
     cors = cors_headers(origin)
     product = _param(request, "product", PLATFORM_ID)
     collection = _param(request, "collection", PLATFORM_ID)
+    # A collection page's own grid: bestsellers there leave out what the grid above already shows.
+    not_collection = _param(request, "exclude_collection", PLATFORM_ID)
+    cart = _cart(request)
     visitor = _param(request, "visitor", VISITOR_ID)
     segment = _param(request, "segment", SEGMENT)
     locale = request.GET.get("locale") or shop.locale[:2]
@@ -122,13 +139,15 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
         else {"Cache-Control": f"public, max-age={PUBLIC_TTL}, stale-while-revalidate={STALE_TTL}", **vary}
     )
     head = {"widget": widget, "enabled": rule.enabled, "title": rule.title(locale), "locale": locale,
-            "currency": shop.currency}
+            "currency": shop.currency, "platform": shop.platform}  # platform: how the script adds to the cart
     if assignment is not None:  # the script echoes these on its impression, which logs the exposure
         head.update({"experiment": assignment.experiment_id, "variant": assignment.arm})
     if not rule.enabled:
         return _json(200, {**head, "items": []}, {**cors, **cache_headers})
 
     product_id, collection_id = _pk(Product, shop, product), _pk(Collection, shop, collection)
+    not_collection_id = _pk(Collection, shop, not_collection)
+    cart_ids = tuple(sorted({pk for pk in (_pk(Product, shop, i) for i in cart) if pk}))
 
     def build() -> bytes:
         req = WidgetRequest(
@@ -137,6 +156,8 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
             limit=limit,
             product_id=product_id,
             collection_id=collection_id,
+            exclude_collection_id=not_collection_id,
+            cart_ids=cart_ids,
             visitor_id=visitor if personal else "",
             customer_id=customer_pk(shop, caller.customer_platform_id) if personal else None,
             segment=segment,
@@ -151,6 +172,8 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
 
     # Keyed by what the payload is built from: made-up ids all share the payload of "no such product".
     cache_key = f"storefront:w:{shop.id}:{version}:{widget}:{product_id}:{collection_id}:{segment}:{locale}:{limit}"
+    if not_collection_id or cart_ids:
+        cache_key += f":n{not_collection_id}:c{'.'.join(map(str, cart_ids))}"
     if assignment is not None:
         cache_key += f":x{assignment.experiment_id}:{assignment.arm}"
     entry = hotcache.payloads.get(cache_key)

@@ -37,6 +37,7 @@ PUBLIC: dict[str, str] = {
     "demostore-product": "the demo storefront: public catalog pages by design",
     "demostore-cart": "the demo storefront's cart lives in the visitor's session",
     "demostore-cart-add": "the demo storefront's cart lives in the visitor's session",
+    "demostore-cart-add-js": "the demo storefront's cart lives in the visitor's session (Shopify's AJAX cart stand-in)",
     "dashboard-login": "the admin login form; shows nothing of any shop",
     "dashboard-login-link": "signed single-use login link: the link itself is the credential it checks",
     "dashboard-logout": "ends the session; shows nothing of any shop",

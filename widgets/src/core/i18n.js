@@ -6,6 +6,11 @@ const STRINGS = {
     bestsellers: "Bestsellers",
     sold_out: "Sold out",
     was: "Regular price",
+    prev: "Previous products",
+    next: "Next products",
+    add: "Add to cart",
+    added: "Added to cart",
+    add_failed: "Could not add to cart",
   },
   es: {
     also_bought: "Los clientes también compraron",
@@ -13,6 +18,11 @@ const STRINGS = {
     bestsellers: "Los más vendidos",
     sold_out: "Agotado",
     was: "Precio habitual",
+    prev: "Productos anteriores",
+    next: "Productos siguientes",
+    add: "Añadir al carrito",
+    added: "Añadido al carrito",
+    add_failed: "No se pudo añadir al carrito",
   },
 };
 
