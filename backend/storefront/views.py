@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from backend.catalog.models import Collection, Product
 from backend.core import outage
 from backend.experiments.runtime import Assignment, arm_for
+from backend.recommendations.registry import PERSONAL_WIDGETS
 
 from . import hotcache
 from .access import (
@@ -128,10 +129,10 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
         rule = with_arm(rule, assignment.config)
     limit = _limit(request, rule.limit)
     limit = min(limit, rule.limit)
-    # Only "continue shopping" and a known customer's list depend on who asks; everything else is shared.
-    personal = widget == Widget.RECENTLY_VIEWED or bool(caller.customer_platform_id)
-    if personal and widget == Widget.RECENTLY_VIEWED and not (visitor or caller.customer_platform_id):
-        personal = False  # no identity, nothing personal to show: an empty list anyone may cache
+    # Only the personal widgets ("continue shopping", "recommended for you") and a known customer's list depend on
+    # who asks; everything else is shared. With no identity (the script sends a visitor id only with analytics
+    # consent) a personal widget has nothing personal to show: its shared answer is one anyone may cache.
+    personal = bool(caller.customer_platform_id) or (widget in PERSONAL_WIDGETS and bool(visitor))
     vary = {"Vary": "Origin"}
     cache_headers = (
         {"Cache-Control": "private, no-store", **vary}

@@ -177,6 +177,12 @@ def test_cache_headers_public_vs_personal(client, shop, catalog):
     # An unsigned customer claim is ignored: the answer stays the shared, cacheable one.
     unsigned = get(client, "also_bought", key=shop.public_key, product=catalog[0].platform_id, customer="777")
     assert unsigned["Cache-Control"] == "public, max-age=60, stale-while-revalidate=600"
+    # "Recommended for you" is built from the visitor's own history: never a shared, cacheable answer for them;
+    # without a visitor id (no analytics consent) it is the segment's bestsellers, which anyone may cache.
+    for_you = get(client, "for_you", key=shop.public_key, visitor="v-123")
+    assert for_you.status_code == 200 and for_you["Cache-Control"] == "private, no-store"
+    anonymous = get(client, "for_you", key=shop.public_key)
+    assert anonymous["Cache-Control"] == "public, max-age=60, stale-while-revalidate=600"
 
 
 def test_origin_check_and_cors(client, shop, catalog):
