@@ -116,9 +116,9 @@ class Personalize_Storefront {
 			// The popup chunk asks the app whether a campaign applies; "cart" lets cart-required campaigns decide.
 			'data-popups'       => empty( $config['popups'] ) ? '' : '1',
 			'data-cart'         => ( function_exists( 'WC' ) && WC()->cart && WC()->cart->get_cart_contents_count() > 0 ) ? '1' : '0',
-			// The popup applies its code to the cart with the Store API, which needs the store's own nonce.
-			'data-store-api'    => ( ! empty( $config['popups'] ) && function_exists( 'rest_url' ) ) ? rest_url( 'wc/store/v1/' ) : '',
-			'data-store-nonce'  => ( ! empty( $config['popups'] ) && function_exists( 'wp_create_nonce' ) ) ? wp_create_nonce( 'wc_store_api' ) : '',
+			// Widget cards add to the cart, and the popup applies its code, with the Store API: it needs the store's nonce.
+			'data-store-api'    => function_exists( 'rest_url' ) ? rest_url( 'wc/store/v1/' ) : '',
+			'data-store-nonce'  => function_exists( 'wp_create_nonce' ) ? wp_create_nonce( 'wc_store_api' ) : '',
 		);
 	}
 
