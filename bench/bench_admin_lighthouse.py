@@ -26,7 +26,7 @@ from bench_lighthouse import CHROME_FLAGS, CHROMIUM, DOMAIN, LH_BIN, ROOT, app_e
 SCREENS = {
     "home": "/admin/", "widgets": "/admin/widgets/", "segments": "/admin/segments/", "popups": "/admin/popups/",
     "experiments": "/admin/experiments/", "analytics": "/admin/analytics/", "settings": "/admin/settings/",
-    "activity": "/admin/audit/",
+    "activity": "/admin/audit/", "product rules": "/admin/product-rules/",
 }
 TARGETS = {"lcp": 2500.0, "cls": 0.1, "tbt": 200.0}
 
@@ -55,7 +55,12 @@ def lighthouse(url: str, out: Path, desktop: bool, cookie: str) -> dict[str, flo
            f"--extra-headers={json.dumps({'Cookie': cookie})}"]
     if desktop:
         cmd.append("--preset=desktop")
-    subprocess.run(cmd, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=180)
+    for attempt in range(2):  # Lighthouse now and then loses the trace (NO_NAVSTART) and asks to be run again
+        done = subprocess.run(cmd, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=180)
+        if done.returncode == 0:
+            break
+        if attempt:
+            done.check_returncode()
     report = json.loads(out.read_text())
     if report.get("finalDisplayedUrl", url).split("?")[0] != url.split("?")[0]:
         sys.exit(f"{url} redirected to {report.get('finalDisplayedUrl')}: not signed in?")
