@@ -1,6 +1,7 @@
 """The result of an experiment in plain words, in the merchant's language."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from django.utils import translation
@@ -43,7 +44,8 @@ def _verdict(arm: str, comparison: Comparison, srm: SampleRatioCheck, visitors: 
         expected = "/".join(f"{e:.0f}" for e in srm.expected)
         return Verdict("srm", _("Traffic split is off (%(observed)s vs expected %(expected)s); results can't be "
                                 "trusted until fixed.") % {"observed": observed, "expected": expected})
-    if visitors < MIN_VISITORS:
+    if visitors < MIN_VISITORS or not (math.isfinite(comparison.lower) and math.isfinite(comparison.upper)):
+        # An unbounded interval (an arm with almost no visitors) says nothing yet: never print infinities.
         return Verdict("wait", _("Not enough visitors yet: %(n)s so far.") % {"n": visitors})
     parts = {
         "arm": arm,

@@ -84,12 +84,13 @@ def backtest_also_bought(basket: np.ndarray, item: np.ndarray, times: np.ndarray
     new.eliminate_zeros()
     users = np.flatnonzero((np.diff(seen.indptr) > 0) & (np.diff(new.indptr) > 0))
     result = AlsoBoughtBacktest(cut=cut, end=end, n_customers=len(users), n_items=n_items)
-    if not len(users):
+    if not len(users) or n_items < 2:  # nothing to rank against: the shop stays on the default
         return result
     baskets = co.encode(basket[train], item[train], times[train], n_items)
     popularity = co.item_stats(baskets, cut, params).weight
     pop = popularity / popularity.max() if popularity.max() > 0 else popularity
     hits: dict[tuple[str, float], list[np.ndarray]] = {}
+    top_k = min(k, pop.shape[0])  # a catalogue smaller than the list: rank all of it
     for algorithm in ALGORITHMS:
         neigh = co.neighbours(baskets, cut, replace(params, algorithm=algorithm)).matrix()
         for lo in range(0, len(users), BATCH):  # dense users x items blocks: bounded memory on big catalogues
@@ -101,7 +102,7 @@ def backtest_also_bought(basket: np.ndarray, item: np.ndarray, times: np.ndarray
                     continue  # popularity alone does not depend on the similarity
                 score = (1 - blend) * sim + blend * pop[None, :]
                 score[bought] = -1.0  # never recommend what they already bought
-                top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+                top = np.argpartition(-score, top_k - 1, axis=1)[:, :top_k]
                 found = np.take_along_axis(wanted, top, axis=1).sum(axis=1)
                 hits.setdefault((algorithm, blend), []).append(np.column_stack([found, wanted.sum(axis=1)]))
     recalls = {}

@@ -104,6 +104,10 @@ def backtest_clv(log: cands.OrderLog, today: int, holdout: int = HOLDOUT_DAYS,
         started = time.perf_counter()
         try:
             fitted = cands.fit_candidate(name, seen, cut, holdout)
+            pred = fitted.predict(seen, cut, holdout)
+            if not np.array_equal(pred.customers, customers):
+                raise ValueError("the candidate did not predict every customer")
+            scored = score(pred.value, actual, time.perf_counter() - started)
         except cands.Unusable as why:
             result.outcomes.append(Outcome(name, unusable_en=why.en, unusable_es=why.es))
             continue
@@ -112,8 +116,6 @@ def backtest_clv(log: cands.OrderLog, today: int, holdout: int = HOLDOUT_DAYS,
             result.outcomes.append(Outcome(name, unusable_en="it failed on this shop's data (logged for us)",
                                            unusable_es="falló con los datos de esta tienda (queda registrado)"))
             continue
-        pred = fitted.predict(seen, cut, holdout)
-        assert np.array_equal(pred.customers, customers)  # noqa: S101 - every candidate predicts every customer
-        result.outcomes.append(Outcome(name, score(pred.value, actual, time.perf_counter() - started)))
+        result.outcomes.append(Outcome(name, scored))
     result.chosen = choose(result.outcomes)
     return result

@@ -50,3 +50,18 @@ def test_where_pairs_are_noise_the_choice_is_still_never_worse_than_popularity()
 def test_a_shop_without_returning_customers_has_nothing_to_choose_from():
     bt = abc.backtest_also_bought(np.arange(10), np.arange(10) % 3, np.arange(10) * DAY, 3, holdout_days=2)
     assert bt.n_customers == 0 and bt.chosen is None and bt.results == []
+
+
+def test_a_catalogue_smaller_than_the_list_is_still_backtested():
+    """Four products, lists of ten: every product is ranked (numpy refused a top-10 of four, so the shop was never
+    tested and stayed on the untested default)."""
+    rng = np.random.default_rng(3)
+    cust, item, when = [], [], []
+    for c in range(300):
+        start = rng.uniform(0, 300)
+        for i, t in ((int(rng.integers(4)), start), (int(rng.integers(4)), start + rng.uniform(5, 60))):
+            cust.append(c)
+            item.append(i)
+            when.append(t * DAY)
+    bt = abc.backtest_also_bought(np.array(cust), np.array(item), np.array(when), 4, holdout_days=60)
+    assert bt.n_customers > 0 and bt.chosen is not None and bt.results
