@@ -35,8 +35,7 @@ def discount_input(spec: DiscountCodeSpec) -> dict:
         "endsAt": spec.ends_at.isoformat(),
         "usageLimit": 1,
         "appliesOncePerCustomer": True,
-        # Every buyer. 2026-04 has `context` only (`customerSelection`, what 2025-04 took, is gone).
-        "context": {"all": "ALL"},
+        **_all_buyers(),
     }
     if spec.kind == "free_shipping":
         return {**common, "destination": {"all": True}}

@@ -106,18 +106,24 @@ def receive_webhook(request: HttpRequest, shop_id: int) -> JsonResponse:
     return _respond(200, "queued" if fresh else "requeued")
 
 
-def delivery_key(webhook_id: str, topic: str, raw: bytes) -> str:
+def delivery_key(webhook_id: str, topic: str, raw: bytes, delivery_id: str = "") -> str:
     """What identifies one change: the webhook, its topic and the exact body. Not X-WC-Webhook-Delivery-ID:
     WooCommerce makes it from the webhook id and the current second, so two changes within a second share it.
-    A byte-for-byte replay gets the same key (applied once); a different body never does."""
-    # WooCommerce's webhook ids are numbers; the cap keeps a hostile header inside the 255-character column.
-    return f"wc:{webhook_id[:40] or '-'}:{topic}:{hashlib.sha256(raw).hexdigest()}"
+    A byte-for-byte replay gets the same key (applied once); a different body never does.
+
+    A delete's body is only `{"id": N}`, so delete → restore → delete would repeat the first key and the second
+    delete would be dropped: deletes also carry the delivery id (a retry of one delivery keeps it; applying a
+    delete twice changes nothing)."""
+    # WooCommerce's webhook ids are numbers; the caps keep a hostile header inside the 255-character column.
+    key = f"wc:{webhook_id[:40] or '-'}:{topic}:{hashlib.sha256(raw).hexdigest()}"
+    return f"{key}:{delivery_id[:64]}" if topic.endswith(".deleted") and delivery_id else key
 
 
 def _record(shop: Shop, topic: str, payload: dict, request: HttpRequest, raw: bytes) -> tuple[WebhookDelivery, bool]:
     webhook_id = (request.headers.get("X-WC-Webhook-ID") or "").strip()
     webhook_id = webhook_id if HEADER_TOKEN.match(webhook_id) else ""
-    event_id = delivery_key(webhook_id, topic, raw)
+    delivery_id = (request.headers.get("X-WC-Webhook-Delivery-ID") or "").strip()
+    event_id = delivery_key(webhook_id, topic, raw, delivery_id if HEADER_TOKEN.match(delivery_id) else "")
     try:
         with transaction.atomic():
             return WebhookDelivery.objects.create(

@@ -200,3 +200,23 @@ def test_a_replay_is_recognised_by_its_body_not_its_delivery_id(client, woo_shop
                           HTTP_X_WC_WEBHOOK_SIGNATURE=signature_for(secret, body))
     assert long_id.status_code == 200
     assert all(len(e) <= 255 for e in WebhookDelivery.objects.for_shop(woo_shop).values_list("event_id", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_second_delete_after_a_restore_is_applied(client, woo_shop, standin, eager_celery):
+    """A delete's body is only {"id": N}: delete -> restore -> delete repeats it byte for byte, and the second delete
+    must still win (it was answered "duplicate" and the product stayed live and recommended)."""
+    p = standin.store.get_product(standin.store.product_ids()[1])
+    p = {**p, "type": "simple", "variations": []}
+    product = Product.objects.for_shop(woo_shop)
+    assert post(client, woo_shop, p, delivery_id="upd-1").status_code == 200
+    assert post(client, woo_shop, {"id": p["id"]}, topic="product.deleted", delivery_id="del-1").status_code == 200
+    assert product.get(platform_id=str(p["id"])).deleted_at is not None
+    restored = {**p, "date_modified_gmt": "2030-01-01T00:00:00"}
+    assert post(client, woo_shop, restored, topic="product.restored", delivery_id="res-1").status_code == 200
+    again = post(client, woo_shop, {"id": p["id"]}, topic="product.deleted", delivery_id="del-2")
+    assert again.status_code == 200 and again.json()["status"] != "duplicate"
+    assert product.get(platform_id=str(p["id"])).deleted_at is not None
+    # A retry of that same delivery (same id, same body) is still recognised.
+    retry = post(client, woo_shop, {"id": p["id"]}, topic="product.deleted", delivery_id="del-2")
+    assert retry.json()["status"] == "duplicate"
