@@ -246,7 +246,7 @@ def suppressed(campaign: Campaign, shopper: Shopper, now: datetime, *, frequency
 
     `frequency=False` for a claim: the popup being claimed for was just shown, which the cap must not count.
     """
-    if campaign.require_cart and shopper.cart is not True:
+    if frequency and campaign.require_cart and shopper.cart is not True:  # a claim follows a popup shown with a cart
         return "cart_empty"
     if not shopper.visitor_id:
         return ""

@@ -133,3 +133,12 @@ def test_a_hold_out_arm_is_recorded_as_exposed_when_assigned(client, shop):
     exposure = Exposure.objects.for_shop(shop).get()
     assert (exposure.arm, exposure.visitor_id) == ("holdout", "held-visitor")
     assert claim(client, shop, campaign, "held-visitor").status_code == 404
+
+
+def test_a_campaign_that_needs_a_cart_hands_out_its_code_when_shown(client, shop):
+    """The popup was shown because the page had a cart; the claim does not say so again (it 404'd before)."""
+    campaign = make_campaign(shop, require_cart=True)
+    fill_pool(campaign, per_offer=3)
+    response = claim(client, shop, campaign, "visitor-cart")
+    assert response.status_code == 200, response.content
+    assert response.json()["offer"]["code"]
