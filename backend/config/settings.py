@@ -187,6 +187,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Public event endpoint budgets (requests per minute); raise for a NAT-heavy audience or a load test.
+# Behind our own load balancers: how many of them append to X-Forwarded-For (0: REMOTE_ADDR is the client).
+# Every per-address budget (events, codes, consents, sign-in attempts) counts the address this finds.
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
+# Public event endpoint budgets (events per minute); raise for a NAT-heavy audience or a load test.
 STOREFRONT_EVENTS_PER_IP_PER_MINUTE = env_int("STOREFRONT_EVENTS_PER_IP_PER_MINUTE", 600)
 STOREFRONT_EVENTS_PER_VISITOR_PER_MINUTE = env_int("STOREFRONT_EVENTS_PER_VISITOR_PER_MINUTE", 120)

@@ -178,11 +178,17 @@ def customer_pk(shop: ShopInfo, customer_platform_id: str) -> int | None:
 
 
 def client_ip(request: HttpRequest, via_proxy: bool = False) -> str:
-    """The shopper's address: behind Shopify's app proxy it is the first X-Forwarded-For hop."""
-    if via_proxy or getattr(settings, "STOREFRONT_TRUST_FORWARDED_FOR", False):
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
+    """The shopper's address, which every per-address budget counts: behind Shopify's app proxy the first
+    X-Forwarded-For hop; behind our own load balancers (TRUSTED_PROXY_HOPS = n) the n-th entry from the right,
+    the one our nearest trusted proxy appended (entries to its left are whatever the client sent)."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    hops = int(getattr(settings, "TRUSTED_PROXY_HOPS", 0) or 0)
+    if forwarded and not via_proxy and hops > 0:
+        entries = [part.strip() for part in forwarded.split(",")]
+        if len(entries) >= hops:
+            return entries[-hops][:64]
+    if forwarded and (via_proxy or getattr(settings, "STOREFRONT_TRUST_FORWARDED_FOR", False)):
+        return forwarded.split(",")[0].strip()[:64]
     return request.META.get("REMOTE_ADDR", "")[:64]
 
 
