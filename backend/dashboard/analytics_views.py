@@ -34,7 +34,7 @@ def source_name(kind: str, key: str, lang: str, campaigns: dict[str, str] | None
     """Widgets by their default title in the page's language; popups ("popup:<id>") by campaign name."""
     if kind == "widget":
         return DEFAULT_TITLES.get(key, {}).get(lang, key)
-    return (campaigns or {}).get(key) or f"Popup {key.removeprefix('popup:')}"
+    return (campaigns or {}).get(key) or _("Popup campaign (deleted)")
 
 
 def campaign_names(shop) -> dict[str, str]:  # noqa: ANN001 - a Shop

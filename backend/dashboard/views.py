@@ -146,7 +146,7 @@ def login_link(request: HttpRequest) -> HttpResponse:
     """A signed one-time link (e.g. from the WooCommerce plugin's settings page): signs in, then home."""
     found = shop_from_link(request.GET.get("token", "")[:512])
     if found is None:
-        return HttpResponse("This sign-in link is invalid, used or expired.", status=403, content_type="text/plain")
+        return HttpResponse(_("This sign-in link is invalid, used or expired."), status=403, content_type="text/plain")
     shop, actor = found
     sign_in(request, shop, actor=actor)
     return HttpResponseRedirect("/admin/")
