@@ -235,8 +235,9 @@ class Personalize_App {
 		$config  = array_intersect_key( $data, array_flip( $allowed ) );
 		update_option( self::OPTION_CONFIG, $config, true );
 		if ( ! empty( $config['connected'] ) && ! empty( $config['key_id'] ) ) {
-			// A reconnect made a new key; the one it replaced must not stay live.
-			self::delete_keys( (int) $config['key_id'] );
+			// A reconnect made a new key; the ones it replaced must not stay live. Only older ones: a key newer than
+			// the one the app names may be a reconnect in progress that the app has not switched to yet.
+			self::delete_keys( (int) $config['key_id'], (int) $config['key_id'] );
 		}
 		return true;
 	}

@@ -248,7 +248,8 @@ class Personalize_Storefront {
 		}
 		$inherits = isset( $attrs['query']['inherit'] ) && $attrs['query']['inherit'];
 		if ( $inherits && function_exists( 'is_product_category' ) && is_product_category() ) {
-			return $content . self::area( 'category', array( 'collection' => get_queried_object_id() ) );
+			// No collection of its own: the script tag already names the category, so bestsellers leave out its grid.
+			return $content . self::area( 'category' );
 		}
 		return $content;
 	}
