@@ -42,7 +42,8 @@ def excluded_products(shop_id: int, rule: WidgetRuleData) -> frozenset[int]:
     return rule.excluded_product_ids | frozenset(in_collections)
 
 
-CART_LOOKUPS = 10  # cart lines whose also-bought lists are merged; a longer cart adds little and costs a lookup each
+CART_LOOKUPS = 5  # cart lines whose also-bought lists are merged: a longer cart adds little, and each line is an
+# engine lookup a made-up cart (an uncached combination) could make us repeat
 
 
 def collection_members(shop_id: int, collection_id: int | None) -> frozenset[int]:

@@ -38,7 +38,7 @@ from .access import (
 )
 from .fields import LOCALES, PLATFORM_ID, SEGMENT, VISITOR_ID, matches, plain_id
 from .models import MAX_ITEMS, Widget
-from .payload import WidgetRequest, build_items
+from .payload import CART_LOOKUPS, WidgetRequest, build_items
 from .rules import cache_version, rule_for, with_arm
 
 PUBLIC_TTL = 60  # seconds a non-personal payload is fresh, for us and for a CDN
@@ -148,7 +148,8 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
 
     product_id, collection_id = _pk(Product, shop, product), _pk(Collection, shop, collection)
     not_collection_id = _pk(Collection, shop, not_collection)
-    cart_ids = tuple(sorted({pk for pk in (_pk(Product, shop, i) for i in cart) if pk}))
+    # Only the lines the payload reads key its cache: extra made-up lines can't multiply the entries.
+    cart_ids = tuple(sorted({pk for pk in (_pk(Product, shop, i) for i in cart) if pk}))[:CART_LOOKUPS]
 
     def build() -> bytes:
         req = WidgetRequest(
