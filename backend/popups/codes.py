@@ -128,9 +128,24 @@ def _claim_of(campaign: Campaign, visitor_id: str) -> Claim | None:
             .select_related("code").first())
 
 
-def _mine(claim: Claim, now: datetime) -> CodeChoice:
-    if claim.code.expires_at <= now:
-        raise ClaimRefused(410, "this visitor's code for the campaign has expired")
+def _unusable(claim: Claim, offer: Offer, now: datetime) -> str:
+    """Why a visitor's earlier claim can't be handed out for `offer` now ("" when it can). One code per visitor
+    per campaign: an expired or used one is not replaced, and a code for another offer (the visitor moved from
+    "new" to "VIP") must never be shown under this one's words."""
+    code = claim.code
+    if code.expires_at <= now:
+        return "this visitor's code for the campaign has expired"
+    if code.status == DiscountCode.Status.USED:
+        return "this visitor has used their code for the campaign"
+    if (code.kind, code.value) != offer.pool:
+        return "this visitor's code for the campaign is for another offer"
+    return ""
+
+
+def _mine(claim: Claim, offer: Offer, now: datetime) -> CodeChoice:
+    why = _unusable(claim, offer, now)
+    if why:
+        raise ClaimRefused(410, why)
     return CodeChoice(claim.code.code, claim.code.expires_at.isoformat())
 
 
@@ -141,8 +156,9 @@ def claimable(campaign: Campaign, offer: Offer, visitor_id: str, ip: str, now: d
         return True
     if not visitor_id:  # no consent to remember them: only a shared code can be given
         return False
-    if Claim.objects.for_shop(campaign.shop_id).filter(campaign=campaign, visitor_id=visitor_id).exists():
-        return True
+    mine = _claim_of(campaign, visitor_id)
+    if mine is not None:  # theirs, if it can still be kept; never a second one
+        return not _unusable(mine, offer, now)
     day = budget_day(now)
     spent = dict(Budget.objects.for_shop(campaign.shop_id).filter(
         campaign=campaign, day=day, scope__in=[CLAIMS, ip_scope(ip)]).values_list("scope", "used"))
@@ -164,7 +180,7 @@ def claim(campaign: Campaign, offer: Offer, visitor_id: str, ip: str, now: datet
         raise ClaimRefused(400, "a unique code needs the visitor id")
     mine = _claim_of(campaign, visitor_id)
     if mine is not None:
-        return _mine(mine, now)
+        return _mine(mine, offer, now)
     day, wait = budget_day(now), _until_tomorrow(now)
     try:
         with transaction.atomic():  # a refusal below rolls back what was spent before it
@@ -181,7 +197,7 @@ def claim(campaign: Campaign, offer: Offer, visitor_id: str, ip: str, now: datet
         mine = _claim_of(campaign, visitor_id)
         if mine is None:
             raise
-        return _mine(mine, now)
+        return _mine(mine, offer, now)
     except ClaimRefused as refused:
         if refused.status == 503:
             _maybe_refill(campaign, offer, now)

@@ -142,3 +142,27 @@ def test_a_campaign_that_needs_a_cart_hands_out_its_code_when_shown(client, shop
     response = claim(client, shop, campaign, "visitor-cart")
     assert response.status_code == 200, response.content
     assert response.json()["offer"]["code"]
+
+
+def test_a_visitors_code_is_never_shown_under_another_offer_nor_once_used(shop):
+    """One code per visitor per campaign: a visitor who claimed free shipping and is now offered 20 % (they became
+    VIP) is not promised 20 % with the free-shipping code, and a used code doesn't make the campaign claimable."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from backend.popups import codes
+    from backend.popups.offers import Offer
+
+    campaign = make_campaign(shop)
+    fill_pool(campaign, per_offer=3)
+    now = timezone.now()
+    shipping, vip = Offer("free_shipping", Decimal("0")), Offer("percent", Decimal("20"))
+    first = codes.claim(campaign, shipping, "visitor-vip", "198.51.100.7", now)
+    assert codes.claimable(campaign, shipping, "visitor-vip", "198.51.100.7", now)
+    assert not codes.claimable(campaign, vip, "visitor-vip", "198.51.100.7", now)
+    with pytest.raises(codes.ClaimRefused) as refused:
+        codes.claim(campaign, vip, "visitor-vip", "198.51.100.7", now)
+    assert refused.value.status == 410 and "another offer" in refused.value.reason
+    DiscountCode.objects.for_shop(shop).filter(code=first.code).update(status=DiscountCode.Status.USED)
+    assert not codes.claimable(campaign, shipping, "visitor-vip", "198.51.100.7", now)
