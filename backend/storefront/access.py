@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import time
 from dataclasses import dataclass, field
@@ -186,10 +187,24 @@ def client_ip(request: HttpRequest, via_proxy: bool = False) -> str:
     if forwarded and not via_proxy and hops > 0:
         entries = [part.strip() for part in forwarded.split(",")]
         if len(entries) >= hops:
-            return entries[-hops][:64]
+            return budget_address(entries[-hops])
     if forwarded and (via_proxy or getattr(settings, "STOREFRONT_TRUST_FORWARDED_FOR", False)):
-        return forwarded.split(",")[0].strip()[:64]
-    return request.META.get("REMOTE_ADDR", "")[:64]
+        return budget_address(forwarded.split(",")[0].strip())
+    return budget_address(request.META.get("REMOTE_ADDR", ""))
+
+
+def budget_address(raw: str) -> str:
+    """An address as the budgets count it: IPv6 by its /64, which one household or server holds whole (counted
+    one by one, a /64 is 2^64 fresh addresses); IPv4 as it is; anything else capped, never trusted."""
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return raw[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def cors_headers(origin: str, methods: str = "GET") -> dict[str, str]:

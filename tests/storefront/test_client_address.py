@@ -27,3 +27,13 @@ def test_behind_one_load_balancer_the_entry_it_appended_counts_not_what_the_clie
 def test_behind_shopifys_app_proxy_the_first_hop_is_the_shopper(settings):
     settings.TRUSTED_PROXY_HOPS = 1
     assert client_ip(request("198.51.100.30, 23.227.38.1"), via_proxy=True) == "198.51.100.30"
+
+
+def test_an_ipv6_household_counts_as_one_address_whatever_its_interface_ids(settings):
+    """Rotating the low 64 bits must not give a fresh budget each time."""
+    settings.TRUSTED_PROXY_HOPS = 0
+    one = client_ip(request(remote="2001:db8:1:2::1"))
+    other = client_ip(request(remote="2001:db8:1:2:ffff:abcd:1234:5678"))
+    assert one == other == "2001:db8:1:2::/64"
+    assert client_ip(request(remote="2001:db8:1:3::1")) != one
+    assert client_ip(request(remote="198.51.100.4")) == "198.51.100.4"
