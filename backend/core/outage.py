@@ -101,6 +101,13 @@ def _page(exc: BaseException, request: HttpRequest) -> HttpResponse:
     response = HttpResponse(html, status=503)
     response["Retry-After"] = str(RETRY_AFTER)
     response["Cache-Control"] = "no-store"
+    # Inside Shopify's admin the page must be frameable, or the merchant sees a blocked frame instead of it. The
+    # session token can't be verified while the database is down; the page holds nothing of the shop's.
+    from backend.dashboard.framing import allow_shopify_admin, valid_shop_domain
+
+    shop = valid_shop_domain(request.GET.get("shop", ""))
+    if request.GET.get("embedded") == "1" and shop:
+        allow_shopify_admin(response, shop)
     return response
 
 

@@ -75,6 +75,21 @@ def test_admin_gets_a_page_in_the_merchants_language_not_a_500(client, shop):
     assert "No disponible temporalmente" in es.content.decode()
     assert en.status_code == 503 and "Temporarily unavailable" in en.content.decode()
     assert guessed.status_code == 503 and "No disponible temporalmente" in guessed.content.decode()
+    assert es["X-Frame-Options"] == "DENY"  # outside Shopify's admin nobody frames it
+
+
+def test_inside_shopifys_admin_the_outage_page_can_be_framed(client, shop):
+    """Shopify's admin loads the app with embedded=1 and the shop: the 503 page must show there, not a frame
+    error (the session token can't be checked while the database is down)."""
+    token = session_token(shop)
+    with database_down():
+        page = client.get(f"/admin/?embedded=1&shop={shop.domain}&id_token={token}&lang=es")
+        forged = client.get(f"/admin/?embedded=1&shop=evil.com;%20script-src%20*&id_token={token}&lang=es")
+    assert page.status_code == 503 and "No disponible temporalmente" in page.content.decode()
+    assert page["Content-Security-Policy"] == f"frame-ancestors https://{shop.domain} https://admin.shopify.com;"
+    assert "X-Frame-Options" not in page
+    assert forged.status_code == 503 and forged["X-Frame-Options"] == "DENY"
+    assert "Content-Security-Policy" not in forged
 
 
 def test_a_widget_the_worker_holds_is_served_while_the_database_is_down(client, shop, catalog):
