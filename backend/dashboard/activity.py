@@ -26,6 +26,9 @@ ACTIONS = {
     "profile.unmerged": gettext_lazy("Split a merged customer profile"),
     "popup_campaign.saved": gettext_lazy("Saved a popup campaign"),
     "gdpr_export.download": gettext_lazy("Downloaded a customer's data export"),
+    "complementary_rule.added": gettext_lazy("Added a product rule"),
+    "complementary_rule.removed": gettext_lazy("Removed a product rule"),
+    "product.rebuyable": gettext_lazy("Changed whether customers buy a product again"),
 }
 FIELDS = {
     # settings
@@ -50,6 +53,9 @@ FIELDS = {
     "exclude_segments": gettext_lazy("Never show to segments"), "offer_rules": gettext_lazy("Offers"),
     "default_offer": gettext_lazy("Default offer"), "mobile_enabled": gettext_lazy("Show on phones"),
     "starts_at": gettext_lazy("Starts"), "ends_at": gettext_lazy("Ends"),
+    # product rules
+    "source": gettext_lazy("When a shopper looks at"), "targets": gettext_lazy("Also show"),
+    "rebuyable": gettext_lazy("Customers buy it again"),
 }
 _STATUS = {"draft": gettext_lazy("Draft"), "running": gettext_lazy("Running"), "stopped": gettext_lazy("Stopped"),
            "active": gettext_lazy("Active"), "paused": gettext_lazy("Paused")}
@@ -105,6 +111,11 @@ def _names(shop: Shop, entries: list[AuditEntry]) -> dict[str, str]:
     if ids.get("popup"):
         for pk, name in Campaign.objects.for_shop(shop).filter(pk__in=ids["popup"]).values_list("pk", "name"):
             names[f"popup:{pk}"] = name
+    if ids.get("product"):
+        from backend.catalog.models import Product
+
+        for pk, title in Product.objects.for_shop(shop).filter(pk__in=ids["product"]).values_list("pk", "title"):
+            names[f"product:{pk}"] = title
     if keys.get("segment"):
         for slug, name in Segment.objects.for_shop(shop).filter(slug__in=keys["segment"]).values_list("slug", "name"):
             names[f"segment:{slug}"] = name
@@ -128,6 +139,10 @@ def target_words(target: str, names: dict[str, str]) -> str:
         return _("Customer profile %(id)s") % {"id": key}
     if kind == "export":
         return _("Data export %(id)s") % {"id": key}
+    if kind == "product":
+        return _("Product “%(name)s”") % {"name": name} if name else _("A deleted product")
+    if target == "product_rules":
+        return _("Product rules")
     if target == "settings":
         return _("Settings")
     return target

@@ -31,6 +31,17 @@ def _ref(raw: str) -> tuple[str, int] | None:
     return (kind, int(pk)) if kind in ("p", "c") and pk.isdecimal() and len(pk) <= 12 else None
 
 
+def _titles(shop: Shop, refs: list[tuple[str, int]]) -> list[str]:
+    """Picker values as the merchant chose them, by title (the activity trail shows words, not ids)."""
+    from backend.catalog.models import Collection
+
+    products = dict(Product.objects.for_shop(shop).filter(pk__in=[pk for k, pk in refs if k == "p"])
+                    .values_list("pk", "title"))
+    collections = dict(Collection.objects.for_shop(shop).filter(pk__in=[pk for k, pk in refs if k == "c"])
+                       .values_list("pk", "title"))
+    return [(products if kind == "p" else collections).get(pk, "?") for kind, pk in refs]
+
+
 def _add_rule(shop: Shop, post) -> str:
     """Save a rule from the form; the problem in the page's language, or "" when saved."""
     source = _ref(post.get("source", ""))
@@ -74,17 +85,19 @@ def product_rules(request: HttpRequest) -> HttpResponse:
         if action == "add_rule":
             problem = _add_rule(shop, request.POST)
             if not problem:
+                source = _ref(request.POST.get("source", ""))
+                targets = [t for t in (_ref(v) for v in request.POST.getlist("targets")[:MAX_TARGETS]) if t]
                 audit.record(shop, request, "complementary_rule.added", "product_rules", None,
-                             {"source": request.POST.get("source", "")[:24],
-                              "targets": request.POST.getlist("targets")[:MAX_TARGETS]})
+                             {"source": ", ".join(_titles(shop, [source] if source else [])),
+                              "targets": ", ".join(_titles(shop, targets))})
         elif action == "remove_rule":
             raw = request.POST.get("rule", "")[:12]
             rule = ComplementaryRule.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdecimal() else None
             if rule is None:
                 raise Http404("no such rule in this shop")
-            audit.record(shop, request, "complementary_rule.removed", f"complementary_rule:{rule.pk}",
-                         {"source_product": rule.source_product_id, "source_collection": rule.source_collection_id},
-                         None)
+            source = ("p", rule.source_product_id) if rule.source_product_id else ("c", rule.source_collection_id)
+            audit.record(shop, request, "complementary_rule.removed", "product_rules",
+                         {"source": ", ".join(_titles(shop, [source]))}, None)
             rule.delete()
         elif action in ("add_rebuyable", "remove_rebuyable"):
             raw = request.POST.get("product", "")[:12]
@@ -95,7 +108,8 @@ def product_rules(request: HttpRequest) -> HttpResponse:
                 on = action == "add_rebuyable"
                 ProductPreference.objects.for_shop(shop).update_or_create(
                     shop=shop, product=product, defaults={"rebuyable": on})
-                audit.record(shop, request, "product.rebuyable", f"product:{product.pk}", not on, on)
+                audit.record(shop, request, "product.rebuyable", f"product:{product.pk}",
+                             {"rebuyable": not on}, {"rebuyable": on})
         else:
             problem = _("Unknown action.")
         if not problem:

@@ -55,6 +55,11 @@ def test_merchant_adds_and_removes_a_complementary_rule(admin, shop):
     assert not ComplementaryRule.objects.for_shop(shop).exists()
     assert complementary_for(shop, jacket.pk, 4) == []
     assert "No rules yet." in admin.get("/admin/product-rules/?lang=en").content.decode()
+    # The activity trail reads in words: what was done, and the products by title, never picker ids.
+    activity = admin.get("/admin/audit/?lang=es").content.decode()
+    assert "Añadió una regla de productos" in activity and "Quitó una regla de productos" in activity
+    assert "Hat, Winter" in activity and "Jacket" in activity
+    assert f"p:{hat.pk}, c:{winter.pk}" not in activity and ">complementary_rule" not in activity
 
 
 @pytest.mark.parametrize(("form", "sentence"), [
