@@ -204,6 +204,14 @@ def test_sync_shop_command_finds_the_platform_from_the_shop(woo_shop, standin, s
     assert Product.objects.for_shop(woo_shop).get(
         platform_id=str(standin.store.product_ids()[0])).title == "Renamed by the merchant"
     assert "synced" in capsys.readouterr().out
+    # A run already going is not driven a second time (two drivers would race its checkpoints).
+    from django.core.management.base import CommandError
+
+    running = start_sync(woo_shop, kind="incremental")
+    with pytest.raises(CommandError, match="already running"):
+        call_command("sync_shop", woo_shop.domain)
+    running.refresh_from_db()
+    assert running.status == SyncRun.Status.RUNNING and running.rows_done == 0
 
 
 def test_reconciliation_heals_a_variation_only_change(woo_shop, standin):

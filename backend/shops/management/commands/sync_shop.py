@@ -73,6 +73,10 @@ class Command(BaseCommand):
         from integrations.woocommerce.sync import resume_sync, run_sync, start_sync
         from integrations.woocommerce.tasks.sync import sync_shop
 
+        running = SyncRun.objects.for_shop(shop).filter(status=SyncRun.Status.RUNNING).first()
+        if running is not None:  # start_sync would hand it back, and a second driver would race its checkpoints
+            raise CommandError(f"a {running.kind} sync of {shop.domain} is already running (run {running.pk}); "
+                               "wait for it to end")
         failed = SyncRun.objects.for_shop(shop).order_by("-started_at").first()
         if not full and failed is not None and failed.status == SyncRun.Status.FAILED and failed.kind == "full":
             run = resume_sync(failed)  # an unfinished full sync goes on from the page each stage reached
