@@ -14,6 +14,7 @@ import csv
 import gzip
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,7 +66,9 @@ def run(name: str, cust: np.ndarray, item: np.ndarray, when: np.ndarray) -> bool
     return ok
 
 
-def main() -> None:
+def run_on_uci(run: Callable[[str, np.ndarray, np.ndarray, np.ndarray], bool]) -> None:
+    """`run` on UCI's full catalogue and on a small shop cut from it (its 60 best sellers, a tenth of the
+    customers), then the overall PASS/FAIL: the two shops every offline recommendation bench compares on."""
     data = load()
     if data is None:
         print(f"UCI Online Retail not found under {DATA}: skipped (../shared/data is only on developer machines)")
@@ -73,12 +76,13 @@ def main() -> None:
     cust, item, when = data
     results = [run("UCI Online Retail, full catalogue", cust, item, when)]
     sold = np.bincount(item)
-    small_items = np.argsort(-sold)[:60]
-    small_customers = np.unique(cust)[::10]
-    keep = np.isin(item, small_items) & np.isin(cust, small_customers)
+    keep = np.isin(item, np.argsort(-sold)[:60]) & np.isin(cust, np.unique(cust)[::10])
     results.append(run("small shop (60 products, a tenth of the customers)", cust[keep], item[keep], when[keep]))
     print("\nsummary: " + ("PASS" if all(results) else "FAIL"))
 
+
+def main() -> None:
+    run_on_uci(run)
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_also_bought_backtest import DATA, load  # noqa: E402
+from bench_also_bought_backtest import run_on_uci  # noqa: E402
 
 from backend.predictions import also_bought_choice as abc  # noqa: E402
 from backend.recommendations import cooccurrence as co  # noqa: E402
@@ -154,17 +154,7 @@ def run(name: str, cust: np.ndarray, item: np.ndarray, when: np.ndarray) -> bool
 
 
 def main() -> None:
-    data = load()
-    if data is None:
-        print(f"UCI Online Retail not found under {DATA}: skipped (../shared/data is only on developer machines)")
-        return
-    cust, item, when = data
-    results = [run("UCI Online Retail, full catalogue", cust, item, when)]
-    sold = np.bincount(item)
-    keep = np.isin(item, np.argsort(-sold)[:60]) & np.isin(cust, np.unique(cust)[::10])
-    results.append(run("small shop (60 products, a tenth of the customers)", cust[keep], item[keep], when[keep]))
-    print("\nsummary: " + ("PASS" if all(results) else "FAIL"))
-
+    run_on_uci(run)
 
 if __name__ == "__main__":
     main()
