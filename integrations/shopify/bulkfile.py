@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from array import array
 from collections.abc import Iterator
 from typing import IO, Any
@@ -21,7 +22,7 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
-from integrations.base.errors import TransportError
+from integrations.base.errors import ServerError, TransportError
 
 from .client import ShopifyClient
 from .records import gid_type
@@ -100,7 +101,7 @@ class BulkFile:
         alias_keys, alias_lines = array("q"), array("i")
         write = self.spool.write
         written = remote = 0
-        attempt = 0
+        attempt, failed_at = 0, -1
         while True:
             lines = client.stream_lines(url, start=remote)
             try:
@@ -124,11 +125,15 @@ class BulkFile:
                     if stop is not None and n % 4096 == 0 and stop.is_set():
                         return
                 break
-            except TransportError:
-                attempt += 1
+            except (TransportError, ServerError):
+                # Attempts count failures in a row: a long file over a flaky link may break many times, each
+                # time further on; only a download that stops making progress gives up (and the task retries).
+                attempt = 1 if remote > failed_at else attempt + 1
+                failed_at = remote
                 if attempt >= DOWNLOAD_ATTEMPTS:
                     raise
                 logger.warning("bulk result download broke off at byte %s; continuing (attempt %s)", remote, attempt)
+                time.sleep(min(0.2 * 2 ** attempt, 2.0))
             finally:
                 lines.close()
         starts.append(written)

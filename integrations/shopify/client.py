@@ -4,6 +4,7 @@ slow us down, never fail us), bulk operations, and bulk result files streamed li
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -225,14 +226,19 @@ class ShopifyClient:
         network chunk and one partial line are ever held in memory.
         """
         headers = {"Range": f"bytes={start}-"} if start else {}
-        with self.http.stream("GET", url, headers=headers, timeout=STREAM_TIMEOUT) as response:
+        with contextlib.ExitStack() as opened:
+            try:
+                response = opened.enter_context(self.http.stream("GET", url, headers=headers, timeout=STREAM_TIMEOUT))
+            except httpx.TransportError as exc:  # refused or timed out before a byte: resumable like a broken one
+                raise TransportError(f"bulk result download could not start: {exc.__class__.__name__}",
+                                     shop_domain=self.shop.domain) from exc
             if response.status_code >= 400:
                 raise error_for_status(response.status_code, f"bulk result download → {response.status_code}",
                                        shop_domain=self.shop.domain)
             offset = start if response.status_code == 206 else 0
             tail = b""
             try:
-                for chunk in response.iter_bytes(1 << 16):
+                for chunk in response.iter_bytes():  # as it arrives: a break loses no received line
                     tail += chunk
                     if b"\n" not in chunk:
                         continue

@@ -28,6 +28,11 @@ def url(live_server, store, path: str = "", **query) -> str:
 
 def scroll_through(page) -> None:
     """Scroll down the page a screen at a time, as a shopper would, so every placeholder nears the viewport."""
+    # The loader scans for placeholders when the browser is idle (up to 1.5 s on a busy machine): scroll once it
+    # has, or the scroll is over before a placeholder is observed and it never nears the viewport.
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-personalize-widget]')].every(h => h.dataset.pzState)"
+    )
     height = page.evaluate("document.documentElement.scrollHeight")
     for y in range(0, height + 800, 600):
         page.evaluate(f"window.scrollTo(0, {y})")
@@ -37,6 +42,7 @@ def scroll_through(page) -> None:
 def ready_widget(page, name: str):
     host = page.locator(f'[data-personalize-widget="{name}"]')
     scroll_through(page)
+    host.scroll_into_view_if_needed()
     page.wait_for_selector(f'[data-personalize-widget="{name}"][data-pz-state="ready"]')
     return host
 

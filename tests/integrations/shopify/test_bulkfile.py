@@ -38,8 +38,11 @@ def product_lines(products: int, variants: int = 3) -> list[dict]:
 
 
 @contextmanager
-def serve(body: bytes, *, break_first_at: int | None = None) -> Iterator[tuple[str, list[dict]]]:
-    """A file server honouring Range; optionally the first response stops after `break_first_at` bytes."""
+def serve(body: bytes, *, break_first_at: int | None = None,
+          script: list[str] | None = None) -> Iterator[tuple[str, list[dict]]]:
+    """A file server honouring Range; optionally the first response stops after `break_first_at` bytes, or each
+    response follows `script` in turn: "break" (drops after a fifth of what is left), "503", "reset" (closes before
+    answering), then whole answers."""
     requests: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -50,11 +53,22 @@ def serve(body: bytes, *, break_first_at: int | None = None) -> Iterator[tuple[s
             start = int((self.headers.get("Range") or "bytes=0-")[6:].rstrip("-") or 0)
             requests.append({"range": self.headers.get("Range")})
             part = body[start:]
+            step = script[len(requests) - 1] if script and len(requests) <= len(script) else "ok"
+            if step == "reset":
+                self.connection.shutdown(2)
+                return
+            if step == "503":
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if step == "break":
+                break_at = max(1, len(part) // 5)
             self.send_response(206 if start else 200)
             self.send_header("Content-Length", str(len(part)))
             self.end_headers()
-            if break_first_at is not None and len(requests) == 1:
-                self.wfile.write(part[:break_first_at])
+            if step == "break" or (break_first_at is not None and len(requests) == 1):
+                self.wfile.write(part[:break_at if step == "break" else break_first_at])
                 self.wfile.flush()
                 self.connection.shutdown(2)  # the connection drops mid-file
                 return
@@ -136,6 +150,29 @@ def test_a_download_that_breaks_off_continues_from_the_last_whole_line(shop):
         assert bulk.lines == len(rows) and bulk.orphans == 0
         assert [r["range"] for r in requests][0] is None and requests[1]["range"].startswith("bytes=")
         assert_whole([regroup(lines, CHILD_KEYS, CHILD_LISTS["products"])[0] for _, lines in bulk.read()], 300)
+
+
+def test_a_download_that_breaks_often_but_keeps_progressing_completes(shop):
+    """More breaks than the attempt budget, a refused connection and a 503 among them: each one moves on, so the
+    file comes out whole; only failures in a row with no progress would give up."""
+    rows = product_lines(300)
+    body = encode(rows)
+    script = ["break", "503", "break", "reset", "break", "break", "503", "break", "break"]
+    with serve(body, script=script) as (url, requests), ShopifyClient(shop) as client:
+        bulk = BulkFile.download(client, url)
+    with bulk:
+        assert len(requests) == len(script) + 1
+        assert bulk.lines == len(rows) and bulk.orphans == 0
+        assert_whole([regroup(lines, CHILD_KEYS, CHILD_LISTS["products"])[0] for _, lines in bulk.read()], 300)
+
+
+def test_a_download_that_never_progresses_gives_up_with_a_retryable_error(shop):
+    from integrations.base.errors import IntegrationError
+
+    with (serve(encode(product_lines(5)), script=["503"] * 10) as (url, requests), ShopifyClient(shop) as client,
+          pytest.raises(IntegrationError) as failed):
+        BulkFile.download(client, url)
+    assert failed.value.retryable and len(requests) == 4
 
 
 def test_an_empty_result_has_no_families(shop):
