@@ -266,32 +266,57 @@ def plugin_signature(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def verify_plugin_request(raw: bytes, signature: str) -> tuple[Shop, dict]:
+def verify_plugin_request(raw: bytes, signature: str, store: str = "") -> tuple[Shop, dict]:
     """The shop a signed plugin request speaks for, and its body; ConnectRefused otherwise.
 
-    The body names the store whose key signed it, so it is parsed before the signature is checked: under the
-    size and depth caps of backend.core.json_input, which make that parse safe for any bytes."""
-    try:
-        data = parse_json(raw, max_bytes=MAX_REQUEST_BYTES, max_depth=4)
-    except JsonInputError as exc:
-        raise ConnectRefused(exc.reason) from exc
-    if not isinstance(data, dict):
-        raise ConnectRefused("body is not a JSON object")
-    try:
-        domain = shop_domain(normalize_store_url(str(data.get("store_url") or "")))
-    except ValueError as exc:
-        raise ConnectRefused(f"store_url: {exc}") from exc
+    The plugin names its store in the `X-Personalize-Store` header, so the signature is checked before a byte of
+    the body is parsed. Plugins older than that header name it only in the body: for them the body is parsed first,
+    under the size and depth caps of backend.core.json_input, which make that parse safe for any bytes."""
+    if store:
+        shop = _plugin_shop(store)
+        _check_plugin_signature(shop, raw, signature)
+        data = _plugin_body(raw)
+        if _plugin_domain(data.get("store_url")) != shop.domain:
+            raise ConnectRefused("store_url does not match X-Personalize-Store")
+    else:
+        data = _plugin_body(raw)
+        shop = _plugin_shop(data.get("store_url"))
+        _check_plugin_signature(shop, raw, signature)
     try:
         ts = int(data.get("timestamp"))
     except (TypeError, ValueError) as exc:
         raise ConnectRefused("missing timestamp") from exc
     if abs(time.time() - ts) > PLUGIN_MAX_SKEW:
         raise ConnectRefused("stale request")
-    shop = Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, domain=domain).first()
+    return shop, data
+
+
+def _plugin_domain(store_url: object) -> str:
+    try:
+        return shop_domain(normalize_store_url(str(store_url or "")))
+    except ValueError as exc:
+        raise ConnectRefused(f"store_url: {exc}") from exc
+
+
+def _plugin_shop(store_url: object) -> Shop:
+    shop = Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, domain=_plugin_domain(store_url)).first()
     if shop is None or not shop.refresh_token:
         raise NotConnected("store not connected")
+    return shop
+
+
+def _check_plugin_signature(shop: Shop, raw: bytes, signature: str) -> None:
     # Compared as bytes: a header with non-ASCII characters must be a mismatch, not a TypeError.
     if not hmac.compare_digest(signature.strip().encode("utf-8", "replace"),
                                plugin_signature(shop.refresh_token, raw).encode()):
         raise ConnectRefused("bad signature")
-    return shop, data
+
+
+def _plugin_body(raw: bytes) -> dict:
+    try:
+        data = parse_json(raw, max_bytes=MAX_REQUEST_BYTES, max_depth=4)
+    except JsonInputError as exc:
+        raise ConnectRefused(exc.reason) from exc
+    if not isinstance(data, dict):
+        raise ConnectRefused("body is not a JSON object")
+    return data

@@ -116,7 +116,8 @@ def _plugin_request(request: HttpRequest) -> tuple[Shop, dict] | JsonResponse:
     if len(raw) > MAX_CALLBACK_BYTES:
         return JsonResponse({"status": "rejected", "reason": "body too large"}, status=413)
     try:
-        return auth.verify_plugin_request(raw, request.headers.get("X-Personalize-Signature", ""))
+        return auth.verify_plugin_request(raw, request.headers.get("X-Personalize-Signature", ""),
+                                          request.headers.get("X-Personalize-Store", "")[:300])
     except auth.NotConnected as exc:
         reject("woocommerce_plugin", str(exc))
         # 410, not 401: the plugin tells "we forgot this store" (it then deletes our old keys) from a bad signature.

@@ -207,3 +207,25 @@ def test_demo_command_connects_a_standin_store(transactional_db, live_server, wo
     assert "Connected: " + live_server.url + "/woocommerce/shops/" in out.getvalue()
     shop = Shop.objects.get(platform=Shop.Platform.WOOCOMMERCE)
     assert shop.is_active and Product.objects.for_shop(shop).count() == 12
+
+
+@pytest.mark.django_db
+def test_a_plugin_request_naming_its_store_is_verified_before_its_body_is_read(client, woo_shop, standin):
+    import time
+
+    woo_shop.refresh_from_db()
+    url = reverse("woocommerce-plugin-config")
+    hostile = b"[" * 3000 + b"]" * 3000
+    # Unsigned garbage for a connected store is refused for its signature: the body was never parsed.
+    refused = client.post(url, hostile, content_type="application/json", HTTP_X_PERSONALIZE_STORE=standin.url,
+                          HTTP_X_PERSONALIZE_SIGNATURE="bm9wZQ==")
+    assert refused.status_code == 401 and refused.json()["reason"] == "bad signature"
+    # A signed body may not speak for another store than the header names.
+    raw = json.dumps({"store_url": "https://elsewhere.example", "timestamp": int(time.time())}).encode()
+    crossed = client.post(url, raw, content_type="application/json", HTTP_X_PERSONALIZE_STORE=standin.url,
+                          HTTP_X_PERSONALIZE_SIGNATURE=plugin_signature(woo_shop.refresh_token, raw))
+    assert crossed.status_code == 401 and "does not match" in crossed.json()["reason"]
+    raw = json.dumps({"store_url": standin.url, "timestamp": int(time.time())}).encode()
+    ok = client.post(url, raw, content_type="application/json", HTTP_X_PERSONALIZE_STORE=standin.url,
+                     HTTP_X_PERSONALIZE_SIGNATURE=plugin_signature(woo_shop.refresh_token, raw))
+    assert ok.status_code == 200 and ok.json()["public_key"] == woo_shop.public_key

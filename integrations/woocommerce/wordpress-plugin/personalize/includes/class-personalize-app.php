@@ -187,7 +187,9 @@ class Personalize_App {
 			array(
 				'timeout' => $timeout,
 				'headers' => array(
-					'Content-Type'             => 'application/json',
+					'Content-Type'            => 'application/json',
+					// The store first, so the app checks the signature before it parses the body.
+					'X-Personalize-Store'     => home_url(),
 					'X-Personalize-Signature' => base64_encode( hash_hmac( 'sha256', $body, $secret, true ) ), // phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_encode -- a signature, not obfuscation.
 				),
 				'body'    => $body,
