@@ -114,7 +114,9 @@ def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: i
     print(f"   the periodic job's compute for this shop: backtest {inner_s:.1f} s + refit of the winner {refit:.1f} s")
     if "gbm" in fitted_models:
         kb = len(pickle.dumps(fitted_models["gbm"])) / 1024  # what model_store keeps, less its 64-byte signature
-        print(f"   stored gradient-boosted model: {kb:.0f} KB ({fitted_models['gbm'].rounds} rounds)")
+        gbm = fitted_models["gbm"]
+        print(f"   stored gradient-boosted model: {kb:.0f} KB ({gbm.rounds} rounds, "
+              f"{100 * gbm.naive_share:.0f} % naive baseline blended in)")
     chosen, naive = scores[inner.chosen], scores["naive"]
     goals = [
         (f"chosen Spearman {chosen.spearman:.3f} > naive {naive.spearman:.3f}", chosen.spearman > naive.spearman),
