@@ -84,7 +84,8 @@ def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: i
     for o in inner.outcomes:
         if o.score:
             s = o.score
-            print(f"   {o.name:<12} {s.spearman:8.3f} {s.capture:7.3f} {100 * s.total_error:+7.1f}%")
+            blend = f"  ({100 * o.naive_share:.0f} % naive blended in)" if o.naive_share is not None else ""
+            print(f"   {o.name:<12} {s.spearman:8.3f} {s.capture:7.3f} {100 * s.total_error:+7.1f}%{blend}")
         else:
             print(f"   {o.name:<12} unusable: {o.unusable_en}")
     print(f"   chosen: {inner.chosen}")
@@ -105,6 +106,9 @@ def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: i
         except cands.Unusable as why:
             print(f"   {cand:<12} unusable: {why.en}")
             continue
+        chosen_share = next((o.naive_share for o in inner.outcomes if o.name == cand and o.score), None)
+        if chosen_share is not None:  # as the app serves it: the blend its own backtest scored best
+            fitted.naive_share = chosen_share
         fitted_models[cand] = fitted
         pred = fitted.predict(seen, today, horizon)
         s = scores[cand] = backtest.score(pred.value, actual, time.perf_counter() - t0)

@@ -171,3 +171,18 @@ def test_a_model_stored_before_the_seasonal_features_still_scores():
     old.model = HistGradientBoostingRegressor(max_iter=5).fit(x, np.arange(len(ids), dtype=float))
     del old.naive_share, old.features  # what an older pickle carries
     assert len(old.predict(log, TODAY - 90, 90).value) == len(ids)
+
+
+def test_the_backtest_picks_how_much_naive_baseline_the_boosted_model_blends_in():
+    log = _log_from_bgnbd(clv.BgNbdParams(r=0.8, alpha=20.0, a=0.8, b=2.5), 400, seed=5)
+    result = backtest.backtest_clv(log, TODAY)
+    gbm = result.outcome("gbm")
+    assert gbm.naive_share in cands.NAIVE_SHARES
+    assert result.as_metrics()["gbm"]["naive_share"] == gbm.naive_share
+    # The chosen share scores at least as well as the pure model on the held-out window.
+    seen, cut = log.upto(TODAY - 90), TODAY - 90
+    pure = cands.fit_candidate("gbm", seen, cut, 90)
+    pure.naive_share = 0.0
+    later = log.spend_between(cut, TODAY)
+    actual = np.array([later.get(c, 0.0) for c in np.unique(seen.customer).tolist()])
+    assert gbm.score.merit >= backtest.score(pure.predict(seen, cut, 90).value, actual).merit - 1e-9
