@@ -84,7 +84,8 @@ def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: i
     for o in inner.outcomes:
         if o.score:
             s = o.score
-            print(f"   {o.name:<12} {s.spearman:8.3f} {s.capture:7.3f} {100 * s.total_error:+7.1f}%")
+            blend = f"  ({100 * o.naive_share:.0f} % naive blended in)" if o.naive_share is not None else ""
+            print(f"   {o.name:<12} {s.spearman:8.3f} {s.capture:7.3f} {100 * s.total_error:+7.1f}%{blend}")
         else:
             print(f"   {o.name:<12} unusable: {o.unusable_en}")
     print(f"   chosen: {inner.chosen}")
@@ -105,6 +106,9 @@ def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: i
         except cands.Unusable as why:
             print(f"   {cand:<12} unusable: {why.en}")
             continue
+        chosen_share = next((o.naive_share for o in inner.outcomes if o.name == cand and o.score), None)
+        if chosen_share is not None:  # as the app serves it: the blend its own backtest scored best
+            fitted.naive_share = chosen_share
         fitted_models[cand] = fitted
         pred = fitted.predict(seen, today, horizon)
         s = scores[cand] = backtest.score(pred.value, actual, time.perf_counter() - t0)
@@ -114,7 +118,9 @@ def evaluate(name: str, log: cands.OrderLog, cut: date, horizon: int, holdout: i
     print(f"   the periodic job's compute for this shop: backtest {inner_s:.1f} s + refit of the winner {refit:.1f} s")
     if "gbm" in fitted_models:
         kb = len(pickle.dumps(fitted_models["gbm"])) / 1024  # what model_store keeps, less its 64-byte signature
-        print(f"   stored gradient-boosted model: {kb:.0f} KB ({fitted_models['gbm'].rounds} rounds)")
+        gbm = fitted_models["gbm"]
+        print(f"   stored gradient-boosted model: {kb:.0f} KB ({gbm.rounds} rounds, "
+              f"{100 * gbm.naive_share:.0f} % naive baseline blended in)")
     chosen, naive = scores[inner.chosen], scores["naive"]
     goals = [
         (f"chosen Spearman {chosen.spearman:.3f} > naive {naive.spearman:.3f}", chosen.spearman > naive.spearman),

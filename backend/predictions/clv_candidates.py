@@ -199,7 +199,12 @@ class BgNbdGammaGamma(Fitted):
 
 FEATURES = ("recency", "age", "purchase_days", "orders", "spent", "order_value", "mean_gap", "overdue",
             "spent_30", "spent_90", "spent_180", "spent_365", "days_90", "days_365", "trend", "max_day_spend",
-            "discount_share", "online_share", "spend_rate", "order_rate")
+            "discount_share", "online_share", "spend_rate", "order_rate",
+            "last_gap", "gap_change", "year_ago_window", "year_ago_days", "spent_prev_year")
+# What models stored before the seasonal and gap features were added were trained on (they still load and score).
+FEATURES_V1 = FEATURES[:20]
+# Shares of the naive baseline blended into the boosted prediction, one chosen on the newest training window.
+NAIVE_SHARES = (0.0, 0.25, 0.5, 0.75)
 
 
 # Domain knowledge as a constraint, not a tuned knob: more past spend or orders never predicts less future spend,
@@ -207,11 +212,14 @@ FEATURES = ("recency", "age", "purchase_days", "orders", "spent", "order_value",
 # ranks and totals on UCI Online Retail, unchanged on CDNOW).
 MONOTONE = {"purchase_days": 1, "orders": 1, "spent": 1, "order_value": 1, "spent_30": 1, "spent_90": 1,
             "spent_180": 1, "spent_365": 1, "days_90": 1, "days_365": 1, "max_day_spend": 1, "spend_rate": 1,
-            "order_rate": 1, "recency": -1}
+            "order_rate": 1, "recency": -1, "year_ago_window": 1, "year_ago_days": 1}
 
 
-def features(log: OrderLog, today: int) -> tuple[np.ndarray, np.ndarray]:
-    """(customer ids, feature matrix) as of `today`: RFM, trend, inter-purchase times, channel and discount.
+def features(log: OrderLog, today: int, horizon: int = 90,
+             names: tuple[str, ...] = FEATURES) -> tuple[np.ndarray, np.ndarray]:
+    """(customer ids, feature matrix) as of `today`: RFM, trend, inter-purchase times, channel and discount, and
+    the season of the window ahead: what the customer spent in the same `horizon` days one year earlier (a gift
+    buyer's December says more about next December than their last 90 days do).
     Storefront views are left out on purpose: profiles keep today's counts only, and today's counts next to a
     past day's label would leak the future into training."""
     s = summarize(log, today)
@@ -245,20 +253,43 @@ def features(log: OrderLog, today: int) -> tuple[np.ndarray, np.ndarray]:
         observed = np.clip(today - s.first + 1, SNAPSHOT_STEP, NAIVE_LOOKBACK)
         cols["spend_rate"] = cols["spent_365"] / observed
         cols["order_rate"] = cols["days_365"] / observed
-    return s.customers, np.column_stack([cols[f] for f in FEATURES])
+        # The last gap against the usual one: a customer buying faster (or slower) than before.
+        last_gap = _last_gaps(row, log.day, n)
+        cols["last_gap"] = last_gap
+        cols["gap_change"] = last_gap / mean_gap
+        # Seasonality: the same calendar window a year before the one predicted, and the year before this one.
+        ago = (log.day > today - 365) & (log.day <= today - 365 + horizon)
+        cols["year_ago_window"] = np.bincount(row[ago], weights=log.amount[ago], minlength=n)
+        cols["year_ago_days"] = np.bincount(row[ago], minlength=n).astype(float)
+        prev = (log.day > today - 730) & (log.day <= today - 365)
+        cols["spent_prev_year"] = np.bincount(row[prev], weights=log.amount[prev], minlength=n)
+    return s.customers, np.column_stack([cols[f] for f in names])
 
 
-def _snapshots(log: OrderLog, today: int, horizon: int) -> list[int]:
+def _last_gaps(row: np.ndarray, day: np.ndarray, n: int) -> np.ndarray:
+    """Days between each customer's last two purchase days (NaN with a single purchase day)."""
+    out = np.full(n, np.nan)
+    if not len(row):
+        return out
+    pairs = np.unique(np.column_stack([row, day]), axis=0)  # sorted by customer, then day
+    is_last = np.r_[pairs[1:, 0] != pairs[:-1, 0], True]
+    has_prev = np.r_[False, pairs[1:, 0] == pairs[:-1, 0]]
+    idx = np.flatnonzero(is_last & has_prev)
+    out[pairs[idx, 0]] = pairs[idx, 1] - pairs[idx - 1, 1]
+    return out
+
+
+def _snapshots(log: OrderLog, today: int, horizon: int, step: int = SNAPSHOT_STEP) -> list[int]:
     """Past days whose full label window ends by `today`, newest first, each with some history before it."""
     start = int(log.day.min()) if len(log.day) else today
-    cuts = [today - horizon - k * SNAPSHOT_STEP for k in range(MAX_SNAPSHOTS)]
-    return [c for c in cuts if c - start >= SNAPSHOT_STEP]
+    cuts = [today - horizon - k * step for k in range(MAX_SNAPSHOTS)]
+    return [c for c in cuts if c - start >= step]
 
 
 def _training_rows(log: OrderLog, cuts: list[int], horizon: int) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
     for cut in cuts:
-        ids, x = features(log, cut)
+        ids, x = features(log, cut, horizon)
         later = log.spend_between(cut, cut + horizon)
         xs.append(x)
         ys.append(np.clip([later.get(c, 0.0) for c in ids.tolist()], 0, None))  # refunds never make spend < 0
@@ -277,8 +308,10 @@ def _one_thread():  # noqa: ANN202 - a context manager
 class GradientBoosted(Fitted):
     name = "gbm"
 
-    def __init__(self, model, horizon: int, rounds: int):  # noqa: ANN001 - a fitted scikit-learn estimator
+    def __init__(self, model, horizon: int, rounds: int, naive_share: float = 0.0,  # noqa: ANN001 - an estimator
+                 names: tuple[str, ...] = FEATURES):
         self.model, self.horizon, self.rounds = model, horizon, rounds
+        self.naive_share, self.features = naive_share, names
 
     @staticmethod
     def _estimator(rounds: int):  # noqa: ANN205
@@ -295,18 +328,21 @@ class GradientBoosted(Fitted):
     @classmethod
     def fit(cls, log: OrderLog, today: int, horizon: int) -> GradientBoosted:
         # A young shop has few complete windows of the full horizon: learn on shorter ones and scale up.
+        # Last resort, windows every half step: overlapping labels, but an honest split still (newest held out).
         horizon_wanted = horizon
-        for label_days in (horizon, horizon // 2, horizon // 3):
-            cuts = _snapshots(log, today, label_days) if label_days >= MIN_LABEL_DAYS else []
+        tries = [(h, SNAPSHOT_STEP) for h in (horizon, horizon // 2, horizon // 3)] + [
+            (max(horizon // 3, MIN_LABEL_DAYS), SNAPSHOT_STEP // 2)]
+        for label_days, step in tries:
+            cuts = _snapshots(log, today, label_days, step) if label_days >= MIN_LABEL_DAYS else []
             if len(cuts) >= MIN_SNAPSHOTS:
                 horizon = label_days
                 break
         else:
-            need = max(horizon_wanted // 3, MIN_LABEL_DAYS) + MIN_SNAPSHOTS * SNAPSHOT_STEP
+            need = max(horizon_wanted // 3, MIN_LABEL_DAYS) + MIN_SNAPSHOTS * SNAPSHOT_STEP // 2
             raise Unusable(f"not enough history to learn from earlier periods (needs {need} days)",
                            f"no hay historial suficiente para aprender de periodos anteriores (necesita {need} días)")
-        # Time-based split: learn on the older windows, pick the number of rounds on the newest complete one,
-        # then learn again on all of them with that many rounds.
+        # Time-based split: learn on the older windows, pick the number of rounds and the share of the naive
+        # baseline blended in on the newest complete one, then learn again on all of them with that many rounds.
         x_old, y_old = _training_rows(log, cuts[1:], horizon)
         x_new, y_new = _training_rows(log, cuts[:1], horizon)
         if not (y_old > 0).any() or not (y_new > 0).any():
@@ -318,19 +354,38 @@ class GradientBoosted(Fitted):
         x_old[:, empty], x_new[:, empty] = 0.0, 0.0
         with _one_thread():
             probe = cls._estimator(GBM_ROUNDS).fit(x_old, y_old)
-            losses = []
+            best, losses = None, []
             for pred in probe.staged_predict(x_new):
                 losses.append(float(np.mean((pred - y_new) ** 2)))
+                if losses[-1] <= min(losses):
+                    best = pred
             rounds = int(np.argmin(losses)) + 1
+            share = _naive_share(np.maximum(best, 0.0), Naive().predict(log, cuts[0], horizon).value, y_new)
             x_all, y_all = np.vstack([x_new, x_old]), np.concatenate([y_new, y_old])
-            return cls(cls._estimator(rounds).fit(x_all, y_all), horizon, rounds)
+            return cls(cls._estimator(rounds).fit(x_all, y_all), horizon, rounds, share)
 
     def predict(self, log: OrderLog, today: int, horizon: int) -> Prediction:
-        ids, x = features(log, today)
+        # Models stored before the seasonal features carry no names: they were trained on the first twenty.
+        names = getattr(self, "features", FEATURES_V1)
+        ids, x = features(log, today, self.horizon, names)
         with _one_thread():
             value = np.maximum(self.model.predict(x), 0.0) if len(ids) else np.zeros(0)
         # Trained for one horizon; other horizons scale linearly (the 365-day figure is a rough extrapolation).
-        return Prediction(ids, value * horizon / self.horizon)
+        value = value * horizon / self.horizon
+        share = getattr(self, "naive_share", 0.0)
+        if share > 0:
+            value = (1 - share) * value + share * Naive().predict(log, today, horizon).value
+        return Prediction(ids, value)
+
+
+def _naive_share(boosted: np.ndarray, naive: np.ndarray, actual: np.ndarray) -> float:
+    """How much of the naive baseline to blend in, by the backtest's merit on the newest window (ties: less).
+    Trees trained on a few thin windows are noisy where the baseline is steady; the mix often ranks better than
+    either alone, and a shop whose own history says so gets it."""
+    from .backtest import score  # the backtest imports this module: import at call time
+
+    merits = [round(score((1 - w) * boosted + w * naive, actual).merit, 4) for w in NAIVE_SHARES]
+    return NAIVE_SHARES[int(np.argmax(merits))]
 
 
 CANDIDATES = ("bgnbd_gg", "gbm", "naive", "last_period")

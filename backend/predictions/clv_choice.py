@@ -34,10 +34,16 @@ class Choice:
 
 
 def _reasons(result: backtest.ClvBacktest, name: str, skipped: list[tuple[str, str, str]]) -> tuple[str, str]:
-    s = result.outcome(name).score
-    en = [f"{LABELS[name][0]} ranked your customers best on the held-out {result.end - result.cut} days "
+    outcome = result.outcome(name)
+    s = outcome.score
+    label_en, label_es = LABELS[name]
+    if outcome.naive_share:
+        pct = round(100 * outcome.naive_share)
+        label_en += f" blended {pct} % with past spend per day"
+        label_es += f" mezclado al {pct} % con el gasto diario pasado"
+    en = [f"{label_en} ranked your customers best on the held-out {result.end - result.cut} days "
           f"(Spearman {s.spearman:.2f}; its top 20 % brought {100 * s.capture:.0f} % of that revenue)"]
-    es = [f"{LABELS[name][1]} ordenó mejor a tus clientes en los {result.end - result.cut} días reservados "
+    es = [f"{label_es} ordenó mejor a tus clientes en los {result.end - result.cut} días reservados "
           f"(Spearman {s.spearman:.2f}; su 20 % superior aportó el {100 * s.capture:.0f} % de esos ingresos)"]
     for other, why_en, why_es in skipped:
         en.append(f"{LABELS[other][0]} not used: {why_en}")
@@ -56,6 +62,8 @@ def choose(shop_id: int, log: cands.OrderLog, today: date, holdout: int = backte
     for outcome in ranked:
         try:
             fitted = cands.fit_candidate(outcome.name, log, day, holdout)
+            if outcome.naive_share is not None and isinstance(fitted, cands.GradientBoosted):
+                fitted.naive_share = outcome.naive_share  # the blend the backtest scored, not the refit's guess
             break
         except cands.Unusable as why:  # fine on the older data, not on all of it
             skipped.append((outcome.name, f"on the full history, {why.en}", f"con todo el historial, {why.es}"))

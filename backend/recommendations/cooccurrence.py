@@ -38,12 +38,14 @@ class Params:
     shrink: float = 0.0
     k1: float = 1.2  # bm25 only
     b: float = 0.75  # bm25 only
+    # Inside one customer's basket, a pair counts half per this many days of its age before their latest order.
+    basket_half_life_days: float = 365.0
     block_nnz: int = 4_000_000  # co-occurrence entries per block: bounds peak memory
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {self.algorithm!r}; choose one of {ALGORITHMS}")
-        if self.half_life_days <= 0 or self.top_k <= 0 or self.min_support < 1:
+        if self.half_life_days <= 0 or self.basket_half_life_days <= 0 or self.top_k <= 0 or self.min_support < 1:
             raise ValueError("half_life_days and top_k must be positive, min_support at least 1")
 
 
@@ -58,6 +60,9 @@ class Baskets:
 
     matrix: sp.csr_matrix
     times: np.ndarray  # seconds, one per basket row
+    # Per stored entry (aligned with matrix.data): seconds between the item's latest purchase in this basket and
+    # the basket's time. A customer's basket spans their whole history; None when every entry is as new as it.
+    age: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:
@@ -112,7 +117,12 @@ def encode(basket_ids: np.ndarray, item_idx: np.ndarray, times: np.ndarray, n_it
     matrix.data[:] = 1.0
     basket_times = np.full(len(keys), -np.inf)
     np.maximum.at(basket_times, rows, times)
-    return Baskets(matrix=matrix, times=basket_times)
+    # Each (basket, item) entry's latest time, in the canonical CSR order (by row, then item) of matrix.data.
+    order = np.lexsort((times, item_idx, rows))
+    r, i, t = rows[order], item_idx[order], times[order]
+    last = np.r_[(r[1:] != r[:-1]) | (i[1:] != i[:-1]), True] if len(r) else np.zeros(0, dtype=bool)
+    age = basket_times[r[last]] - t[last]
+    return Baskets(matrix=matrix, times=basket_times, age=age if (age > 0).any() else None)
 
 
 def encode_tuples(baskets: Iterable[tuple[Sequence[int], float]], n_items: int | None = None) -> Baskets:
@@ -148,6 +158,18 @@ def stats_from_totals(weight: np.ndarray, raw: np.ndarray, total_weight: float) 
         n_items_active=int(active.sum()),
         avg_baskets=float(raw[active].mean()) if active.any() else 1.0,
     )
+
+
+def entry_weights(baskets: Baskets, params: Params) -> np.ndarray | None:
+    """How much each item of a basket counts in its pairs: an active customer's latest order makes their whole
+    basket new, but what they bought together two years ago should not count as if bought today. Each item is
+    halved every 2 basket half-lives of its age, so a pair (the product of two) halves with its mean age.
+    A year, not the 60-day recency half-life: on UCI Online Retail a customer's year-old pairs still predict
+    (bench_also_bought_backtest, recall@10: full catalogue 0.0478 undecayed, 0.0466 with 60 days, 0.0482 with a
+    year; its 60-product shop loses 0.319 -> 0.295 with a year, still far above popularity's 0.174)."""
+    if baskets.age is None:
+        return None
+    return np.exp2(-np.maximum(baskets.age, 0.0) / (2.0 * params.basket_half_life_days * DAY))
 
 
 def basket_weights(baskets: Baskets, stats: ItemStats, anchor: float, params: Params) -> np.ndarray:
@@ -208,9 +230,16 @@ def neighbours(baskets: Baskets, anchor: float, params: Params, stats: ItemStats
     n_items = x.shape[1]
     xt = x.T.tocsr()
     w = basket_weights(baskets, stats, anchor, params)
-    # Real part counts baskets (support), imaginary part sums basket weights: one sparse product gives both.
-    xw = sp.csr_matrix((1.0 + 1j * w[np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))], x.indices, x.indptr),
-                       shape=x.shape)
+    row_w = w[np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))]
+    entry_w = entry_weights(baskets, params)
+    if entry_w is None:
+        # Real part counts baskets (support), imaginary part sums basket weights: one sparse product gives both.
+        xw = sp.csr_matrix((1.0 + 1j * row_w, x.indices, x.indptr), shape=x.shape)
+    else:
+        # Weights per entry on both sides of the product (w_b a_bi a_bj) cannot share one complex product with
+        # the plain count, so support and weight are two products over the same pattern.
+        xat = sp.csr_matrix((entry_w, x.indices, x.indptr), shape=x.shape).T.tocsr()
+        xaw = sp.csr_matrix((entry_w * row_w, x.indices, x.indptr), shape=x.shape)
     if rows is None:
         rows = np.arange(n_items)
     rows = np.asarray(rows, dtype=np.int64)
@@ -219,11 +248,21 @@ def neighbours(baskets: Baskets, anchor: float, params: Params, stats: ItemStats
     rows = rows[cost[rows] > 0]
     parts: list[tuple[np.ndarray, ...]] = []
     for block in _blocks(cost, rows, params.block_nnz):
-        prod = (xt[block] @ xw).tocoo()
+        if entry_w is None:
+            prod = (xt[block] @ xw).tocoo()
+            s, c = prod.data.real, prod.data.imag
+        else:
+            prod, weighted = xt[block] @ x, xat[block] @ xaw
+            prod.sort_indices()
+            weighted.sort_indices()
+            prod = prod.tocoo()
+            # Every factor is positive, so both products have the same pattern, unless a weight underflowed to 0
+            # (scipy drops zeros): then look the weights up entry by entry.
+            same = weighted.nnz == prod.nnz
+            c = weighted.data if same else np.asarray(weighted[prod.row, prod.col]).ravel()
+            s = prod.data
         local_r, cols = prod.row, prod.col
         r = block[local_r]
-        s = prod.data.real
-        c = prod.data.imag
         keep = (cols != r) & (s >= params.min_support - 1e-9)
         r, cols, s, c = r[keep], cols[keep], s[keep], c[keep]
         if not len(r):

@@ -5,6 +5,9 @@ Each history product weighs by kind (a purchase or a cart add says more than a v
 (`cooccurrence.personal_weight`); its stored also-bought list (the "auto" list the shop's backtest chose, see
 also_bought.py) is scaled to its best neighbour and added up with that weight: `cooccurrence.personal_scores`,
 the same function bench/bench_for_you.py measures on UCI Online Retail.
+What is left out: products the shopper viewed or put in the cart in the last SEEN_DAYS (they know those; the
+"continue shopping" widget shows them), and purchases that are not re-buyable. A re-buyable purchase (coffee,
+socks: `eligibility.not_to_rebuy`) may come back, and does when the shopper's other products point to it.
 Consent: without analytics consent no event (views, cart adds) is read; a known customer's orders still count
 (the shop holds them to fulfil them, not from tracking). A storefront request without consent (ctx.personal False)
 gets the segment's bestsellers only.
@@ -31,12 +34,15 @@ from backend.shops.models import Shop
 MAX_HISTORY = 30  # most recent distinct products used: older ones add little and each costs a list read
 EVENT_SCAN = 300
 EVENT_DAYS = 90
+SEEN_DAYS = 30  # a view or cart add this recent is left out of the list; an older one only steers it
 
 
-def history(shop: Shop, customer_id: int | None, visitor_id: str, consent: bool) -> dict[int, float]:
-    """Product pk -> weight of the shopper's own signals, strongest kind and most recent time winning."""
+def history(shop: Shop, customer_id: int | None, visitor_id: str, consent: bool) -> tuple[dict[int, float], set[int]]:
+    """(product pk -> weight of the shopper's own signals, strongest kind and most recent time winning;
+    products they viewed or carted in the last SEEN_DAYS)."""
     now = timezone.now()
     weights: dict[int, float] = {}
+    seen: set[int] = set()
 
     def add(product_id: int, kind: str, at: datetime | None) -> None:
         w = co.personal_weight(kind, (now - at).total_seconds() if at else None)
@@ -61,8 +67,10 @@ def history(shop: Shop, customer_id: int | None, visitor_id: str, consent: bool)
         )
         for product_id, kind, at in events:
             add(product_id, "cart" if kind == EventType.ADDED_TO_CART else "view", at)
+            if at >= now - timedelta(days=SEEN_DAYS):
+                seen.add(product_id)
     strongest = sorted(weights.items(), key=lambda kv: -kv[1])[:MAX_HISTORY]
-    return dict(strongest)
+    return dict(strongest), seen
 
 
 def _lists(shop: Shop, products: Iterable[int]) -> dict[int, tuple[list[int], list[float]]]:
@@ -87,8 +95,8 @@ def recommend_for(shop: Shop | int, customer_id: int | None = None, visitor_id: 
     visitor_id = (visitor_id or "")[:64]
     if not customer_id and visitor_id and consent:
         customer_id = customer_for_visitor(shop, visitor_id)
-    signals = history(shop, customer_id, visitor_id, consent)
-    skip = {int(e) for e in exclude} | eligibility.not_to_rebuy(shop, customer_id) | set(signals)
+    signals, seen = history(shop, customer_id, visitor_id, consent)
+    skip = {int(e) for e in exclude} | eligibility.not_to_rebuy(shop, customer_id) | seen
     scores = co.personal_scores(_lists(shop, signals), signals)
     ranked = sorted(scores, key=lambda p: (-scores[p], p))
     result = eligibility.keep(shop, ranked, skip, sellable)[:limit]

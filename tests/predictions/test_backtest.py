@@ -95,11 +95,15 @@ def test_the_gradient_boosted_model_learns_from_earlier_windows_only():
 
 def test_a_young_shop_cannot_train_the_gradient_boosted_model_and_is_told_why():
     log = _log_of_steady_buyers(100, seed=4).upto(TODAY)
-    young = cands.OrderLog.build(*(getattr(log, f)[log.day > TODAY - 100] for f in
+    young = cands.OrderLog.build(*(getattr(log, f)[log.day > TODAY - 60] for f in
                                    ("customer", "day", "amount", "discount", "online")))
     with pytest.raises(cands.Unusable) as why:
         cands.fit_candidate("gbm", young, TODAY, 90)
-    assert why.value.en == "not enough history to learn from earlier periods (needs 120 days)"
+    assert why.value.en == "not enough history to learn from earlier periods (needs 75 days)"
+    # A hundred days are enough: 30-day windows every 15 days.
+    older = cands.OrderLog.build(*(getattr(log, f)[log.day > TODAY - 100] for f in
+                                   ("customer", "day", "amount", "discount", "online")))
+    assert cands.fit_candidate("gbm", older, TODAY, 90).horizon == 30
 
 
 def test_a_stored_model_loads_only_with_our_signature():
@@ -138,3 +142,47 @@ def test_any_small_odd_shop_gets_a_choice_and_every_candidate_a_score_or_a_reaso
     assert result.chosen in cands.CANDIDATES
     for o in result.outcomes:
         assert (o.score is not None) != bool(o.unusable_en) and (o.score is not None) != bool(o.unusable_es)
+
+
+def test_features_see_the_season_ahead_and_the_last_gap():
+    # Customer 1 bought in last year's December only; customer 2 buys every 10 days, the last gap 30.
+    dec_last_year = TODAY - 365 + 20
+    log = cands.OrderLog.build([1, 2, 2, 2, 2], [dec_last_year, TODAY - 50, TODAY - 40, TODAY - 30, TODAY],
+                               [80.0, 5.0, 5.0, 5.0, 5.0])
+    ids, x = cands.features(log, TODAY, horizon=30)
+    col = {name: x[:, i] for i, name in enumerate(cands.FEATURES)}
+    assert ids.tolist() == [1, 2]
+    assert col["year_ago_window"].tolist() == [80.0, 0.0]  # the same 30 days, one year earlier
+    assert col["last_gap"][1] == 30 and np.isnan(col["last_gap"][0])
+    assert col["gap_change"][1] == pytest.approx(30 / (50 / 3))
+    # A window that misses last December does not see it.
+    _, x_short = cands.features(log, TODAY, horizon=10)
+    assert x_short[0, cands.FEATURES.index("year_ago_window")] == 0.0
+
+
+def test_a_model_stored_before_the_seasonal_features_still_scores():
+    log = _log_from_bgnbd(clv.BgNbdParams(r=0.8, alpha=20.0, a=0.8, b=2.5), 400, seed=3)
+    fitted = cands.fit_candidate("gbm", log, TODAY - 90, 90)
+    assert fitted.naive_share in cands.NAIVE_SHARES
+    old = cands.GradientBoosted(fitted.model, fitted.horizon, fitted.rounds)
+    ids, x = cands.features(log, TODAY - 90, 90, cands.FEATURES_V1)
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    old.model = HistGradientBoostingRegressor(max_iter=5).fit(x, np.arange(len(ids), dtype=float))
+    del old.naive_share, old.features  # what an older pickle carries
+    assert len(old.predict(log, TODAY - 90, 90).value) == len(ids)
+
+
+def test_the_backtest_picks_how_much_naive_baseline_the_boosted_model_blends_in():
+    log = _log_from_bgnbd(clv.BgNbdParams(r=0.8, alpha=20.0, a=0.8, b=2.5), 400, seed=5)
+    result = backtest.backtest_clv(log, TODAY)
+    gbm = result.outcome("gbm")
+    assert gbm.naive_share in cands.NAIVE_SHARES
+    assert result.as_metrics()["gbm"]["naive_share"] == gbm.naive_share
+    # The chosen share scores at least as well as the pure model on the held-out window.
+    seen, cut = log.upto(TODAY - 90), TODAY - 90
+    pure = cands.fit_candidate("gbm", seen, cut, 90)
+    pure.naive_share = 0.0
+    later = log.spend_between(cut, TODAY)
+    actual = np.array([later.get(c, 0.0) for c in np.unique(seen.customer).tolist()])
+    assert gbm.score.merit >= backtest.score(pure.predict(seen, cut, 90).value, actual).merit - 1e-9

@@ -111,3 +111,28 @@ def test_bm25_keeps_pairs_on_a_small_catalogue():
     w = co.basket_weights(co.encode_tuples([([0, 1], 0.0), ([0, 1, 2, 3, 4], 0.0)]), co.stats_from_totals(
         np.ones(6), np.ones(6), 2.0), 0.0, co.Params(algorithm="bm25", half_life_days=1e6))
     assert w[0] > w[1] > 0
+
+
+def test_an_active_customers_old_pair_counts_less_than_a_new_one():
+    # Customer A bought 0+1 two years ago and 5 today; customer B bought 0+2 today. Both baskets are "today"
+    # (their latest order), but A's 0-1 pair is two years old: 2 should follow 0 ahead of 1.
+    year = 365 * DAY
+    now = 3 * year
+    keys = np.array([1, 1, 1, 2, 2])
+    items = np.array([0, 1, 5, 0, 2])
+    times = np.array([now - 2 * year, now - 2 * year, now, now, now])
+    b = co.encode(keys, items, times)
+    params = co.Params(algorithm="cosine", min_support=1, half_life_days=60.0, basket_half_life_days=365.0)
+    n = co.neighbours(b, anchor=now, params=params)
+    nb, sc = n.of(0)
+    assert list(nb) == [2, 5, 1]
+    # Pair ages by their mean: 0-5 one year (one halving), 0-1 two years (two); cosine's norms are equal here.
+    assert sc[1] / sc[0] == pytest.approx(0.5, rel=1e-6)
+    assert sc[2] / sc[0] == pytest.approx(0.25, rel=1e-6)
+    # Support still counts the customer in full: min_support is about evidence, not age.
+    assert list(n.support[n.item == 0]) == [1, 1, 1]
+    # The same orders with every line on one day weigh the pair in full (nothing to decay).
+    flat = co.encode(keys, items, np.full(5, now))
+    assert flat.age is None
+    _, sc_flat = co.neighbours(flat, anchor=now, params=params).of(0)
+    assert sc_flat == pytest.approx([sc[0]] * 3)

@@ -89,3 +89,21 @@ def test_a_stitched_visitor_gets_the_customers_purchases_and_out_of_stock_never_
     store["paddle"].save()
     store["paddle"].variants.update(inventory_quantity=0)
     assert store["paddle"].pk not in recommend_for(shop, visitor_id="v-9", limit=5)
+
+
+def test_a_rebuyable_purchase_comes_back_a_recent_view_does_not(shop, store):
+    from backend.recommendations.models import ProductPreference
+
+    # Bought tent and stove; the stove's fuel-like re-buyable flag lets the tent's list bring it back.
+    buyer = f.customer(shop)
+    f.order(shop, [store["tent"], store["stove"]], customer=buyer)
+    assert store["stove"].pk not in recommend_for(shop, customer_id=buyer.pk, limit=6)
+    ProductPreference.objects.create(shop=shop, product=store["stove"], rebuyable=True)
+    picks = recommend_for(shop, customer_id=buyer.pk, limit=6)
+    assert picks[0] == store["stove"].pk and store["tent"].pk not in picks
+
+    # A view this week is left out (they know it); one from seven weeks ago only steers: it may be shown again.
+    _event(shop, EventType.PRODUCT_VIEWED, store["kayak"], visitor="v-2", days_ago=2)
+    _event(shop, EventType.PRODUCT_VIEWED, store["paddle"], visitor="v-2", days_ago=50)
+    picks = recommend_for(shop, visitor_id="v-2", limit=3)
+    assert picks[0] == store["paddle"].pk and store["kayak"].pk not in picks

@@ -13,7 +13,7 @@ from tests.widgets.bundle import DIST, ensure_built
 pytestmark = pytest.mark.xdist_group("widgets-browser")
 
 EXTENSION = Path(__file__).resolve().parents[2] / "integrations" / "shopify" / "extension"
-WIDGETS = ("also_bought", "recently_viewed", "bestsellers")
+WIDGETS = ("also_bought", "recently_viewed", "bestsellers", "for_you")
 
 
 def _schema(block: str) -> dict:

@@ -10,6 +10,7 @@ const WIDGETS = {
   also_bought: () => import("./widgets/also_bought.js"),
   recently_viewed: () => import("./widgets/recently_viewed.js"),
   bestsellers: () => import("./widgets/bestsellers.js"),
+  for_you: () => import("./widgets/for_you.js"),
 };
 
 // Without data the reserved box stays, empty: collapsing it would shift whatever follows. Only a box wholly below

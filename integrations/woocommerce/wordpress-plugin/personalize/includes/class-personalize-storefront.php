@@ -36,6 +36,7 @@ class Personalize_Storefront {
 		'also_bought'     => 'also-bought',
 		'recently_viewed' => 'recently-viewed',
 		'bestsellers'     => 'bestsellers',
+		'for_you'         => 'for-you',
 	);
 	const SESSION_ADDED = 'personalize_added_to_cart';
 
@@ -165,7 +166,7 @@ class Personalize_Storefront {
 	/**
 	 * One widget placeholder; the script fills it in (or leaves the reserved box empty).
 	 *
-	 * @param string $widget  also_bought | recently_viewed | bestsellers.
+	 * @param string $widget  also_bought | recently_viewed | bestsellers | for_you.
 	 * @param array  $options product (id), collection (product category id), limit.
 	 * @return string
 	 */
@@ -255,7 +256,8 @@ class Personalize_Storefront {
 	}
 
 	/**
-	 * Shortcodes [personalize_also_bought], [personalize_recently_viewed], [personalize_bestsellers] and a
+	 * Shortcodes [personalize_also_bought], [personalize_recently_viewed], [personalize_bestsellers],
+	 * [personalize_for_you] and a
 	 * server-rendered block per widget (blocks/<name>/block.json).
 	 */
 	public static function register_shortcodes_and_blocks() {
