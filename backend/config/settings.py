@@ -147,6 +147,8 @@ CELERY_TASK_ROUTES = {
     "integrations.*.tasks.process_webhook*": {"queue": "webhooks"},
     "integrations.*.tasks.*sync*": {"queue": "sync"},
     "integrations.*.tasks.*reconcile*": {"queue": "sync"},
+    "backend.audiences.tasks.sync_audience_task": {"queue": "sync"},
+    "backend.audiences.tasks.purge_people": {"queue": "sync"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 

@@ -139,5 +139,4 @@ class GoogleAudiences:
         except (gexc.GoogleAPICallError, gexc.RetryError, OSError) as exc:
             logger.info("Google audience size not read: %s", _error(exc).reason)
             return None
-        size = found.size_info.display_network_members_count if found.size_info else 0
-        return int(size) if size else None
+        return int(found.size_info.display_network_members_count) if "size_info" in found else None
