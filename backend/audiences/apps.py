@@ -8,8 +8,8 @@ class AudiencesConfig(AppConfig):
     def ready(self) -> None:
         # GDPR: a redacted customer leaves every destination at once, not on the next scheduled run. Registered after
         # segments' redactor in INSTALLED_APPS order, but ours reads only the customer identity, which stays.
-        from backend.shops import redaction
         from backend.segments import signals as segment_signals
+        from backend.shops import redaction
 
         from . import privacy, tasks
 

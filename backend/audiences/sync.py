@@ -58,7 +58,8 @@ def _batches(rows_total: int, size: int) -> Iterator[tuple[int, bool]]:
 def remote_spec(audience: Audience) -> RemoteAudience:
     purpose = "exclude" if audience.purpose == Audience.Purpose.EXCLUDE else "target"
     retention = audience.days if audience.source == Audience.Source.RECENCY else 540
-    return RemoteAudience(name=audience.name, description=f"{purpose} · synced by Personalize", retention_days=retention)
+    return RemoteAudience(name=audience.name, description=f"{purpose} · synced by Personalize",
+                          retention_days=retention)
 
 
 def _desired(audience: Audience, destination: Destination, profile_ids: list[int],

@@ -61,6 +61,7 @@ class DataManagerStandin:
         self.requests: list[tuple[str, str, int]] = []
         self.refusals: list[str] = []
         self.failures: deque[int] = deque()
+        self.fail_after = 0  # member batches to accept before the queued failures start
         self.lock = threading.Lock()
         self._next_id = 9000
         self._server: ThreadingHTTPServer | None = None
@@ -85,8 +86,9 @@ class DataManagerStandin:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def fail_next(self, *statuses: int) -> None:
+    def fail_next(self, *statuses: int, after: int = 0) -> None:
         self.failures.extend(statuses)
+        self.fail_after = after
 
     def emails(self, list_id: str) -> set[str]:
         return {ident[1] for member in self.lists[list_id].members for ident in member if ident[0] == "email"}
@@ -143,7 +145,8 @@ class DataManagerStandin:
             raise _invalid("exactly one destination")
         destination = request.destinations[0]
         operating = destination.operating_account
-        if operating.account_type != dm.ProductAccount.AccountType.GOOGLE_ADS or operating.account_id != self.account_id:
+        google_ads = dm.ProductAccount.AccountType.GOOGLE_ADS
+        if operating.account_type != google_ads or operating.account_id != self.account_id:
             raise ApiError(403, "PERMISSION_DENIED", "The caller does not have permission on the operating account")
         target = self.lists.get(destination.product_destination_id)
         if target is None:
@@ -169,7 +172,9 @@ class DataManagerStandin:
                 raise _invalid(f"audience_members[{i}] needs 1 to {MAX_IDENTIFIERS} user identifiers")
             parsed.append(tuple(sorted(self._identifier(i, ident) for ident in identifiers)))
         with self.lock:
-            if self.failures:
+            if self.failures and self.fail_after:
+                self.fail_after -= 1
+            elif self.failures:
                 status = self.failures.popleft()
                 raise ApiError(status, "UNAVAILABLE" if status == 503 else "INTERNAL", "The service is unavailable.")
             if ingest:

@@ -70,6 +70,7 @@ class MetaStandin:
         self.requests: list[tuple[str, str, int]] = []  # (method, path, rows) of accepted user batches
         self.refusals: list[str] = []
         self.failures: deque[int] = deque()
+        self.fail_after = 0  # member batches to accept before the queued failures start
         self.lock = threading.Lock()
         self._next_id = 23840000000000
         self._server: ThreadingHTTPServer | None = None
@@ -96,9 +97,10 @@ class MetaStandin:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ---- what tests read and steer
-    def fail_next(self, *statuses: int) -> None:
+    def fail_next(self, *statuses: int, after: int = 0) -> None:
         """The next user batches fail with these HTTP statuses (500: a temporary Graph error)."""
         self.failures.extend(statuses)
+        self.fail_after = after
 
     def emails(self, audience_id: str) -> set[str]:
         audience = self.audiences[audience_id]
@@ -171,7 +173,9 @@ class MetaStandin:
         with self.lock:
             if audience.schema and tuple(schema) != audience.schema:
                 raise GraphError(400, 100, "(#100) schema differs from this audience's earlier uploads")
-            if self.failures:
+            if self.failures and self.fail_after:
+                self.fail_after -= 1
+            elif self.failures:
                 status = self.failures.popleft()
                 raise GraphError(status, 2, "An unexpected error has occurred. Please retry your request later.")
             audience.schema = tuple(schema)

@@ -70,7 +70,7 @@ def state(raw: str, country: str = "") -> str:
 
 
 def zip_code(raw: str, country: str = "") -> str:
-    """Lower case, no spaces or dashes; US: the first 5 digits; UK: area, district and sector ("SW1A 1AA" -> "sw1a1")."""
+    """Lower case, no spaces or dashes; US: the first 5 digits; UK: area, district, sector ("SW1A 1AA" -> "sw1a1")."""
     value = re.sub(r"[\s-]", "", (raw or "").lower())
     cc = (country or "").upper()
     if cc == "US":
