@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from google.ads import datamanager_v1 as dm
+from google.protobuf import json_format
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_MEMBERS = 10_000
@@ -112,7 +113,7 @@ class DataManagerStandin:
     def _parse(message: type, raw: bytes) -> Any:
         try:
             return message.from_json(raw.decode("utf-8"), ignore_unknown_fields=False)
-        except (ValueError, UnicodeDecodeError) as exc:  # json_format.ParseError is a ValueError
+        except (json_format.ParseError, ValueError, UnicodeDecodeError) as exc:
             raise _invalid(f"Invalid JSON payload received. {str(exc)[:200]}") from None
 
     def _create(self, account: str, user_list: Any) -> dict:

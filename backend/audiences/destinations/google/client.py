@@ -16,6 +16,7 @@ from google.ads import datamanager_v1 as dm
 from google.ads.datamanager_v1.services.ingestion_service.transports.rest import IngestionServiceRestTransport
 from google.ads.datamanager_v1.services.user_list_service.transports.rest import UserListServiceRestTransport
 from google.api_core import exceptions as gexc
+from google.auth import exceptions as auth_exc
 from google.oauth2.credentials import Credentials
 from google.protobuf import duration_pb2
 
@@ -29,6 +30,7 @@ TIMEOUT = 30.0
 MAX_DURATION_DAYS = 540  # Customer Match keeps a member at most 540 days
 RETRYABLE = (gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerError, gexc.DeadlineExceeded,
              gexc.GatewayTimeout, gexc.BadGateway)
+CALL_ERRORS = (gexc.GoogleAPICallError, gexc.RetryError, auth_exc.GoogleAuthError, OSError)
 GRANTED = dm.Consent(ad_user_data=dm.ConsentStatus.CONSENT_GRANTED,
                      ad_personalization=dm.ConsentStatus.CONSENT_GRANTED)
 
@@ -38,6 +40,9 @@ def _error(exc: Exception) -> DestinationError:
         status = int(exc.code) if isinstance(exc.code, int) else None
         return DestinationError(f"Google {status}: {exc.message}", retryable=isinstance(exc, RETRYABLE),
                                 status=status)
+    if isinstance(exc, auth_exc.RefreshError):
+        # A 401 makes google-auth try to refresh; with only the merchant's access token it cannot: token expired.
+        return DestinationError("Google refused the access token (expired or revoked)", status=401)
     if isinstance(exc, gexc.RetryError | OSError):
         return DestinationError(f"Google unreachable: {type(exc).__name__}", retryable=True)
     return DestinationError(f"Google: {exc}")
@@ -104,7 +109,7 @@ class GoogleAudiences:
             created = self.user_lists.create_user_list(
                 parent=f"accountTypes/GOOGLE_ADS/accounts/{self.account_id}", user_list=user_list,
                 retry=None, timeout=TIMEOUT, metadata=self._metadata())
-        except (gexc.GoogleAPICallError, gexc.RetryError, OSError) as exc:
+        except CALL_ERRORS as exc:
             raise _error(exc) from exc
         return str(created.id or created.name.rsplit("/", 1)[-1])
 
@@ -117,7 +122,7 @@ class GoogleAudiences:
         )
         try:
             self.ingestion.ingest_audience_members(request=request, retry=None, timeout=TIMEOUT)
-        except (gexc.GoogleAPICallError, gexc.RetryError, OSError) as exc:
+        except CALL_ERRORS as exc:
             raise _error(exc) from exc
 
     def remove(self, remote_id: str, batch: Batch) -> None:
@@ -128,7 +133,7 @@ class GoogleAudiences:
         )
         try:
             self.ingestion.remove_audience_members(request=request, retry=None, timeout=TIMEOUT)
-        except (gexc.GoogleAPICallError, gexc.RetryError, OSError) as exc:
+        except CALL_ERRORS as exc:
             raise _error(exc) from exc
 
     def matched_size(self, remote_id: str) -> int | None:
@@ -136,7 +141,7 @@ class GoogleAudiences:
             found = self.user_lists.get_user_list(
                 name=f"accountTypes/GOOGLE_ADS/accounts/{self.account_id}/userLists/{remote_id}",
                 retry=None, timeout=TIMEOUT, metadata=self._metadata())
-        except (gexc.GoogleAPICallError, gexc.RetryError, OSError) as exc:
+        except CALL_ERRORS as exc:
             logger.info("Google audience size not read: %s", _error(exc).reason)
             return None
         return int(found.size_info.display_network_members_count) if "size_info" in found else None
