@@ -130,8 +130,9 @@ def test_google_refuses_more_than_10000_members(google_client):
 
 
 def test_google_requires_consent_and_terms_for_ingestion(google_client, google, monkeypatch):
-    from backend.audiences.destinations.google import client as google_module
     from google.ads import datamanager_v1 as dm
+
+    from backend.audiences.destinations.google import client as google_module
 
     client, list_id = google_client
     denied = dm.Consent(ad_user_data=dm.ConsentStatus.CONSENT_GRANTED,
