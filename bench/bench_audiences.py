@@ -141,7 +141,8 @@ def main() -> None:
     if args.step != "all":
         args.accounts = {"META": os.environ.get("BENCH_META_ACCOUNT", ""),
                          "GOOGLE": os.environ.get("BENCH_GOOGLE_ACCOUNT", "")}
-        args.tokens = {"META": os.environ.get("BENCH_META_TOKEN", ""), "GOOGLE": os.environ.get("BENCH_GOOGLE_TOKEN", "")}
+        args.tokens = {"META": os.environ.get("BENCH_META_TOKEN", ""),
+                       "GOOGLE": os.environ.get("BENCH_GOOGLE_TOKEN", "")}
         {"setup": setup, "change": change, "sync": sync}[args.step](args)
         return
 

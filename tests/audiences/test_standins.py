@@ -137,7 +137,8 @@ def test_google_requires_consent_and_terms_for_ingestion(google_client, google, 
     client, list_id = google_client
     denied = dm.Consent(ad_user_data=dm.ConsentStatus.CONSENT_GRANTED,
                         ad_personalization=dm.ConsentStatus.CONSENT_DENIED)
-    monkeypatch.setattr(google_module, "GRANTED", denied)
+    monkeypatch.setattr(google_module, "GRANTED", denied)  # the request's consent
+    monkeypatch.setattr(google_module, "_GRANTED_PB", dm.Consent.pb(denied))  # and each member's
     assert "consent" in refused(client.add, list_id, batch([[["email", sha256_hex("a@b.co")]]])).reason
 
 

@@ -33,6 +33,9 @@ RETRYABLE = (gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerE
 CALL_ERRORS = (gexc.GoogleAPICallError, gexc.RetryError, auth_exc.GoogleAuthError, OSError)
 GRANTED = dm.Consent(ad_user_data=dm.ConsentStatus.CONSENT_GRANTED,
                      ad_personalization=dm.ConsentStatus.CONSENT_GRANTED)
+_GRANTED_PB = dm.Consent.pb(GRANTED)
+_MEMBER, _USER_DATA = dm.AudienceMember.pb(), dm.UserData.pb()
+_IDENTIFIER, _ADDRESS = dm.UserIdentifier.pb(), dm.AddressInfo.pb()
 
 
 def _error(exc: Exception) -> DestinationError:
@@ -81,19 +84,21 @@ class GoogleAudiences:
         return normalize.hashed_identifiers(contact)
 
     @staticmethod
-    def _member(row: list[list[str]], *, consent: bool) -> dm.AudienceMember:
+    def _member(row: list[list[str]], *, consent: bool) -> object:
+        """One AudienceMember as a raw protobuf message: building 10,000 proto-plus wrappers per request cost more
+        than the request itself (the request is wrapped once, below)."""
         identifiers = []
         for pair in row:
             if pair[0] == "email":
-                identifiers.append(dm.UserIdentifier(email_address=pair[1]))
+                identifiers.append(_IDENTIFIER(email_address=pair[1]))
             elif pair[0] == "phone":
-                identifiers.append(dm.UserIdentifier(phone_number=pair[1]))
+                identifiers.append(_IDENTIFIER(phone_number=pair[1]))
             elif pair[0] == "address":
-                identifiers.append(dm.UserIdentifier(address=dm.AddressInfo(
+                identifiers.append(_IDENTIFIER(address=_ADDRESS(
                     given_name=pair[1], family_name=pair[2], region_code=pair[3], postal_code=pair[4])))
-        member = dm.AudienceMember(user_data=dm.UserData(user_identifiers=identifiers))
+        member = _MEMBER(user_data=_USER_DATA(user_identifiers=identifiers))
         if consent:
-            member.consent = GRANTED
+            member.consent.CopyFrom(_GRANTED_PB)
         return member
 
     def create_audience(self, spec: RemoteAudience) -> str:
@@ -115,22 +120,20 @@ class GoogleAudiences:
 
     def add(self, remote_id: str, batch: Batch) -> None:
         request = dm.IngestAudienceMembersRequest(
-            destinations=[self._destination(remote_id)],
-            audience_members=[self._member(row, consent=True) for row in batch.rows],
-            consent=GRANTED, encoding=dm.Encoding.HEX,
+            destinations=[self._destination(remote_id)], consent=GRANTED, encoding=dm.Encoding.HEX,
             terms_of_service=dm.TermsOfService(customer_match_terms_of_service_status=dm.TermsOfServiceStatus.ACCEPTED),
         )
+        dm.IngestAudienceMembersRequest.pb(request).audience_members.extend(
+            self._member(row, consent=True) for row in batch.rows)
         try:
             self.ingestion.ingest_audience_members(request=request, retry=None, timeout=TIMEOUT)
         except CALL_ERRORS as exc:
             raise _error(exc) from exc
 
     def remove(self, remote_id: str, batch: Batch) -> None:
-        request = dm.RemoveAudienceMembersRequest(
-            destinations=[self._destination(remote_id)],
-            audience_members=[self._member(row, consent=False) for row in batch.rows],
-            encoding=dm.Encoding.HEX,
-        )
+        request = dm.RemoveAudienceMembersRequest(destinations=[self._destination(remote_id)], encoding=dm.Encoding.HEX)
+        dm.RemoveAudienceMembersRequest.pb(request).audience_members.extend(
+            self._member(row, consent=False) for row in batch.rows)
         try:
             self.ingestion.remove_audience_members(request=request, retry=None, timeout=TIMEOUT)
         except CALL_ERRORS as exc:
