@@ -83,7 +83,7 @@ def _connect(request: HttpRequest) -> list[str]:
 def _create(request: HttpRequest) -> list[str]:
     shop = request.shop
     key = request.POST.get("preset", "")
-    raw = request.POST.get("connection", "")
+    raw = request.POST.get("connection", "")[:12]
     connection = AdConnection.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdecimal() else None
     if key not in PRESETS:
         return [_("Choose a preset.")]

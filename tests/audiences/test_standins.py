@@ -156,6 +156,10 @@ def test_google_refuses_unknown_fields_and_a_foreign_account(google_client, goog
     del body["audienceMembers"][0]["shoeSize"]
     assert httpx.post(f"{google.url}/v1/audienceMembers:ingest", headers=headers,
                       content=json.dumps(body)).status_code == 200
+    del body["termsOfService"]  # the Customer Match terms must be accepted for an ingestion
+    refused_terms = httpx.post(f"{google.url}/v1/audienceMembers:ingest", headers=headers, content=json.dumps(body))
+    assert refused_terms.status_code == 400 and "terms_of_service" in refused_terms.text
+    body["termsOfService"] = {"customerMatchTermsOfServiceStatus": "ACCEPTED"}
     body["destinations"][0]["operatingAccount"]["accountId"] = "999"
     assert httpx.post(f"{google.url}/v1/audienceMembers:ingest", headers=headers,
                       content=json.dumps(body)).status_code == 403
