@@ -45,6 +45,14 @@ def preset_name(key: str, lang: str) -> str:
     return preset.es if lang.startswith("es") else preset.en
 
 
+def display_name(audience: Audience, lang: str) -> str:
+    """A preset audience still named as created reads in the page's language; a renamed one keeps its name."""
+    preset = PRESETS.get(audience.preset)
+    if preset and audience.name in (preset.en, preset.es):
+        return preset.es if lang.startswith("es") else preset.en
+    return audience.name
+
+
 def create_from_preset(key: str, connection: AdConnection, lang: str = "en") -> Audience:
     """A new audience from a preset, for one destination (raises KeyError for an unknown preset)."""
     preset = PRESETS[key]

@@ -22,7 +22,7 @@ from backend.dashboard.shell import link
 
 from .csv_export import FORMATS, export_lines
 from .models import AdConnection, Audience, AudienceRun, Platform
-from .presets import PRESETS, create_from_preset, preset_name
+from .presets import PRESETS, create_from_preset, display_name, preset_name
 
 MIN_AUDIENCE = 100  # Meta and Google serve an audience only from about 100 matched people
 REFRESH_CHOICES = (60, 6 * 60, 24 * 60)
@@ -43,8 +43,7 @@ def _rows(shop_id: int, lang: str) -> list[dict]:
     out = []
     for a in Audience.objects.for_shop(shop_id).select_related("connection").order_by("pk"):
         out.append({
-            "a": a, "name": preset_name(a.preset, lang) if a.preset in PRESETS and a.name in (
-                PRESETS[a.preset].en, PRESETS[a.preset].es) else a.name,
+            "a": a, "name": display_name(a, lang),
             "destination": f"{a.connection.get_platform_display()} · {a.connection.account_id}",
             "purpose": purpose.get(a.purpose, a.purpose), "refresh": refresh.get(a.refresh_minutes, ""),
             "small": a.size < MIN_AUDIENCE, "result": {"ok": _("OK"), "failed": _("Failed")}.get(a.last_result, ""),

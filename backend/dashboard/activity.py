@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -129,8 +130,10 @@ def _names(shop: Shop, entries: list[AuditEntry]) -> dict[str, str]:
     if ids.get("audience"):
         from backend.audiences.models import Audience
 
-        for pk, name in Audience.objects.for_shop(shop).filter(pk__in=ids["audience"]).values_list("pk", "name"):
-            names[f"audience:{pk}"] = name
+        from backend.audiences.presets import display_name
+
+        for a in Audience.objects.for_shop(shop).filter(pk__in=ids["audience"]).only("pk", "name", "preset"):
+            names[f"audience:{a.pk}"] = display_name(a, translation.get_language() or "en")
     if ids.get("product"):
         from backend.catalog.models import Product
 
