@@ -129,7 +129,6 @@ def _names(shop: Shop, entries: list[AuditEntry]) -> dict[str, str]:
             names[f"popup:{pk}"] = name
     if ids.get("audience"):
         from backend.audiences.models import Audience
-
         from backend.audiences.presets import display_name
 
         for a in Audience.objects.for_shop(shop).filter(pk__in=ids["audience"]).only("pk", "name", "preset"):
