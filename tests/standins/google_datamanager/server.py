@@ -103,11 +103,23 @@ class DataManagerStandin:
             return self._create(match["account"], self._parse(dm.UserList, raw))
         if match and method == "GET" and match["list"]:
             return self._read(match["account"], match["list"])
+        if path.startswith("/v1/audienceMembers:") and method == "POST":
+            self._count_first(raw)
         if path == "/v1/audienceMembers:ingest" and method == "POST":
             return self._members(self._parse(dm.IngestAudienceMembersRequest, raw), ingest=True)
         if path == "/v1/audienceMembers:remove" and method == "POST":
             return self._members(self._parse(dm.RemoveAudienceMembersRequest, raw), ingest=False)
         raise ApiError(404, "NOT_FOUND", f"no {method} {path}")
+
+    @staticmethod
+    def _count_first(raw: bytes) -> None:
+        """An oversized batch is refused before the (slow) schema parse, as a front end checks sizes first."""
+        try:
+            members = json.loads(raw).get("audienceMembers", [])
+        except (ValueError, AttributeError):
+            return  # the schema parse below reports it
+        if isinstance(members, list) and len(members) > MAX_MEMBERS:
+            raise _invalid(f"audience_members must hold 1 to {MAX_MEMBERS} members")
 
     @staticmethod
     def _parse(message: type, raw: bytes) -> Any:
