@@ -15,6 +15,7 @@ import logging
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -48,11 +49,20 @@ def _chunks(values: list, size: int) -> Iterator[list]:
         yield values[i:i + size]
 
 
-def _batches(rows_total: int, size: int) -> Iterator[tuple[int, bool]]:
-    """(1-based sequence number, is last) for the batches of one upload session."""
-    count = max(1, -(-rows_total // size))
-    for seq in range(1, count + 1):
-        yield seq, seq == count
+T = TypeVar("T")
+
+
+def _session(items: Iterator[T]) -> Iterator[tuple[int, bool, T]]:
+    """(1-based sequence number, is last, item) for the non-empty batches of one upload session, one batch ahead:
+    a chunk whose people all turned out unsendable must not leave a gap in the sequence or a session never closed."""
+    seq, pending = 0, None
+    for item in items:
+        if pending is not None:
+            seq += 1
+            yield seq, False, pending
+        pending = item
+    if pending is not None:
+        yield seq + 1, True, pending
 
 
 def remote_spec(audience: Audience) -> RemoteAudience:
@@ -95,13 +105,18 @@ def _remove(audience: Audience, destination: Destination, profile_ids: list[int]
         return
     session_id = secrets.randbelow(2**62) + 1
     sent = SentMember.objects.for_shop(audience.shop_id)
-    for (seq, last), chunk in zip(_batches(total, MAX_BATCH), _chunks(profile_ids, MAX_BATCH), strict=True):
-        rows = list(sent.filter(audience=audience, profile_id__in=chunk).values_list("profile_id", "row"))
-        if rows:
-            destination.remove(audience.remote_id, Batch(rows=[json.loads(r) for _, r in rows], session_id=session_id,
-                                                         seq=seq, last=last, estimated_total=total))
-            sent.filter(audience=audience, profile_id__in=[p for p, _ in rows]).delete()
-        run.progress(removed=len(rows), batches=1 if rows else 0)
+
+    def batches() -> Iterator[list[tuple[int, str]]]:
+        for chunk in _chunks(profile_ids, MAX_BATCH):
+            rows = list(sent.filter(audience=audience, profile_id__in=chunk).values_list("profile_id", "row"))
+            if rows:
+                yield rows
+
+    for seq, last, rows in _session(batches()):
+        destination.remove(audience.remote_id, Batch(rows=[json.loads(r) for _, r in rows], session_id=session_id,
+                                                     seq=seq, last=last, estimated_total=total))
+        sent.filter(audience=audience, profile_id__in=[p for p, _ in rows]).delete()
+        run.progress(removed=len(rows), batches=1)
 
 
 def _add(audience: Audience, destination: Destination, profile_ids: list[int], run: _Run, now: datetime) -> None:
@@ -109,18 +124,22 @@ def _add(audience: Audience, destination: Destination, profile_ids: list[int], r
     if not total:
         return
     session_id = secrets.randbelow(2**62) + 1
-    for (seq, last), chunk in zip(_batches(total, MAX_BATCH), _chunks(profile_ids, MAX_BATCH), strict=True):
-        ledger, rows = [], []
-        for contact in contacts_of(audience.shop_id, chunk):
-            row = destination.row_for(contact)
-            if row is None:  # lost their email between the two passes: nothing to send
-                continue
-            text = _canonical(row)
-            rows.append(row)
-            ledger.append(SentMember(shop_id=audience.shop_id, audience=audience, profile_id=contact.profile_id,
-                                     digest=digest_of(text), row=text, sent_at=now))
-        if not rows:
-            continue
+
+    def batches() -> Iterator[tuple[list, list[SentMember]]]:
+        for chunk in _chunks(profile_ids, MAX_BATCH):
+            ledger, rows = [], []
+            for contact in contacts_of(audience.shop_id, chunk):
+                row = destination.row_for(contact)
+                if row is None:  # lost their email between the two passes: nothing to send
+                    continue
+                text = _canonical(row)
+                rows.append(row)
+                ledger.append(SentMember(shop_id=audience.shop_id, audience=audience, profile_id=contact.profile_id,
+                                         digest=digest_of(text), row=text, sent_at=now))
+            if rows:
+                yield rows, ledger
+
+    for seq, last, (rows, ledger) in _session(batches()):
         destination.add(audience.remote_id, Batch(rows=rows, session_id=session_id, seq=seq, last=last,
                                                   estimated_total=total))
         with transaction.atomic():

@@ -47,7 +47,8 @@ def _rows(shop_id: int, lang: str) -> list[dict]:
             "destination": f"{a.connection.get_platform_display()} · {a.connection.account_id}",
             "purpose": purpose.get(a.purpose, a.purpose), "refresh": refresh.get(a.refresh_minutes, ""),
             # The platform's matched count when it reports one: that is what its minimum applies to.
-            "small": (a.size if a.matched_size is None else min(a.size, a.matched_size)) < MIN_AUDIENCE, "result": {"ok": _("OK"), "failed": _("Failed")}.get(a.last_result, ""),
+            "small": (a.size if a.matched_size is None else min(a.size, a.matched_size)) < MIN_AUDIENCE,
+            "result": {"ok": _("OK"), "failed": _("Failed")}.get(a.last_result, ""),
         })
     return out
 

@@ -236,3 +236,35 @@ def test_due_audiences_are_queued_by_the_beat_job(shop, meta_connection, meta):
     stored = Audience.objects.for_shop(shop).get(pk=audience.pk)
     assert stored.last_result == "ok" and stored.next_run_at > timezone.now() + timedelta(minutes=59)
     assert run_due_audiences() == 0
+
+
+def test_a_session_numbers_only_the_batches_it_sends_and_closes_on_the_last():
+    assert list(sync_module._session(iter(["a", "b", "c"]))) == [(1, False, "a"), (2, False, "b"), (3, True, "c")]
+    assert list(sync_module._session(iter(["only"]))) == [(1, True, "only")]
+    assert list(sync_module._session(iter([]))) == []
+
+
+def test_people_who_cannot_be_matched_leave_no_gap_in_the_session(shop, meta_connection, meta, monkeypatch):
+    """A chunk of people all without email or phone: the next batch still follows on, the last one is flagged."""
+    monkeypatch.setattr(sync_module, "MAX_BATCH", 2)
+    reachable = [shopper(shop, f"r{i}", f"r{i}@example.com") for i in range(3)]
+    from backend.customers.models import Identity
+
+    for c in reachable:
+        make_order(shop, c, "10.00")
+        segment_tasks.profile_changed(shop.pk, c.pk)
+    audience = create_from_preset("recent-buyers-30d", meta_connection)
+    # Between the difference and the upload, the first two lost their email (a redaction, say): the first chunk
+    # of two has nobody to send, the second chunk is the session's first and last batch.
+    real_desired = sync_module._desired
+
+    def desired_then_forget(*args, **kwargs):
+        found = real_desired(*args, **kwargs)
+        Identity.objects.for_shop(shop).filter(kind="email", value__in=["r0@example.com", "r1@example.com"]).delete()
+        return found
+
+    monkeypatch.setattr(sync_module, "_desired", desired_then_forget)
+    run = sync_audience(audience)
+    assert run.status == AudienceRun.Status.DONE and run.added == 1 and run.batches == 1
+    assert meta.refusals == []
+    assert [s.closed for s in meta.sessions.values() if s.audience_id == audience.remote_id] == [True]
