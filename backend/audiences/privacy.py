@@ -2,7 +2,8 @@
 
 The redactor runs inside the redaction's transaction, so it only finds the people and queues their removal for
 after the commit (no network call while holding the transaction). Who: the profiles linked to the customer rows the
-request names, and any ledger row carrying the hash of the request's email, in either platform's normalisation.
+request names; failing those, any ledger row carrying the hash of the request's email, in either platform's
+normalisation.
 """
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def _profiles(shop: Shop, ref: CustomerRef) -> set[int]:
     customer_ids = list(customers_of(shop, ref).values_list("pk", flat=True))
     found = set(Identity.objects.for_shop(shop).filter(kind=Identity.Kind.CUSTOMER, customer_id__in=customer_ids)
                 .values_list("profile_id", flat=True))
+    if found:
+        return found
+    # No customer row names them any more (deleted, or only known by email): look for their hashed email in what we
+    # sent. A scan of the ledger, so only as the fallback.
     hashes = {sha256_hex(v) for v in (meta_normalize.email(ref.email), google_normalize.email(ref.email)) if v}
     for digest in hashes:
         found |= set(SentMember.objects.for_shop(shop).filter(row__contains=digest)

@@ -268,3 +268,20 @@ def test_people_who_cannot_be_matched_leave_no_gap_in_the_session(shop, meta_con
     assert run.status == AudienceRun.Status.DONE and run.added == 1 and run.batches == 1
     assert meta.refusals == []
     assert [s.closed for s in meta.sessions.values() if s.audience_id == audience.remote_id] == [True]
+
+
+def test_redaction_by_email_alone_finds_them_in_what_was_sent(shop, meta_connection, meta,
+                                                             django_capture_on_commit_callbacks):
+    """The request names only an email no customer row carries any more: the ledger's hashes still find them."""
+    from backend.customers.models import Customer
+    from backend.shops.redaction import CustomerRef, redact_customer
+
+    ghost = shopper(shop, "90", "ghost@example.com")
+    make_order(shop, ghost, "10.00")
+    segment_tasks.profile_changed(shop.pk, ghost.pk)
+    audience = create_from_preset("recent-buyers-30d", meta_connection)
+    sync_audience(audience)
+    Customer.objects.for_shop(shop).filter(pk=ghost.pk).update(email="renamed@example.com", platform_id="91")
+    with django_capture_on_commit_callbacks(execute=True):
+        redact_customer(shop, CustomerRef(platform_id="nobody", email="Ghost@Example.com"))
+    assert meta.emails(audience.remote_id) == set()
