@@ -58,6 +58,12 @@ app.conf.beat_schedule = {
         "task": "backend.popups.tasks.match_recent_redemptions",
         "schedule": crontab(minute="*/5"),
     },
+    # Ad audiences: every audience whose next run is due (its refresh interval, hourly by default, or the moment a
+    # recency member's time is up) sends its destination the difference since its last run.
+    "audiences-run-due": {
+        "task": "backend.audiences.tasks.run_due_audiences",
+        "schedule": crontab(minute="*/5"),
+    },
     # Dashboard: daily analytics rollups (recomputes the attribution window's days so late orders count).
     "dashboard-rollups": {
         "task": "backend.dashboard.tasks.rollup_all_shops",

@@ -31,6 +31,9 @@ SHOPIFY_API_SECRET = _secrets["SHOPIFY_API_SECRET"]
 # The previous secret while Shopify rotates it: webhooks signed with either verify until it is removed.
 SHOPIFY_API_SECRET_OLD = _secrets["SHOPIFY_API_SECRET_OLD"]
 SHOPIFY_API_VERSION = env_str("SHOPIFY_API_VERSION", "2026-10")
+# Ad audiences: where the Meta Graph API and Google's Data Manager API are (tests point them at local stand-ins).
+META_GRAPH_URL = env_str("META_GRAPH_URL", "https://graph.facebook.com").rstrip("/")
+GOOGLE_DATAMANAGER_URL = env_str("GOOGLE_DATAMANAGER_URL", "https://datamanager.googleapis.com").rstrip("/")
 # Tests and the demo point Shopify traffic at a local stand-in; empty means the real shopify.com hosts.
 SHOPIFY_STANDIN_URL = env_str("SHOPIFY_STANDIN_URL", "")
 # Parents (products, orders, ...) per upsert batch during a full sync; progress is recorded after each batch.
@@ -64,6 +67,7 @@ INSTALLED_APPS = [
     "backend.experiments",
     "backend.storefront",
     "backend.dashboard",
+    "backend.audiences",
     "backend.demostore",
     "integrations.shopify",
     "integrations.woocommerce",
@@ -143,6 +147,8 @@ CELERY_TASK_ROUTES = {
     "integrations.*.tasks.process_webhook*": {"queue": "webhooks"},
     "integrations.*.tasks.*sync*": {"queue": "sync"},
     "integrations.*.tasks.*reconcile*": {"queue": "sync"},
+    "backend.audiences.tasks.sync_audience_task": {"queue": "sync"},
+    "backend.audiences.tasks.purge_people": {"queue": "sync"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("backend.segments.urls")),
     path("", include("backend.popups.urls")),
     path("", include("backend.experiments.urls")),
+    path("", include("backend.audiences.urls")),
     path("demo/", include("backend.demostore.urls")),
 ]
 

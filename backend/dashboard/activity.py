@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -29,6 +30,11 @@ ACTIONS = {
     "complementary_rule.added": gettext_lazy("Added a product rule"),
     "complementary_rule.removed": gettext_lazy("Removed a product rule"),
     "product.rebuyable": gettext_lazy("Changed whether customers buy a product again"),
+    "audience.synced": gettext_lazy("Synced an ad audience"),
+    "audience.created": gettext_lazy("Created an ad audience"),
+    "audience.updated": gettext_lazy("Changed an ad audience"),
+    "audience.exported": gettext_lazy("Downloaded an ad audience"),
+    "ad_connection.saved": gettext_lazy("Connected an ad account"),
 }
 FIELDS = {
     # settings
@@ -56,9 +62,19 @@ FIELDS = {
     # product rules
     "source": gettext_lazy("When a shopper looks at"), "targets": gettext_lazy("Also show"),
     "rebuyable": gettext_lazy("Customers buy it again"),
+    # ad audiences (a run's entry holds counts only)
+    "members": gettext_lazy("People in the audience"), "added": gettext_lazy("People added"),
+    "removed": gettext_lazy("People removed"), "size": gettext_lazy("People the destination holds"),
+    "batches": gettext_lazy("Requests sent"), "trigger": gettext_lazy("Why it ran"),
+    "resumed": gettext_lazy("Resumed a failed run"), "refresh_minutes": gettext_lazy("Refresh every (minutes)"),
+    "purpose": gettext_lazy("Use"), "platform": gettext_lazy("Platform"), "account_id": gettext_lazy("Account"),
+    "format": gettext_lazy("Format"),
 }
 _STATUS = {"draft": gettext_lazy("Draft"), "running": gettext_lazy("Running"), "stopped": gettext_lazy("Stopped"),
-           "active": gettext_lazy("Active"), "paused": gettext_lazy("Paused")}
+           "active": gettext_lazy("Active"), "paused": gettext_lazy("Paused"), "done": gettext_lazy("Done"),
+           "failed": gettext_lazy("Failed")}
+_TRIGGERS = {"schedule": gettext_lazy("Schedule"), "bulk": gettext_lazy("Segment changed"),
+             "manual": gettext_lazy("Merchant"), "redaction": gettext_lazy("Customer data erased")}
 _METRICS = {"conversion": gettext_lazy("Conversion rate"), "revenue_per_visitor": gettext_lazy("Revenue per visitor")}
 _HIDDEN = {"widget", "algorithm_choices"}  # context, not settings a merchant changed
 MAX_SHOWN = 200  # characters of one value: a long list reads as its start and a count
@@ -111,6 +127,12 @@ def _names(shop: Shop, entries: list[AuditEntry]) -> dict[str, str]:
     if ids.get("popup"):
         for pk, name in Campaign.objects.for_shop(shop).filter(pk__in=ids["popup"]).values_list("pk", "name"):
             names[f"popup:{pk}"] = name
+    if ids.get("audience"):
+        from backend.audiences.models import Audience
+        from backend.audiences.presets import display_name
+
+        for a in Audience.objects.for_shop(shop).filter(pk__in=ids["audience"]).only("pk", "name", "preset"):
+            names[f"audience:{a.pk}"] = display_name(a, translation.get_language() or "en")
     if ids.get("product"):
         from backend.catalog.models import Product
 
@@ -141,6 +163,10 @@ def target_words(target: str, names: dict[str, str]) -> str:
         return _("Data export %(id)s") % {"id": key}
     if kind == "product":
         return _("Product “%(name)s”") % {"name": name} if name else _("A deleted product")
+    if kind == "audience":
+        return _("Ad audience “%(name)s”") % {"name": name} if name else _("A deleted ad audience")
+    if kind == "ad_connection":
+        return _("%(platform)s ad account") % {"platform": {"meta": "Meta", "google": "Google"}.get(key, key)}
     if target == "product_rules":
         return _("Product rules")
     if target == "settings":
@@ -162,6 +188,8 @@ def value_words(field: str, value: Any, widget: str = "", lang: str = "en") -> s
         return {"es": "Español", "en": "English"}.get(str(value), str(value))
     if field == "status":
         return str(_STATUS.get(str(value), value))
+    if field == "trigger":
+        return str(_TRIGGERS.get(str(value), value))
     if field == "metric":
         return str(_METRICS.get(str(value), value))
     if field == "target" and isinstance(value, str):

@@ -236,6 +236,11 @@ def evaluate_segment(segment: Segment, now: datetime | None = None, source: str 
         _record(shop_id, {segment.pk: entered}, {segment.pk: left}, source, ctx.now)
         Segment.objects.for_shop(shop_id).filter(pk=segment.pk).update(member_count=len(should), evaluated_at=ctx.now)
     forget_keys_of(shop_id, entered + left)
+    if entered or left:
+        from .signals import memberships_changed
+
+        transaction.on_commit(lambda: memberships_changed.send(
+            sender=Segment, shop_id=shop_id, segment_id=segment.pk, entered=len(entered), left=len(left)))
     return len(entered), len(left)
 
 

@@ -52,7 +52,15 @@ def screens(live_server):
                              email_capture=True, include_segments=["segment:compradores-frecuentes-de-temporada-alta"])
     fill_pool(campaign, per_offer=2)
     member(shop)
-    yield ["/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
+    from backend.audiences.models import AdConnection, Audience
+
+    connection = AdConnection.objects.create(shop=shop, platform="google", account_id="123-456-7890",
+                                             access_token="t")
+    Audience.objects.create(shop=shop, name="Vieron un producto y no compraron en los últimos catorce días",
+                            source="recency", activity="product_viewed", days=14, connection=connection, size=42,
+                            last_run_at=timezone.now(), last_result="failed",
+                            last_error="Google 503: The service is unavailable. Please retry later, nothing was lost")
+    yield ["/admin/audiences/", "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
            "/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
            "/admin/customers/merges/", "/admin/experiments/", f"/admin/experiments/{exp.pk}/",
            f"/admin/experiments/{exp.pk}/?confirm=stop", "/admin/analytics/", "/admin/analytics/?days=7",
