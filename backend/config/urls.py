@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("backend.segments.urls")),
     path("", include("backend.popups.urls")),
     path("", include("backend.experiments.urls")),
+    path("", include("backend.emails.urls")),
+    path("", include("backend.recipes.urls")),
     path("demo/", include("backend.demostore.urls")),
 ]
 
