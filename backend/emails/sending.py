@@ -102,7 +102,10 @@ def deliver(send: EmailSend, token: str, render: Callable[[EmailSend], Rendered]
     message = build_message(send, rendered, from_email)
     connection = get_connection(fail_silently=False)
     try:
-        connection.open()  # connect (and sign in) before "sending": a dead server is a plain retry
+        connection.open()  # connect, greet and sign in before "sending": a dead server is a plain retry
+        smtp = getattr(connection, "connection", None)
+        if hasattr(smtp, "ehlo_or_helo_if_needed"):  # smtplib greets lazily, at the first message otherwise
+            smtp.ehlo_or_helo_if_needed()
         if not rows.filter(status=EmailSend.Status.RENDERED).update(
                 status=EmailSend.Status.SENDING, lease_until=timezone.now() + LEASE):
             return BUSY

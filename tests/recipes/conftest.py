@@ -1,6 +1,7 @@
 """A real SMTP server (aiosmtpd) per test, Celery in-process, and a shop whose recipes the tests drive."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -16,6 +17,11 @@ class Mailbox:
 
     messages: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set hold_at to "EHLO" or "DATA" to make the server stall there (after storing the message, for DATA) until
+    # `release` is set; `stalled` tells the test a client is waiting there.
+    hold_at: str = ""
+    stalled: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def to(self, address: str) -> list:
         with self.lock:
@@ -26,10 +32,22 @@ class _Handler:
     def __init__(self, box: Mailbox) -> None:
         self.box = box
 
+    async def _stall(self, where: str) -> None:
+        if self.box.hold_at == where and not self.box.release.is_set():
+            self.box.stalled.set()
+            while not self.box.release.is_set():
+                await asyncio.sleep(0.02)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd's name
+        await self._stall("EHLO")
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         with self.box.lock:
             self.box.messages.append(message)
+        await self._stall("DATA")  # accepted and stored, but the client has not heard "250" yet
         return "250 Message accepted for delivery"
 
 
