@@ -11,8 +11,22 @@ SPANISH_COUNTRIES = frozenset({"ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "
                                "SV", "NI", "CR", "PA", "UY", "PR", "GQ"})
 
 
+def _country(profile: CustomerProfile | None) -> str:
+    """The profile's country, or its platform customers' when the profile has not been refreshed yet."""
+    if profile is None:
+        return ""
+    if profile.country:
+        return profile.country
+    from backend.customers.models import Customer, Identity
+
+    ids = Identity.objects.for_shop(profile.shop_id).filter(profile=profile, kind=Identity.Kind.CUSTOMER).values(
+        "customer_id")
+    return next((c for c in Customer.objects.for_shop(profile.shop_id).filter(pk__in=ids).exclude(country="")
+                 .values_list("country", flat=True)), "")
+
+
 def language_for(shop: Shop, profile: CustomerProfile | None) -> str:
-    country = (profile.country if profile is not None else "") or ""
+    country = _country(profile)
     if country.upper() in SPANISH_COUNTRIES:
         return "es"
     if country:

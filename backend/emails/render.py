@@ -98,7 +98,7 @@ def render_email(shop: Shop, template: str, profile: CustomerProfile | None, con
         words = _copy(template, shop_name, bool(code))
         unsubscribe = links.unsubscribe_url(shop.pk, to_email)
         context_out = {
-            **words, "shop_name": shop_name, "preview": words["body"][:120],
+            **words, "language": language, "shop_name": shop_name, "preview": words["body"][:120],
             "items": _linked(send_id, items), "recommendations": _linked(send_id, recommended),
             "recommendations_title": _("You may also like"), "code": code,
             "code_text": code_text or _("Your code:"),
