@@ -93,3 +93,16 @@ def html_part(message) -> str:
 
 def text_part(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lists():
+    """Shared recommendation lists and product cards are kept per process; tests reuse product ids."""
+    from backend.emails.blocks import forget
+    from backend.storefront import hotcache
+
+    forget()
+    hotcache.clear()
+    yield
+    forget()
+    hotcache.clear()
