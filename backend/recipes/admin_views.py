@@ -40,7 +40,20 @@ TRIGGER_WORDS = {
     Recipe.Trigger.DAYS_SINCE_LAST_ORDER: gettext_lazy("Days since the last order reached"),
     Recipe.Trigger.SEGMENT_ENTERED: gettext_lazy("A customer enters a segment"),
 }
+LABELS = {
+    "quiet_start_hour": gettext_lazy("From hour"), "quiet_end_hour": gettext_lazy("To hour"),
+    "cap_emails": gettext_lazy("At most this many emails to one person"),
+    "cap_hours": gettext_lazy("Within this many hours"),
+    "attribution_days": gettext_lazy("Attribution window (days after a click)"),
+    "from_email": gettext_lazy("Sender address (empty: the app's)"), "test_email": gettext_lazy("Send tests to"),
+}
 SETTINGS_FIELDS = ("quiet_start_hour", "quiet_end_hour", "cap_emails", "cap_hours", "attribution_days")
+
+
+def display_name(recipe: Recipe) -> str:
+    """A preset's name in the page language (stored names are in whatever language enabled it)."""
+    preset = PRESETS.get(recipe.key)
+    return str(preset.name) if preset is not None else recipe.name
 
 
 def _shop(request: HttpRequest) -> Shop | HttpResponse:
@@ -77,11 +90,11 @@ def _save_settings(request: HttpRequest, shop: Shop) -> list[str]:
             setattr(row, name, value)
         except ValueError:
             errors.append(_("%(field)s must be a whole number from %(low)s to %(high)s.") % {
-                "field": name.replace("_", " "), "low": low, "high": high})
+                "field": LABELS[name], "low": low, "high": high})
     for name in ("from_email", "test_email"):
         raw = request.POST.get(name, "").strip()
         if raw and not normalise_email(raw):
-            errors.append(_("%(field)s is not an email address.") % {"field": name.replace("_", " ")})
+            errors.append(_("%(field)s is not an email address.") % {"field": LABELS[name]})
         else:
             setattr(row, name, raw[:320])
     if not errors:
@@ -124,7 +137,8 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
     rows = []
     for r in recipes:
         res = results.get(r.pk, reports.Results())
-        rows.append({"recipe": r, "trigger": TRIGGER_WORDS.get(r.trigger, r.trigger), "results": res,
+        rows.append({"recipe": r, "name": display_name(r), "trigger": TRIGGER_WORDS.get(r.trigger, r.trigger),
+                     "results": res,
                      "href": link(request, f"/admin/recipes/{r.pk}/"),
                      "timing": ", ".join(_after_words(s["after_minutes"]) for s in r.steps)})
     presets = [{"key": k, "name": p.name, "trigger": TRIGGER_WORDS[p.trigger],
@@ -203,7 +217,8 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
                       "campaign": (step.get("code") or {}).get("campaign"),
                       "preview_href": link(request, f"/admin/recipes/{recipe.pk}/preview/", step=n)})
     return render(request, "recipes/edit.html", {
-        "shop": shop, "lang": lang, "title": recipe.name, "recipe": recipe, "steps": steps, "errors": errors,
+        "shop": shop, "lang": lang, "title": display_name(recipe), "name": display_name(recipe), "recipe": recipe,
+        "steps": steps, "errors": errors,
         "trigger": TRIGGER_WORDS.get(recipe.trigger, recipe.trigger), "notice": notice,
         "saved": request.GET.get("saved") == "1", "campaigns": Campaign.objects.for_shop(shop).order_by("name"),
         "days": recipe.trigger_config.get("days"), "action": f"/admin/recipes/{recipe.pk}/",

@@ -87,3 +87,16 @@ def test_another_shops_recipe_is_not_found(merchant, shop, other_shop):
     assert merchant.get(f"/admin/recipes/{theirs.pk}/").status_code == 404
     assert merchant.post("/admin/recipes/", {"action": "toggle", "recipe": theirs.pk}).status_code == 404
     assert re.search("Win-back", merchant.get("/admin/recipes/").content.decode())  # offered, not theirs
+
+
+def test_shop_rules_are_validated_with_their_labels_and_audited(merchant, shop):
+    form = {"action": "settings", "quiet_start_hour": "22", "quiet_end_hour": "7", "cap_emails": "3",
+            "cap_hours": "48", "attribution_days": "7", "from_email": "hola@tienda.test", "test_email": ""}
+    refused = merchant.post("/admin/recipes/?lang=es", {**form, "cap_emails": "0"}).content.decode()
+    assert "Como máximo estos correos a una persona debe ser un número entero entre 1 y 20." in refused
+    assert merchant.post("/admin/recipes/", form).status_code == 302
+    from backend.recipes.engine import settings_for
+
+    row = settings_for(shop)
+    assert (row.quiet_start_hour, row.quiet_end_hour, row.cap_emails, row.from_email) == (22, 7, 3, "hola@tienda.test")
+    assert AuditEntry.objects.for_shop(shop).get(action="recipes.settings_saved").after["cap_hours"] == 48
