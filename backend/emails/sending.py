@@ -88,6 +88,9 @@ def build_message(send: EmailSend, rendered: Rendered, from_email: str) -> Email
         },
     )
     message.attach_alternative(rendered.html, "text/html")
+    # django-anymail sends these to the ESP, which echoes them in bounce/complaint events (tracking.py).
+    message.metadata = {"shop": str(send.shop_id), "send": str(send.pk)}
+    message.tags = ["recipe"]
     return message
 
 

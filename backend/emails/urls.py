@@ -1,4 +1,5 @@
-from django.urls import path
+from django.conf import settings
+from django.urls import include, path
 
 from . import views
 
@@ -6,3 +7,7 @@ urlpatterns = [
     path("e/c/<str:token>", views.click, name="email-click"),
     path("e/u/<str:token>", views.unsubscribe, name="email-unsubscribe"),
 ]
+# The email service's tracking webhooks (bounces, complaints), when one is configured: anymail checks the shared
+# secret (ANYMAIL_WEBHOOK_SECRET, HTTP basic auth) and each ESP's own signature before anything is parsed.
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
