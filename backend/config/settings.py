@@ -209,3 +209,5 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{_app_host}")
 ANYMAIL = {k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
+# Recipes' "call my URL" steps go to public https addresses only; the tests and the demo call a local server.
+RECIPES_ALLOW_LOOPBACK_WEBHOOKS = env_bool("RECIPES_ALLOW_LOOPBACK_WEBHOOKS", DEBUG)

@@ -15,7 +15,7 @@ from .models import Recipe
 MAX_STEPS = 6
 MAX_AFTER_MINUTES = 365 * 24 * 60
 EXITS = ("ordered", "carted")
-ACTIONS = ("email",)
+ACTIONS = ("email", "webhook")
 
 
 class RecipeError(ValueError):
@@ -66,6 +66,12 @@ def validate_steps(steps: Any) -> list[dict]:
         elif after <= previous:
             errors.append(_("%(where)s must come after the step before it.") % {"where": where})
         previous = after
+        if step.get("action") == "webhook":
+            url = str(step.get("url", "")).strip()
+            if not url.startswith("https://") or len(url) > 1000:
+                errors.append(_("%(where)s: the address to call must start with https://") % {"where": where})
+            clean.append({"after_minutes": after, "action": "webhook", "url": url[:1000]})
+            continue
         if step.get("action", "email") not in ACTIONS or step.get("template") not in TEMPLATES:
             errors.append(_("%(where)s: unknown action or email.") % {"where": where})
             continue

@@ -29,6 +29,7 @@ from .timing import after_quiet_hours, due_at, in_quiet_hours, shop_zone
 logger = logging.getLogger("personalize.recipes")
 
 SENT, EXITED, DONE, WAITING, BUSY = "sent", "exited", "done", "waiting", "busy"
+WEBHOOK_ATTEMPTS = 5
 COUNTED = (EmailSend.Status.CLAIMED, EmailSend.Status.RENDERED, EmailSend.Status.SENDING, EmailSend.Status.SENT,
            EmailSend.Status.UNCERTAIN)
 
@@ -191,7 +192,10 @@ def advance(run_id: int, now: datetime | None = None) -> str:
     if in_quiet_hours(now, zone, settings.quiet_start_hour, settings.quiet_end_hour):
         _reschedule(run, after_quiet_hours(now, zone, settings.quiet_start_hour, settings.quiet_end_hour))
         return WAITING
-    outcome = email_step(shop, run, recipe.steps[run.step], profile, settings, now)
+    step = recipe.steps[run.step]
+    if step.get("action") == "webhook":
+        return webhook_step(shop, run, step, profile, now)
+    outcome = email_step(shop, run, step, profile, settings, now)
     if outcome == EXITED:
         _finish(run, RecipeRun.State.EXITED, "no consent", now)
     elif outcome in (SENT, DONE):
@@ -199,6 +203,32 @@ def advance(run_id: int, now: datetime | None = None) -> str:
     elif outcome == WAITING:  # the mail server said no: try again later, backing off
         _reschedule(run, now + timedelta(minutes=5 * 2 ** min(run_attempts(run), 6)))
     return outcome
+
+
+def webhook_step(shop: Shop, run: RecipeRun, step: dict, profile: CustomerProfile, now: datetime) -> str:
+    """Call the merchant's URL; a 2xx moves on, anything else is tried again with backoff, at most
+    WEBHOOK_ATTEMPTS times (then the run moves on: the merchant's endpoint being down must not stall it)."""
+    import httpx
+
+    from . import webhooks
+
+    key = f"webhook_attempts_{run.step}"
+    attempts = int(run.context.get(key, 0)) + 1
+    RecipeRun.objects.for_shop(shop).filter(pk=run.pk, step=run.step).update(context={**run.context, key: attempts})
+    try:
+        status = webhooks.call(run.recipe, run, step, profile, domain=shop.domain)
+    except webhooks.WebhookRefused as refused:
+        logger.warning("recipe %s webhook refused for shop %s: %s", run.recipe_id, shop.domain, refused)
+        _move_on(run, now)
+        return DONE
+    except httpx.HTTPError as exc:
+        logger.info("recipe %s webhook failed for shop %s: %s", run.recipe_id, shop.domain, exc)
+        status = 0
+    if 200 <= status < 300 or attempts >= WEBHOOK_ATTEMPTS:
+        _move_on(run, now)
+        return SENT if 200 <= status < 300 else DONE
+    _reschedule(run, now + timedelta(minutes=2 ** attempts))
+    return WAITING
 
 
 def run_attempts(run: RecipeRun) -> int:

@@ -6,11 +6,17 @@ again: an email step claims its unique send record first (backend/emails/sending
 """
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from backend.core.scoping import ShopScoped
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class RecipeSettings(ShopScoped):
@@ -44,9 +50,11 @@ class Recipe(ShopScoped):
     conditions = models.JSONField(default=dict, blank=True)  # a segment rule tree; {} = everyone
     # Checked before every step: "ordered" (an order since the run began), "carted" (added to cart since).
     exit_when = models.JSONField(default=list, blank=True)
-    # [{"after_minutes": 60, "action": "email", "template": "cart", "code": {...}}], times from the trigger.
+    # [{"after_minutes": 60, "action": "email", "template": "cart", "code": {...}}] or
+    # {"after_minutes": 0, "action": "webhook", "url": "https://..."}; times from the trigger.
     steps = models.JSONField(default=list)
     cooldown_hours = models.PositiveIntegerField(default=24 * 7)  # no new run sooner after the last one began
+    webhook_secret = models.CharField(max_length=64, default=_secret)  # signs "call my URL" steps (webhooks.py)
     enabled = models.BooleanField(default=False)
     enabled_at = models.DateTimeField(null=True, blank=True)
     scan_cursor = models.DateTimeField(null=True, blank=True)  # scanned triggers resume here
