@@ -15,7 +15,7 @@ from .models import Recipe
 MAX_STEPS = 6
 MAX_AFTER_MINUTES = 365 * 24 * 60
 EXITS = ("ordered", "carted")
-ACTIONS = ("email", "webhook")
+ACTIONS = ("email", "webhook", "flow")
 
 
 class RecipeError(ValueError):
@@ -71,6 +71,9 @@ def validate_steps(steps: Any) -> list[dict]:
             if not url.startswith("https://") or len(url) > 1000:
                 errors.append(_("%(where)s: the address to call must start with https://") % {"where": where})
             clean.append({"after_minutes": after, "action": "webhook", "url": url[:1000]})
+            continue
+        if step.get("action") == "flow":  # the app's Shopify Flow trigger: nothing to configure
+            clean.append({"after_minutes": after, "action": "flow"})
             continue
         if step.get("action", "email") not in ACTIONS or step.get("template") not in TEMPLATES:
             errors.append(_("%(where)s: unknown action or email.") % {"where": where})

@@ -195,6 +195,8 @@ def advance(run_id: int, now: datetime | None = None) -> str:
     step = recipe.steps[run.step]
     if step.get("action") == "webhook":
         return webhook_step(shop, run, step, profile, now)
+    if step.get("action") == "flow":
+        return flow_step(shop, run, profile, now)
     outcome = email_step(shop, run, step, profile, settings, now)
     if outcome == EXITED:
         _finish(run, RecipeRun.State.EXITED, "no consent", now)
@@ -229,6 +231,40 @@ def webhook_step(shop: Shop, run: RecipeRun, step: dict, profile: CustomerProfil
         return SENT if 200 <= status < 300 else DONE
     _reschedule(run, now + timedelta(minutes=2 ** attempts))
     return WAITING
+
+
+def flow_step(shop: Shop, run: RecipeRun, profile: CustomerProfile, now: datetime) -> str:
+    """Fire the app's Shopify Flow trigger for this customer (Shopify shops; a person with no Shopify customer
+    id can't be referenced, so the step is passed). Platform errors are retried with backoff, like webhooks."""
+    from backend.customers.models import Customer
+    from integrations.base.errors import IntegrationError
+    from integrations.shopify import flow
+
+    platform_id = Customer.objects.for_shop(shop).filter(
+        pk__in=Identity.objects.for_shop(shop).filter(profile=profile, kind=Identity.Kind.CUSTOMER).values(
+            "customer_id")).values_list("platform_id", flat=True).first()
+    if shop.platform != Shop.Platform.SHOPIFY or not platform_id:
+        _move_on(run, now)
+        return DONE
+    key = f"flow_attempts_{run.step}"
+    attempts = int(run.context.get(key, 0)) + 1
+    RecipeRun.objects.for_shop(shop).filter(pk=run.pk, step=run.step).update(context={**run.context, key: attempts})
+    try:
+        flow.fire(shop, flow.RECIPE_STEP_HANDLE, flow.recipe_step_payload(
+            platform_id, run.recipe.key, run.step + 1, profile.value_tier))
+    except flow.FlowRefused as refused:  # the trigger or payload is wrong: retrying can't help
+        logger.warning("flow trigger refused for shop %s: %s", shop.domain, refused)
+        _move_on(run, now)
+        return DONE
+    except IntegrationError as exc:
+        if attempts >= WEBHOOK_ATTEMPTS:
+            _move_on(run, now)
+            return DONE
+        logger.info("flow trigger failed for shop %s (attempt %s): %s", shop.domain, attempts, exc)
+        _reschedule(run, now + timedelta(minutes=2 ** attempts))
+        return WAITING
+    _move_on(run, now)
+    return SENT
 
 
 def run_attempts(run: RecipeRun) -> int:
