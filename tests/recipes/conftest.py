@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.integrations.shopify.sync_support import shopify_standin, standin, standin_shop  # noqa: F401
+
 
 @dataclass
 class Mailbox:

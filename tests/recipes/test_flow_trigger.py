@@ -13,7 +13,6 @@ from backend.recipes import engine, triggers
 from backend.recipes.definition import validate_steps
 from backend.recipes.models import Recipe, RecipeRun, RecipeSettings
 from integrations.shopify import flow
-from tests.integrations.shopify.sync_support import shopify_standin, standin, standin_shop  # noqa: F401
 from tests.recipes.factories import customer
 
 pytestmark = pytest.mark.django_db
