@@ -147,7 +147,20 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
     return render(request, "recipes/list.html", {
         "shop": shop, "lang": lang, "title": _("Automations"), "rows": rows, "presets": presets,
         "settings": settings_for(shop), "errors": errors, "saved": request.GET.get("saved") == "1",
-        "currency": shop.currency, "action": "/admin/recipes/"})
+        "currency": shop.currency, "action": "/admin/recipes/", "esp": _esp_snippets(shop)})
+
+
+def _esp_snippets(shop: Shop) -> dict[str, str]:
+    """Copy-paste for merchants who send with their own ESP: the feed their ESP fetches at send time per customer,
+    and a block for their template that shows its four slots (images drawn when the email is opened)."""
+    from django.conf import settings as django_settings
+
+    from backend.emails.openblocks import feed_key
+
+    feed = f"{django_settings.APP_URL}/email/{shop.public_key}/feed.json?key={feed_key(shop)}&email="
+    block = "\n".join(f'<a href="{{{{ feed.products.{n}.click }}}}"><img src="{{{{ feed.products.{n}.image }}}}" '
+                      f'width="300" alt=""></a>' for n in range(4))
+    return {"klaviyo": feed + "{{ person.email|urlencode }}", "mailchimp": feed + "*|URL:EMAIL|*", "block": block}
 
 
 def _after_words(minutes: int) -> str:
