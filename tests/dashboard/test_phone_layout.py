@@ -51,8 +51,11 @@ def screens(live_server):
     campaign = make_campaign(shop, name="Regalo de despedida para compradores frecuentes de temporada alta",
                              email_capture=True, include_segments=["segment:compradores-frecuentes-de-temporada-alta"])
     fill_pool(campaign, per_offer=2)
+    from backend.recipes.presets import enable_preset
+
+    recipe, _ = enable_preset(shop, "abandoned-cart")
     member(shop)
-    yield ["/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
+    yield ["/admin/recipes/", f"/admin/recipes/{recipe.pk}/", "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
            "/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
            "/admin/customers/merges/", "/admin/experiments/", f"/admin/experiments/{exp.pk}/",
            f"/admin/experiments/{exp.pk}/?confirm=stop", "/admin/analytics/", "/admin/analytics/?days=7",
