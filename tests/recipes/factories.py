@@ -43,6 +43,19 @@ def order(shop, products, customer=None, when=None) -> Order:
     return o
 
 
+def history(shop, baskets, when) -> None:
+    """Past orders written in bulk, the way a sync writes them (no post_save: no followers run per order), so a
+    test can give the engines co-purchases without paying for live order processing. `baskets`: (customer,
+    [products]) pairs; `when(i)` gives the i-th order's time."""
+    orders = Order.objects.bulk_create([
+        Order(shop=shop, platform_id=f"ro{next(_seq)}", customer=who, email=who.email if who else "",
+              currency=shop.currency, processed_at=when(i)) for i, (who, _items) in enumerate(baskets)])
+    LineItem.objects.bulk_create([
+        LineItem(shop=shop, order=o, platform_id=f"rl{o.pk}-{k}", product=p, title=p.title, quantity=1,
+                 price=p.variants.first().price)
+        for o, (_who, items) in zip(orders, baskets, strict=True) for k, p in enumerate(items)])
+
+
 def add_to_cart(client, shop, customer, product, visitor: str):
     """The storefront script's request when a signed-in shopper adds to cart (real endpoint, real checks)."""
     body = {"key": shop.public_key, "visitor": visitor, "session": f"s-{visitor}", "consent": {"analytics": True},

@@ -16,7 +16,7 @@ from backend.recipes.presets import enable_preset
 from backend.recommendations.also_bought import full_recompute
 from tests.factories import make_shop
 from tests.recipes.conftest import html_part, text_part
-from tests.recipes.factories import add_to_cart, customer, order, product
+from tests.recipes.factories import add_to_cart, customer, history, order, product
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,11 +38,10 @@ def test_cart_left_behind_gets_one_email_at_one_hour_and_the_order_is_credited_t
         plate = product(shop, "Plato hondo", "20.00")
         spoon = product(shop, "Cuchara", "5.00")
         sold_out = product(shop, "Jarra agotada", "30.00", stock=0)
-        for i in range(3):  # history: mugs are bought with plates, spoons and the (now sold-out) jug
-            buyer = customer(shop, f"old{i}@example.com")
-            order(shop, [mug, plate], buyer, when=START - timedelta(days=10 + i))
-            order(shop, [mug, spoon], buyer, when=START - timedelta(days=20 + i))
-            order(shop, [mug, sold_out], buyer, when=START - timedelta(days=30 + i))
+        buyers = [customer(shop, f"old{i}@example.com") for i in range(3)]
+        # history: mugs are bought with plates, spoons and the (now sold-out) jug
+        history(shop, [(b, pair) for b in buyers for pair in ([mug, plate], [mug, spoon], [mug, sold_out])],
+                when=lambda i: START - timedelta(days=10 + i))
         full_recompute(shop)
         recipe, _ = enable_preset(shop, "abandoned-cart")
 

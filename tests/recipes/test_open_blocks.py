@@ -16,7 +16,7 @@ from backend.customers.identities import resolve_customer
 from backend.emails import openblocks
 from backend.recommendations.also_bought import full_recompute
 from backend.storefront import hotcache
-from tests.recipes.factories import customer, order, product
+from tests.recipes.factories import customer, history, order, product
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +28,9 @@ def _path(url: str) -> str:
 
 def test_feed_images_and_clicks_follow_stock_at_open_time(client, shop):
     tent, stove, lamp = product(shop, "Tent", "120.00"), product(shop, "Stove", "40.00"), product(shop, "Lamp")
-    for i in range(3):
-        buyer = customer(shop, f"b{i}@example.com")
-        order(shop, [tent, stove], buyer, when=timezone.now() - timedelta(days=5 + i))
-        order(shop, [tent, lamp], buyer, when=timezone.now() - timedelta(days=9 + i))
+    buyers = [customer(shop, f"b{i}@example.com") for i in range(3)]
+    history(shop, [(b, pair) for b in buyers for pair in ([tent, stove], [tent, lamp])],
+            when=lambda i: timezone.now() - timedelta(days=5 + i))
     ana = customer(shop, "ana@example.com", country="US")
     resolve_customer(ana)
     order(shop, [tent], ana, when=timezone.now() - timedelta(days=2))
