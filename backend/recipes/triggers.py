@@ -10,7 +10,8 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, JSONField, Q, Value
 from django.utils import timezone
 
 from backend.customers.identities import profile_for, resolve_visitor
@@ -68,25 +69,42 @@ def enter(recipe: Recipe, profile: CustomerProfile, trigger_key: str, context: d
 
 def enter_many(recipe: Recipe, profile_ids: list[int], trigger_key: str, now: datetime | None = None,
                context: dict | None = None) -> int:
-    """Start runs for many people at once (scans, a segment's members): one query per chunk; returns how many."""
+    """Start runs for many people at once (scans, a segment's members); returns how many started.
+
+    Each chunk is one INSERT ... SELECT in the database: the profiles (their conditions as the segment evaluator's
+    SQL), minus those cooling down or already in the recipe, become runs without a row passing through Python;
+    ON CONFLICT DO NOTHING leaves whoever a parallel trigger entered first (either unique index).
+    """
     now = now or timezone.now()
     if not recipe.enabled or not recipe.steps:
         return 0
     ids = list(dict.fromkeys(profile_ids))
-    if recipe.conditions:
-        q = to_q(recipe.conditions, context_for(recipe.shop_id, now))
-        allowed: set[int] = set()
-        for i in range(0, len(ids), BULK_CHUNK):
-            allowed |= set(CustomerProfile.objects.for_shop(recipe.shop_id).filter(q, pk__in=ids[i:i + BULK_CHUNK])
-                           .values_list("pk", flat=True))
-        ids = [p for p in ids if p in allowed]
-    cooling = _cooling(recipe, ids, now)
-    due = _first_due(recipe, now)
-    rows = [RecipeRun(shop_id=recipe.shop_id, recipe=recipe, profile_id=p, trigger_key=trigger_key[:100],
-                      started_at=now, next_due_at=due, context=context or {}) for p in ids if p not in cooling]
-    for i in range(0, len(rows), BULK_CHUNK):
-        RecipeRun.objects.bulk_create(rows[i:i + BULK_CHUNK], ignore_conflicts=True)
-    return len(rows)
+    q = to_q(recipe.conditions, context_for(recipe.shop_id, now)) if recipe.conditions else Q()
+    since = now - timedelta(hours=recipe.cooldown_hours)
+    cooling = Q(state=RecipeRun.State.ACTIVE) | Q(started_at__gt=since) if recipe.cooldown_hours else Q(
+        state=RecipeRun.State.ACTIVE)
+    columns = ["shop_id", "recipe_id", "profile_id", "trigger_key", "state", "step", "started_at", "next_due_at",
+               "context", "exit_reason"]
+    table = connection.ops.quote_name(RecipeRun._meta.db_table)
+    started = 0
+    for i in range(0, len(ids), BULK_CHUNK):
+        chunk = ids[i:i + BULK_CHUNK]
+        # NOT IN over this chunk's own runs (a hashed subplan): no per-row probe, whatever the table statistics.
+        busy = RecipeRun.objects.for_shop(recipe.shop_id).filter(cooling, recipe=recipe, profile_id__in=chunk)
+        select = (CustomerProfile.objects.for_shop(recipe.shop_id).filter(q, pk__in=chunk)
+                  .exclude(pk__in=busy.values("profile_id")).annotate(
+                      r_recipe=Value(recipe.pk), r_key=Value(trigger_key[:100]),
+                      r_state=Value(RecipeRun.State.ACTIVE.value), r_step=Value(0),
+                      r_started=Value(now, output_field=DateTimeField()),
+                      r_due=Value(_first_due(recipe, now), output_field=DateTimeField()),
+                      r_context=Value(context or {}, output_field=JSONField()), r_exit=Value(""))
+                  .values_list("shop_id", "r_recipe", "pk", "r_key", "r_state", "r_step", "r_started", "r_due",
+                               "r_context", "r_exit"))
+        sql, params = select.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {sql} ON CONFLICT DO NOTHING", params)
+            started += max(cursor.rowcount, 0)
+    return started
 
 
 # ------------------------------------------------------------------ storefront events
