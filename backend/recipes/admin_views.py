@@ -118,7 +118,8 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
             audit.record(shop, request, "recipe.enabled", f"recipe:{recipe.key}", None, _snapshot(recipe))
             return HttpResponseRedirect(link(request, "/admin/recipes/"))
         if action == "toggle":
-            recipe = _recipe(shop, int(request.POST.get("recipe", "0") or 0))
+            raw = request.POST.get("recipe", "")
+            recipe = _recipe(shop, int(raw) if raw.isdigit() and len(raw) < 19 else 0)
             before = _snapshot(recipe)
             recipe.enabled = not recipe.enabled
             recipe.save(update_fields=["enabled", "updated_at"])
@@ -180,7 +181,7 @@ def _form_steps(recipe: Recipe, post: dict) -> list[dict]:
         hours = post.get(f"step_{n}_hours", "")
         try:
             minutes = round(float(hours) * 60)
-        except ValueError:
+        except (ValueError, OverflowError):  # "", "abc", "nan", "inf": refused by validation below
             minutes = -1
         new = {**step, "after_minutes": minutes}
         if "code" in step:
@@ -207,7 +208,7 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
         config = dict(recipe.trigger_config)
         if recipe.trigger == Recipe.Trigger.DAYS_SINCE_LAST_ORDER:
             days = request.POST.get("days", "")
-            config["days"] = int(days) if days.isdigit() else -1
+            config["days"] = int(days) if days.isdigit() and len(days) < 6 else -1
         try:
             clean = validate_recipe(recipe.trigger, config, recipe.conditions, recipe.exit_when,
                                     _form_steps(recipe, request.POST), request.POST.get("cooldown_hours", ""))
@@ -281,8 +282,11 @@ def _render_for(shop: Shop, recipe: Recipe, step_index: int, email: str, to: str
 
 def _send_test(request: HttpRequest, shop: Shop, recipe: Recipe) -> tuple[str, list[str]]:
     to = normalise_email(request.POST.get("to", "") or settings_for(shop).test_email)
+    raw = request.POST.get("step", "0")
     try:
-        step_index = int(request.POST.get("step", "0"))
+        step_index = int(raw) if raw.isdigit() else -1
+        if step_index < 0:
+            raise IndexError
         recipe.steps[step_index]  # noqa: B018 - the index must exist
     except (ValueError, IndexError):
         return "", [_("Choose a step.")]
@@ -306,8 +310,11 @@ def recipe_preview(request: HttpRequest, pk: int) -> HttpResponse:
     if isinstance(shop, HttpResponse):
         return shop
     recipe = _recipe(shop, pk)
+    raw = request.GET.get("step", "0")
     try:
-        step_index = int(request.GET.get("step", "0"))
+        step_index = int(raw) if raw.isdigit() else -1
+        if step_index < 0:
+            raise IndexError
         recipe.steps[step_index]  # noqa: B018
     except (ValueError, IndexError):
         return HttpResponse(_("No such step."), status=400, content_type="text/plain")

@@ -58,7 +58,7 @@ def validate_steps(steps: Any) -> list[dict]:
             continue
         try:
             after = int(step.get("after_minutes"))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             errors.append(_("%(where)s: the wait must be a whole number.") % {"where": where})
             continue
         if not 0 <= after <= MAX_AFTER_MINUTES:
@@ -115,7 +115,7 @@ def validate_recipe(trigger: str, trigger_config: Any, conditions: Any, exit_whe
         cooldown = int(cooldown_hours)
         if not 0 <= cooldown <= 24 * 365:
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors.append(_("The cool-down must be between 0 and 8760 hours."))
         cooldown = 0
     try:
