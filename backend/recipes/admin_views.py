@@ -39,6 +39,7 @@ TRIGGER_WORDS = {
     Recipe.Trigger.ORDER_PLACED: gettext_lazy("An order is placed"),
     Recipe.Trigger.DAYS_SINCE_LAST_ORDER: gettext_lazy("Days since the last order reached"),
     Recipe.Trigger.SEGMENT_ENTERED: gettext_lazy("A customer enters a segment"),
+    Recipe.Trigger.SEGMENT_LEFT: gettext_lazy("A customer leaves a segment"),
 }
 LABELS = {
     "quiet_start_hour": gettext_lazy("From hour"), "quiet_end_hour": gettext_lazy("To hour"),

@@ -102,7 +102,8 @@ def validate_recipe(trigger: str, trigger_config: Any, conditions: Any, exit_whe
         days = config.get("days")
         if not isinstance(days, int) or not 1 <= days <= 3650:
             errors.append(_("Days since the last order must be between 1 and 3650."))
-    if trigger == Recipe.Trigger.SEGMENT_ENTERED and not str(config.get("segment", "")).strip():
+    if trigger in (Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT) and not str(
+            config.get("segment", "")).strip():
         errors.append(_("Choose the segment whose new members enter the recipe."))
     rule: dict = {}
     if conditions:

@@ -49,7 +49,7 @@ def scan_all(now: datetime | None = None) -> int:
     from .triggers import scan
 
     started = 0
-    for recipe in Recipe.all_shops.filter(enabled=True, trigger__in=[Recipe.Trigger.DAYS_SINCE_LAST_ORDER,
-                                                                     Recipe.Trigger.SEGMENT_ENTERED]):
+    for recipe in Recipe.all_shops.filter(enabled=True, trigger__in=[
+            Recipe.Trigger.DAYS_SINCE_LAST_ORDER, Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT]):
         started += scan(recipe, now)
     return started

@@ -210,11 +210,13 @@ def scan(recipe: Recipe, now: datetime | None = None) -> int:
         ids = list(profiles.filter(last_order_at__gt=since - days, last_order_at__lte=now - days)
                    .values_list("pk", flat=True))
         key = f"lapse:{int(days.days)}:{now.date().isoformat()}"
-    elif recipe.trigger == Recipe.Trigger.SEGMENT_ENTERED:
+    elif recipe.trigger in (Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT):
+        change = (SegmentMembershipChange.Change.ENTERED if recipe.trigger == Recipe.Trigger.SEGMENT_ENTERED
+                  else SegmentMembershipChange.Change.LEFT)
         ids = list(SegmentMembershipChange.objects.for_shop(recipe.shop_id).filter(
-            segment__slug=recipe.trigger_config.get("segment", ""), change=SegmentMembershipChange.Change.ENTERED,
-            at__gt=since, at__lte=now).values_list("profile_id", flat=True))
-        key = f"entered:{now.isoformat()}"
+            segment__slug=recipe.trigger_config.get("segment", ""), change=change, at__gt=since, at__lte=now)
+            .values_list("profile_id", flat=True))
+        key = f"{change}:{now.isoformat()}"
     else:
         return 0
     started = enter_many(recipe, ids, key, now=now)

@@ -55,7 +55,8 @@ def screens(live_server):
 
     recipe, _ = enable_preset(shop, "abandoned-cart")
     member(shop)
-    yield ["/admin/recipes/", f"/admin/recipes/{recipe.pk}/", "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
+    yield ["/admin/recipes/", f"/admin/recipes/{recipe.pk}/",
+           "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
            "/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
            "/admin/customers/merges/", "/admin/experiments/", f"/admin/experiments/{exp.pk}/",
            f"/admin/experiments/{exp.pk}/?confirm=stop", "/admin/analytics/", "/admin/analytics/?days=7",

@@ -14,7 +14,7 @@ from backend.emails.models import EmailSend
 from backend.events.models import Event, EventType
 from backend.popups.models import Campaign, DiscountCode
 from backend.recipes import engine, scheduler, triggers
-from backend.recipes.models import RecipeRun, RecipeSettings
+from backend.recipes.models import Recipe, RecipeRun, RecipeSettings
 from backend.recipes.presets import enable_preset
 from backend.recipes.timing import after_quiet_hours, in_quiet_hours, shop_zone
 from backend.segments.models import Segment, SegmentMembershipChange
@@ -89,11 +89,17 @@ def test_win_back_and_vip_enter_once_from_scans(shop):
     segment = Segment.objects.create(shop=shop, slug="vip", name="VIP", rules={})
     SegmentMembershipChange.objects.create(shop=shop, segment=segment, profile=recent, change="entered",
                                            at=start + timedelta(minutes=5))
+    at_risk = Recipe.objects.create(shop=shop, key="left-vip", name="Left VIP", trigger="segment_left",
+                                    trigger_config={"segment": "vip"}, enabled=True, scan_cursor=start,
+                                    steps=[{"after_minutes": 0, "action": "email", "template": "winback"}])
+    SegmentMembershipChange.objects.create(shop=shop, segment=segment, profile=lapsed, change="left",
+                                           at=start + timedelta(minutes=7))
     later = start + timedelta(hours=1)
-    assert scheduler.scan_all(now=later) == 2
+    assert scheduler.scan_all(now=later) == 3
     assert scheduler.scan_all(now=later + timedelta(minutes=10)) == 0  # each crossing is seen once
     assert RecipeRun.objects.for_shop(shop).get(recipe=winback).profile_id == lapsed.pk
     assert RecipeRun.objects.for_shop(shop).get(recipe=vip).profile_id == recent.pk
+    assert RecipeRun.objects.for_shop(shop).get(recipe=at_risk).profile_id == lapsed.pk
 
 
 def test_post_purchase_mails_also_bought_of_the_order_fourteen_days_later(shop, smtp):
