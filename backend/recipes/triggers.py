@@ -15,7 +15,7 @@ from django.db.models import DateTimeField, JSONField, Q, Value
 from django.utils import timezone
 
 from backend.customers.identities import profile_for, resolve_visitor
-from backend.customers.models import CustomerProfile
+from backend.customers.models import CustomerProfile, Identity
 from backend.events.hooks import StoredEvent
 from backend.segments.evaluator import matches, to_q
 from backend.segments.membership import context_for
@@ -117,6 +117,13 @@ def _profile(shop_id: int, customer_id: int | None, visitor_id: str) -> Customer
     return profile
 
 
+def _reachable(profile: CustomerProfile) -> bool:
+    """Someone we could ever email (a platform customer or an address): anonymous visitors don't start runs,
+    which would only pile up rows that end in "no consent"."""
+    return bool(profile.email) or Identity.objects.for_shop(profile.shop_id).filter(
+        profile=profile, kind__in=[Identity.Kind.CUSTOMER, Identity.Kind.EMAIL]).exists()
+
+
 def enter_from_events(shop_id: int, events: list[list]) -> int:
     """[type, customer_id, visitor_id, product_id, iso time] rows from one stored batch: start or extend runs."""
     recipes = {r.trigger: r for r in Recipe.objects.for_shop(shop_id).filter(
@@ -127,7 +134,7 @@ def enter_from_events(shop_id: int, events: list[list]) -> int:
         if recipe is None or not product_id:
             continue
         profile = _profile(shop_id, customer_id, visitor_id or "")
-        if profile is None:
+        if profile is None or not _reachable(profile):
             continue
         moment = datetime.fromisoformat(at)
         active = RecipeRun.objects.for_shop(shop_id).filter(recipe=recipe, profile=profile,

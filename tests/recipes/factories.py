@@ -59,8 +59,9 @@ def history(shop, baskets, when) -> None:
 def add_to_cart(client, shop, customer, product, visitor: str):
     """The storefront script's request when a signed-in shopper adds to cart (real endpoint, real checks)."""
     body = {"key": shop.public_key, "visitor": visitor, "session": f"s-{visitor}", "consent": {"analytics": True},
-            "customer": customer.platform_id, "customer_sig": customer_signature(shop, customer.platform_id),
             "events": [{"type": "added_to_cart", "product": product.platform_id}]}
+    if customer is not None:  # signed in: the page carries the customer id and its signature
+        body |= {"customer": customer.platform_id, "customer_sig": customer_signature(shop, customer.platform_id)}
     response = client.post("/api/storefront/events", json.dumps(body), content_type="text/plain",
                            HTTP_USER_AGENT=UA)
     assert response.status_code == 202, response.content

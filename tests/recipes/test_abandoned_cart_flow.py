@@ -49,8 +49,9 @@ def test_cart_left_behind_gets_one_email_at_one_hour_and_the_order_is_credited_t
         bob = customer(shop, "bob@example.com", country="ES")  # orders at 30 minutes
         cai = customer(shop, "cai@example.com", consent=False)  # no marketing consent
         dan = customer(shop, "dan@example.com", country="US")  # unsubscribes with one click
-        for who, visitor in ((ana, "v-ana"), (bob, "v-bob"), (cai, "v-cai"), (dan, "v-dan")):
+        for who, visitor in ((ana, "v-ana"), (bob, "v-bob"), (cai, "v-cai"), (dan, "v-dan"), (None, "v-anon")):
             add_to_cart(client, shop, who, mug, visitor)
+        # An anonymous visitor can't be emailed: only the four customers start runs.
         assert RecipeRun.objects.for_shop(shop).filter(recipe=recipe, state="active").count() == 4
 
         clock.shift(timedelta(minutes=30))
