@@ -21,7 +21,7 @@ from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link
 from backend.emails import sending
 from backend.emails.language import language_for
-from backend.emails.render import render_email
+from backend.emails.render import Rendered, render_email
 from backend.events.models import Event, EventType
 from backend.orders.models import Order
 from backend.popups.models import Campaign
@@ -272,7 +272,7 @@ def _profile_by_email(shop: Shop, email: str) -> CustomerProfile | None:
     return CustomerProfile.objects.for_shop(shop).filter(email=email, is_active=True).first()
 
 
-def _render_for(shop: Shop, recipe: Recipe, step_index: int, email: str, to: str):  # noqa: ANN202 - Rendered
+def _render_for(shop: Shop, recipe: Recipe, step_index: int, email: str, to: str) -> Rendered:
     step = recipe.steps[step_index]
     profile = _profile_by_email(shop, email)
     lang = language_for(shop, profile)

@@ -22,7 +22,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from backend.catalog.models import Product
-from backend.customers.models import CustomerProfile
+from backend.customers.models import Customer, CustomerProfile
+from backend.emails.blocks import customer_ids
 from backend.orders.models import Order
 from integrations.base.http import build_client
 
@@ -62,15 +63,11 @@ def check_url(url: str) -> None:
 
 
 def payload(recipe: Recipe, run: RecipeRun, profile: CustomerProfile) -> dict:
-    from backend.emails.blocks import customer_ids
-
     customers = customer_ids(profile)
     products = list(Product.objects.for_shop(run.shop_id).filter(pk__in=run.context.get("products", []))
                     .values_list("platform_id", flat=True))
     order = Order.objects.for_shop(run.shop_id).filter(pk=run.context.get("order") or 0).values_list(
         "platform_id", flat=True).first()
-    from backend.customers.models import Customer
-
     return {
         "event": "recipe.step", "recipe": recipe.key, "step": run.step + 1, "run": run.pk,
         "trigger": recipe.trigger, "started_at": run.started_at, "sent_at": timezone.now(),
