@@ -55,7 +55,6 @@ def _worker(run_id: int, settings, smtp, tmp_path) -> subprocess.Popen:
            "EMAIL_PORT": str(smtp.port), "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
            "DJANGO_SETTINGS_MODULE": "backend.config.settings"}
     env.pop("PYTEST_VERSION", None)
-    env.pop("REDIS_URL", None) if not os.environ.get("REDIS_URL") else None
     code = f"import django; django.setup(); from backend.recipes.engine import advance; advance({run_id})"
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed with the process
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log, stderr=subprocess.STDOUT,
