@@ -26,6 +26,7 @@ from backend.events.models import Event, EventType
 from backend.orders.models import Order
 from backend.popups.models import Campaign
 from backend.shops.models import Shop
+from backend.storefront.pricing import format_price
 
 from . import reports
 from .definition import RecipeError, validate_recipe
@@ -140,7 +141,7 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
     for r in recipes:
         res = results.get(r.pk, reports.Results())
         rows.append({"recipe": r, "name": display_name(r), "trigger": TRIGGER_WORDS.get(r.trigger, r.trigger),
-                     "results": res,
+                     "results": res, "revenue": format_price(res.revenue, shop.currency, lang, shop.locale),
                      "href": link(request, f"/admin/recipes/{r.pk}/"),
                      "timing": ", ".join(_after_words(s["after_minutes"]) for s in r.steps)})
     presets = [{"key": k, "name": p.name, "trigger": TRIGGER_WORDS[p.trigger],

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import time_machine
 
+from backend.dashboard.auth import login_token
 from backend.emails.models import EmailConversion, EmailSend
 from backend.recipes import scheduler
 from backend.recipes.models import RecipeRun
@@ -105,3 +106,10 @@ def test_cart_left_behind_gets_one_email_at_one_hour_and_the_order_is_credited_t
         assert runs["ana@example.com"].exit_reason == "ordered"
         assert runs["dan@example.com"].exit_reason == "no consent"
         assert EmailSend.objects.for_shop(shop).filter(status="sent").count() == 2
+
+        # The merchant's list: last 30 days for the recipe, in their language and the shop's currency.
+        assert client.get("/admin/recipes/", {"token": login_token(shop)}).status_code == 302
+        card = client.get("/admin/recipes/", {"lang": "es"}).content.decode().split(
+            'data-recipe="abandoned-cart"')[1].split("</form>")[0]
+        figures = dict(re.findall(r'data-col="(\w+)">([^<]+)<', card))
+        assert figures == {"sent": "2", "clicked": "1", "orders": "1", "revenue": "32,00\xa0€"}
