@@ -64,6 +64,16 @@ app.conf.beat_schedule = {
         "task": "backend.audiences.tasks.run_due_audiences",
         "schedule": crontab(minute="*/5"),
     },
+    # Recipes: hand due steps to workers (runs are rows with a next due time, never long broker countdowns).
+    "recipes-dispatch-due": {
+        "task": "backend.recipes.tasks.dispatch_due",
+        "schedule": 60.0,
+    },
+    # Recipes: scanned triggers (days since the last order reached, segment entered) since each recipe's cursor.
+    "recipes-scan-triggers": {
+        "task": "backend.recipes.tasks.scan_triggers",
+        "schedule": crontab(minute="*/10"),
+    },
     # Dashboard: daily analytics rollups (recomputes the attribution window's days so late orders count).
     "dashboard-rollups": {
         "task": "backend.dashboard.tasks.rollup_all_shops",

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "backend.predictions",
     "backend.popups",
     "backend.experiments",
+    "backend.recipes",
+    "backend.emails",
     "backend.storefront",
     "backend.dashboard",
     "backend.audiences",
@@ -199,3 +201,19 @@ TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 # Public event endpoint budgets (events per minute); raise for a NAT-heavy audience or a load test.
 STOREFRONT_EVENTS_PER_IP_PER_MINUTE = env_int("STOREFRONT_EVENTS_PER_IP_PER_MINUTE", 600)
 STOREFRONT_EVENTS_PER_VISITOR_PER_MINUTE = env_int("STOREFRONT_EVENTS_PER_VISITOR_PER_MINUTE", 120)
+
+# Recipe emails go through Django's email backends: SMTP by default (EMAIL_HOST/EMAIL_PORT/...), or an ESP through
+# django-anymail by naming its backend, e.g. EMAIL_BACKEND=anymail.backends.postmark.EmailBackend, with the ESP's
+# settings as ANYMAIL_<NAME> variables (ANYMAIL_POSTMARK_SERVER_TOKEN=...).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{_app_host}")
+ANYMAIL = {k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
+# Recipes' "call my URL" steps go to public https addresses only; the tests and the demo call a local server.
+RECIPES_ALLOW_LOOPBACK_WEBHOOKS = env_bool("RECIPES_ALLOW_LOOPBACK_WEBHOOKS", DEBUG)

@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("backend.popups.urls")),
     path("", include("backend.experiments.urls")),
     path("", include("backend.audiences.urls")),
+    path("", include("backend.emails.urls")),
+    path("", include("backend.recipes.urls")),
     path("demo/", include("backend.demostore.urls")),
 ]
 

@@ -20,7 +20,7 @@ from .language import LANGS, asked_lang, page_lang
 NAV = (
     ("home", "/admin/", _("Home")), ("widgets", "/admin/widgets/", _("Widgets")),
     ("segments", "/admin/segments/", _("Segments")), ("audiences", "/admin/audiences/", _("Ad audiences")),
-    ("popups", "/admin/popups/", _("Popups")),
+    ("popups", "/admin/popups/", _("Popups")), ("recipes", "/admin/recipes/", _("Automations")),
     ("product_rules", "/admin/product-rules/", _("Product rules")),
     ("experiments", "/admin/experiments/", _("Experiments")), ("analytics", "/admin/analytics/", _("Analytics")),
     ("settings", "/admin/settings/", _("Settings")), ("audit", "/admin/audit/", _("Activity")),

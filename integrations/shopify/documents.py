@@ -268,3 +268,12 @@ mutation SetAppMetafields($metafields: [MetafieldsSetInput!]!) {
   }
 }
 """
+
+# Starts the merchant's Flow workflows that begin with our trigger (integrations/shopify/flow/).
+FLOW_TRIGGER_RECEIVE = """
+mutation FlowTriggerReceive($handle: String, $payload: JSON) {
+  flowTriggerReceive(handle: $handle, payload: $payload) {
+    userErrors { field message }
+  }
+}
+"""

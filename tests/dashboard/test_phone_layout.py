@@ -51,6 +51,9 @@ def screens(live_server):
     campaign = make_campaign(shop, name="Regalo de despedida para compradores frecuentes de temporada alta",
                              email_capture=True, include_segments=["segment:compradores-frecuentes-de-temporada-alta"])
     fill_pool(campaign, per_offer=2)
+    from backend.recipes.presets import enable_preset
+
+    recipe, _ = enable_preset(shop, "abandoned-cart")
     member(shop)
     from backend.audiences.models import AdConnection, Audience
 
@@ -60,7 +63,8 @@ def screens(live_server):
                             source="recency", activity="product_viewed", days=14, connection=connection, size=42,
                             last_run_at=timezone.now(), last_result="failed",
                             last_error="Google 503: The service is unavailable. Please retry later, nothing was lost")
-    yield ["/admin/audiences/", "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
+    yield ["/admin/audiences/", "/admin/recipes/", f"/admin/recipes/{recipe.pk}/",
+           "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
            "/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
            "/admin/customers/merges/", "/admin/experiments/", f"/admin/experiments/{exp.pk}/",
            f"/admin/experiments/{exp.pk}/?confirm=stop", "/admin/analytics/", "/admin/analytics/?days=7",

@@ -14,7 +14,9 @@ import json
 import re
 import threading
 import time
+import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -369,8 +371,50 @@ def _resolve_mutation_root(state: ShopState, info: GraphQLResolveInfo, args: dic
         return create_code_discount(state, info, name, args[DISCOUNT_MUTATIONS[name]])
     if name == "metafieldsSet":
         return set_metafields(state, args["metafields"], info.context["version"])
+    if name == "flowTriggerReceive":
+        return flow_trigger_receive(state, args.get("handle"), args.get("payload"))
     raise GraphQLError(f"The stand-in does not implement the mutation {name}.",
                        extensions={"code": "NOT_IMPLEMENTED"})
+
+
+FLOW_TRIGGER_DIRS = Path(__file__).resolve().parents[3] / "integrations" / "shopify" / "flow"
+FLOW_REFERENCE_KEYS = {"customer_reference": "customer_id", "order_reference": "order_id",
+                       "product_reference": "product_id"}
+FLOW_PAYLOAD_MAX = 50_000
+
+
+def flow_trigger_fields(handle: str) -> dict[str, str] | None:
+    """The payload keys (→ field type) of the app's deployed flow_trigger extension with this handle, or None."""
+    for toml_path in FLOW_TRIGGER_DIRS.glob("*/shopify.extension.toml"):
+        with open(toml_path, "rb") as fh:
+            config = tomllib.load(fh)
+        for ext in config.get("extensions", []):
+            if ext.get("type") == "flow_trigger" and ext.get("handle") == handle:
+                return {FLOW_REFERENCE_KEYS.get(f["type"], f.get("key", "")): f["type"]
+                        for f in config.get("settings", {}).get("fields", [])}
+    return None
+
+
+def flow_trigger_receive(state: ShopState, handle: Any, payload: Any) -> dict[str, Any]:
+    """Flow's checks: a trigger this app deployed, a payload with exactly its fields, of their types, under 50 KB."""
+    fields = flow_trigger_fields(str(handle or ""))
+    if fields is None:
+        return {"userErrors": [{"field": ["handle"], "message": f"Trigger '{handle}' not found"}]}
+    if not isinstance(payload, dict):
+        return {"userErrors": [{"field": ["payload"], "message": "Payload must be an object"}]}
+    if len(json.dumps(payload)) > FLOW_PAYLOAD_MAX:
+        return {"userErrors": [{"field": ["payload"], "message": "Payload exceeds 50KB"}]}
+    if set(payload) != set(fields):
+        return {"userErrors": [{"field": ["payload"], "message": f"Payload keys {sorted(payload)} do not match "
+                                                                   f"the trigger's {sorted(fields)}"}]}
+    for key, kind in fields.items():
+        value = payload[key]
+        if (kind.endswith("_reference") or kind == "number_integer") and not isinstance(value, int):
+            return {"userErrors": [{"field": ["payload", key], "message": f"{key} must be an integer"}]}
+        if kind == "single_line_text_field" and not isinstance(value, str):
+            return {"userErrors": [{"field": ["payload", key], "message": f"{key} must be a string"}]}
+    state.flow_triggers.append((str(handle), payload))
+    return {"userErrors": []}
 
 
 APP_INSTALLATION_GID = gid("AppInstallation", 1)

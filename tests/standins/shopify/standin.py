@@ -53,6 +53,8 @@ class ShopState:
     discount_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The app installation's own metafields (metafieldsSet), read by the theme app extension as app.metafields.
     app_metafields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # Flow triggers the app fired (flowTriggerReceive): (handle, payload), in order.
+    flow_triggers: list[tuple[str, Any]] = field(default_factory=list)
     bulk: BulkOperations = field(init=False)
 
 

@@ -1,0 +1,327 @@
+"""Merchant screens for recipes: the list (on/off, presets in one click, last 30 days' results, shop-wide rules),
+a recipe's page (timing of each step, cool-down, code campaign), a step's email previewed as a chosen customer
+would get it, and a test sent to the merchant. Every change goes to the audit log.
+
+Acts for the signed-in shop (screen_shop, as the popups screens); a recipe id from another shop is a 404.
+"""
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_http_methods
+
+from backend.customers.identities import normalise_email
+from backend.customers.models import CustomerProfile, Identity
+from backend.dashboard import audit
+from backend.dashboard.auth import csrf_unless_session_token, screen_shop
+from backend.dashboard.language import page_lang
+from backend.dashboard.shell import link
+from backend.emails import sending
+from backend.emails.language import language_for
+from backend.emails.render import Rendered, render_email
+from backend.events.models import Event, EventType
+from backend.orders.models import Order
+from backend.popups.models import Campaign
+from backend.shops.models import Shop
+from backend.storefront.pricing import format_price
+
+from . import reports
+from .definition import RecipeError, validate_recipe
+from .engine import settings_for
+from .models import Recipe, RecipeSettings
+from .presets import PRESETS, enable_preset
+
+TRIGGER_WORDS = {
+    Recipe.Trigger.CART_ABANDONED: gettext_lazy("A shopper adds to cart and does not order"),
+    Recipe.Trigger.BROWSE_ABANDONED: gettext_lazy("A shopper views products and adds nothing to cart"),
+    Recipe.Trigger.ORDER_PLACED: gettext_lazy("An order is placed"),
+    Recipe.Trigger.DAYS_SINCE_LAST_ORDER: gettext_lazy("Days since the last order reached"),
+    Recipe.Trigger.SEGMENT_ENTERED: gettext_lazy("A customer enters a segment"),
+    Recipe.Trigger.SEGMENT_LEFT: gettext_lazy("A customer leaves a segment"),
+}
+LABELS = {
+    "quiet_start_hour": gettext_lazy("From hour"), "quiet_end_hour": gettext_lazy("To hour"),
+    "cap_emails": gettext_lazy("At most this many emails to one person"),
+    "cap_hours": gettext_lazy("Within this many hours"),
+    "attribution_days": gettext_lazy("Attribution window (days after a click)"),
+    "from_email": gettext_lazy("Sender address (empty: the app's)"), "test_email": gettext_lazy("Send tests to"),
+}
+SETTINGS_FIELDS = ("quiet_start_hour", "quiet_end_hour", "cap_emails", "cap_hours", "attribution_days")
+
+
+def display_name(recipe: Recipe) -> str:
+    """A preset's name in the page language (stored names are in whatever language enabled it)."""
+    preset = PRESETS.get(recipe.key)
+    return str(preset.name) if preset is not None else recipe.name
+
+
+def _shop(request: HttpRequest) -> Shop | HttpResponse:
+    return screen_shop(request)
+
+
+def _recipe(shop: Shop, pk: int) -> Recipe:
+    recipe = Recipe.objects.for_shop(shop).filter(pk=pk).first()
+    if recipe is None:
+        raise Http404("no such recipe")
+    return recipe
+
+
+def _snapshot(recipe: Recipe) -> dict:
+    return {"enabled": recipe.enabled, "steps": recipe.steps, "cooldown_hours": recipe.cooldown_hours,
+            "trigger_config": recipe.trigger_config}
+
+
+def _settings_snapshot(row: RecipeSettings) -> dict:
+    return {f: getattr(row, f) for f in (*SETTINGS_FIELDS, "from_email", "test_email")}
+
+
+def _save_settings(request: HttpRequest, shop: Shop) -> list[str]:
+    row = settings_for(shop)
+    before = _settings_snapshot(row)
+    errors = []
+    limits = {"quiet_start_hour": (0, 23), "quiet_end_hour": (0, 23), "cap_emails": (1, 20),
+              "cap_hours": (1, 24 * 30), "attribution_days": (1, 30)}
+    for name, (low, high) in limits.items():
+        try:
+            value = int(request.POST.get(name, ""))
+            if not low <= value <= high:
+                raise ValueError
+            setattr(row, name, value)
+        except ValueError:
+            errors.append(_("%(field)s must be a whole number from %(low)s to %(high)s.") % {
+                "field": LABELS[name], "low": low, "high": high})
+    for name in ("from_email", "test_email"):
+        raw = request.POST.get(name, "").strip()
+        if raw and not normalise_email(raw):
+            errors.append(_("%(field)s is not an email address.") % {"field": LABELS[name]})
+        else:
+            setattr(row, name, raw[:320])
+    if not errors:
+        row.save()
+        audit.record(shop, request, "recipes.settings_saved", "recipes:settings", before, _settings_snapshot(row))
+    return errors
+
+
+@csrf_unless_session_token
+@require_http_methods(["GET", "POST"])
+def recipe_list(request: HttpRequest) -> HttpResponse:
+    shop = _shop(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    lang = page_lang(request, shop)
+    errors: list[str] = []
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "enable_preset" and request.POST.get("preset") in PRESETS:
+            recipe, _created = enable_preset(shop, request.POST["preset"])
+            audit.record(shop, request, "recipe.enabled", f"recipe:{recipe.key}", None, _snapshot(recipe))
+            return HttpResponseRedirect(link(request, "/admin/recipes/"))
+        if action == "toggle":
+            raw = request.POST.get("recipe", "")
+            recipe = _recipe(shop, int(raw) if raw.isdigit() and len(raw) < 19 else 0)
+            before = _snapshot(recipe)
+            recipe.enabled = not recipe.enabled
+            recipe.save(update_fields=["enabled", "updated_at"])
+            audit.record(shop, request, "recipe.enabled" if recipe.enabled else "recipe.disabled",
+                         f"recipe:{recipe.key}", before, _snapshot(recipe))
+            return HttpResponseRedirect(link(request, "/admin/recipes/"))
+        if action == "settings":
+            errors = _save_settings(request, shop)
+            if not errors:
+                return HttpResponseRedirect(link(request, "/admin/recipes/", saved=1))
+        elif action not in ("enable_preset", "toggle"):
+            errors = [_("Unknown action.")]
+    results = reports.last_days(shop)
+    recipes = list(Recipe.objects.for_shop(shop).order_by("pk"))
+    have = {r.key for r in recipes}
+    rows = []
+    for r in recipes:
+        res = results.get(r.pk, reports.Results())
+        rows.append({"recipe": r, "name": display_name(r), "trigger": TRIGGER_WORDS.get(r.trigger, r.trigger),
+                     "results": res, "revenue": format_price(res.revenue, shop.currency, lang, shop.locale),
+                     "href": link(request, f"/admin/recipes/{r.pk}/"),
+                     "timing": ", ".join(_after_words(s["after_minutes"]) for s in r.steps)})
+    presets = [{"key": k, "name": p.name, "trigger": TRIGGER_WORDS[p.trigger],
+                "timing": ", ".join(_after_words(s["after_minutes"]) for s in p.steps)}
+               for k, p in PRESETS.items() if k not in have]
+    return render(request, "recipes/list.html", {
+        "shop": shop, "lang": lang, "title": _("Automations"), "rows": rows, "presets": presets,
+        "settings": settings_for(shop), "errors": errors, "saved": request.GET.get("saved") == "1",
+        "currency": shop.currency, "action": "/admin/recipes/", "esp": _esp_snippets(shop)})
+
+
+def _esp_snippets(shop: Shop) -> dict[str, str]:
+    """Copy-paste for merchants who send with their own ESP: the feed their ESP fetches at send time per customer,
+    and a block for their template that shows its four slots (images drawn when the email is opened)."""
+    from django.conf import settings as django_settings
+
+    from backend.emails.openblocks import feed_key
+
+    feed = f"{django_settings.APP_URL}/email/{shop.public_key}/feed.json?key={feed_key(shop)}&email="
+    block = "\n".join(f'<a href="{{{{ feed.products.{n}.click }}}}"><img src="{{{{ feed.products.{n}.image }}}}" '
+                      f'width="300" alt=""></a>' for n in range(4))
+    return {"klaviyo": feed + "{{ person.email|urlencode }}", "mailchimp": feed + "*|URL:EMAIL|*", "block": block}
+
+
+def _after_words(minutes: int) -> str:
+    if minutes == 0:
+        return _("at once")
+    if minutes % (24 * 60) == 0:
+        return _("%(n)s d") % {"n": minutes // (24 * 60)}
+    if minutes % 60 == 0:
+        return _("%(n)s h") % {"n": minutes // 60}
+    return _("%(n)s min") % {"n": minutes}
+
+
+def _form_steps(recipe: Recipe, post: dict) -> list[dict]:
+    """The recipe's steps with the hours and code campaign the form sent (validated afterwards)."""
+    steps = []
+    for n, step in enumerate(recipe.steps):
+        hours = post.get(f"step_{n}_hours", "")
+        try:
+            minutes = round(float(hours) * 60)
+        except (ValueError, OverflowError):  # "", "abc", "nan", "inf": refused by validation below
+            minutes = -1
+        new = {**step, "after_minutes": minutes}
+        if "code" in step:
+            campaign = post.get(f"step_{n}_campaign", "")
+            new["code"] = {**step["code"], "campaign": int(campaign) if campaign.isdigit() else None}
+        steps.append(new)
+    return steps
+
+
+@csrf_unless_session_token
+@require_http_methods(["GET", "POST"])
+def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    shop = _shop(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    lang = page_lang(request, shop)
+    recipe = _recipe(shop, pk)
+    errors: list[str] = []
+    notice = ""
+    if request.method == "POST" and request.POST.get("action") == "test":
+        notice, errors = _send_test(request, shop, recipe)
+    elif request.method == "POST":
+        before = _snapshot(recipe)
+        config = dict(recipe.trigger_config)
+        if recipe.trigger == Recipe.Trigger.DAYS_SINCE_LAST_ORDER:
+            days = request.POST.get("days", "")
+            config["days"] = int(days) if days.isdigit() and len(days) < 6 else -1
+        try:
+            clean = validate_recipe(recipe.trigger, config, recipe.conditions, recipe.exit_when,
+                                    _form_steps(recipe, request.POST), request.POST.get("cooldown_hours", ""))
+        except RecipeError as bad:
+            errors = bad.errors
+        else:
+            campaigns = set(Campaign.objects.for_shop(shop).values_list("pk", flat=True))
+            if any((s.get("code") or {}).get("campaign") not in (None, *campaigns) for s in clean["steps"]):
+                errors = [_("Choose one of your popup campaigns for the codes.")]
+            else:
+                recipe.steps, recipe.trigger_config = clean["steps"], clean["trigger_config"]
+                recipe.cooldown_hours = clean["cooldown_hours"]
+                recipe.save()
+                audit.record(shop, request, "recipe.saved", f"recipe:{recipe.key}", before, _snapshot(recipe))
+                return HttpResponseRedirect(link(request, f"/admin/recipes/{recipe.pk}/", saved=1))
+    steps = []
+    for n, step in enumerate(recipe.steps):
+        steps.append({"n": n, "number": n + 1, "hours": request.POST.get(f"step_{n}_hours") if errors else
+                      f"{step['after_minutes'] / 60:g}", "template": step["template"], "has_code": "code" in step,
+                      "campaign": (step.get("code") or {}).get("campaign"),
+                      "preview_href": link(request, f"/admin/recipes/{recipe.pk}/preview/", step=n)})
+    return render(request, "recipes/edit.html", {
+        "shop": shop, "lang": lang, "title": display_name(recipe), "name": display_name(recipe), "recipe": recipe,
+        "steps": steps, "errors": errors,
+        "trigger": TRIGGER_WORDS.get(recipe.trigger, recipe.trigger), "notice": notice,
+        "saved": request.GET.get("saved") == "1", "campaigns": Campaign.objects.for_shop(shop).order_by("name"),
+        "days": recipe.trigger_config.get("days"), "action": f"/admin/recipes/{recipe.pk}/",
+        "back_href": link(request, "/admin/recipes/"), "test_email": settings_for(shop).test_email})
+
+
+def sample_context(shop: Shop, template: str, profile: CustomerProfile | None) -> dict:
+    """What a run of this customer would carry: their latest cart or viewed products, or their latest order."""
+    if profile is None:
+        return {}
+    customers = list(Identity.objects.for_shop(shop).filter(profile=profile, kind=Identity.Kind.CUSTOMER)
+                     .values_list("customer_id", flat=True))
+    visitors = list(Identity.objects.for_shop(shop).filter(profile=profile, kind=Identity.Kind.VISITOR)
+                    .values_list("value", flat=True))
+    if template in ("cart", "browse"):
+        kind = EventType.ADDED_TO_CART if template == "cart" else EventType.PRODUCT_VIEWED
+        products = Event.objects.for_shop(shop).filter(type=kind, product__isnull=False).filter(
+            customer_id__in=customers) | Event.objects.for_shop(shop).filter(
+            type=kind, product__isnull=False, visitor_id__in=visitors)
+        return {"products": list(dict.fromkeys(products.order_by("-created_at").values_list(
+            "product_id", flat=True)[:20]))[:5]}
+    if template == "order":
+        order = Order.objects.for_shop(shop).filter(customer_id__in=customers).order_by("-processed_at").first()
+        return {"order": order.pk} if order else {}
+    return {}
+
+
+def _profile_by_email(shop: Shop, email: str) -> CustomerProfile | None:
+    email = normalise_email(email)
+    if not email:
+        return None
+    row = Identity.objects.for_shop(shop).filter(kind=Identity.Kind.EMAIL, value=email).select_related(
+        "profile").first()
+    if row is not None:
+        return row.profile
+    return CustomerProfile.objects.for_shop(shop).filter(email=email, is_active=True).first()
+
+
+def _render_for(shop: Shop, recipe: Recipe, step_index: int, email: str, to: str) -> Rendered:
+    step = recipe.steps[step_index]
+    profile = _profile_by_email(shop, email)
+    lang = language_for(shop, profile)
+    code = "PREVIEW-CODE" if step.get("code") else ""
+    return render_email(shop, step["template"], profile, sample_context(shop, step["template"], profile), 0, to,
+                        lang, code=code)
+
+
+def _send_test(request: HttpRequest, shop: Shop, recipe: Recipe) -> tuple[str, list[str]]:
+    to = normalise_email(request.POST.get("to", "") or settings_for(shop).test_email)
+    raw = request.POST.get("step", "0")
+    try:
+        step_index = int(raw) if raw.isdigit() else -1
+        if step_index < 0:
+            raise IndexError
+        recipe.steps[step_index]  # noqa: B018 - the index must exist
+    except (ValueError, IndexError):
+        return "", [_("Choose a step.")]
+    if not to:
+        return "", [_("Enter the address the test goes to.")]
+    rendered = _render_for(shop, recipe, step_index, request.POST.get("customer", ""), to)
+    try:
+        sending.send_test(rendered, to, shop.pk, settings_for(shop).from_email)
+    except Exception as exc:  # the mail server's answer is what the merchant needs to see
+        return "", [_("The test could not be sent: %(why)s") % {"why": str(exc)[:200]}]
+    audit.record(shop, request, "recipe.test_sent", f"recipe:{recipe.key}", None, {"step": step_index + 1, "to": to})
+    return _("Test sent to %(to)s.") % {"to": to}, []
+
+
+@xframe_options_sameorigin  # shown in a frame on the recipe's own page
+@csrf_unless_session_token
+@require_http_methods(["GET"])
+def recipe_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The step's email as the chosen customer (?customer=email) would get it now; the HTML itself, for a frame."""
+    shop = _shop(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    recipe = _recipe(shop, pk)
+    raw = request.GET.get("step", "0")
+    try:
+        step_index = int(raw) if raw.isdigit() else -1
+        if step_index < 0:
+            raise IndexError
+        recipe.steps[step_index]  # noqa: B018
+    except (ValueError, IndexError):
+        return HttpResponse(_("No such step."), status=400, content_type="text/plain")
+    customer = request.GET.get("customer", "")[:320]
+    rendered = _render_for(shop, recipe, step_index, customer, normalise_email(customer) or "preview@example.com")
+    response = HttpResponse(rendered.html)
+    response["X-Email-Subject"] = rendered.subject.encode("ascii", "ignore").decode()
+    return response

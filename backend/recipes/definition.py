@@ -1,0 +1,130 @@
+"""A recipe's parts as a merchant edits them, validated with reasons in es/en before they are saved."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from backend.emails.render import TEMPLATES
+from backend.segments.rules import RuleError
+from backend.segments.rules import validate as validate_rule
+
+from .models import Recipe
+
+MAX_STEPS = 6
+MAX_AFTER_MINUTES = 365 * 24 * 60
+EXITS = ("ordered", "carted")
+ACTIONS = ("email", "webhook", "flow")
+
+
+class RecipeError(ValueError):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def _tiers(raw: Any, where: str, errors: list[str]) -> list[dict]:
+    """Code tiers by cart value: [{"min_value": 0, "percent": 10}, ...] ascending, each 1-90 %."""
+    if not isinstance(raw, list) or not raw or len(raw) > 5:
+        errors.append(_("%(where)s: a code needs one to five tiers.") % {"where": where})
+        return []
+    tiers = []
+    for tier in raw:
+        try:
+            low = Decimal(str(tier.get("min_value", 0)))
+            pct = Decimal(str(tier.get("percent")))
+        except (AttributeError, InvalidOperation, TypeError):
+            errors.append(_("%(where)s: each tier needs a minimum cart value and a percent.") % {"where": where})
+            return []
+        if low < 0 or not Decimal(0) < pct <= 90:
+            errors.append(_("%(where)s: a percent between 1 and 90, and a minimum value of 0 or more.")
+                          % {"where": where})
+            return []
+        tiers.append({"min_value": float(low), "percent": float(pct)})
+    return sorted(tiers, key=lambda t: t["min_value"])
+
+
+def validate_steps(steps: Any) -> list[dict]:
+    errors: list[str] = []
+    if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
+        raise RecipeError([_("A recipe has one to %(n)s steps.") % {"n": MAX_STEPS}])
+    clean: list[dict] = []
+    previous = -1
+    for n, step in enumerate(steps, start=1):
+        where = _("Step %(n)s") % {"n": n}
+        if not isinstance(step, dict):
+            errors.append(_("%(where)s is not a step.") % {"where": where})
+            continue
+        try:
+            after = int(step.get("after_minutes"))
+        except (TypeError, ValueError, OverflowError):
+            errors.append(_("%(where)s: the wait must be a whole number.") % {"where": where})
+            continue
+        if not 0 <= after <= MAX_AFTER_MINUTES:
+            errors.append(_("%(where)s: the wait must be between 0 and 365 days.") % {"where": where})
+        elif after <= previous:
+            errors.append(_("%(where)s must come after the step before it.") % {"where": where})
+        previous = after
+        if step.get("action") == "webhook":
+            url = str(step.get("url", "")).strip()
+            if not url.startswith("https://") or len(url) > 1000:
+                errors.append(_("%(where)s: the address to call must start with https://") % {"where": where})
+            clean.append({"after_minutes": after, "action": "webhook", "url": url[:1000]})
+            continue
+        if step.get("action") == "flow":  # the app's Shopify Flow trigger: nothing to configure
+            clean.append({"after_minutes": after, "action": "flow"})
+            continue
+        if step.get("action", "email") not in ACTIONS or step.get("template") not in TEMPLATES:
+            errors.append(_("%(where)s: unknown action or email.") % {"where": where})
+            continue
+        out = {"after_minutes": after, "action": "email", "template": step["template"]}
+        code = step.get("code")
+        if code:
+            if not isinstance(code, dict):
+                errors.append(_("%(where)s: the code settings are not valid.") % {"where": where})
+            else:
+                out["code"] = {"campaign": int(code["campaign"]) if str(code.get("campaign", "")).isdigit() else None,
+                               "tiers": _tiers(code.get("tiers"), where, errors)}
+        clean.append(out)
+    if errors:
+        raise RecipeError(errors)
+    return clean
+
+
+def validate_recipe(trigger: str, trigger_config: Any, conditions: Any, exit_when: Any, steps: Any,
+                    cooldown_hours: Any) -> dict:
+    errors: list[str] = []
+    if trigger not in Recipe.Trigger.values:
+        errors.append(_("Unknown trigger."))
+    config = trigger_config if isinstance(trigger_config, dict) else {}
+    if trigger == Recipe.Trigger.DAYS_SINCE_LAST_ORDER:
+        days = config.get("days")
+        if not isinstance(days, int) or not 1 <= days <= 3650:
+            errors.append(_("Days since the last order must be between 1 and 3650."))
+    if trigger in (Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT) and not str(
+            config.get("segment", "")).strip():
+        errors.append(_("Choose the segment whose new members enter the recipe."))
+    rule: dict = {}
+    if conditions:
+        try:
+            rule = validate_rule(conditions)
+        except RuleError as exc:
+            errors.append(_("Conditions: %(why)s") % {"why": exc})
+    exits = [e for e in (exit_when or []) if e in EXITS] if isinstance(exit_when, list) else []
+    try:
+        cooldown = int(cooldown_hours)
+        if not 0 <= cooldown <= 24 * 365:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        errors.append(_("The cool-down must be between 0 and 8760 hours."))
+        cooldown = 0
+    try:
+        clean_steps = validate_steps(steps)
+    except RecipeError as exc:
+        errors += exc.errors
+        clean_steps = []
+    if errors:
+        raise RecipeError(errors)
+    return {"trigger": trigger, "trigger_config": config, "conditions": rule, "exit_when": exits,
+            "steps": clean_steps, "cooldown_hours": cooldown}

@@ -1,0 +1,102 @@
+"""Recipes (trigger → conditions → timed steps) and each person's run of one, a row with its next due time.
+
+A run never waits inside Celery: `next_due_at` is what the beat job (scheduler.dispatch_due) scans, so a broker
+re-delivery, a worker restart or a deploy can only make a step run again, never lose it. Steps are safe to run
+again: an email step claims its unique send record first (backend/emails/sending.py).
+"""
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.core.scoping import ShopScoped
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class RecipeSettings(ShopScoped):
+    """Shop-wide rules every recipe obeys (one row per shop, created on first use)."""
+
+    quiet_start_hour = models.PositiveSmallIntegerField(default=21)  # shop's local time; start == end: none
+    quiet_end_hour = models.PositiveSmallIntegerField(default=8)
+    cap_emails = models.PositiveSmallIntegerField(default=2)  # most recipe emails to one person ...
+    cap_hours = models.PositiveIntegerField(default=24)  # ... within this many hours, across all recipes
+    attribution_days = models.PositiveSmallIntegerField(default=5)  # an order this long after a click counts
+    from_email = models.CharField(max_length=320, blank=True)  # blank: settings.DEFAULT_FROM_EMAIL
+    test_email = models.CharField(max_length=320, blank=True)  # where "send a test" goes
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop"], name="recipe_settings_once")]
+
+
+class Recipe(ShopScoped):
+    class Trigger(models.TextChoices):
+        CART_ABANDONED = "cart_abandoned", "Cart abandoned"
+        BROWSE_ABANDONED = "browse_abandoned", "Browse abandoned"
+        ORDER_PLACED = "order_placed", "Order placed"
+        DAYS_SINCE_LAST_ORDER = "days_since_last_order", "Days since last order"
+        SEGMENT_ENTERED = "segment_entered", "Segment entered"
+        SEGMENT_LEFT = "segment_left", "Segment left"
+
+    key = models.SlugField(max_length=60)  # the preset's key, or the merchant's own
+    name = models.CharField(max_length=120)
+    trigger = models.CharField(max_length=30, choices=Trigger.choices)
+    # Trigger settings: days_since_last_order {"days": 60}; segment_entered / segment_left {"segment": "<slug>"}.
+    trigger_config = models.JSONField(default=dict, blank=True)
+    conditions = models.JSONField(default=dict, blank=True)  # a segment rule tree; {} = everyone
+    # Checked before every step: "ordered" (an order since the run began), "carted" (added to cart since).
+    exit_when = models.JSONField(default=list, blank=True)
+    # [{"after_minutes": 60, "action": "email", "template": "cart", "code": {...}}] or
+    # {"after_minutes": 0, "action": "webhook", "url": "https://..."}; times from the trigger.
+    steps = models.JSONField(default=list)
+    cooldown_hours = models.PositiveIntegerField(default=24 * 7)  # no new run sooner after the last one began
+    webhook_secret = models.CharField(max_length=64, default=_secret)  # signs "call my URL" steps (webhooks.py)
+    enabled = models.BooleanField(default=False)
+    enabled_at = models.DateTimeField(null=True, blank=True)
+    scan_cursor = models.DateTimeField(null=True, blank=True)  # scanned triggers resume here
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "key"], name="recipe_key_once")]
+        indexes = [models.Index(fields=["shop", "trigger", "enabled"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RecipeRun(ShopScoped):
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DONE = "done", "Done"
+        EXITED = "exited", "Exited"
+
+    recipe = models.ForeignKey(Recipe, on_delete=models.CASCADE, related_name="runs")
+    profile = models.ForeignKey("customers.CustomerProfile", on_delete=models.CASCADE, related_name="+")
+    # What started it ("order:123", "lapse:2026-01-01T…", "cart:…"): the same trigger never starts two runs.
+    trigger_key = models.CharField(max_length=100)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    step = models.PositiveSmallIntegerField(default=0)  # the next step to run
+    started_at = models.DateTimeField(default=timezone.now)
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    # Handed to a worker until then; a worker that died leaves it to the next beat after this passes.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    context = models.JSONField(default=dict, blank=True)  # {"products": [pk...], "order": pk}
+    exit_reason = models.CharField(max_length=40, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipe", "profile", "trigger_key"], name="recipe_run_trigger_once"),
+            models.UniqueConstraint(fields=["recipe", "profile"], condition=Q(state="active"),
+                                    name="recipe_run_one_active"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_due_at"], name="recipe_run_due"),
+            models.Index(fields=["recipe", "profile", "-started_at"], name="recipe_run_latest"),
+        ]
