@@ -101,11 +101,43 @@ def home(request: HttpRequest) -> HttpResponse:
     ready = all(done for _key, done in steps)
     return page(request, "dashboard/home.html", _("Home") if ready else _("Getting started"), {
         "connected": shop.is_active and bool(shop.access_token),
-        "run": run, "percent": run.percent if run else 0,
+        "run": run, "sync": sync_status(run) if run else None,
+        "sync_api": link(request, "/api/admin/sync"),
         "steps": steps, "ready": ready, "woocommerce": shop.platform == Shop.Platform.WOOCOMMERCE,
         "board": _board(request, shop, page_lang(request, shop)) if ready else None,
         "editor_url": theme_editor_url(shop) if shop.platform == Shop.Platform.SHOPIFY else "",
     })
+
+
+STAGE_NAMES = {"collections": gettext_lazy("Collections"), "products": gettext_lazy("Products"),
+               "customers": gettext_lazy("Customers"), "orders": gettext_lazy("Orders")}
+
+
+def sync_status(run: SyncRun) -> dict:
+    """The sync card's words and figure, the same for the page and for its polling (api/admin/sync)."""
+    percent = run.percent
+    if run.status == SyncRun.Status.DONE:
+        label = _("Done")
+    elif run.status == SyncRun.Status.RUNNING:
+        stage = STAGE_NAMES.get(run.current_stage)
+        label = _("Running: %(stage)s") % {"stage": stage} if stage else _("Running")
+    elif run.status == SyncRun.Status.FAILED:
+        label = _("Failed")
+    else:
+        label = _("Cancelled")
+    return {"status": run.status, "percent": percent, "text": f"{label} · {percent}%"}
+
+
+@require_GET
+@merchant_view
+def sync_api(request: HttpRequest) -> JsonResponse:
+    """The latest sync's progress, polled by Home's sync card while the run is going (no run: 404)."""
+    run = SyncRun.objects.for_shop(request.shop).order_by("-started_at").first()
+    if run is None:
+        return JsonResponse({"error": "no sync yet"}, status=404)
+    response = JsonResponse(sync_status(run))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @csrf_protect
