@@ -29,6 +29,8 @@ ACTIONS = {
     "complementary_rule.added": gettext_lazy("Added a product rule"),
     "complementary_rule.removed": gettext_lazy("Removed a product rule"),
     "product.rebuyable": gettext_lazy("Changed whether customers buy a product again"),
+    "audience.saved": gettext_lazy("Saved an audience"),
+    "audience.removed": gettext_lazy("Removed an audience"),
 }
 FIELDS = {
     # settings
@@ -56,6 +58,8 @@ FIELDS = {
     # product rules
     "source": gettext_lazy("When a shopper looks at"), "targets": gettext_lazy("Also show"),
     "rebuyable": gettext_lazy("Customers buy it again"),
+    # audiences
+    "customer_tag": gettext_lazy("Customer tag"), "product_tag": gettext_lazy("Product tag"),
 }
 _STATUS = {"draft": gettext_lazy("Draft"), "running": gettext_lazy("Running"), "stopped": gettext_lazy("Stopped"),
            "active": gettext_lazy("Active"), "paused": gettext_lazy("Paused")}
@@ -141,6 +145,8 @@ def target_words(target: str, names: dict[str, str]) -> str:
         return _("Data export %(id)s") % {"id": key}
     if kind == "product":
         return _("Product “%(name)s”") % {"name": name} if name else _("A deleted product")
+    if kind == "audience":
+        return _("Audience “%(name)s”") % {"name": key}
     if target == "product_rules":
         return _("Product rules")
     if target == "settings":

@@ -21,6 +21,7 @@ NAV = (
     ("home", "/admin/", _("Home")), ("widgets", "/admin/widgets/", _("Widgets")),
     ("segments", "/admin/segments/", _("Segments")), ("popups", "/admin/popups/", _("Popups")),
     ("product_rules", "/admin/product-rules/", _("Product rules")),
+    ("audiences", "/admin/audiences/", _("Audiences")),
     ("experiments", "/admin/experiments/", _("Experiments")), ("analytics", "/admin/analytics/", _("Analytics")),
     ("settings", "/admin/settings/", _("Settings")), ("audit", "/admin/audit/", _("Activity")),
 )
