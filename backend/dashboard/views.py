@@ -44,14 +44,26 @@ def theme_editor_url(shop: Shop) -> str:
 
 
 def checklist(shop: Shop) -> list[tuple[str, bool]]:
-    """Derived from what the storefront actually did, not from what the merchant ticked."""
+    """Derived from what the store and its storefront actually did, not from what the merchant ticked.
+
+    Shopify: the app embed is on (events arrive), blocks are placed (impressions), a widget is live. WooCommerce has
+    no theme editor: the store is connected (wc-auth finished), the plugin is live (it fetched its configuration,
+    signed), the widgets are placed (impressions), a widget is live.
+    """
     events = Event.objects.for_shop(shop)
-    embed = events.exists()
     impressions = events.filter(type=EventType.WIDGET_IMPRESSION)
     saved = dict(WidgetRule.objects.for_shop(shop).values_list("widget", "enabled"))
     any_enabled = any(saved.get(w, True) for w in Widget.values)  # an unsaved rule is on by default
     recent = impressions.filter(created_at__gte=timezone.now() - timedelta(days=7)).exists()
-    return [("step_embed", embed), ("step_blocks", impressions.exists()), ("step_live", any_enabled and recent)]
+    placed, live = impressions.exists(), any_enabled and recent
+    if shop.platform == Shop.Platform.WOOCOMMERCE:
+        from integrations.woocommerce.models import WooStore
+
+        store = WooStore.objects.for_shop(shop).first()
+        connected = store is not None and shop.is_active and bool(shop.access_token)  # as the Connection card
+        return [("step_connect", connected), ("step_plugin", connected and store.plugin_seen_at is not None),
+                ("step_blocks", placed), ("step_live", live)]
+    return [("step_embed", events.exists()), ("step_blocks", placed), ("step_live", live)]
 
 
 def _change(figure: scoreboard.Figure) -> str:
