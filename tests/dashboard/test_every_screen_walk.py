@@ -1,7 +1,7 @@
 """Every admin screen, embedded in Shopify's admin (session token, App Bridge and the Polaris web components, served
 here by local stubs) and standalone (a WooCommerce merchant's session, local styles only), in es and en: the nav is
-there, the page speaks the asked language, and every link, form and fetch works (no 4xx) and keeps the session
-token when embedded."""
+there, the page speaks the asked language, and every link, form, redirect and fetch works (no 4xx) and keeps the
+session token when embedded."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -121,12 +121,16 @@ def test_every_screen_walked(browser, live_server, screens, mode, lang):  # noqa
             continue
         try:
             if method == "post":
-                status = page.request.post(action, form=fields, max_redirects=0).status
+                response = page.request.post(action, form=fields, max_redirects=0)
             else:
-                status = page.request.get(action, params=fields, max_redirects=0).status
+                response = page.request.get(action, params=fields, max_redirects=0)
         except Exception as exc:  # noqa: BLE001 - reported with the form it came from
             bad_forms.append(f"{where}: {method} {action} {sorted(fields)} failed: {exc}")
             continue
+        status, location = response.status, response.headers.get("location", "")
+        # Where a saved form sends the merchant next keeps the token too (embedded there are no cookies).
+        if mode == "embedded" and location.startswith("/admin/") and "id_token=" not in location:
+            bad_forms.append(f"{where}: {method} {action} redirects to {location} without the session token")
         # A form sent as the page offers it may be refused for its (blank) values: 400 with the reasons is the
         # app's answer. Not signed in, forged, missing or the wrong method is the shell's fault.
         if status in (401, 403, 404, 405) or status >= 500:
