@@ -35,6 +35,8 @@ ACTIONS = {
     "audience.updated": gettext_lazy("Changed an ad audience"),
     "audience.exported": gettext_lazy("Downloaded an ad audience"),
     "ad_connection.saved": gettext_lazy("Connected an ad account"),
+    "audience_mapping.saved": gettext_lazy("Saved an audience"),
+    "audience_mapping.removed": gettext_lazy("Removed an audience"),
 }
 FIELDS = {
     # settings
@@ -69,6 +71,8 @@ FIELDS = {
     "resumed": gettext_lazy("Resumed a failed run"), "refresh_minutes": gettext_lazy("Refresh every (minutes)"),
     "purpose": gettext_lazy("Use"), "platform": gettext_lazy("Platform"), "account_id": gettext_lazy("Account"),
     "format": gettext_lazy("Format"),
+    # audiences
+    "customer_tag": gettext_lazy("Customer tag"), "product_tag": gettext_lazy("Product tag"),
 }
 _STATUS = {"draft": gettext_lazy("Draft"), "running": gettext_lazy("Running"), "stopped": gettext_lazy("Stopped"),
            "active": gettext_lazy("Active"), "paused": gettext_lazy("Paused"), "done": gettext_lazy("Done"),
@@ -167,6 +171,8 @@ def target_words(target: str, names: dict[str, str]) -> str:
         return _("Ad audience “%(name)s”") % {"name": name} if name else _("A deleted ad audience")
     if kind == "ad_connection":
         return _("%(platform)s ad account") % {"platform": {"meta": "Meta", "google": "Google"}.get(key, key)}
+    if kind == "audience_mapping":
+        return _("Audience “%(name)s”") % {"name": key}
     if target == "product_rules":
         return _("Product rules")
     if target == "settings":

@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/audit/", views.audit_page, name="dashboard-audit"),
     path("admin/analytics/", analytics_views.analytics, name="dashboard-analytics"),
     path("admin/analytics/recompute/", analytics_views.recompute, name="dashboard-analytics-recompute"),
+    path("api/admin/sync", views.sync_api, name="dashboard-sync-api"),
     path("api/admin/analytics", analytics_views.analytics_api, name="dashboard-analytics-api"),
 ]

@@ -44,14 +44,26 @@ def theme_editor_url(shop: Shop) -> str:
 
 
 def checklist(shop: Shop) -> list[tuple[str, bool]]:
-    """Derived from what the storefront actually did, not from what the merchant ticked."""
+    """Derived from what the store and its storefront actually did, not from what the merchant ticked.
+
+    Shopify: the app embed is on (events arrive), blocks are placed (impressions), a widget is live. WooCommerce has
+    no theme editor: the store is connected (wc-auth finished), the plugin is live (it fetched its configuration,
+    signed), the widgets are placed (impressions), a widget is live.
+    """
     events = Event.objects.for_shop(shop)
-    embed = events.exists()
     impressions = events.filter(type=EventType.WIDGET_IMPRESSION)
     saved = dict(WidgetRule.objects.for_shop(shop).values_list("widget", "enabled"))
     any_enabled = any(saved.get(w, True) for w in Widget.values)  # an unsaved rule is on by default
     recent = impressions.filter(created_at__gte=timezone.now() - timedelta(days=7)).exists()
-    return [("step_embed", embed), ("step_blocks", impressions.exists()), ("step_live", any_enabled and recent)]
+    placed, live = impressions.exists(), any_enabled and recent
+    if shop.platform == Shop.Platform.WOOCOMMERCE:
+        from integrations.woocommerce.models import WooStore
+
+        store = WooStore.objects.for_shop(shop).first()
+        connected = store is not None and shop.is_active and bool(shop.access_token)  # as the Connection card
+        return [("step_connect", connected), ("step_plugin", connected and store.plugin_seen_at is not None),
+                ("step_blocks", placed), ("step_live", live)]
+    return [("step_embed", events.exists()), ("step_blocks", placed), ("step_live", live)]
 
 
 def _change(figure: scoreboard.Figure) -> str:
@@ -101,11 +113,43 @@ def home(request: HttpRequest) -> HttpResponse:
     ready = all(done for _key, done in steps)
     return page(request, "dashboard/home.html", _("Home") if ready else _("Getting started"), {
         "connected": shop.is_active and bool(shop.access_token),
-        "run": run, "percent": run.percent if run else 0,
+        "run": run, "sync": sync_status(run) if run else None,
+        "sync_api": link(request, "/api/admin/sync"),
         "steps": steps, "ready": ready, "woocommerce": shop.platform == Shop.Platform.WOOCOMMERCE,
         "board": _board(request, shop, page_lang(request, shop)) if ready else None,
         "editor_url": theme_editor_url(shop) if shop.platform == Shop.Platform.SHOPIFY else "",
     })
+
+
+STAGE_NAMES = {"collections": gettext_lazy("Collections"), "products": gettext_lazy("Products"),
+               "customers": gettext_lazy("Customers"), "orders": gettext_lazy("Orders")}
+
+
+def sync_status(run: SyncRun) -> dict:
+    """The sync card's words and figure, the same for the page and for its polling (api/admin/sync)."""
+    percent = run.percent
+    if run.status == SyncRun.Status.DONE:
+        label = _("Done")
+    elif run.status == SyncRun.Status.RUNNING:
+        stage = STAGE_NAMES.get(run.current_stage)
+        label = _("Running: %(stage)s") % {"stage": stage} if stage else _("Running")
+    elif run.status == SyncRun.Status.FAILED:
+        label = _("Failed")
+    else:
+        label = _("Cancelled")
+    return {"status": run.status, "percent": percent, "text": f"{label} · {percent}%"}
+
+
+@require_GET
+@merchant_view
+def sync_api(request: HttpRequest) -> JsonResponse:
+    """The latest sync's progress, polled by Home's sync card while the run is going (no run: 404)."""
+    run = SyncRun.objects.for_shop(request.shop).order_by("-started_at").first()
+    if run is None:
+        return JsonResponse({"error": "no sync yet"}, status=404)
+    response = JsonResponse(sync_status(run))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @csrf_protect

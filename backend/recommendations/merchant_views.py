@@ -124,3 +124,54 @@ def product_rules(request: HttpRequest) -> HttpResponse:
         "products": products, "collections": collections, "problem": problem,
         "saved": request.GET.get("saved") == "1", "max_targets": MAX_TARGETS,
     }, status=400 if problem else 200)
+
+
+@merchant_view
+@require_http_methods(["GET", "POST"])
+def audiences(request: HttpRequest) -> HttpResponse:
+    """Audience attribute mapping: add or change an audience (by its name), or remove one."""
+    from . import audiences as audience_rules
+    from .models import AudienceMapping
+
+    shop = request.shop
+    lang = page_lang(request, shop)
+    problems: list[str] = []
+    form = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")[:32]
+        if action == "save":
+            form, problems = audience_rules.read_form(request.POST)
+            if not problems:
+                before = AudienceMapping.objects.for_shop(shop).filter(value=form.value).values(
+                    "customer_tag", "product_tag").first()
+                try:
+                    audience_rules.save(shop, form)
+                except ValueError as exc:
+                    problems.append(str(exc))
+                else:
+                    audit.record(shop, request, "audience_mapping.saved", f"audience_mapping:{form.value}", before,
+                                 {"customer_tag": form.customer_tag, "product_tag": form.product_tag})
+        elif action == "remove":
+            raw = request.POST.get("audience", "")[:12]
+            mapping = AudienceMapping.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdecimal() else None
+            if mapping is None:
+                raise Http404("no such audience in this shop")
+            audit.record(shop, request, "audience_mapping.removed", f"audience_mapping:{mapping.value}",
+                         {"customer_tag": mapping.customer_tag, "product_tag": mapping.product_tag}, None)
+            mapping.delete()
+        else:
+            problems.append(_("Unknown action."))
+        if not problems:
+            return redirect(link(request, "/admin/audiences/", lang, saved=1))
+    customer_tags, product_tags = audience_rules.known_tags(shop)
+    rows = [{"pk": m.pk, "value": m.value, "customer_tag": m.customer_tag, "product_tag": m.product_tag,
+             "customers": customer_tags.get(m.customer_tag.lower(), 0) if m.customer_tag else None,
+             "products": product_tags.get(m.product_tag.lower(), 0) if m.product_tag else None}
+            for m in AudienceMapping.objects.for_shop(shop).order_by("value")]
+    return render(request, "recommendations/audiences.html", {
+        "lang": lang, "shop": shop, "rows": rows, "problems": problems, "form": form,
+        "saved": request.GET.get("saved") == "1",
+        "customer_tags": [t for t, _n in customer_tags.most_common(200)],
+        "product_tags": [t for t, _n in product_tags.most_common(200)],
+        "value_max": audience_rules.VALUE_MAX, "tag_max": audience_rules.TAG_MAX,
+    }, status=400 if problems else 200)

@@ -94,11 +94,38 @@ class SyncRun(ShopScoped):
 
     @property
     def percent(self) -> int:
+        """How far the run is, from its checkpoints (capped at 99 until it is done).
+
+        WooCommerce counts every resource before the first page, so rows done of rows total is the truth. Shopify
+        learns a stage's size only when its bulk query finishes (rows_total grows stage by stage, and rows done of
+        what is known so far read 99 % after the collections): there each stage counts the same and the stage being
+        applied counts by its lines applied of the lines its result holds.
+        """
         if self.status == self.Status.DONE:
             return 100
+        stages = [s for s in (self.stages or {}).values() if isinstance(s, dict)]
+        if stages and not all(isinstance(s.get("total"), int) for s in stages):
+            return min(99, int(100 * sum(_stage_fraction(s) for s in stages) / len(stages)))
         if not self.rows_total:
             return 0
         return min(99, int(100 * self.rows_done / self.rows_total))
+
+    @property
+    def current_stage(self) -> str:
+        """The first stage not done yet ("products", "orders"…), "" when none is left or none is recorded."""
+        for name, state in (self.stages or {}).items():
+            if isinstance(state, dict) and state.get("state") != "done":
+                return str(name)
+        return ""
+
+
+def _stage_fraction(state: dict) -> float:
+    if state.get("state") == "done":
+        return 1.0
+    objects, lines = state.get("objects"), state.get("lines_done")
+    if isinstance(objects, int) and objects > 0 and isinstance(lines, int):
+        return max(0.0, min(1.0, lines / objects))
+    return 0.0
 
 
 class WebhookDelivery(ShopScoped):

@@ -52,6 +52,9 @@ class WooStore(ShopScoped):
     webhook_secret = EncryptedTextField(blank=True, default="")
     webhook_ids = models.JSONField(default=list, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
+    # When the WordPress plugin last fetched its configuration (signed): it is installed, connected and putting the
+    # storefront script on the store's pages. Home's checklist reads it.
+    plugin_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop"], name="woo_store_once")]

@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -127,6 +129,16 @@ def _plugin_request(request: HttpRequest) -> tuple[Shop, dict] | JsonResponse:
         return JsonResponse({"status": "rejected", "reason": str(exc)}, status=401)
 
 
+PLUGIN_SEEN_EVERY = timedelta(minutes=10)
+
+
+def plugin_seen(shop: Shop, store: WooStore) -> None:
+    """Note that the plugin is live on the store. It asks every minute or so: one write per ten minutes is plenty."""
+    now = timezone.now()
+    if store.plugin_seen_at is None or now - store.plugin_seen_at >= PLUGIN_SEEN_EVERY:
+        WooStore.objects.for_shop(shop).filter(pk=store.pk).update(plugin_seen_at=now)
+
+
 @csrf_exempt
 @require_POST
 def plugin_config(request: HttpRequest) -> JsonResponse:
@@ -139,6 +151,8 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
     from backend.storefront.access import _customer_key
 
     store = WooStore.objects.for_shop(shop).first()
+    if store is not None:
+        plugin_seen(shop, store)
     return JsonResponse({
         "connected": shop.state == Shop.State.INSTALLED,
         "shop": shop.domain,

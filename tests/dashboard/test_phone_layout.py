@@ -68,7 +68,7 @@ def screens(live_server):
            "/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
            "/admin/customers/merges/", "/admin/experiments/", f"/admin/experiments/{exp.pk}/",
            f"/admin/experiments/{exp.pk}/?confirm=stop", "/admin/analytics/", "/admin/analytics/?days=7",
-           "/admin/settings/", "/admin/audit/", "/admin/product-rules/"]
+           "/admin/settings/", "/admin/audit/", "/admin/product-rules/", "/admin/audiences/"]
     forget_shops()
     cache.clear()
 

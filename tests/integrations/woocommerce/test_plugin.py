@@ -239,3 +239,17 @@ def test_add_to_cart_is_recorded_for_every_path(tmp_path):
     page = run_harness("block-cart", CONFIG, env=env)
     assert '"https:\\/\\/shop.example.com\\/?wc-ajax=personalize_cart_events"' in page
     assert 'addEventListener("wc-blocks_added_to_cart",drain)' in page
+
+
+@needs_php
+def test_a_widget_cards_store_api_add_is_left_to_the_script(tmp_path):
+    """A widget card adds through the Store API with `X-Personalize-Widget` and records the add itself, with its
+    widget: the plugin's hook must not queue it as well (it came back on the next page as a second add)."""
+    env = {**os.environ, "PZ_STATE": str(tmp_path / "site.json"), "PZ_PRODUCT": "0"}
+    (tmp_path / "site.json").write_text(json.dumps({"options": {"personalize_config": CONFIG,
+                                                                "personalize_config_at": 4102444800}}))
+    run_harness("store-api-add", CONFIG, env={**env, "PZ_BODY": json.dumps({"id": 31, "quantity": 1}),
+                                              "PZ_HEADERS": json.dumps({"X-Personalize-Widget": "also_bought"})})
+    run_harness("store-api-add", CONFIG, env={**env, "PZ_BODY": json.dumps({"id": 77, "quantity": 1})})
+    drained = json.loads(run_harness("wc-ajax", CONFIG, env={**env, "PZ_WC_AJAX": "personalize_cart_events"}))
+    assert [e["product"] for e in drained["events"]] == ["77"], "only the add the script did not record itself"

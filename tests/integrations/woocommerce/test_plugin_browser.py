@@ -87,7 +87,11 @@ class BlockSite:
         path = request.url.removeprefix(self.base)
         self.requests.append(f"{request.method} {path}")
         if path.startswith("/wp-json/wc/store/v1/cart/add-item") and request.method == "POST":
-            body = self.php("store-api-add", PZ_BODY=request.post_data or "{}")
+            # The plugin reads the script's own header, as PHP exposes it, to leave a widget's add to the script.
+            ours = {k: v for k, v in request.headers.items() if k.lower() == "x-personalize-widget"}
+            if ours:
+                self.requests.append(f"header {ours}")
+            body = self.php("store-api-add", PZ_BODY=request.post_data or "{}", PZ_HEADERS=json.dumps(ours))
             return route.fulfill(status=201, content_type="application/json", body=body)
         if path.startswith("/?wc-ajax="):
             body = self.php("wc-ajax", PZ_WC_AJAX=path.split("=", 1)[1])
@@ -128,4 +132,44 @@ def test_block_grid_add_to_cart_is_recorded_and_block_pages_show_widgets(page, l
     assert page.locator(".wp-block-woocommerce-cart + .personalize-widget").count() == 1
     assert page.locator(".wp-block-woocommerce-cart .personalize-widget").count() == 0
     assert titles(ready_widget(page, "bestsellers"))
+    assert page.watch.console_errors == [] and page.watch.page_errors == []
+
+
+@pytest.mark.skipif(PHP is None, reason="php-cli missing: `apt-get install -y php-cli` (make setup does it)")
+def test_a_widget_cards_add_on_woocommerce_is_one_event_with_its_widget(page, live_server, store, tmp_path):  # noqa: F811
+    """A card's "Add to cart" goes through the Store API, whose add the plugin's hook also sees: recorded once,
+    with the widget, also after the next page prints whatever the plugin queued."""
+    from django.core.cache import cache
+
+    from backend.shops.models import Shop
+    from backend.storefront.access import forget_shops
+
+    Shop.objects.filter(pk=store.shop.pk).update(platform=Shop.Platform.WOOCOMMERCE)
+    forget_shops()
+    cache.clear()
+    site = BlockSite(live_server, store, tmp_path / "site.json")
+    page.route(f"{site.base}/**", site.handle)
+
+    page.goto(f"{site.base}/product-category/outdoor/")
+    host = ready_widget(page, "bestsellers")
+    card = host.locator("li.pz-item").first
+    name = card.locator(".pz-name").inner_text().strip()
+    # The plugin's pages speak the site's language (es_ES here).
+    card.get_by_role("button", name=f"Añadir al carrito: {name}").click()
+    page.wait_for_function(
+        "t => document.querySelector('[data-personalize-widget=bestsellers] [role=status]').textContent === t",
+        arg=f"Añadido al carrito: {name}",
+    )
+    assert "POST /wp-json/wc/store/v1/cart/add-item" in site.requests
+    assert "header {'x-personalize-widget': 'bestsellers'}" in site.requests
+    (added,) = wait_for_events(store, type="added_to_cart")
+    assert added.widget == "bestsellers" and added.product.title == name
+
+    # The next full page prints the plugin's queue as markers: this add is not among them.
+    page.goto(f"{site.base}/cart/")
+    ready_widget(page, "bestsellers")
+    assert page.locator('[data-personalize-event="added_to_cart"]').count() == 0
+    page.wait_for_timeout(300)
+    events = wait_for_events(store, timeout=0.5, type="added_to_cart")
+    assert [(e.product_id, e.widget) for e in events] == [(added.product_id, "bestsellers")], "one event per add"
     assert page.watch.console_errors == [] and page.watch.page_errors == []

@@ -1,6 +1,8 @@
 // Adds one unit to the shopper's cart on the store's own origin, the way each platform documents it:
 // Shopify's AJAX cart (`/cart/add.js`, the widget in a hidden `_` line-item property that checkout never shows) and
-// WooCommerce's Store API (`cart/add-item`, with the store's nonce the plugin prints on our script tag).
+// WooCommerce's Store API (`cart/add-item`, with the store's nonce the plugin prints on our script tag). On
+// WooCommerce the plugin records every add server-side too; `X-Personalize-Widget` tells it this add is ours and
+// already recorded with its widget, so it is counted once.
 function storeApi() {
   const s = document.querySelector("script[data-personalize]");
   const d = (s && s.dataset) || {};
@@ -26,6 +28,7 @@ export async function addToCart(platform, variant, widget) {
     const api = storeApi();
     url = api.base + "cart/add-item";
     headers.Nonce = api.nonce;
+    headers["X-Personalize-Widget"] = widget;
     body = { id, quantity: 1 };
   } else return false;
   try {

@@ -9,6 +9,10 @@
 // PZ_HOME is the site's home URL; PZ_TTL overrides PERSONALIZE_CONFIG_TTL.
 
 define( 'ABSPATH', __DIR__ . '/' );
+// PZ_HEADERS: the request's headers (JSON object), as PHP's SAPI exposes them in $_SERVER (HTTP_X_FOO_BAR).
+foreach ( json_decode( (string) getenv( 'PZ_HEADERS' ), true ) ?: array() as $pz_name => $pz_value ) {
+	$_SERVER[ 'HTTP_' . strtoupper( str_replace( '-', '_', $pz_name ) ) ] = (string) $pz_value;
+}
 define( 'ARRAY_A', 'ARRAY_A' );
 if ( getenv( 'PZ_TTL' ) !== false ) {
 	define( 'PERSONALIZE_CONFIG_TTL', (int) getenv( 'PZ_TTL' ) );
@@ -53,6 +57,10 @@ function esc_url_raw( $u, $p = null ) { return preg_match( '#^https?://#i', (str
 function esc_url( $u ) { return htmlspecialchars( esc_url_raw( $u ), ENT_QUOTES ); }
 function esc_attr( $s ) { return htmlspecialchars( (string) $s, ENT_QUOTES ); }
 function esc_html( $s ) { return htmlspecialchars( (string) $s, ENT_QUOTES ); }
+function sanitize_key( $k ) { return preg_replace( '/[^a-z0-9_\-]/', '', strtolower( (string) $k ) ); }
+function wp_unslash( $v ) { return is_string( $v ) ? stripslashes( $v ) : $v; }
+function rest_url( $p = '' ) { return home_url( '/wp-json/' . $p ); }
+function wp_create_nonce( $a = -1 ) { return substr( md5( 'nonce-' . $a ), 0, 10 ); }
 function __( $s, $d = null ) { return $s; }
 function home_url( $p = '' ) { return ( getenv( 'PZ_HOME' ) ?: 'https://shop.example.com' ) . $p; }
 function add_query_arg( $args, $url ) { $q = array(); foreach ( $args as $k => $v ) { $q[] = $k . "=" . $v; } return $url . ( strpos( $url, "?" ) === false ? "?" : "&" ) . implode( "&", $q ); } // WordPress does not encode values.

@@ -13,7 +13,8 @@
  *
  * Add to cart: every path ends in WooCommerce's `woocommerce_add_to_cart` action (the classic form, the AJAX
  * button, the Store API behind the blocks), so that is where an add is recorded, server-side, in the shopper's
- * WooCommerce session. A full page prints the queued adds as markers; after an in-page add (jQuery `added_to_cart`,
+ * WooCommerce session (except a widget card's own Store API add, which the script records with its widget).
+ * A full page prints the queued adds as markers; after an in-page add (jQuery `added_to_cart`,
  * or `wc-blocks_added_to_cart`, whose detail in WooCommerce 11 is only {preserveCartData: true}, no product) the
  * script fetches the queue from `?wc-ajax=personalize_cart_events`. Nothing is read from the browser events'
  * details, so no add is counted twice and none is missed when an event carries no product.
@@ -294,7 +295,7 @@ class Personalize_Storefront {
 	 * @param array  $cart_item_data Extra data.
 	 */
 	public static function remember_add_to_cart( $cart_item_key, $product_id, $quantity, $variation_id = 0, $variation = array(), $cart_item_data = array() ) {
-		if ( ! function_exists( 'WC' ) || ! WC()->session ) {
+		if ( ! function_exists( 'WC' ) || ! WC()->session || self::added_by_widget() ) {
 			return;
 		}
 		$added   = (array) WC()->session->get( self::SESSION_ADDED, array() );
@@ -305,6 +306,18 @@ class Personalize_Storefront {
 			'quantity' => max( 1, absint( $quantity ) ),
 		);
 		WC()->session->set( self::SESSION_ADDED, array_slice( $added, -10 ) );
+	}
+
+	/**
+	 * Whether this request is a widget card's own Store API add: the script sends `X-Personalize-Widget` and records
+	 * that add itself, with the widget that sold it. Queuing it here too would count it a second time, without the
+	 * widget. A shopper who forges the header only hides their own add from the statistics.
+	 *
+	 * @return bool
+	 */
+	public static function added_by_widget() {
+		$widget = isset( $_SERVER['HTTP_X_PERSONALIZE_WIDGET'] ) ? sanitize_key( wp_unslash( $_SERVER['HTTP_X_PERSONALIZE_WIDGET'] ) ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- sanitize_key.
+		return '' !== $widget;
 	}
 
 	/**
