@@ -54,7 +54,7 @@ def render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
         return _render_page(request, template, context)
 
 
-def _embed_css() -> str:
+def embed_css() -> str:
     """The reserved-space rules the app embed inlines, so placeholders have their size at first paint."""
     for path in (DIST / "personalize.css", settings.BASE_DIR / "widgets" / "src" / "personalize.css"):
         if path.exists():
@@ -73,7 +73,7 @@ def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
         "cart_count": sum(qty for _, qty in request.session.get("demo_cart", [])),
         # `?embed=0` renders the page without the app embed: the baseline Lighthouse compares against.
         "embed": request.GET.get("embed") != "0",
-        "embed_css": _embed_css(),
+        "embed_css": embed_css(),
         "embed_script": reverse("demostore-asset", args=["personalize.js"]),
         "embed_api": "/api/storefront",
         "embed_customer": customer,
