@@ -32,7 +32,7 @@ from .access import forget_shops
 from .fields import PLATFORM_ID, matches, plain_id
 from .merchandising import MAX_LISTED, WidgetRuleSerializer, rule_as_json
 from .merchant_session import HasShop, MerchantSession
-from .models import AllowedOrigin, Widget
+from .models import PAGE_TYPES, AllowedOrigin, CardStyle, Layout, Widget
 from .names import options as algorithm_options
 from .names import widget_name
 from .rules import DEFAULT_TITLES, invalidate
@@ -48,6 +48,9 @@ FIELD_LABELS = {
     "pinned_products": gettext_lazy("Always show these first, in this order"),
     "rebuyable_products": gettext_lazy("Products customers buy again"),
     "min_stock": gettext_lazy("Minimum stock to show a product"),
+    "placements": gettext_lazy("Show on these pages"),
+    "layout": gettext_lazy("Layout"),
+    "card_style": gettext_lazy("Card style"),
 }
 
 
@@ -92,6 +95,19 @@ class WidgetRuleAPI(APIView):
         return Response(rule_as_json(request.auth, widget))
 
 
+PAGE_LABELS = (("product", gettext_lazy("Product pages")), ("collection", gettext_lazy("Collection pages")),
+               ("cart", gettext_lazy("Cart")), ("home", gettext_lazy("Home page")))
+LAYOUTS = (
+    (Layout.CAROUSEL, gettext_lazy("Carousel"), gettext_lazy("One row that scrolls sideways, with arrows.")),
+    (Layout.GRID, gettext_lazy("Grid"), gettext_lazy("As many cards as fit the width, nothing to scroll.")),
+)
+CARD_STYLES = (
+    (CardStyle.STANDARD, gettext_lazy("Standard"), gettext_lazy("Rounded picture, bold price, filled button.")),
+    (CardStyle.COMPACT, gettext_lazy("Compact"), gettext_lazy("Narrower cards with taller pictures: more products "
+                                                              "in the same space.")),
+    (CardStyle.MINIMAL, gettext_lazy("Minimal"), gettext_lazy("Square picture, plain price, outlined button.")),
+)
+
 # The pickers' fields: each chosen item posts its own hidden input (a pasted list of ids, one per line, still works).
 PICKED = {"pinned_products": "product", "excluded_products": "product", "excluded_collections": "collection",
           "rebuyable_products": "product"}
@@ -111,7 +127,7 @@ def _own_title(value: str, widget: str, lang: str) -> str:
 
 def _form_data(post: QueryDict, widget: str) -> dict:
     p = f"{widget}-"
-    return {
+    data = {
         "enabled": post.get(p + "enabled") == "on",
         # The fields show the default title; left as it is, it stays "the default" (and follows ours if it changes).
         "title_en": _own_title(post.get(p + "title_en", ""), widget, "en"),
@@ -120,7 +136,13 @@ def _form_data(post: QueryDict, widget: str) -> dict:
         "algorithm": post.get(p + "algorithm", ""),
         **{name: _picked(post, p + name) for name in PICKED},
         "min_stock": post.get(p + "min_stock", "0") or "0",
+        "layout": post.get(p + "layout", "") or Layout.CAROUSEL,
+        "card_style": post.get(p + "card_style", "") or CardStyle.STANDARD,
     }
+    # Unticked boxes post nothing: the form marks that it showed them, so "none ticked" means "no page".
+    if post.get(p + "placements_shown"):
+        data["placements"] = post.getlist(p + "placements")[: len(PAGE_TYPES) + 1]
+    return data
 
 
 def _normal_origin(value: str) -> str:
@@ -191,6 +213,10 @@ def widgets_admin(request: HttpRequest) -> HttpResponse:
             # The picked items as chips: title and picture (ids a merchant pasted that match nothing are dropped
             # from the chips; the error above names them).
             "chosen": {name: chosen(shop, kind, data[name]) for name, kind in PICKED.items()},
+            "placements": [(page, label, page in data.get("placements", PAGE_TYPES)) for page, label in PAGE_LABELS],
+            "layouts": [(value, label, hint, value == data.get("layout")) for value, label, hint in LAYOUTS],
+            "card_styles": [(value, label, hint, value == data.get("card_style"))
+                            for value, label, hint in CARD_STYLES],
         })
     # The live previews start on the product the merchant last picked (?product=), else the one with most orders.
     start = _preview_product(request, shop)
@@ -245,7 +271,7 @@ def widget_preview(request: HttpRequest, widget: str) -> HttpResponse:
 def _saved_as_form(shop: Shop, widget: str) -> QueryDict:
     data = rule_as_json(shop, widget)
     form = QueryDict(mutable=True)
-    for name in ("title_en", "title_es", "limit", "algorithm", "min_stock"):
+    for name in ("title_en", "title_es", "limit", "algorithm", "min_stock", "layout", "card_style"):
         form[f"{widget}-{name}"] = str(data[name])
     for name in PICKED:
         form.setlist(f"{widget}-{name}", data[name])

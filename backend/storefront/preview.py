@@ -20,14 +20,14 @@ from backend.orders.models import LineItem
 from backend.shops.models import Shop
 
 from .access import ShopInfo
-from .models import MAX_ITEMS, Widget
+from .models import MAX_ITEMS, CardStyle, Layout, Widget
 from .payload import WidgetRequest, build_items
 from .rules import WidgetRuleData
 
 SALT = "storefront.widget-preview"
 MAX_AGE = 15 * 60  # seconds a preview address keeps working: the screen makes a new one on every change
 PREVIEWABLE = (Widget.ALSO_BOUGHT, Widget.RECENTLY_VIEWED, Widget.BESTSELLERS)  # the ones the script renders
-RULE_FIELDS = ("title_en", "title_es", "limit", "algorithm", "min_stock")
+RULE_FIELDS = ("title_en", "title_es", "limit", "algorithm", "min_stock", "layout", "card_style")
 LIST_FIELDS = {"excluded_products": "excluded_product_ids", "excluded_collections": "excluded_collection_ids",
                "pinned_products": "pinned_product_ids", "rebuyable_products": "rebuyable_product_ids"}
 
@@ -71,6 +71,8 @@ def unsign(token: str) -> Preview | None:
         title_en=str(raw.get("title_en", ""))[:120], title_es=str(raw.get("title_es", ""))[:120],
         limit=max(1, min(MAX_ITEMS, int(raw.get("limit", 8)))), algorithm=str(raw.get("algorithm", ""))[:40],
         min_stock=max(0, int(raw.get("min_stock", 0))),
+        layout=raw.get("layout") if raw.get("layout") in Layout.values else Layout.CAROUSEL.value,
+        card_style=raw.get("card_style") if raw.get("card_style") in CardStyle.values else CardStyle.STANDARD.value,
         **{attr: _ids(raw.get(name), ordered=name == "pinned_products") for name, attr in LIST_FIELDS.items()},
     )
     product = data.get("p") if isinstance(data.get("p"), int) else None
@@ -93,5 +95,6 @@ def payload(preview: Preview, shop: Shop, locale: str) -> bytes:
     req = WidgetRequest(widget=engine, locale=locale, limit=preview.rule.limit, product_id=preview.product_id)
     items = build_items(info, req, preview.rule)
     head = {"widget": preview.widget, "enabled": True, "title": preview.rule.title(locale), "locale": locale,
-            "currency": info.currency, "platform": info.platform}
+            "currency": info.currency, "platform": info.platform, "layout": preview.rule.layout,
+            "style": preview.rule.card_style}
     return json.dumps({**head, "items": items}, ensure_ascii=False, separators=(",", ":")).encode()

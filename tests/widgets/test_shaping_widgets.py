@@ -104,3 +104,61 @@ def test_a_hostile_title_stays_text_in_the_picker(admin, live_server, store):
     admin.goto(f"{live_server.url}/admin/widgets/?lang=en")
     _pick(admin, "also_bought-excluded_products", "<img", XSS_TITLE)
     assert admin.locator("#also_bought-excluded_products-chips .chip-title").inner_text() == XSS_TITLE
+
+
+def _geometry(page, host: str) -> dict:
+    """The rendered widget against its reserved box: no card's button below it (no shift, nothing cut); in a grid
+    no card past its right edge either (a carousel cuts its last card on purpose)."""
+    return page.evaluate("""(sel) => {
+        const host = document.querySelector(sel), box = host.getBoundingClientRect();
+        const list = host.querySelector('.pz-list');
+        const shown = [...host.querySelectorAll('.pz-item')].filter(li => !li.hidden);
+        const arrows = [...host.querySelectorAll('.pz-arrow')].filter(a => a.offsetParent !== null);
+        return {height: box.height, reserved: parseFloat(getComputedStyle(host).height),
+                classes: host.querySelector('.pz-box').className, arrows: arrows.length, shown: shown.length,
+                sideways: list.scrollWidth > list.clientWidth + 1,
+                inside: shown.every(li => li.querySelector('.pz-add').getBoundingClientRect().bottom
+                                          <= box.bottom + .5),
+                fits: shown.every(li => li.getBoundingClientRect().right <= box.right + .5)};
+    }""", host)
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_placement_layout_and_card_style_reach_the_demo_store(admin, live_server, store, lang):
+    admin.goto(f"{live_server.url}/admin/widgets/?lang={lang}")
+    admin.uncheck("#also_bought-placement-cart")
+    admin.locator("#form-also_bought button[type=submit]").click()
+    admin.wait_for_selector("[role=status]")
+    assert not admin.is_checked("#also_bought-placement-cart") and admin.is_checked("#also_bought-placement-product")
+
+    admin.check("#bestsellers-layout-grid")
+    admin.check("#bestsellers-card_style-compact")
+    # The preview switches to the grid before anything is saved.
+    admin.locator("iframe[data-preview=bestsellers]").scroll_into_view_if_needed()
+    admin.frame_locator("iframe[data-preview=bestsellers]").locator(".pz-box.pz-grid.pz-st-compact").wait_for()
+    admin.locator("#form-bestsellers button[type=submit]").click()
+    admin.wait_for_selector("[role=status]")
+
+    shop = f"{live_server.url}/demo/{store.shop.domain}"
+    # Product page: also-bought stays a carousel with its arrows.
+    admin.goto(f"{shop}/products/trail-jacket?lang={lang}")
+    host = '[data-personalize-widget="also_bought"]'
+    admin.locator(host).scroll_into_view_if_needed()
+    admin.wait_for_selector(f'{host}[data-pz-state="ready"]')
+    carousel = _geometry(admin, host)
+    assert "pz-carousel" in carousel["classes"] and carousel["arrows"] == 2
+    assert carousel["height"] == carousel["reserved"] and carousel["inside"]
+    # Cart: the merchant took also-bought off the cart, so the page has no widget at all (no empty box either).
+    admin.locator("form[action$='/cart/add'] button[type=submit]").click()
+    admin.wait_for_url(f"{shop}/cart")
+    assert "Trail Jacket" in admin.locator("main").inner_text()
+    assert admin.locator("[data-personalize-widget]").count() == 0
+    # Home: bestsellers as a one-row grid of compact cards, in the reserved box, nothing to scroll, no arrows.
+    admin.goto(f"{shop}/?lang={lang}")
+    host = '[data-personalize-widget="bestsellers"]'
+    admin.locator(host).scroll_into_view_if_needed()
+    admin.wait_for_selector(f'{host}[data-pz-state="ready"]')
+    grid = _geometry(admin, host)
+    assert "pz-grid" in grid["classes"] and "pz-st-compact" in grid["classes"]
+    assert grid["arrows"] == 0 and not grid["sideways"] and grid["inside"] and grid["fits"] and grid["shown"] >= 2
+    assert grid["height"] == grid["reserved"]
