@@ -53,7 +53,8 @@ def screens(live_server):
     fill_pool(campaign, per_offer=2)
     member(shop)
     yield ["/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
-           "/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
+           "/admin/", "/admin/widgets/", "/admin/widgets/preview/bestsellers/", "/admin/segments/",
+           "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
            "/admin/customers/merges/", "/admin/experiments/", f"/admin/experiments/{exp.pk}/",
            f"/admin/experiments/{exp.pk}/?confirm=stop", "/admin/analytics/", "/admin/analytics/?days=7",
            "/admin/settings/", "/admin/audit/", "/admin/product-rules/"]
