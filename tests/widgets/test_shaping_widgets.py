@@ -162,3 +162,44 @@ def test_placement_layout_and_card_style_reach_the_demo_store(admin, live_server
     assert "pz-grid" in grid["classes"] and "pz-st-compact" in grid["classes"]
     assert grid["arrows"] == 0 and not grid["sideways"] and grid["inside"] and grid["fits"] and grid["shown"] >= 2
     assert grid["height"] == grid["reserved"]
+
+
+APP_BRIDGE = """window.shopify = {
+  idToken: function () { return Promise.resolve(%(token)s); },
+  resourcePicker: function (options) {
+    window.pickerAsked = options;
+    return Promise.resolve([{id: "gid://shopify/Product/%(pid)s", title: "Day Backpack",
+                             images: [{originalSrc: "/demo/img/day-backpack.svg"}]}]);
+  }
+};"""
+
+
+def test_embedded_browse_opens_shopifys_resource_picker(browser, live_server, store):
+    """Inside the Shopify admin (App Bridge routed to a local stand-in: no internet here), "Browse" opens Shopify's
+    resource picker and its choice becomes a chip that saves; typing still searches with the session token."""
+    import json
+
+    from backend.storefront.rules import rule_for
+    from tests.dashboard.factories import session_token
+
+    token = session_token(store.shop, expires_in=600)
+    context = browser.new_context(viewport=SIZES["desktop"])
+    stub = APP_BRIDGE % {"token": json.dumps(token), "pid": store.pid("day-backpack")}
+    context.route("https://cdn.shopify.com/**", lambda route: route.fulfill(
+        status=200, content_type="text/javascript", body=stub))
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server.url}/admin/widgets/?lang=es&id_token={token}")
+    browse = page.locator("#bestsellers-pinned_products ~ .browse")
+    browse.click()
+    page.locator("#bestsellers-pinned_products-chips .chip", has_text="Day Backpack").wait_for()
+    assert page.evaluate("window.pickerAsked.type") == "product"
+    _pick(page, "bestsellers-excluded_collections", "outd", "Outdoor")  # the local picker, with the bearer token
+    page.locator("#form-bestsellers button[type=submit]").click()
+    page.wait_for_selector("[role=status]")
+    rule = rule_for(store.shop, "bestsellers")
+    assert rule.pinned_product_ids == (store.products["day-backpack"].pk,)
+    assert rule.excluded_collection_ids == {store.collection.pk}
+    assert errors == []
+    context.close()
