@@ -33,8 +33,8 @@ from .fields import PLATFORM_ID, matches, plain_id
 from .merchandising import MAX_LISTED, WidgetRuleSerializer, rule_as_json
 from .merchant_session import HasShop, MerchantSession
 from .models import PAGE_TYPES, AllowedOrigin, CardStyle, Layout, Widget
+from .names import CARD_STYLES, LAYOUTS, PAGE_LABELS, widget_name
 from .names import options as algorithm_options
-from .names import widget_name
 from .rules import DEFAULT_TITLES, invalidate
 
 MAX_ORIGINS = 20
@@ -94,19 +94,6 @@ class WidgetRuleAPI(APIView):
                rule_as_json(request.auth, widget))
         return Response(rule_as_json(request.auth, widget))
 
-
-PAGE_LABELS = (("product", gettext_lazy("Product pages")), ("collection", gettext_lazy("Collection pages")),
-               ("cart", gettext_lazy("Cart")), ("home", gettext_lazy("Home page")))
-LAYOUTS = (
-    (Layout.CAROUSEL, gettext_lazy("Carousel"), gettext_lazy("One row that scrolls sideways, with arrows.")),
-    (Layout.GRID, gettext_lazy("Grid"), gettext_lazy("As many cards as fit the width, nothing to scroll.")),
-)
-CARD_STYLES = (
-    (CardStyle.STANDARD, gettext_lazy("Standard"), gettext_lazy("Rounded picture, bold price, filled button.")),
-    (CardStyle.COMPACT, gettext_lazy("Compact"), gettext_lazy("Narrower cards with taller pictures: more products "
-                                                              "in the same space.")),
-    (CardStyle.MINIMAL, gettext_lazy("Minimal"), gettext_lazy("Square picture, plain price, outlined button.")),
-)
 
 # The pickers' fields: each chosen item posts its own hidden input (a pasted list of ids, one per line, still works).
 PICKED = {"pinned_products": "product", "excluded_products": "product", "excluded_collections": "collection",

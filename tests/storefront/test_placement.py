@@ -57,3 +57,18 @@ def test_demo_pages_leave_out_what_the_merchant_did_not_place(client, store):
     home = client.get(f"{shop}/").content.decode()
     assert 'data-personalize-widget="bestsellers"' not in home and 'data-personalize-widget="recently_viewed"' in home
     assert 'data-personalize-widget="bestsellers"' in client.get(f"{shop}/collections/outdoor").content.decode()
+
+
+def test_activity_reads_placement_and_style_in_words(client, store):
+    from django.utils import translation
+
+    from backend.dashboard.activity import read
+    from backend.dashboard.models import AuditEntry
+
+    _save(client, store, "bestsellers", placements_shown="1", placements=["home"], layout="grid",
+          card_style="compact")
+    with translation.override("es"):
+        changes = {c.field: c.after for line in read(store.shop, list(AuditEntry.objects.for_shop(store.shop)), "es")
+                   for c in line.changes}
+    assert changes["Mostrar en estas páginas"] == "Página de inicio"
+    assert changes["Disposición"] == "Cuadrícula" and changes["Estilo de las tarjetas"] == "Compacto"
