@@ -94,12 +94,21 @@ def test_pick_by_title_see_the_chip_and_the_preview_follow(admin, live_server, s
     assert frame.locator(".pz-title").inner_text() == WORDS[lang]["also"]
     assert frame.locator(".pz-add").first.inner_text() == WORDS[lang]["add"]
 
-    # Chips leave by keyboard: the remove button takes Delete, and focus moves on.
-    remove = admin.locator("#bestsellers-pinned_products-chips .chip-remove")
-    remove.focus()
+    # Chips move and leave by keyboard: Alt+Left puts the hat first (and the preview follows), Delete removes it.
+    chips = admin.locator("#bestsellers-pinned_products-chips .chip")
+    _pick(admin, "bestsellers-pinned_products", "wool", "Wool Hat")
+    chips.filter(has_text="Wool Hat").locator(".chip-remove").focus()
+    admin.keyboard.press("Alt+ArrowLeft")
+    assert [c.strip() for c in chips.locator(".chip-title").all_inner_texts()] == ["Wool Hat", "Day Backpack"]
+    admin.locator("iframe[data-preview=bestsellers]").scroll_into_view_if_needed()
+    admin.wait_for_function("""() => {
+        const f = document.querySelector('iframe[data-preview=bestsellers]').contentDocument;
+        const n = f && f.querySelectorAll('[data-pz-state=ready] .pz-name');
+        return n && n.length > 1 && n[0].textContent === 'Wool Hat' && n[1].textContent === 'Day Backpack';
+    }""")
     admin.keyboard.press("Delete")
-    assert admin.locator("#bestsellers-pinned_products-chips .chip").count() == 0
-    assert admin.evaluate("document.activeElement.id") == "bestsellers-pinned_products"
+    assert [c.strip() for c in chips.locator(".chip-title").all_inner_texts()] == ["Day Backpack"]
+    assert admin.evaluate("document.activeElement.closest('.chip').dataset.id") == store.pid("day-backpack")
 
     # A hostile product title stays text, in the options and in its chip (the page's dialogs fail the test).
     _pick(admin, "also_bought-excluded_products", "<img", XSS_TITLE)
