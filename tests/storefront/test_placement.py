@@ -72,3 +72,11 @@ def test_activity_reads_placement_and_style_in_words(client, store):
                    for c in line.changes}
     assert changes["Mostrar en estas páginas"] == "Página de inicio"
     assert changes["Disposición"] == "Cuadrícula" and changes["Estilo de las tarjetas"] == "Compacto"
+
+
+def test_a_title_left_at_the_default_stays_the_default(client, store):
+    _save(client, store, "also_bought", title_en="Customers also bought", title_es="Lo que combina")
+    rule = rule_for(store.shop, "also_bought")
+    assert rule.title_en == "" and rule.title_es == "Lo que combina"
+    page = client.get(f"/admin/widgets/?lang=en&id_token={session_token(store.shop)}").content.decode()
+    assert 'value="Customers also bought"' in page  # shown, not stored: it follows the app's default
