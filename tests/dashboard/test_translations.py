@@ -106,7 +106,8 @@ class _Links(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         # Links, and the frames a screen shows (the widgets' live previews are part of that screen).
-        href = dict(attrs).get("href" if tag == "a" else "src") or ""
+        found = dict(attrs)
+        href = (found.get("href") if tag == "a" else found.get("src") or found.get("data-src")) or ""
         if tag in ("a", "iframe") and href.startswith("/admin/"):
             self.hrefs.append(href.replace("&amp;", "&"))
 

@@ -51,6 +51,11 @@ def _pick(page, field: str, typed: str, title: str) -> None:
     page.locator(f"#{field}-chips .chip", has_text=title).wait_for()
 
 
+def _preview_title(page, widget: str) -> str:
+    page.locator(f"iframe[data-preview={widget}]").scroll_into_view_if_needed()
+    return page.frame_locator(f"iframe[data-preview={widget}]").locator("[data-pz-state=ready] .pz-title").inner_text()
+
+
 def _preview_names(page, widget: str) -> list[str]:
     page.locator(f"iframe[data-preview={widget}]").scroll_into_view_if_needed()  # frames load lazily
     frame = page.frame_locator(f"iframe[data-preview={widget}]")
@@ -200,6 +205,8 @@ def test_embedded_browse_opens_shopifys_resource_picker(browser, live_server, st
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{live_server.url}/admin/widgets/?lang=es&id_token={token}")
+    # The preview frame gets its address (with a fresh token from App Bridge) as it nears the screen.
+    assert "Los más vendidos" in _preview_title(page, "bestsellers")
     browse = page.locator("#bestsellers-pinned_products ~ .browse")
     browse.click()
     page.locator("#bestsellers-pinned_products-chips .chip", has_text="Day Backpack").wait_for()
