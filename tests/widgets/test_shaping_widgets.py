@@ -219,3 +219,29 @@ def test_embedded_browse_opens_shopifys_resource_picker(browser, live_server, st
     assert rule.excluded_collection_ids == {store.collection.pk}
     assert errors == []
     context.close()
+
+
+def test_every_layout_and_card_style_shifts_no_layout(browser, live_server, store):
+    """Grid or carousel, standard, compact or minimal cards: the rendered widget fills its reserved box exactly, so
+    the page's layout-shift score stays 0 (the shopper's own view, every widget on the page)."""
+    from backend.storefront.models import WidgetRule
+    from backend.storefront.rules import invalidate
+    from tests.widgets.browser import open_page
+    from tests.widgets.test_storefront_widgets import CLS_OBSERVER, scroll_through, url
+
+    for layout, style in (("grid", "compact"), ("carousel", "minimal")):  # standard carousel: test_storefront_widgets
+        for widget in ("also_bought", "bestsellers"):
+            WidgetRule.objects.for_shop(store.shop).update_or_create(
+                shop=store.shop, widget=widget, defaults={"layout": layout, "card_style": style})
+        invalidate(store.shop.pk)
+        with open_page(browser) as page:  # a new shopper: payloads are cacheable for a minute, as for a CDN
+            page.add_init_script(CLS_OBSERVER)
+            for path in ("products/trail-jacket", "collections/outdoor"):
+                page.goto(url(live_server, store, path))
+                scroll_through(page)
+                page.wait_for_function("[...document.querySelectorAll('[data-personalize-widget]')]"
+                                       ".some(h => h.dataset.pzState === 'ready')")
+                page.wait_for_timeout(300)  # late images would shift now, if anything could
+                assert page.locator(f".pz-box.pz-{layout}.pz-st-{style}").count() >= 1, (layout, style, path)
+                assert page.evaluate("window.__cls") == 0, (layout, style, path)
+            assert page.watch.page_errors == []
