@@ -66,6 +66,7 @@ def _preview_names(page, widget: str) -> list[str]:
 @pytest.mark.parametrize(("lang", "size"), [("es", "desktop"), ("en", "phone")])
 def test_pick_by_title_see_the_chip_and_the_preview_follow(admin, live_server, store, lang, size):
     admin.goto(f"{live_server.url}/admin/widgets/?lang={lang}")
+    assert not admin.locator(".browse").first.is_visible()  # standalone: no Shopify resource picker to open
     # The preview starts on the product with most orders (the bottle): bestsellers leave it out, as on its page.
     assert "Day Backpack" in _preview_names(admin, "bestsellers")
     _pick(admin, "bestsellers-pinned_products", "backp", "Day Backpack")
