@@ -244,6 +244,7 @@ def widget_preview(request: HttpRequest, widget: str) -> HttpResponse:
     context = {"shop": shop, "lang": lang, "widget": widget, "product": product,
                "errors": [], "embed_css": embed_css(), "script": reverse("demostore-asset", args=["personalize.js"])}
     if serializer.is_valid():
+        context["off"] = not serializer.validated_data.get("enabled", True)
         token = preview.sign(shop, widget, product.pk if product else None, serializer.validated_data)
         context["api"] = f"/admin/widgets/preview/api/{token}"
     else:
@@ -260,6 +261,8 @@ def _saved_as_form(shop: Shop, widget: str) -> QueryDict:
     form = QueryDict(mutable=True)
     for name in ("title_en", "title_es", "limit", "algorithm", "min_stock", "layout", "card_style"):
         form[f"{widget}-{name}"] = str(data[name])
+    if data["enabled"]:
+        form[f"{widget}-enabled"] = "on"
     for name in PICKED:
         form.setlist(f"{widget}-{name}", data[name])
     return form

@@ -68,3 +68,14 @@ def test_only_a_fresh_valid_signature_opens_a_payload(client, store, other_shop)
     assert page["X-Frame-Options"] == "SAMEORIGIN"
     assert page["Content-Security-Policy"].startswith("frame-ancestors 'self' https://widgets-demo.myshopify.com")
     assert client.get("/admin/widgets/preview/for_you/", {"id_token": session_token(store.shop)}).status_code == 404
+
+
+def test_a_switched_off_widget_says_so_in_its_preview(client, store):
+    token = session_token(store.shop)
+    off = client.get("/admin/widgets/preview/bestsellers/", {"id_token": token, "lang": "es",
+                                                              "bestsellers-limit": "4"}).content.decode()
+    assert "está desactivado" in off and "data-api" in off
+    on = client.get("/admin/widgets/preview/bestsellers/", {"id_token": token, "bestsellers-limit": "4",
+                                                             "bestsellers-enabled": "on"}).content.decode()
+    saved = client.get("/admin/widgets/preview/bestsellers/", {"id_token": token}).content.decode()
+    assert 'id="preview-off"' not in on and 'id="preview-off"' not in saved  # the saved rule is on
