@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("integrations.woocommerce.urls")),
     path("api/storefront/", include("backend.storefront.urls")),
     path("", include("backend.storefront.admin_urls")),
+    path("", include("backend.catalog.admin_urls")),
     path("", include("backend.dashboard.urls")),
     path("", include("backend.events.urls")),
     path("", include("backend.recommendations.urls")),

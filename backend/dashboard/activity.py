@@ -51,6 +51,8 @@ FIELDS = {
     "excluded_collections": gettext_lazy("Never show products from these collections"),
     "pinned_products": gettext_lazy("Always show these first"),
     "rebuyable_products": gettext_lazy("Products customers buy again"),
+    "placements": gettext_lazy("Show on these pages"), "layout": gettext_lazy("Layout"),
+    "card_style": gettext_lazy("Card style"),
     # experiments
     "status": gettext_lazy("Status"), "target": gettext_lazy("Test"), "arms": gettext_lazy("Variants"),
     "metric": gettext_lazy("Primary metric"), "winner": gettext_lazy("Winner"),
@@ -188,6 +190,10 @@ def value_words(field: str, value: Any, widget: str = "", lang: str = "en") -> s
         return algorithm_name(widget, value)
     if value is None or value == "" or value == [] or value == {}:
         return "—"
+    if field in ("placements", "layout", "card_style"):
+        from backend.storefront.names import placement_words
+
+        return placement_words(value)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if field == "locale_override":

@@ -19,11 +19,13 @@ def valid_shop_domain(value: str) -> str | None:
 
 
 def allow_shopify_admin(response: HttpResponse, shop_domain: str) -> HttpResponse:
-    """Let `shop_domain`'s Shopify admin (and only it) frame this response."""
+    """Let `shop_domain`'s Shopify admin (and only it) frame this response; a page our own admin frames too (the
+    widget preview, `response.frame_self`) also names 'self', since every ancestor must be allowed."""
     domain = valid_shop_domain(shop_domain)
     if domain is None:
         raise ValueError(f"not a myshopify.com domain: {shop_domain[:80]!r}")
-    response["Content-Security-Policy"] = f"frame-ancestors https://{domain} https://admin.shopify.com;"
+    own = "'self' " if getattr(response, "frame_self", False) else ""
+    response["Content-Security-Policy"] = f"frame-ancestors {own}https://{domain} https://admin.shopify.com;"
     response.xframe_options_exempt = True  # XFrameOptionsMiddleware would add DENY and defeat frame-ancestors
     return response
 

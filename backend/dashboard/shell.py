@@ -22,7 +22,7 @@ NAV = (
     ("segments", "/admin/segments/", _("Segments")), ("audiences", "/admin/audiences/", _("Ad audiences")),
     ("popups", "/admin/popups/", _("Popups")), ("recipes", "/admin/recipes/", _("Automations")),
     ("product_rules", "/admin/product-rules/", _("Product rules")),
-    ("audiences", "/admin/audiences/", _("Audiences")),
+    ("audience_tags", "/admin/audience-tags/", _("Audience tags")),
     ("experiments", "/admin/experiments/", _("Experiments")), ("analytics", "/admin/analytics/", _("Analytics")),
     ("settings", "/admin/settings/", _("Settings")), ("audit", "/admin/audit/", _("Activity")),
 )

@@ -22,6 +22,8 @@ from backend.catalog.models import Variant
 from backend.popups.campaigns import active_campaigns
 from backend.shops.models import Shop
 from backend.storefront.access import customer_signature
+from backend.storefront.models import Widget
+from backend.storefront.rules import rule_for
 
 from . import catalog
 
@@ -54,12 +56,18 @@ def render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
         return _render_page(request, template, context)
 
 
-def _embed_css() -> str:
+def embed_css() -> str:
     """The reserved-space rules the app embed inlines, so placeholders have their size at first paint."""
     for path in (DIST / "personalize.css", settings.BASE_DIR / "widgets" / "src" / "personalize.css"):
         if path.exists():
             return "\n".join(line for line in path.read_text().splitlines() if not line.startswith(("/*", "   ")))
     return ""
+
+
+def placed_on(shop: Shop, page_type: str) -> set[str]:
+    """The widgets the merchant placed on this page type: the page leaves out the others' placeholders, so no
+    reserved box stays empty (the Shopify theme and the WordPress plugin ask the API, which answers them off)."""
+    return {w for w in Widget.values if rule_for(shop.pk, w).shown_on(page_type)}
 
 
 def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
@@ -73,7 +81,7 @@ def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
         "cart_count": sum(qty for _, qty in request.session.get("demo_cart", [])),
         # `?embed=0` renders the page without the app embed: the baseline Lighthouse compares against.
         "embed": request.GET.get("embed") != "0",
-        "embed_css": _embed_css(),
+        "embed_css": embed_css(),
         "embed_script": reverse("demostore-asset", args=["personalize.js"]),
         "embed_api": "/api/storefront",
         "embed_customer": customer,
@@ -99,7 +107,7 @@ def home(request: HttpRequest, domain: str) -> HttpResponse:
         request.session["demo_customer"] = request.GET["customer"][:64]
     shop = _shop(domain)
     locale = _locale(request, shop)
-    ctx = _context(request, shop, locale, products=catalog.home_products(shop, locale))
+    ctx = _context(request, shop, locale, products=catalog.home_products(shop, locale), placed=placed_on(shop, "home"))
     return render(request, "demostore/home.html", ctx)
 
 
@@ -111,7 +119,7 @@ def collection(request: HttpRequest, domain: str, handle: str) -> HttpResponse:
     if found is None:
         raise Http404("no such collection")
     coll, cards = found
-    ctx = _context(request, shop, locale, collection=coll, products=cards)
+    ctx = _context(request, shop, locale, collection=coll, products=cards, placed=placed_on(shop, "collection"))
     return render(request, "demostore/collection.html", ctx)
 
 
@@ -124,7 +132,8 @@ def product(request: HttpRequest, domain: str, handle: str) -> HttpResponse:
         raise Http404("no such product")
     price, was = catalog.price_of(shop, item, locale)
     first_collection = next(iter(item.collections.all()), None)
-    ctx = _context(request, shop, locale, product=item, price=price, was=was, collection=first_collection)
+    ctx = _context(request, shop, locale, product=item, price=price, was=was, collection=first_collection,
+                   placed=placed_on(shop, "product"))
     return render(request, "demostore/product.html", ctx)
 
 
@@ -136,7 +145,8 @@ def cart(request: HttpRequest, domain: str) -> HttpResponse:
     qty = dict(lines)
     cards = catalog.products_by_id(shop, [pid for pid, _ in lines], locale)
     rows = [(card, qty[card.platform_id]) for card in cards]
-    return render(request, "demostore/cart.html", _context(request, shop, locale, rows=rows))
+    return render(request, "demostore/cart.html",
+                  _context(request, shop, locale, rows=rows, placed=placed_on(shop, "cart")))
 
 
 @require_POST

@@ -162,7 +162,7 @@ def audiences(request: HttpRequest) -> HttpResponse:
         else:
             problems.append(_("Unknown action."))
         if not problems:
-            return redirect(link(request, "/admin/audiences/", lang, saved=1))
+            return redirect(link(request, "/admin/audience-tags/", lang, saved=1))
     customer_tags, product_tags = audience_rules.known_tags(shop)
     rows = [{"pk": m.pk, "value": m.value, "customer_tag": m.customer_tag, "product_tag": m.product_tag,
              "customers": customer_tags.get(m.customer_tag.lower(), 0) if m.customer_tag else None,

@@ -14,7 +14,7 @@ from backend.catalog.models import Collection, Product
 from backend.shops.models import Shop
 
 from .fields import PLATFORM_ID, plain_id
-from .models import MAX_ITEMS, Widget, WidgetRule
+from .models import MAX_ITEMS, PAGE_TYPES, CardStyle, Layout, Widget, WidgetRule
 from .rules import DEFAULT_LIMIT, invalidate
 
 MAX_LISTED = 200  # exclusions/re-buyables per rule: more is a sign the merchant wants a collection rule
@@ -53,6 +53,9 @@ class WidgetRuleSerializer(serializers.Serializer):
     pinned_products = _PlatformIds(max_length=MAX_ITEMS)
     rebuyable_products = _PlatformIds()
     min_stock = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, default=0)
+    placements = serializers.MultipleChoiceField(choices=PAGE_TYPES, required=False, allow_empty=True)
+    layout = serializers.ChoiceField(choices=Layout.choices, required=False, default=Layout.CAROUSEL)
+    card_style = serializers.ChoiceField(choices=CardStyle.choices, required=False, default=CardStyle.STANDARD)
 
     def __init__(self, *args, shop: Shop, widget: str, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -111,6 +114,10 @@ class WidgetRuleSerializer(serializers.Serializer):
             rule.pinned_product_ids = data.get("pinned_products", [])
             rule.rebuyable_product_ids = data.get("rebuyable_products", [])
             rule.min_stock = data.get("min_stock", 0)
+            placed = data.get("placements", PAGE_TYPES)
+            rule.placements = [p for p in PAGE_TYPES if p in placed]  # left out: every page, as before placements
+            rule.layout = data.get("layout", Layout.CAROUSEL)
+            rule.card_style = data.get("card_style", CardStyle.STANDARD)
             rule.updated_at = timezone.now()
             rule.save()
         # Bump now and again once committed: a reader between the two may cache the old row under the first bump.
@@ -145,4 +152,7 @@ def rule_as_json(shop: Shop, widget: str) -> dict:
         "pinned_products": platform(rule.pinned_product_ids, products),
         "rebuyable_products": platform(rule.rebuyable_product_ids, products),
         "min_stock": rule.min_stock,
+        "placements": [p for p in PAGE_TYPES if p in (rule.placements or [])],
+        "layout": rule.layout,
+        "card_style": rule.card_style,
     }

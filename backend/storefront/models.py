@@ -8,6 +8,23 @@ from django.utils import timezone
 from backend.core.scoping import ShopScoped
 
 MAX_ITEMS = 24
+# The storefront page types a widget can be placed on (the script tells which one it is on; the demo store too).
+PAGE_TYPES = ("product", "collection", "cart", "home")
+
+
+def every_page() -> list[str]:
+    return list(PAGE_TYPES)
+
+
+class Layout(models.TextChoices):
+    CAROUSEL = "carousel", "Carousel"  # one row that scrolls sideways, with arrows
+    GRID = "grid", "Grid"  # one row of cards that fills the width, no scrolling
+
+
+class CardStyle(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    COMPACT = "compact", "Compact"  # narrower cards, taller pictures: more products in the same row
+    MINIMAL = "minimal", "Minimal"  # square pictures, outlined button, plain price
 
 
 class Widget(models.TextChoices):
@@ -35,6 +52,9 @@ class WidgetRule(ShopScoped):
     pinned_product_ids = models.JSONField(default=list, blank=True)  # shown first, in this order
     rebuyable_product_ids = models.JSONField(default=list, blank=True)  # may be recommended to who bought them
     min_stock = models.PositiveIntegerField(default=0)
+    placements = models.JSONField(default=every_page, blank=True)  # page types it shows on (PAGE_TYPES)
+    layout = models.CharField(max_length=16, choices=Layout.choices, default=Layout.CAROUSEL)
+    card_style = models.CharField(max_length=16, choices=CardStyle.choices, default=CardStyle.STANDARD)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -11,7 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .merchandising import algorithm_choices
-from .models import Widget
+from .models import CardStyle, Layout, Widget
 
 WIDGET_NAMES = {Widget.ALSO_BOUGHT: _("Customers also bought"), Widget.RECENTLY_VIEWED: _("Continue shopping"),
                 Widget.BESTSELLERS: _("Bestsellers"), Widget.FOR_YOU: _("Recommended for you")}
@@ -29,6 +29,20 @@ _DEFAULT_LINE = {
                           "predicted what your customers bought next."),
     Widget.BESTSELLERS: _("Most units sold in the last 7 days."),
 }
+
+# Where and how a widget shows: page types, layouts and card styles, each named (the latter two with one line).
+PAGE_LABELS = (("product", _("Product pages")), ("collection", _("Collection pages")),
+               ("cart", _("Cart")), ("home", _("Home page")))
+LAYOUTS = (
+    (Layout.CAROUSEL, _("Carousel"), _("One row that scrolls sideways, with arrows.")),
+    (Layout.GRID, _("Grid"), _("As many cards as fit the width, nothing to scroll.")),
+)
+CARD_STYLES = (
+    (CardStyle.STANDARD, _("Standard"), _("Rounded picture, bold price, filled button.")),
+    (CardStyle.COMPACT, _("Compact"), _("Narrower cards with taller pictures: more products "
+                                                              "in the same space.")),
+    (CardStyle.MINIMAL, _("Minimal"), _("Square picture, plain price, outlined button.")),
+)
 
 
 @dataclass(frozen=True)
@@ -61,3 +75,11 @@ def widget_name(widget: str) -> str:
 
 def algorithm_name(widget: str, value: str) -> str:
     return str(next((o.name for o in options(widget) if o.value == value), value))
+
+
+def placement_words(value: object) -> str:
+    """A saved placement list, or a layout or card style value, as the screen names it (the Activity trail)."""
+    names = {k: str(v) for k, v in PAGE_LABELS} | {k: str(v) for k, v, _line in (*LAYOUTS, *CARD_STYLES)}
+    if isinstance(value, list):
+        return ", ".join(names.get(str(v), str(v)) for v in value)
+    return names.get(str(value), str(value))

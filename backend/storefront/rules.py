@@ -13,7 +13,7 @@ from backend.core.outage import Unavailable
 from backend.shops.models import Shop
 
 from . import hotcache
-from .models import MAX_ITEMS, Widget, WidgetRule
+from .models import MAX_ITEMS, PAGE_TYPES, CardStyle, Layout, Widget, WidgetRule
 
 DEFAULT_TITLES: dict[str, dict[str, str]] = {
     Widget.ALSO_BOUGHT: {"en": "Customers also bought", "es": "Los clientes también compraron"},
@@ -39,6 +39,14 @@ class WidgetRuleData:
     pinned_product_ids: tuple[int, ...] = ()
     rebuyable_product_ids: frozenset[int] = field(default_factory=frozenset)
     min_stock: int = 0
+    # Plain (not factory) defaults: a snapshot pickled before these fields existed still reads them.
+    placements: frozenset[str] = frozenset(PAGE_TYPES)
+    layout: str = Layout.CAROUSEL.value
+    card_style: str = CardStyle.STANDARD.value
+
+    def shown_on(self, page: str) -> bool:
+        """Whether the merchant placed the widget on this page type ("" = the page did not say: shown)."""
+        return not page or page in self.placements
 
     def title(self, locale: str) -> str:
         """The merchant's title in locale, else the other language's, else our default."""
@@ -67,6 +75,10 @@ def snapshot(rule: WidgetRule) -> WidgetRuleData:
         pinned_product_ids=tuple(dict.fromkeys(_ints(rule.pinned_product_ids))),
         rebuyable_product_ids=frozenset(_ints(rule.rebuyable_product_ids)),
         min_stock=rule.min_stock,
+        placements=frozenset(p for p in rule.placements if p in PAGE_TYPES)
+        if isinstance(rule.placements, list) else frozenset(PAGE_TYPES),
+        layout=rule.layout if rule.layout in Layout.values else Layout.CAROUSEL.value,
+        card_style=rule.card_style if rule.card_style in CardStyle.values else CardStyle.STANDARD.value,
     )
 
 

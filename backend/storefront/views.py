@@ -37,7 +37,7 @@ from .access import (
     verify_proxy,
 )
 from .fields import LOCALES, PLATFORM_ID, SEGMENT, VISITOR_ID, matches, plain_id
-from .models import MAX_ITEMS, Widget
+from .models import MAX_ITEMS, PAGE_TYPES, Widget
 from .payload import CART_LOOKUPS, WidgetRequest, build_items
 from .rules import cache_version, rule_for, with_arm
 
@@ -115,6 +115,10 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
     cart = _cart(request)
     visitor = _param(request, "visitor", VISITOR_ID)
     segment = _param(request, "segment", SEGMENT)
+    # The page type the widget sits on: the merchant may have left it off there (placement per page type).
+    page = request.GET.get("page", "")
+    if page and page not in PAGE_TYPES:
+        raise BadParams("page must be product, collection, cart or home")
     locale = request.GET.get("locale") or shop.locale[:2]
     if locale not in LOCALES:
         if "locale" in request.GET:
@@ -140,11 +144,12 @@ def _serve(request: HttpRequest, widget: str, caller: Caller, origin: str) -> Ht
         else {"Cache-Control": f"public, max-age={PUBLIC_TTL}, stale-while-revalidate={STALE_TTL}", **vary}
     )
     head = {"widget": widget, "enabled": rule.enabled, "title": rule.title(locale), "locale": locale,
-            "currency": shop.currency, "platform": shop.platform}  # platform: how the script adds to the cart
+            "currency": shop.currency, "platform": shop.platform,  # platform: how the script adds to the cart
+            "layout": rule.layout, "style": rule.card_style}
     if assignment is not None:  # the script echoes these on its impression, which logs the exposure
         head.update({"experiment": assignment.experiment_id, "variant": assignment.arm})
-    if not rule.enabled:
-        return _json(200, {**head, "items": []}, {**cors, **cache_headers})
+    if not rule.enabled or not rule.shown_on(page):
+        return _json(200, {**head, "enabled": False, "items": []}, {**cors, **cache_headers})
 
     product_id, collection_id = _pk(Product, shop, product), _pk(Collection, shop, collection)
     not_collection_id = _pk(Collection, shop, not_collection)

@@ -65,10 +65,11 @@ def screens(live_server):
                             last_error="Google 503: The service is unavailable. Please retry later, nothing was lost")
     yield ["/admin/audiences/", "/admin/recipes/", f"/admin/recipes/{recipe.pk}/",
            "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
-           "/admin/", "/admin/widgets/", "/admin/segments/", "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
+           "/admin/", "/admin/widgets/", "/admin/widgets/preview/bestsellers/", "/admin/segments/",
+           "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
            "/admin/customers/merges/", "/admin/experiments/", f"/admin/experiments/{exp.pk}/",
            f"/admin/experiments/{exp.pk}/?confirm=stop", "/admin/analytics/", "/admin/analytics/?days=7",
-           "/admin/settings/", "/admin/audit/", "/admin/product-rules/", "/admin/audiences/"]
+           "/admin/settings/", "/admin/audit/", "/admin/product-rules/", "/admin/audience-tags/"]
     forget_shops()
     cache.clear()
 

@@ -105,8 +105,10 @@ class _Links(HTMLParser):
         self.hrefs: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        href = dict(attrs).get("href") or ""
-        if tag == "a" and href.startswith("/admin/"):
+        # Links, and the frames a screen shows (the widgets' live previews are part of that screen).
+        found = dict(attrs)
+        href = (found.get("href") if tag == "a" else found.get("src") or found.get("data-src")) or ""
+        if tag in ("a", "iframe") and href.startswith("/admin/"):
             self.hrefs.append(href.replace("&amp;", "&"))
 
 
@@ -229,6 +231,7 @@ def test_every_admin_screen_in_spanish_shows_no_english(client, stocked, mode):
         assert path in pages, f"{path} not reached from the navigation"
     assert sum(p.startswith("/admin/experiments/") for p in pages) >= 3  # list + draft + running detail
     assert sum(p.startswith("/admin/popups/") for p in pages) >= 3  # list + new + the campaign's editor
+    assert sum(p.startswith("/admin/widgets/preview/") for p in pages) == 3  # each storefront widget's preview
     data = _data_words(stocked)
     leaks = {path: english_in(html, words, data) for path, html in pages.items()}
     assert {p: w for p, w in leaks.items() if w} == {}

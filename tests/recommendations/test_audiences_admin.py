@@ -26,8 +26,8 @@ def admin(client, shop):
 
 
 def test_screen_needs_a_signed_in_shop(client, shop):
-    assert client.get("/admin/audiences/").status_code in (302, 401, 403)
-    assert client.post("/admin/audiences/", {"action": "save", "value": "women"}).status_code in (302, 401, 403)
+    assert client.get("/admin/audience-tags/").status_code in (302, 401, 403)
+    assert client.post("/admin/audience-tags/", {"action": "save", "value": "women"}).status_code in (302, 401, 403)
     assert not AudienceMapping.all_shops.exists()
 
 
@@ -38,19 +38,19 @@ def test_screen_needs_a_signed_in_shop(client, shop):
 def test_screen_reads_in_the_page_language_and_suggests_the_shops_tags(admin, shop, lang, words):
     customer(shop, tags=["Female", "vip"])
     product(shop, "Vestido", tags=["women"])
-    html = admin.get(f"/admin/audiences/?lang={lang}").content.decode()
+    html = admin.get(f"/admin/audience-tags/?lang={lang}").content.decode()
     for word in words:
         assert word in html
     assert re.search(r'<datalist id="customer-tags">.*<option value="female">.*</datalist>', html)
     assert re.search(r'<datalist id="product-tags">.*<option value="women">.*</datalist>', html)
-    assert 'aria-current="page"' in html and "/admin/audiences/" in html  # in the shell's nav
+    assert 'aria-current="page"' in html and "/admin/audience-tags/" in html  # in the shell's nav
 
 
 def test_merchant_adds_changes_and_removes_an_audience(admin, shop):
     for _ in range(3):
         customer(shop, tags=["female"])
     product(shop, "Vestido", tags=["women"])
-    res = admin.post("/admin/audiences/?lang=en", {"action": "save", "value": "Women", "customer_tag": "female",
+    res = admin.post("/admin/audience-tags/?lang=en", {"action": "save", "value": "Women", "customer_tag": "female",
                                                     "product_tag": "women"})
     assert res.status_code == 302
     page = visible_text(admin.get(res["Location"]).content.decode())
@@ -62,13 +62,13 @@ def test_merchant_adds_changes_and_removes_an_audience(admin, shop):
     assert "audience:women" in segments_for_order(order(shop, [product(shop)], customer=buyer))
 
     # The same name changes that audience rather than adding a second one.
-    assert admin.post("/admin/audiences/", {"action": "save", "value": "women", "customer_tag": "mujer",
+    assert admin.post("/admin/audience-tags/", {"action": "save", "value": "women", "customer_tag": "mujer",
                                             "product_tag": ""}).status_code == 302
     mapping.refresh_from_db()
     assert (mapping.customer_tag, mapping.product_tag) == ("mujer", "")
     assert AudienceMapping.objects.for_shop(shop).count() == 1
 
-    assert admin.post("/admin/audiences/", {"action": "remove", "audience": mapping.pk}).status_code == 302
+    assert admin.post("/admin/audience-tags/", {"action": "remove", "audience": mapping.pk}).status_code == 302
     assert not AudienceMapping.objects.for_shop(shop).exists()
     actions = list(AuditEntry.objects.for_shop(shop).order_by("pk").values_list("action", flat=True))
     assert actions == ["audience_mapping.saved", "audience_mapping.saved", "audience_mapping.removed"]
@@ -84,7 +84,7 @@ def test_merchant_adds_changes_and_removes_an_audience(admin, shop):
     ({"value": "mujer", "customer_tag": "x" * 101}, "Una etiqueta tiene como máximo 100 caracteres."),
 ])
 def test_refusals_are_sentences_in_the_merchants_language_and_keep_what_was_typed(admin, shop, fields, sentence):
-    res = admin.post("/admin/audiences/?lang=es", {"action": "save", "lang": "es", **fields})
+    res = admin.post("/admin/audience-tags/?lang=es", {"action": "save", "lang": "es", **fields})
     assert res.status_code == 400
     html = res.content.decode()
     assert sentence in visible_text(html)
@@ -99,6 +99,6 @@ def test_refusals_are_sentences_in_the_merchants_language_and_keep_what_was_type
 
 def test_another_shops_audience_cannot_be_removed(admin, shop, other_shop):
     theirs = AudienceMapping.all_shops.create(shop=other_shop, value="men", customer_tag="male")
-    assert admin.post("/admin/audiences/", {"action": "remove", "audience": theirs.pk}).status_code == 404
-    assert admin.post("/admin/audiences/", {"action": "remove", "audience": "1; drop"}).status_code == 404
+    assert admin.post("/admin/audience-tags/", {"action": "remove", "audience": theirs.pk}).status_code == 404
+    assert admin.post("/admin/audience-tags/", {"action": "remove", "audience": "1; drop"}).status_code == 404
     assert AudienceMapping.all_shops.filter(pk=theirs.pk).exists()

@@ -285,3 +285,40 @@ def test_webhook_check_leaves_products_and_customers_of_a_alone(client, db, eage
     webhooks_signed_for_b_cannot_touch_a(client, a, b)
     assert Product.objects.for_shop(a).get().title == "Alpine Jacket"
     assert Customer.objects.for_shop(a).get().email == "zelda.quimby@example.org"
+
+
+@isolation_check("catalog-search", "storefront-widget-preview", "storefront-widget-preview-api",
+                 "storefront-widget-preview-events")
+def widget_pickers_and_previews_signed_for_b_never_show_a(client, shop_a: Shop, shop_b: Shop) -> None:
+    """Shop B's merchant searches the pickers and previews widgets with A's ids: only B's catalogue answers, and a
+    preview address names its shop under a signature B cannot redo for A."""
+    import re
+
+    from django.core import signing
+
+    from backend.storefront import preview
+    from tests.dashboard.factories import session_token
+
+    secret = "zz-secret-of-shop-a"
+    Product.objects.create(shop=shop_a, platform_id="7001", title=f"{secret} product", image_url="/a.svg")
+    Product.objects.create(shop=shop_b, platform_id="8001", title="B's own mug")
+    before = snapshot(shop_a)
+    token = session_token(shop_b)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    for kind in ("product", "collection"):
+        found = client.get("/api/admin/catalog/search", {"kind": kind, "q": "zz"}, **auth)
+        assert found.status_code == 200 and secret not in found.content.decode()
+    page = client.get("/admin/widgets/preview/bestsellers/", {"id_token": token, "product": "7001"})
+    html = page.content.decode()
+    assert page.status_code == 200 and secret not in html and 'data-product="8001"' in html
+    refused = client.get("/admin/widgets/preview/bestsellers/", {
+        "id_token": token, "bestsellers-limit": "8", "bestsellers-pinned_products": "7001"}).content.decode()
+    assert "data-api" not in refused and secret not in refused
+    api = re.search(r'data-api="([^"]+)"', html).group(1)
+    assert secret not in client.get(f"{api}/widgets/bestsellers").content.decode()
+    # B's signed settings re-aimed at A: without the app's key the signature cannot follow.
+    data = signing.loads(api.rsplit("/", 1)[1], salt=preview.SALT)
+    forged = signing.dumps({**data, "s": shop_a.pk}, salt=preview.SALT + "x", compress=True)
+    assert client.get(f"/admin/widgets/preview/api/{forged}/widgets/bestsellers").status_code == 404
+    assert client.post(f"{api}/events", "{}", content_type="text/plain").status_code == 204
+    assert snapshot(shop_a) == before

@@ -1,5 +1,5 @@
-// Renders a widget payload as a heading, previous/next arrows and a carousel of product cards with an add-to-cart
-// button, into its reserved placeholder. Shop data only reaches the page through textContent and checked URLs.
+// Renders a widget payload as a heading and product cards with an add-to-cart button, into its reserved placeholder:
+// a carousel with previous/next arrows or a one-row grid, in the merchant's card style (standard, compact, minimal). Shop data only reaches the page through textContent and checked URLs.
 // Every row has a fixed height, so the content fills the reserved box exactly (personalize.css): no band of blank
 // space, no shift; the last card is cut on purpose and faded, with arrows, so shoppers see there is more.
 import { addToCart, canAdd } from "../core/cart.js";
@@ -14,7 +14,7 @@ const CSS = `.pz-box{display:flex;flex-direction:column;height:100%;font-size:1r
 .pz-list.pz-e{-webkit-mask-image:linear-gradient(90deg,#000 calc(100% - 3rem),transparent);mask-image:linear-gradient(90deg,#000 calc(100% - 3rem),transparent)}
 .pz-list.pz-s{-webkit-mask-image:linear-gradient(90deg,transparent,#000 3rem);mask-image:linear-gradient(90deg,transparent,#000 3rem)}
 .pz-list.pz-s.pz-e{-webkit-mask-image:linear-gradient(90deg,transparent,#000 3rem,#000 calc(100% - 3rem),transparent);mask-image:linear-gradient(90deg,transparent,#000 3rem,#000 calc(100% - 3rem),transparent)}
-.pz-item{flex:0 0 var(--personalize-card-width,10rem);width:var(--personalize-card-width,10rem);min-width:0;display:flex;flex-direction:column;scroll-snap-align:start}
+.pz-item{flex:0 0 var(--pz-w);width:var(--pz-w);min-width:0;display:flex;flex-direction:column;scroll-snap-align:start}
 .pz-link{display:block;color:var(--personalize-color,inherit);text-decoration:none;border-radius:var(--personalize-radius,.5rem)}
 .pz-link:focus-visible,.pz-add:focus-visible,.pz-arrow:focus-visible{outline:2px solid var(--personalize-accent,#2563eb);outline-offset:2px}
 .pz-img{display:block;width:100%;height:auto;aspect-ratio:1;object-fit:cover;background:var(--personalize-image-bg,#f3f4f6);border-radius:var(--personalize-radius,.5rem)}
@@ -24,6 +24,17 @@ const CSS = `.pz-box{display:flex;flex-direction:column;height:100%;font-size:1r
 .pz-add{margin-top:auto;height:2.25rem;padding:0 .5rem;border:0;border-radius:var(--personalize-radius,.5rem);background:var(--personalize-accent,#111827);color:#fff;font:inherit;font-size:.875rem;cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .pz-add:disabled{background:var(--personalize-muted,#6b7280);cursor:default}
 .pz-off{visibility:hidden}
+.pz-item[hidden],.pz-arrow[hidden]{display:none}
+.pz-grid .pz-list{display:grid;grid-template-columns:repeat(auto-fill,minmax(var(--pz-w),1fr));grid-template-rows:1fr;grid-auto-rows:0;overflow:hidden}
+.pz-grid .pz-item{width:auto}
+.pz-box{--pz-w:var(--personalize-card-width,10rem)}
+.pz-grid .pz-img,.pz-st-compact .pz-img{aspect-ratio:auto;height:var(--personalize-card-width,10rem)}
+.pz-st-compact{--pz-w:calc(var(--personalize-card-width,10rem)*.8)}
+.pz-st-compact .pz-item{flex-basis:var(--pz-w);width:var(--pz-w)}
+.pz-st-compact .pz-name,.pz-st-compact .pz-price{font-size:.875rem}
+.pz-st-minimal .pz-img{border-radius:0;background:transparent}
+.pz-st-minimal .pz-price{font-weight:400}
+.pz-st-minimal .pz-add{background:transparent;color:var(--personalize-color,inherit);box-shadow:inset 0 0 0 1px currentColor}
 .pz-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}`;
 
 function injectStyle() {
@@ -135,11 +146,35 @@ function carousel(list, prev, next) {
   update();
 }
 
+// A grid is one row that fills the width: the cards past the row are hidden (not only clipped), so neither the
+// keyboard nor a screen reader meets a card nobody can see. The row's height is the carousel's: no shift.
+function grid(list) {
+  const fit = () => {
+    const cols = getComputedStyle(list).gridTemplateColumns.split(" ").length || 1;
+    [...list.children].forEach((li, i) => (li.hidden = i >= cols));
+  };
+  addEventListener("resize", fit, { passive: true });
+  fit();
+}
+
+// The page type the merchant's placement is checked against: the placeholder's data-page, else what the page shows.
+function pageType(host, cfg) {
+  const own = host.dataset.page;
+  if (own) return /^(product|collection|cart|home)$/.test(own) ? own : "";
+  if ("cart" in host.dataset || /\/cart\/?$/.test(location.pathname)) return "cart";
+  if (cfg.product) return "product";
+  if (cfg.collection) return "collection";
+  const root = (window.Shopify && Shopify.routes && Shopify.routes.root) || "/";
+  return location.pathname === root ? "home" : "";
+}
+
+const LAYOUTS = ["carousel", "grid"];
+const STYLES = ["standard", "compact", "minimal"];
 let lists = 0;
 
 export async function renderList(host, ctx, name, params) {
   const { cfg, t } = ctx;
-  const data = await ctx.fetchWidget(cfg, name, { limit: host.dataset.limit, ...params });
+  const data = await ctx.fetchWidget(cfg, name, { limit: host.dataset.limit, page: pageType(host, cfg), ...params });
   if (!data) return ctx.hide(host);
   injectStyle();
   const locale = data.locale === "es" || data.locale === "en" ? data.locale : cfg.locale;
@@ -162,11 +197,16 @@ export async function renderList(host, ctx, name, params) {
   status.setAttribute("role", "status");
   const head = el("div", "pz-head");
   head.append(heading, prev, next);
-  const box = el("div", "pz-box");
+  // The merchant's layout and card style (unknown values: the defaults), applied before the box is in the page.
+  const layout = LAYOUTS.includes(data.layout) ? data.layout : "carousel";
+  const style = STYLES.includes(data.style) ? data.style : "standard";
+  const box = el("div", `pz-box pz-${layout} pz-st-${style}`);
   box.append(head, list, status);
+  prev.hidden = next.hidden = layout === "grid";
   host.replaceChildren(box);
   host.dataset.pzState = "ready";
-  carousel(list, prev, next);
+  if (layout === "grid") grid(list);
+  else carousel(list, prev, next);
   // An experiment's arm is echoed on impressions: exposure is logged only when the arm was really seen.
   const arm = data.experiment ? { experiment: data.experiment, variant: data.variant } : {};
   host.addEventListener("click", (e) => {
