@@ -32,6 +32,8 @@ const css = await esbuild.transform(readFileSync(join(here, "src", "personalize.
   minify: true,
 });
 writeFileSync(join(dist, "personalize.css"), css.code);
+// The WordPress plugin inlines the same rules from its own folder (no stylesheet from the app's origin).
+writeFileSync(join(here, "..", "integrations", "woocommerce", "wordpress-plugin", "personalize", "assets", "personalize.css"), css.code);
 
 rmSync(shopifyAssets, { recursive: true, force: true });
 mkdirSync(shopifyAssets, { recursive: true });

@@ -239,3 +239,24 @@ def test_add_to_cart_is_recorded_for_every_path(tmp_path):
     page = run_harness("block-cart", CONFIG, env=env)
     assert '"https:\\/\\/shop.example.com\\/?wc-ajax=personalize_cart_events"' in page
     assert 'addEventListener("wc-blocks_added_to_cart",drain)' in page
+
+
+@needs_php
+def test_plugin_pages_have_no_render_blocking_resource_of_the_app():
+    """The reserved space is inlined from the plugin's own folder (a stylesheet from the app's origin held up first
+    paint), the script is a module (deferred), and the browser connects to the app's origin early."""
+    page = run_harness("block-product", CONFIG, env={**os.environ, "PZ_PRODUCT": "4242"})
+    head = page[:page.index("</head>")]
+    assert "app.example" not in "".join(re.findall(r"<link[^>]*stylesheet[^>]*>", head))
+    inline = re.search(r'<style id="personalize-storefront-inline-css">(.*?)</style>', head, re.S)
+    built = (ROOT / "widgets" / "dist" / "personalize.css").read_text().strip()
+    assert inline and inline.group(1).strip() == built == (PLUGIN_DIR / "assets" / "personalize.css").read_text().strip()
+    assert "[data-personalize-widget]{" in built
+    # Every script of ours in <head> is a module or inline: none blocks the parser.
+    for tag in re.findall(r"<script[^>]*\bsrc=[^>]*>", head):
+        assert 'type="module"' in tag, tag
+    assert "<link rel='preconnect' href='https://app.example' crossorigin='anonymous' />" in head
+    assert head.index("preconnect") < head.index('type="module"')
+    # Not connected: neither the hint nor the style.
+    off = run_harness("block-product", {}, env={**os.environ, "PZ_PRODUCT": "4242"})
+    assert "preconnect" not in off and "personalize-storefront-inline-css" not in off
