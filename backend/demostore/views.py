@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.catalog.models import Variant
-from backend.popups.campaigns import active_campaigns
+from backend.popups.gate import page_gate
 from backend.shops.models import Shop
 from backend.storefront.access import customer_signature
 
@@ -66,6 +66,7 @@ def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
     customer = request.session.get("demo_customer", "")
     product = page.get("product")
     collection = page.get("collection")
+    gate = page_gate(shop.pk)
     return {
         "shop": shop,
         "locale": locale,
@@ -81,8 +82,10 @@ def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
         "embed_consent": "denied" if request.GET.get("consent") == "denied" else "",
         "embed_product": product.platform_id if product is not None else "",
         "embed_collection": collection.platform_id if collection is not None else "",
-        # The popup chunk loads only for a shop running a campaign; the cart flag lets "cart not empty" rules apply.
-        "embed_popups": bool(active_campaigns(shop.pk)),
+        # The popup chunk loads only when a campaign in the gate can apply to this visitor (backend/popups/gate.py);
+        # the cart flag lets "cart not empty" rules apply.
+        "embed_popups": bool(gate),
+        "embed_popup_gate": json.dumps(gate, separators=(",", ":")),
         **page,
     }
 

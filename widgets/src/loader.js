@@ -4,7 +4,8 @@ import { fetchWidget } from "./core/api.js";
 import { readConfig } from "./core/config.js";
 import { consentReady } from "./core/consent.js";
 import { t } from "./core/i18n.js";
-import { startTransport, track } from "./core/transport.js";
+import { popupDeclined, popupMayApply, visitorState } from "./core/popup_gate.js";
+import { identity, startTransport, track } from "./core/transport.js";
 
 const WIDGETS = {
   also_bought: () => import("./widgets/also_bought.js"),
@@ -35,6 +36,7 @@ function start() {
   if (window.__personalize) return;
   window.__personalize = true;
   const cfg = readConfig();
+  const seen = visitorState(cfg); // before anything on this page stores a visitor id
   startTransport(cfg);
   if (cfg.product) track("product_viewed", { product: cfg.product, collection: cfg.collection });
   else if (cfg.collection) track("collection_viewed", { collection: cfg.collection });
@@ -46,7 +48,7 @@ function start() {
     track("added_to_cart", { product: String((e.detail || {}).product || "") }, true),
   );
 
-  const ctx = { cfg, t, track, fetchWidget, hide, ready: consentReady() };
+  const ctx = { cfg, t, track, fetchWidget, hide, ready: consentReady(), identity, popupDeclined };
   const load = (host) => {
     const chunk = WIDGETS[host.dataset.personalizeWidget];
     if (!chunk) return;
@@ -80,10 +82,14 @@ function start() {
   else setTimeout(scan, 1);
   // The theme editor re-renders sections in place: pick up their new placeholders.
   document.addEventListener("shopify:section:load", scan);
-  // Exit-intent popup (its own chunk) only when the page config enables it: data-popups="1" or PersonalizeConfig.popups.
-  const el = document.querySelector("script[data-personalize]");
-  if ((window.PersonalizeConfig || {}).popups || (el && el.dataset.popups === "1"))
-    ctx.ready.then(() => import("./widgets/popup.js")).then((m) => m.default(ctx)).catch(() => {});
+  // Exit-intent popup (its own chunk, then GET /popup) only when the page's gate says a campaign can apply to this
+  // visitor, and only once the page has loaded and the browser is idle: it never competes with the page's own work.
+  if (popupMayApply(seen)) {
+    const later = () => (window.requestIdleCallback ? requestIdleCallback(popup, { timeout: 3000 }) : setTimeout(popup, 1));
+    const popup = () => ctx.ready.then(() => import("./widgets/popup.js")).then((m) => m.default(ctx)).catch(() => {});
+    if (document.readyState === "complete") later();
+    else addEventListener("load", later, { once: true });
+  }
 }
 
 try {
