@@ -134,6 +134,7 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
     if isinstance(verified, JsonResponse):
         return verified
     shop, _ = verified
+    from backend.demostore.assets import loader_path
     from backend.popups.gate import page_gate
     from backend.storefront.access import _customer_key
 
@@ -146,7 +147,8 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
         "locale": shop.locale,
         "currency": shop.currency,
         # The built storefront script as the app serves it (a module: cross-origin use needs CORS on that route).
-        "script_url": auth.app_url(reverse("demostore-asset", args=["personalize.js"])),
+        # Its hashed name (cached a year, immutable): a new build is a new URL the plugin gets within its config TTL.
+        "script_url": auth.app_url(loader_path()),
         "api_url": auth.app_url("/api/storefront"),
         "status_url": auth.app_url(reverse("woocommerce-connect")),
         # The plugin signs the logged-in customer's id with it (data-customer-sig); pages never see the key.
