@@ -77,18 +77,29 @@ function start() {
       else load(host);
     }
   };
-  // Widgets sit below the fold: start them once the browser is idle, after the page's own first render work.
-  if (window.requestIdleCallback) requestIdleCallback(scan, { timeout: 1500 });
-  else setTimeout(scan, 1);
+  // Widgets sit below the fold: start them once the page has loaded (its images, the largest paint) and the browser
+  // is idle, so none of our requests competes with the page's own; a page whose load drags on waits at most 4 s.
+  afterLoad(scan);
   // The theme editor re-renders sections in place: pick up their new placeholders.
   document.addEventListener("shopify:section:load", scan);
   // Exit-intent popup (its own chunk, then GET /popup) only when the page's gate says a campaign can apply to this
   // visitor, and only once the page has loaded and the browser is idle: it never competes with the page's own work.
-  if (popupMayApply(seen)) {
-    const later = () => (window.requestIdleCallback ? requestIdleCallback(popup, { timeout: 3000 }) : setTimeout(popup, 1));
-    const popup = () => ctx.ready.then(() => import("./widgets/popup.js")).then((m) => m.default(ctx)).catch(() => {});
-    if (document.readyState === "complete") later();
-    else addEventListener("load", later, { once: true });
+  if (popupMayApply(seen))
+    afterLoad(() => ctx.ready.then(() => import("./widgets/popup.js")).then((m) => m.default(ctx)).catch(() => {}));
+}
+
+function afterLoad(fn) {
+  let started = false;
+  const go = () => {
+    if (started) return;
+    started = true;
+    if (window.requestIdleCallback) requestIdleCallback(fn, { timeout: 1500 });
+    else setTimeout(fn, 1);
+  };
+  if (document.readyState === "complete") go();
+  else {
+    addEventListener("load", go, { once: true });
+    setTimeout(go, 4000);
   }
 }
 
