@@ -7,28 +7,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.shortcuts import render as _render_page
-from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.catalog.models import Variant
-from backend.popups.campaigns import active_campaigns
+from backend.popups.gate import page_gate
 from backend.shops.models import Shop
 from backend.storefront.access import customer_signature
 from backend.storefront.models import Widget
 from backend.storefront.rules import rule_for
 
-from . import catalog
+from . import assets, catalog
 
-DIST = settings.BASE_DIR / "widgets" / "dist"
-ASSET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.(js|css)")
+DIST = assets.DIST
 CART_MAX_LINES = 50
 CART_JSON_MAX = 8_192  # bytes of a /cart/add.js body: a few lines with their properties
 CART_ADD_MAX_ITEMS = 10
@@ -74,6 +71,7 @@ def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
     customer = request.session.get("demo_customer", "")
     product = page.get("product")
     collection = page.get("collection")
+    gate = page_gate(shop.pk)
     return {
         "shop": shop,
         "locale": locale,
@@ -82,15 +80,17 @@ def _context(request: HttpRequest, shop: Shop, locale: str, **page) -> dict:
         # `?embed=0` renders the page without the app embed: the baseline Lighthouse compares against.
         "embed": request.GET.get("embed") != "0",
         "embed_css": embed_css(),
-        "embed_script": reverse("demostore-asset", args=["personalize.js"]),
+        "embed_script": assets.loader_path(),
         "embed_api": "/api/storefront",
         "embed_customer": customer,
         "embed_customer_sig": customer_signature(shop, customer) if customer else "",
         "embed_consent": "denied" if request.GET.get("consent") == "denied" else "",
         "embed_product": product.platform_id if product is not None else "",
         "embed_collection": collection.platform_id if collection is not None else "",
-        # The popup chunk loads only for a shop running a campaign; the cart flag lets "cart not empty" rules apply.
-        "embed_popups": bool(active_campaigns(shop.pk)),
+        # The popup chunk loads only when a campaign in the gate can apply to this visitor (backend/popups/gate.py);
+        # the cart flag lets "cart not empty" rules apply.
+        "embed_popups": bool(gate),
+        "embed_popup_gate": json.dumps(gate, separators=(",", ":")),
         **page,
     }
 
@@ -228,19 +228,9 @@ def cart_add_js(request: HttpRequest, domain: str) -> JsonResponse:
 
 
 @require_GET
-def asset(request: HttpRequest, name: str) -> FileResponse:
+def asset(request: HttpRequest, name: str) -> HttpResponse:
     """The built storefront script (widgets/dist), as the theme app extension's assets/ serves it on Shopify."""
-    if not ASSET_NAME.fullmatch(name) or not (DIST / name).is_file():
-        raise Http404("no such asset")
-    content_type = "text/javascript" if name.endswith(".js") else "text/css"
-    response = FileResponse((DIST / name).open("rb"), content_type=content_type)
-    # Chunk names carry a content hash; the loader's does not, so it is only cached briefly.
-    hashed = "-" in name
-    response["Cache-Control"] = "public, max-age=31536000, immutable" if hashed else "public, max-age=300"
-    # Stores on other origins (WooCommerce) load it as a module script, which the browser fetches in CORS mode;
-    # the script is public and carries no credentials.
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return assets.serve(request, name)
 
 
 @require_GET

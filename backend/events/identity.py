@@ -14,6 +14,7 @@ from backend.core.outage import SHARED_CACHE_ERRORS
 from backend.customers.models import Customer
 from backend.shops.models import Shop
 
+from . import recent_views
 from .models import Event, VisitorIdentity
 
 # A link seen within this window is not rewritten: one write per visitor per hour instead of one per batch.
@@ -53,6 +54,8 @@ def stitch(shop: Shop | int, visitor_id: str, customer: Customer | int) -> None:
     Event.objects.for_shop(shop_id).filter(visitor_id=visitor_id, customer__isnull=True).update(
         customer_id=customer_id
     )
+    # Continue shopping now answers for the customer (every device): the visitor's own list in Redis must go.
+    recent_views.forget(shop_id, [visitor_id])
     if memo:
         with contextlib.suppress(*SHARED_CACHE_ERRORS):
             cache.set(memo, customer_id, _STITCH_TTL)

@@ -20,7 +20,7 @@ from backend.catalog.models import Collection, Product
 from backend.core.rejections import reject
 from backend.storefront.fields import PLATFORM_ID, TOKEN, VISITOR_ID, matches, plain_id
 
-from . import hooks
+from . import hooks, recent_views
 from .identity import stitch
 from .models import Event, EventType
 
@@ -140,6 +140,9 @@ def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int 
         reject("storefront_event", reason, shop_domain)
     if rows:
         _insert(rows)
+        # "Continue shopping" reads a visitor's views from Redis: in step with the rows just stored.
+        recent_views.pushed(shop_id, [(e.visitor_id, e.product_id) for e in rows
+                                      if e.type == EventType.PRODUCT_VIEWED and e.product_id])
     outcome.accepted = len(rows)
     if env.analytics and customer_id and env.visitor_id:
         stitch(shop_id, env.visitor_id, customer_id)

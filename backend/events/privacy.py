@@ -10,6 +10,7 @@ from django.db.models import Q
 from backend.shops.models import Shop
 from backend.shops.redaction import CustomerRef, customers_of
 
+from . import recent_views
 from .models import Event, VisitorIdentity
 
 
@@ -28,9 +29,11 @@ def redact_events(shop: Shop, ref: CustomerRef) -> None:
     customer_ids = _customer_ids(shop, ref)
     if not customer_ids:
         return
-    events, _ = _their_events(shop, customer_ids)
+    events, visitors = _their_events(shop, customer_ids)
     events.update(customer=None, visitor_id="", session_id="")
     VisitorIdentity.objects.for_shop(shop).filter(customer_id__in=customer_ids).delete()
+    # Their recent views in Redis (continue shopping's fast path) go with the rows.
+    recent_views.forget(shop.pk, visitors)
 
 
 def export_events(shop: Shop, ref: CustomerRef) -> dict:

@@ -197,7 +197,20 @@ def save_campaign(shop_id: int, data: dict, campaign: Campaign | None = None) ->
         setattr(campaign, key, value)
     campaign.save()
     forget_campaigns(shop_id)
+    _publish_gate(shop_id)
     return campaign
+
+
+def _publish_gate(shop_id: int) -> None:
+    """A Shopify theme reads the popup gate from an app metafield: publish it again once this save commits."""
+    from django.db import transaction
+
+    from backend.shops.install import queue_storefront_config
+    from backend.shops.models import Shop
+
+    shop = Shop.objects.filter(pk=shop_id, platform=Shop.Platform.SHOPIFY, state=Shop.State.INSTALLED).first()
+    if shop is not None:
+        transaction.on_commit(lambda: queue_storefront_config(shop))
 
 
 # ------------------------------------------------------------------ deciding

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Q
 
+from backend.events import recent_views
 from backend.events.identity import visitor_ids_for_customer
 from backend.events.models import Event, EventType, VisitorIdentity
 from backend.recommendations import eligibility
@@ -34,13 +35,20 @@ def recently_viewed(shop: Shop, ctx: RecommendationContext) -> list[int]:
         exclude.add(ctx.product_id)  # the page the shopper is on is not "continue shopping"
     customer = ctx.customer_id
     if not customer:
-        with connection.cursor() as cursor:
-            cursor.execute(_OWN_VIEWS, [shop.pk, ctx.visitor_id, shop.pk, ctx.visitor_id,
-                                        EventType.PRODUCT_VIEWED.value, SCAN])
-            rows = cursor.fetchall()
-        linked = rows[0][1] if rows else eligibility.customer_of(shop, ctx)
-        if not linked:
+        # One round trip to Redis for the visitor's views and link (events/recent_views.py); the database only
+        # when Redis has no complete list for them, which is then stored for the next page.
+        cached = recent_views.read(shop.pk, ctx.visitor_id)
+        if cached is recent_views.MISS:
+            with connection.cursor() as cursor:
+                cursor.execute(_OWN_VIEWS, [shop.pk, ctx.visitor_id, shop.pk, ctx.visitor_id,
+                                            EventType.PRODUCT_VIEWED.value, SCAN])
+                rows = cursor.fetchall()
+            linked = rows[0][1] if rows else eligibility.customer_of(shop, ctx)
             own = [product_id for product_id, _ in rows]
+            recent_views.fill(shop.pk, ctx.visitor_id, own, linked)
+        else:
+            own, linked = cached
+        if not linked:
             return eligibility.keep(shop, own, exclude, ctx.sellable)[: ctx.limit]
         customer = linked
     return _customer_history(shop, ctx, customer, exclude)

@@ -23,6 +23,7 @@ from backend.dashboard.audit import record
 from backend.dashboard.auth import csrf_unless_session_token, merchant_view, screen_shop
 from backend.dashboard.language import page_lang
 from backend.dashboard.shell import link
+from backend.demostore.assets import loader_path
 from backend.demostore.views import embed_css
 from backend.predictions.also_bought_record import widget_note
 from backend.shops.models import Shop
@@ -242,7 +243,7 @@ def widget_preview(request: HttpRequest, widget: str) -> HttpResponse:
     serializer = WidgetRuleSerializer(data=_form_data(fields, widget), shop=shop, widget=widget)
     product = _preview_product(request, shop)
     context = {"shop": shop, "lang": lang, "widget": widget, "product": product,
-               "errors": [], "embed_css": embed_css(), "script": reverse("demostore-asset", args=["personalize.js"])}
+               "errors": [], "embed_css": embed_css(), "script": loader_path()}
     if serializer.is_valid():
         context["off"] = not serializer.validated_data.get("enabled", True)
         token = preview.sign(shop, widget, product.pk if product else None, serializer.validated_data)

@@ -8,6 +8,7 @@ views.PUBLIC_TTL. Shared payloads are built from cards read afresh, which also r
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,7 +36,7 @@ class Card:
     compare_at_price: Decimal | None = None
     showable: bool = False  # active, not deleted, sellable now
     units: float = 0.0  # units on hand; inf when some variant does not track stock
-    _items: dict[tuple[str, str, str], dict] = field(default_factory=dict, compare=False, repr=False)
+    _items: dict[tuple, dict | bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def item(self, shop: ShopInfo, locale: str) -> dict:
         """The payload entry in `locale`; formatted once per worker and card (Babel formatting is the slow part)."""
@@ -59,6 +60,17 @@ class Card:
                 ),
                 "available": True,
             }
+            self._items[memo_key] = cached
+        return cached
+
+
+    def item_json(self, shop: ShopInfo, locale: str) -> bytes:
+        """item() serialised once per worker and card: a personal payload (built on every request) joins these
+        bytes instead of encoding the same dicts again and again."""
+        memo_key = (locale, shop.currency, shop.locale, "json")
+        cached = self._items.get(memo_key)
+        if cached is None:
+            cached = json.dumps(self.item(shop, locale), ensure_ascii=False, separators=(",", ":")).encode()
             self._items[memo_key] = cached
         return cached
 

@@ -147,12 +147,14 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
     if isinstance(verified, JsonResponse):
         return verified
     shop, _ = verified
-    from backend.popups.campaigns import active_campaigns
+    from backend.demostore.assets import loader_path
+    from backend.popups.gate import page_gate
     from backend.storefront.access import _customer_key
 
     store = WooStore.objects.for_shop(shop).first()
     if store is not None:
         plugin_seen(shop, store)
+    gate = page_gate(shop.pk)
     return JsonResponse({
         "connected": shop.state == Shop.State.INSTALLED,
         "shop": shop.domain,
@@ -160,13 +162,16 @@ def plugin_config(request: HttpRequest) -> JsonResponse:
         "locale": shop.locale,
         "currency": shop.currency,
         # The built storefront script as the app serves it (a module: cross-origin use needs CORS on that route).
-        "script_url": auth.app_url(reverse("demostore-asset", args=["personalize.js"])),
+        # Its hashed name (cached a year, immutable): a new build is a new URL the plugin gets within its config TTL.
+        "script_url": auth.app_url(loader_path()),
         "api_url": auth.app_url("/api/storefront"),
         "status_url": auth.app_url(reverse("woocommerce-connect")),
         # The plugin signs the logged-in customer's id with it (data-customer-sig); pages never see the key.
         "customer_signing_key": _customer_key(shop.pk).hex(),
-        # Whether the storefront should load the exit-intent popup chunk at all (a campaign is running).
-        "popups": bool(active_campaigns(shop.pk)),
+        # Whether the storefront should load the exit-intent popup chunk at all (a campaign is running), and what
+        # the page checks itself first (schedule, cart, caps...: backend/popups/gate.py).
+        "popups": bool(gate),
+        "popup_gate": gate,
         # The REST key we use: the plugin deletes any other key of ours (left by an earlier connection).
         "key_id": int(store.key_id) if store is not None and store.key_id.isdecimal() else None,
     })

@@ -4,7 +4,8 @@ import { fetchWidget } from "./core/api.js";
 import { readConfig } from "./core/config.js";
 import { consentReady } from "./core/consent.js";
 import { t } from "./core/i18n.js";
-import { startTransport, track } from "./core/transport.js";
+import { popupDeclined, popupMayApply, visitorState } from "./core/popup_gate.js";
+import { identity, startTransport, track } from "./core/transport.js";
 
 const WIDGETS = {
   also_bought: () => import("./widgets/also_bought.js"),
@@ -36,6 +37,7 @@ function start() {
   if (window.__personalize) return;
   window.__personalize = true;
   const cfg = readConfig();
+  const seen = visitorState(cfg); // before anything on this page stores a visitor id
   startTransport(cfg);
   if (cfg.product) track("product_viewed", { product: cfg.product, collection: cfg.collection });
   else if (cfg.collection) track("collection_viewed", { collection: cfg.collection });
@@ -47,7 +49,7 @@ function start() {
     track("added_to_cart", { product: String((e.detail || {}).product || "") }, true),
   );
 
-  const ctx = { cfg, t, track, fetchWidget, hide, ready: consentReady() };
+  const ctx = { cfg, t, track, fetchWidget, hide, ready: consentReady(), identity, popupDeclined };
   const load = (host) => {
     const chunk = WIDGETS[host.dataset.personalizeWidget];
     if (!chunk) return;
@@ -76,15 +78,30 @@ function start() {
       else load(host);
     }
   };
-  // Widgets sit below the fold: start them once the browser is idle, after the page's own first render work.
-  if (window.requestIdleCallback) requestIdleCallback(scan, { timeout: 1500 });
-  else setTimeout(scan, 1);
+  // Widgets sit below the fold: start them once the page has loaded (its images, the largest paint) and the browser
+  // is idle, so none of our requests competes with the page's own; a page whose load drags on waits at most 4 s.
+  afterLoad(scan);
   // The theme editor re-renders sections in place: pick up their new placeholders.
   document.addEventListener("shopify:section:load", scan);
-  // Exit-intent popup (its own chunk) only when the page config enables it: data-popups="1" or PersonalizeConfig.popups.
-  const el = document.querySelector("script[data-personalize]");
-  if ((window.PersonalizeConfig || {}).popups || (el && el.dataset.popups === "1"))
-    ctx.ready.then(() => import("./widgets/popup.js")).then((m) => m.default(ctx)).catch(() => {});
+  // Exit-intent popup (its own chunk, then GET /popup) only when the page's gate says a campaign can apply to this
+  // visitor, and only once the page has loaded and the browser is idle: it never competes with the page's own work.
+  if (popupMayApply(seen))
+    afterLoad(() => ctx.ready.then(() => import("./widgets/popup.js")).then((m) => m.default(ctx)).catch(() => {}));
+}
+
+function afterLoad(fn) {
+  let started = false;
+  const go = () => {
+    if (started) return;
+    started = true;
+    if (window.requestIdleCallback) requestIdleCallback(fn, { timeout: 1500 });
+    else setTimeout(fn, 1);
+  };
+  if (document.readyState === "complete") go();
+  else {
+    addEventListener("load", go, { once: true });
+    setTimeout(go, 4000);
+  }
 }
 
 try {

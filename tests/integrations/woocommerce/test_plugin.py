@@ -253,3 +253,25 @@ def test_a_widget_cards_store_api_add_is_left_to_the_script(tmp_path):
     run_harness("store-api-add", CONFIG, env={**env, "PZ_BODY": json.dumps({"id": 77, "quantity": 1})})
     drained = json.loads(run_harness("wc-ajax", CONFIG, env={**env, "PZ_WC_AJAX": "personalize_cart_events"}))
     assert [e["product"] for e in drained["events"]] == ["77"], "only the add the script did not record itself"
+
+
+@needs_php
+def test_plugin_pages_have_no_render_blocking_resource_of_the_app():
+    """The reserved space is inlined from the plugin's own folder (a stylesheet from the app's origin held up first
+    paint), the script is a module (deferred), and the browser connects to the app's origin early."""
+    page = run_harness("block-product", CONFIG, env={**os.environ, "PZ_PRODUCT": "4242"})
+    head = page[:page.index("</head>")]
+    assert "app.example" not in "".join(re.findall(r"<link[^>]*stylesheet[^>]*>", head))
+    inline = re.search(r'<style id="personalize-storefront-inline-css">(.*?)</style>', head, re.S)
+    built = (ROOT / "widgets" / "dist" / "personalize.css").read_text().strip()
+    shipped = (PLUGIN_DIR / "assets" / "personalize.css").read_text().strip()
+    assert inline and inline.group(1).strip() == built == shipped
+    assert "[data-personalize-widget]{" in built
+    # Every script of ours in <head> is a module or inline: none blocks the parser.
+    for tag in re.findall(r"<script[^>]*\bsrc=[^>]*>", head):
+        assert 'type="module"' in tag, tag
+    assert "<link rel='preconnect' href='https://app.example' crossorigin='anonymous' />" in head
+    assert head.index("preconnect") < head.index('type="module"')
+    # Not connected: neither the hint nor the style.
+    off = run_harness("block-product", {}, env={**os.environ, "PZ_PRODUCT": "4242"})
+    assert "preconnect" not in off and "personalize-storefront-inline-css" not in off

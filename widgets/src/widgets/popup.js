@@ -4,7 +4,9 @@
 // overlay (nothing on the page moves). "Get my code" copies the code and applies it to the cart.
 // Desktop: the pointer leaves through the top edge while moving up. Mobile: a fast scroll up, or coming back
 // to the tab. Never in the first second, never before the campaign's minimum time, never twice a session.
-import { identity } from "../core/transport.js";
+// Nothing is imported from core/: what the loader already has comes through ctx, so the loader stays one request
+// (a shared chunk would be a second one before any widget).
+let identity = () => ({});
 
 const SHOWN = "_pz_pop"; // sessionStorage: a popup was shown in this session
 const CAP = "_pz_pop_cap"; // localStorage: {campaign id: ms until which it stays quiet}
@@ -301,6 +303,7 @@ function watch(ctx, data) {
 
 export default function popup(ctx) {
   const { cfg } = ctx;
+  identity = ctx.identity;
   const session = store("sessionStorage");
   if (!cfg.api || (session && session.getItem(SHOWN))) return; // behind the app proxy the key may be absent
   const id = identity();
@@ -311,6 +314,7 @@ export default function popup(ctx) {
   return fetch(cfg.api + "/popup?" + q, { credentials: "omit" })
     .then((r) => (r.ok ? r.json() : null))
     .then((data) => {
+      if (!data || !data.campaign) ctx.popupDeclined(cart);
       if (!data || !data.campaign || readCap()[data.campaign.id] > Date.now()) return;
       watch(ctx, data);
     })

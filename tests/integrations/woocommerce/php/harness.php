@@ -77,15 +77,28 @@ function add_shortcode( $tag, $cb ) { $GLOBALS['pz_shortcodes'][ $tag ] = $cb; }
 function register_block_type( $path, $args = array() ) { $GLOBALS['pz_blocks'][ basename( $path ) ] = array( json_decode( file_get_contents( $path . '/block.json' ), true ), $args ); }
 function wp_doing_ajax() { return false; }
 function wp_enqueue_script( $h, $src, $deps = array(), $ver = false, $args = array() ) { $GLOBALS['pz_scripts'][ $h ] = array( 'src' => $src, 'before' => '' ); }
-function wp_enqueue_style( $h, $src, $deps = array(), $ver = false ) { $GLOBALS['pz_styles'][ $h ] = $src; }
+function wp_register_style( $h, $src, $deps = array(), $ver = false ) { $GLOBALS['pz_styles'][ $h ] = array( 'src' => $src, 'inline' => '' ); }
+function wp_enqueue_style( $h, $src = null, $deps = array(), $ver = false ) { if ( null !== $src || ! isset( $GLOBALS['pz_styles'][ $h ] ) ) { $GLOBALS['pz_styles'][ $h ] = array( 'src' => $src, 'inline' => '' ); } }
+function wp_add_inline_style( $h, $css ) { $GLOBALS['pz_styles'][ $h ]['inline'] .= $css; }
+function wp_strip_all_tags( $s ) { return trim( strip_tags( (string) $s ) ); }
+function wp_parse_url( $u, $c = -1 ) { return parse_url( $u, $c ); }
 function wp_add_inline_script( $h, $js, $pos = 'after' ) { $GLOBALS['pz_scripts'][ $h ]['before'] .= $js; }
 function pz_print_enqueued() {
+	// wp_resource_hints() (wp_head, priority 2): one <link> per hint the filter returns.
+	foreach ( apply_filters( 'wp_resource_hints', array(), 'preconnect' ) as $hint ) {
+		$hint = is_array( $hint ) ? $hint : array( 'href' => $hint );
+		echo "<link rel='preconnect' href='" . esc_url( $hint['href'] ) . "'" . ( isset( $hint['crossorigin'] ) ? " crossorigin='" . esc_attr( $hint['crossorigin'] ) . "'" : '' ) . " />\n";
+	}
+	// WP_Styles::do_item: a <link> only for a handle with a URL, then its inline <style>.
+	foreach ( $GLOBALS['pz_styles'] ?? array() as $h => $st ) {
+		if ( $st['src'] ) { echo '<link rel="stylesheet" id="' . esc_attr( $h ) . '-css" href="' . esc_url( $st['src'] ) . "\">\n"; }
+		if ( $st['inline'] ) { echo '<style id="' . esc_attr( $h ) . '-inline-css">' . $st['inline'] . "</style>\n"; }
+	}
 	// As WP_Scripts::do_item builds it: the inline "before" script, then the tag, through script_loader_tag.
 	foreach ( $GLOBALS['pz_scripts'] as $h => $s ) {
 		$tag = ( $s['before'] ? "<script id=\"{$h}-js-before\">{$s['before']}</script>\n" : '' ) . "<script src=\"" . esc_url( $s['src'] ) . "\" id=\"{$h}-js\"></script>\n";
 		echo apply_filters( 'script_loader_tag', $tag, $h, $s['src'] );
 	}
-	foreach ( $GLOBALS['pz_styles'] ?? array() as $h => $src ) { echo '<link rel="stylesheet" id="' . esc_attr( $h ) . '-css" href="' . esc_url( $src ) . "\">\n"; }
 }
 function get_user_by( $field, $value ) { return (object) array( 'ID' => 2 ); }
 function wp_json_encode( $v ) { return json_encode( $v ); }

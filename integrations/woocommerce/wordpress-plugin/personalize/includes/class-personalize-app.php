@@ -233,7 +233,7 @@ class Personalize_App {
 		if ( is_wp_error( $data ) ) {
 			return $data;
 		}
-		$allowed = array( 'connected', 'shop', 'public_key', 'locale', 'currency', 'script_url', 'api_url', 'customer_signing_key', 'popups', 'key_id' );
+		$allowed = array( 'connected', 'shop', 'public_key', 'locale', 'currency', 'script_url', 'api_url', 'customer_signing_key', 'popups', 'popup_gate', 'key_id' );
 		$config  = array_intersect_key( $data, array_flip( $allowed ) );
 		update_option( self::OPTION_CONFIG, $config, true );
 		if ( ! empty( $config['connected'] ) && ! empty( $config['key_id'] ) ) {

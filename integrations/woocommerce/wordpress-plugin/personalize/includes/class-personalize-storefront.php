@@ -47,6 +47,7 @@ class Personalize_Storefront {
 	public static function init() {
 		add_action( 'wp_enqueue_scripts', array( __CLASS__, 'enqueue' ) );
 		add_filter( 'script_loader_tag', array( __CLASS__, 'script_tag' ), 10, 3 );
+		add_filter( 'wp_resource_hints', array( __CLASS__, 'resource_hints' ), 10, 2 );
 		add_action( 'woocommerce_after_single_product_summary', array( __CLASS__, 'product_widgets' ), 25 );
 		add_action( 'woocommerce_after_cart', array( __CLASS__, 'cart_widgets' ) );
 		add_filter( 'render_block', array( __CLASS__, 'block_widgets' ), 10, 2 );
@@ -65,8 +66,12 @@ class Personalize_Storefront {
 			return;
 		}
 		wp_enqueue_script( self::HANDLE, esc_url_raw( $config['script_url'] ), array(), null, array( 'in_footer' => false ) ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion -- the app versions its own URL.
-		$css = preg_replace( '/\.js$/', '.css', (string) $config['script_url'] );
-		wp_enqueue_style( self::HANDLE, esc_url_raw( $css ), array(), null ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion
+		// The placeholders' reserved space, inlined from the plugin's own folder: a stylesheet fetched from the app's
+		// origin blocked first paint (a second connection before anything showed). A handle without a URL prints
+		// only the inline <style>.
+		wp_register_style( self::HANDLE, false, array(), PERSONALIZE_VERSION );
+		wp_enqueue_style( self::HANDLE );
+		wp_add_inline_style( self::HANDLE, self::reserve_css() );
 		// After an in-page add (WooCommerce's AJAX buttons: a jQuery event; blocks: a DOM event without the product)
 		// the adds the server recorded are fetched and become "personalize:added_to_cart" events. This runs in
 		// <head>, before <body> and before WooCommerce's footer scripts exist: listeners attach once it is parsed.
@@ -82,6 +87,56 @@ class Personalize_Storefront {
 			. 'if(document.body){attach();}else{document.addEventListener("DOMContentLoaded",attach);}'
 			. '})();';
 		wp_add_inline_script( self::HANDLE, $bridge, 'before' );
+	}
+
+	/**
+	 * The reserved-space rules (assets/personalize.css, the build's copy of widgets/src/personalize.css).
+	 *
+	 * @return string
+	 */
+	public static function reserve_css() {
+		$file = PERSONALIZE_DIR . 'assets/personalize.css';
+		$css  = is_readable( $file ) ? (string) file_get_contents( $file ) : ''; // phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents -- a local file of the plugin.
+		return wp_strip_all_tags( $css );
+	}
+
+	/**
+	 * `wp_resource_hints`: a preconnect to the app's origin on pages that load our script from it, so the
+	 * script's request (and the widget API's) does not wait for a fresh DNS + TLS handshake. Module scripts and the
+	 * API's `credentials: "omit"` fetches use anonymous CORS connections, hence crossorigin.
+	 *
+	 * @param array  $urls          Hints so far.
+	 * @param string $relation_type preconnect, dns-prefetch...
+	 * @return array
+	 */
+	public static function resource_hints( $urls, $relation_type ) {
+		if ( 'preconnect' !== $relation_type || ! Personalize_App::is_connected() ) {
+			return $urls;
+		}
+		$config = Personalize_App::config();
+		$origin = self::origin( isset( $config['script_url'] ) ? (string) $config['script_url'] : '' );
+		if ( '' === $origin || self::origin( home_url( '/' ) ) === $origin ) {
+			return $urls;
+		}
+		$urls[] = array(
+			'href'        => $origin,
+			'crossorigin' => 'anonymous',
+		);
+		return $urls;
+	}
+
+	/**
+	 * scheme://host[:port] of a URL, or ''.
+	 *
+	 * @param string $url URL.
+	 * @return string
+	 */
+	private static function origin( $url ) {
+		$parts = wp_parse_url( $url );
+		if ( empty( $parts['scheme'] ) || empty( $parts['host'] ) || ! in_array( $parts['scheme'], array( 'http', 'https' ), true ) ) {
+			return '';
+		}
+		return $parts['scheme'] . '://' . $parts['host'] . ( isset( $parts['port'] ) ? ':' . (int) $parts['port'] : '' );
 	}
 
 	/**
@@ -117,6 +172,9 @@ class Personalize_Storefront {
 			'data-collection'   => $collection,
 			// The popup chunk asks the app whether a campaign applies; "cart" lets cart-required campaigns decide.
 			'data-popups'       => empty( $config['popups'] ) ? '' : '1',
+			// Which campaigns could apply (schedule, cart, caps, first or returning visit): the script checks it
+			// before loading the popup chunk or asking the app, so most pages load and ask nothing.
+			'data-popup-gate'   => ( ! empty( $config['popups'] ) && isset( $config['popup_gate'] ) && is_array( $config['popup_gate'] ) ) ? wp_json_encode( $config['popup_gate'] ) : '',
 			'data-cart'         => ( function_exists( 'WC' ) && WC()->cart && WC()->cart->get_cart_contents_count() > 0 ) ? '1' : '0',
 			// Widget cards add to the cart, and the popup applies its code, with the Store API: it needs the store's nonce.
 			'data-store-api'    => function_exists( 'rest_url' ) ? rest_url( 'wc/store/v1/' ) : '',
