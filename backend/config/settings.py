@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "backend.storefront",
     "backend.dashboard",
     "backend.demostore",
+    "backend.upkeep",
     "integrations.shopify",
     "integrations.woocommerce",
 ]
@@ -144,6 +145,9 @@ CELERY_TASK_ROUTES = {
     "integrations.*.tasks.*sync*": {"queue": "sync"},
     "integrations.*.tasks.*reconcile*": {"queue": "sync"},
 }
+# Periodic work by need (backend/upkeep): only shops where something happened get a task, spread over the period.
+# Off: the old fixed clock, one task per installed shop per job (kept for the many-shop bench's "before").
+PERIODIC_BY_NEED = env_bool("PERIODIC_BY_NEED", True)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 LANGUAGE_CODE = "en"

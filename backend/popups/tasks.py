@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
@@ -44,6 +45,10 @@ def match_recent_redemptions() -> int:
     """Beat: orders written in bulk (sync, no post_save) that used a popup code within the window."""
     since = timezone.now() - REDEMPTION_WINDOW
     shops = Campaign.all_shops.values_list("shop_id", flat=True).distinct()
+    if settings.PERIODIC_BY_NEED:  # only shops that recorded an order in the window (backend.upkeep marks)
+        from backend.upkeep.models import ShopUpkeep
+
+        shops = shops.filter(shop_id__in=ShopUpkeep.all_shops.filter(orders_at__gte=since).values("shop_id"))
     matched = 0
     for shop_id in shops:
         orders = list(Order.objects.for_shop(shop_id).filter(processed_at__gte=since).exclude(discount_codes=[]))
