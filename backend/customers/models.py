@@ -158,6 +158,6 @@ class ProfileCollectionView(ShopScoped):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["profile", "collection_id"], name="profile_collection_view_once")
+            models.UniqueConstraint(fields=["shop", "profile", "collection_id"], name="profile_collection_view_once")
         ]
         indexes = [models.Index(fields=["shop", "collection_id", "last_viewed_at"])]
