@@ -62,6 +62,11 @@ FIXED_CLOCK = {
         "task": "backend.popups.tasks.match_recent_redemptions",
         "schedule": crontab(minute="*/5"),
     },
+    # Events: partitions created months ahead, expired ones dropped, shorter shop retentions trimmed (daily).
+    "events-maintain": {
+        "task": "backend.events.tasks.maintain_events",
+        "schedule": crontab(hour=1, minute=11),
+    },
     # Dashboard: daily analytics rollups (recomputes the attribution window's days so late orders count).
     "dashboard-rollups": {
         "task": "backend.dashboard.tasks.rollup_all_shops",
@@ -70,7 +75,7 @@ FIXED_CLOCK = {
 }
 
 # Shared by both schedules: already cross-shop and by need (only pending deliveries, only active code campaigns).
-SHARED = ("webhook-backlog", "popups-refill-code-pools", "popups-match-redemptions")
+SHARED = ("webhook-backlog", "popups-refill-code-pools", "popups-match-redemptions", "events-maintain")
 
 BY_NEED = {
     # Segments' catch-up for shops with bulk writes, and reconciliation for shops whose next moment came (backing

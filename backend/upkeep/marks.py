@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.core.cache import cache
 from django.db import DatabaseError
-from django.db.models import F
 from django.utils import timezone
 
 from .models import ShopUpkeep
@@ -40,7 +39,9 @@ def note_events(shop_id: int, now: datetime | None = None) -> None:
 
 def note_orders(shop_id: int, count: int, bulk: bool, now: datetime | None = None) -> None:
     now = now or timezone.now()
-    values = {"activity_at": now, "orders_at": now, "orders_since_refit": F("orders_since_refit") + count}
+    # Counting for refits is the order sweep's (backend.upkeep.tasks.count_new_orders): it sees every row, even
+    # one written without a signal.
+    values = {"activity_at": now, "orders_at": now}
     if bulk:
         values["catch_up_since"] = now
     _update(shop_id, **values)

@@ -33,3 +33,11 @@ class ShopUpkeep(ShopScoped):
             models.Index(fields=["reconcile_next_at", "shop"], name="upkeep_reconcile_due"),
             models.Index(fields=["spread", "shop"], name="upkeep_spread"),
         ]
+
+
+class JobCursor(models.Model):
+    """Where a cross-shop sweep resumes (e.g. the newest order id it has counted). Global on purpose: one row per
+    sweep, not per shop (listed as such in tests/core/test_shop_partitioning.py)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    value = models.BigIntegerField(default=0)

@@ -69,6 +69,30 @@ def catch_up(now: datetime) -> list[int]:
     return [shop_id for shop_id, _ in rows]
 
 
+def count_new_orders(now: datetime) -> dict[int, int]:
+    """Cross-shop: new order rows since the last sweep, per shop (one range scan on the primary key). Counts what
+    refits wait for and marks the shop active, whether or not the write that made the rows sent a signal."""
+    from django.db import transaction
+    from django.db.models import Count, Max
+
+    from backend.orders.models import Order
+
+    from .models import JobCursor
+
+    with transaction.atomic():
+        # The first sweep counts every stored order once: each shop with orders then gets one refit at its slot.
+        cursor, _ = JobCursor.objects.select_for_update().get_or_create(name="orders")
+        rows = list(Order.all_shops.filter(pk__gt=cursor.value).values("shop_id")
+                    .annotate(n=Count("pk"), top=Max("pk")).order_by())
+        for row in rows:
+            ShopUpkeep.all_shops.filter(shop_id=row["shop_id"]).update(
+                orders_since_refit=F("orders_since_refit") + row["n"], orders_at=now, activity_at=now)
+        if rows:
+            cursor.value = max(r["top"] for r in rows)
+            cursor.save(update_fields=["value"])
+    return {r["shop_id"]: r["n"] for r in rows}
+
+
 # ------------------------------------------------------------------ rollups, refits, recommendations
 
 
@@ -189,7 +213,9 @@ def record_reconcile(shop_id: int, applied: int) -> None:
 @shared_task(name="backend.upkeep.tasks.tick_minute")
 def tick_minute(now_iso: str | None = None) -> dict:
     now = _now(now_iso)
-    return {"catch_up": len(catch_up(now)), "reconcile": len(reconcile(now))}
+    ensure_rows()
+    return {"new_orders": len(count_new_orders(now)), "catch_up": len(catch_up(now)),
+            "reconcile": len(reconcile(now))}
 
 
 @shared_task(name="backend.upkeep.tasks.tick_five_minutes")

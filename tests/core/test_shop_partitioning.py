@@ -12,6 +12,7 @@ from django.db import models
 GLOBAL = {
     "shops.Shop": "the distribution key itself: a reference table",
     "core.Counter": "security counters (spent sign-in links, failed sign-ins) keyed by what they count",
+    "upkeep.JobCursor": "where each cross-shop sweep resumes: one row per sweep",
     "integrations_woocommerce.ConnectRequest": "a wc-auth round trip before its shop exists (looked up by token)",
 }
 PROJECT = ("backend.", "integrations.")
