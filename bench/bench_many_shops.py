@@ -219,7 +219,7 @@ def stamp_due() -> None:
         cur.execute("""UPDATE customers_customerprofile SET segments_due_at = CASE
                            WHEN last_order_at + interval '60 days' > now() THEN last_order_at + interval '60 days 1 s'
                            WHEN last_order_at + interval '180 days' > now() THEN last_order_at + interval '180 days 1 s'
-                       END WHERE last_order_at IS NOT NULL""")
+                       END WHERE last_order_at IS NOT NULL AND segments_due_at IS NULL""")
         cur.execute("ANALYZE customers_customerprofile")
     print(f"next moments stamped in {time.perf_counter() - t:.0f} s", flush=True)
 
@@ -305,15 +305,12 @@ def activity(shop_id: int, now, rng: random.Random, seq: list[int]) -> None:  # 
 
 
 def after(ids: list[int], active_pct: float, hours: int, rng: random.Random, ledger: TaskLedger) -> dict:
+    from django.db.models import Max
     from django.utils import timezone
 
-    from backend.upkeep import tasks as upkeep
-    from backend.upkeep.models import ShopUpkeep
-
-    from django.db.models import Max
-
     from backend.orders.models import Order
-    from backend.upkeep.models import JobCursor
+    from backend.upkeep import tasks as upkeep
+    from backend.upkeep.models import JobCursor, ShopUpkeep
 
     upkeep.ensure_rows()
     # Steady state before the day: every job has seen everything so far (no marks newer than its last run, every
@@ -421,8 +418,7 @@ def main() -> None:
             call_command("migrate", verbosity=0)
         generate(args.shops, args.large, args.seed)
         ids = list(Shop.objects.filter(domain__startswith=PREFIX).order_by("pk").values_list("pk", flat=True))
-    if not CustomerProfile.all_shops.filter(segments_due_at__isnull=False).exists():
-        stamp_due()
+    stamp_due()  # profiles without a next moment get theirs (all of them after a generation)
     ids = list(Shop.objects.filter(domain__startswith=PREFIX).order_by("pk").values_list("pk", flat=True))
     from django.db.models import Count
 
