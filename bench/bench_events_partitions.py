@@ -170,12 +170,19 @@ def main() -> None:
     probe("rollup: one shop-day of widget counts", rollup_day)
 
     with connection.cursor() as cur:
-        oldest = min(name for name, bounds in partitions.partitions(cur).items() if bounds is not None)
-        cur.execute(f"SELECT count(*) FROM {oldest}")  # noqa: S608 - a partition name we just listed
-        rows = cur.fetchone()[0]
+        bounds = sorted(b for b in partitions.partitions(cur).values() if b is not None)
+        oldest = None
+        for low, high in bounds:  # the oldest month that holds events
+            cur.execute("SELECT count(*) FROM events_event WHERE created_at >= %s AND created_at < %s", [low, high])
+            rows = cur.fetchone()[0]
+            if rows:
+                oldest = high
+                break
+    if oldest is None:
+        return
     t = time.perf_counter()
-    dropped = partitions.drop_expired(now + timedelta(days=400), horizon=365 + MONTHS * 31)
-    print(f"retention: dropped {', '.join(dropped) or 'nothing'} ({rows:,} rows) in "
+    dropped = partitions.drop_expired(oldest, horizon=0)  # as the daily job does once that month leaves the horizon
+    print(f"retention: dropped {', '.join(dropped)} ({rows:,} rows in the newest of them) in "
           f"{1000 * (time.perf_counter() - t):.0f} ms (no DELETE)")
 
 
