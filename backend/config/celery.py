@@ -6,13 +6,17 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from .env import env_bool
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
 app = Celery("personalize")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {
+# The fixed clock this app started with: every job fans out over every installed shop. With PERIODIC_BY_NEED off
+# (the many-shop bench's "before") it is the schedule; otherwise the by-need ticks below replace its per-shop jobs.
+FIXED_CLOCK = {
     # Heals missed webhooks by paging through what changed since each shop's last cursor.
     "reconcile-shops": {
         "task": "integrations.shopify.tasks.reconcile_all_shops",
@@ -74,9 +78,37 @@ app.conf.beat_schedule = {
         "task": "backend.recipes.tasks.scan_triggers",
         "schedule": crontab(minute="*/10"),
     },
+    # Events: partitions created months ahead, expired ones dropped, shorter shop retentions trimmed (daily).
+    "events-maintain": {
+        "task": "backend.events.tasks.maintain_events",
+        "schedule": crontab(hour=1, minute=11),
+    },
     # Dashboard: daily analytics rollups (recomputes the attribution window's days so late orders count).
     "dashboard-rollups": {
         "task": "backend.dashboard.tasks.rollup_all_shops",
         "schedule": crontab(minute=23),
     },
 }
+
+# Shared by both schedules: already cross-shop and by need (only pending deliveries, only active code campaigns).
+SHARED = ("webhook-backlog", "popups-refill-code-pools", "popups-match-redemptions", "events-maintain",
+          "audiences-run-due", "recipes-dispatch-due", "recipes-scan-triggers")
+
+BY_NEED = {
+    # Segments' catch-up for shops with bulk writes, and reconciliation for shops whose next moment came (backing
+    # off while a shop's webhooks are healthy and quiet, never beyond backend.upkeep.tasks.RECONCILE_MAX_SECONDS).
+    "upkeep-minute": {"task": "backend.upkeep.tasks.tick_minute", "schedule": crontab()},
+    # Profiles whose time-based segment conditions came due; rollups of shops with new events/orders, at their slot.
+    "upkeep-five-minutes": {"task": "backend.upkeep.tasks.tick_five_minutes", "schedule": crontab(minute="*/5")},
+    # CLV refits where enough new orders arrived; recommendation rebuilds where any did, each at the shop's slot.
+    "upkeep-hour": {"task": "backend.upkeep.tasks.tick_hour", "schedule": crontab(minute=1)},
+}
+
+
+def beat_schedule(by_need: bool) -> dict:
+    if not by_need:
+        return dict(FIXED_CLOCK)
+    return {**{k: v for k, v in FIXED_CLOCK.items() if k in SHARED}, **BY_NEED}
+
+
+app.conf.beat_schedule = beat_schedule(env_bool("PERIODIC_BY_NEED", True))  # the same switch as settings'

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "backend.dashboard",
     "backend.audiences",
     "backend.demostore",
+    "backend.upkeep",
     "integrations.shopify",
     "integrations.woocommerce",
 ]
@@ -120,6 +121,14 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Tests on a file, not shared-cache memory: live-server threads then take SQLite's file locks (which wait,
     # with WAL) instead of shared-cache table locks (which fail at once with "database table is locked").
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+# A PostgreSQL streaming replica for the widget API's reads (backend/core/replica.py); writes always go to the
+# primary, and reads fall back to it while the replica lags more than REPLICA_MAX_LAG_SECONDS.
+REPLICA_DATABASE_URL = env_str("REPLICA_DATABASE_URL", "")
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = dj_database_url.parse(REPLICA_DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+REPLICA_MAX_LAG_SECONDS = float(env_str("REPLICA_MAX_LAG_SECONDS", "5"))
+DATABASE_ROUTERS = ["backend.core.replica.ReplicaRouter"]  # a no-op without a "replica" database
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
@@ -152,6 +161,9 @@ CELERY_TASK_ROUTES = {
     "backend.audiences.tasks.sync_audience_task": {"queue": "sync"},
     "backend.audiences.tasks.purge_people": {"queue": "sync"},
 }
+# Periodic work by need (backend/upkeep): only shops where something happened get a task, spread over the period.
+# Off: the old fixed clock, one task per installed shop per job (kept for the many-shop bench's "before").
+PERIODIC_BY_NEED = env_bool("PERIODIC_BY_NEED", True)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 LANGUAGE_CODE = "en"

@@ -95,9 +95,14 @@ class CustomerProfile(ShopScoped):
     value_percentile = models.FloatField(null=True, blank=True)  # 0-100 within the shop, higher = more valuable
     value_tier = models.CharField(max_length=10, blank=True)  # vip | high | medium | low
     value_tier_source = models.CharField(max_length=10, blank=True)  # clv | rfm
+    # The next moment a time-based segment condition can flip for this profile (backend.segments.due); null: none.
+    segments_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
+            # The scheduled pass reads due profiles across shops by this moment alone (segments.due.due_shops).
+            models.Index(fields=["segments_due_at", "shop"], name="profile_segments_due",
+                         condition=models.Q(segments_due_at__isnull=False)),
             models.Index(fields=["shop", "is_active", "orders_count"]),
             models.Index(fields=["shop", "last_order_at"]),
             models.Index(fields=["shop", "value_percentile"]),
@@ -153,6 +158,6 @@ class ProfileCollectionView(ShopScoped):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["profile", "collection_id"], name="profile_collection_view_once")
+            models.UniqueConstraint(fields=["shop", "profile", "collection_id"], name="profile_collection_view_once")
         ]
         indexes = [models.Index(fields=["shop", "collection_id", "last_viewed_at"])]

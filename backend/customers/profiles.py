@@ -132,7 +132,7 @@ def _apply_events(profile: CustomerProfile, customer_ids: list[int], visitor_ids
         ProfileCollectionView.objects.bulk_create(
             [ProfileCollectionView(shop_id=profile.shop_id, profile=profile, collection_id=cid, last_viewed_at=at)
              for cid, at in viewed.items()],
-            update_conflicts=True, unique_fields=["profile", "collection_id"], update_fields=["last_viewed_at"],
+            update_conflicts=True, unique_fields=["shop", "profile", "collection_id"], update_fields=["last_viewed_at"],
         )
 
 

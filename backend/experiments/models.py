@@ -51,5 +51,5 @@ class Exposure(ShopScoped):
     first_exposed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["experiment", "visitor_id"], name="exposure_once")]
+        constraints = [models.UniqueConstraint(fields=["shop", "experiment", "visitor_id"], name="exposure_once")]
         indexes = [models.Index(fields=["experiment", "arm"])]

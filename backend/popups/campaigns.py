@@ -272,7 +272,9 @@ def suppressed(campaign: Campaign, shopper: Shopper, now: datetime, *, frequency
         return ""
     shown = events.filter(type=EventType.POPUP_SHOWN, widget=campaign.widget)
     if campaign.cap == Campaign.Cap.SESSION:
-        if shopper.session_id and shown.filter(session_id=shopper.session_id).exists():
+        # A session lasts a visit: two days bound it, so only the newest events partition is read.
+        if shopper.session_id and shown.filter(session_id=shopper.session_id,
+                                               created_at__gte=now - timedelta(days=2)).exists():
             return "capped"
     elif shown.filter(created_at__gte=now - timedelta(days=campaign.cap_days)).exists():
         return "capped"

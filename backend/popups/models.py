@@ -110,7 +110,7 @@ class Claim(ShopScoped):
     claimed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["campaign", "visitor_id"], name="popup_claim_once")]
+        constraints = [models.UniqueConstraint(fields=["shop", "campaign", "visitor_id"], name="popup_claim_once")]
 
 
 class Budget(ShopScoped):
@@ -125,7 +125,7 @@ class Budget(ShopScoped):
     used = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["campaign", "day", "scope"], name="popup_budget_once")]
+        constraints = [models.UniqueConstraint(fields=["shop", "campaign", "day", "scope"], name="popup_budget_once")]
         indexes = [models.Index(fields=["day"], name="popup_budget_day")]
 
 

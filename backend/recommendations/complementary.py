@@ -46,8 +46,8 @@ def save_rule(shop: Shop, *, source_product: int | None = None, source_collectio
         rule.source_collection_id = source_collection
         rule.full_clean(exclude=["target_products", "target_collections"])
         rule.save()
-        rule.target_products.set(tp)
-        rule.target_collections.set(tc)
+        rule.target_products.set(tp, through_defaults={"shop": shop})
+        rule.target_collections.set(tc, through_defaults={"shop": shop})
     return rule
 
 

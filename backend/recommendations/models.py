@@ -69,8 +69,11 @@ class ComplementaryRule(ShopScoped):
     source_collection = models.ForeignKey(
         "catalog.Collection", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    target_products = models.ManyToManyField("catalog.Product", blank=True, related_name="+")
-    target_collections = models.ManyToManyField("catalog.Collection", blank=True, related_name="+")
+    # Explicit link tables so they carry shop_id too (the schema distributes by shop; see README "Running at scale").
+    target_products = models.ManyToManyField("catalog.Product", blank=True, related_name="+",
+                                             through="ComplementaryTargetProduct")
+    target_collections = models.ManyToManyField("catalog.Collection", blank=True, related_name="+",
+                                                through="ComplementaryTargetCollection")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -132,3 +135,23 @@ class AudienceMapping(ShopScoped):
     def clean(self) -> None:
         if not (self.customer_tag or self.product_tag):
             raise ValidationError("Map the audience to a customer tag, a product tag, or both.")
+
+
+class ComplementaryTargetProduct(ShopScoped):
+    rule = models.ForeignKey(ComplementaryRule, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        # Reached only through a rule (already one shop's), whose many-to-many machinery uses the default manager.
+        default_manager_name = "all_shops"
+        constraints = [models.UniqueConstraint(fields=["shop", "rule", "product"], name="complementary_product_once")]
+
+
+class ComplementaryTargetCollection(ShopScoped):
+    rule = models.ForeignKey(ComplementaryRule, on_delete=models.CASCADE, related_name="+")
+    collection = models.ForeignKey("catalog.Collection", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        default_manager_name = "all_shops"
+        constraints = [models.UniqueConstraint(fields=["shop", "rule", "collection"],
+                                               name="complementary_collection_once")]

@@ -8,10 +8,14 @@ from django.db.models import Q
 from backend.events import recent_views
 from backend.events.identity import visitor_ids_for_customer
 from backend.events.models import Event, EventType, VisitorIdentity
+from backend.events.partitions import recent_since
 from backend.recommendations import eligibility
 from backend.recommendations.registry import RecommendationContext
 from backend.shops.models import Shop
 
+# Views older than this do not count as "continue shopping"; the bound also lets PostgreSQL read only the newest
+# monthly partitions of the events table (backend/events/partitions.py) instead of probing every month's index.
+RECENT_DAYS = 90
 SCAN = 300  # newest product views read per request: plenty for a list of at most 50 distinct products
 
 # The storefront asks this on every page of every shopper, so an anonymous visitor costs one round trip: their own
@@ -23,6 +27,7 @@ _OWN_VIEWS = (
     " WHERE i.shop_id = %s AND i.visitor_id = %s)"
     f" FROM {Event._meta.db_table} e"
     " WHERE e.shop_id = %s AND e.visitor_id = %s AND e.type = %s AND e.product_id IS NOT NULL"
+    " AND e.created_at >= %s"
     " ORDER BY e.created_at DESC, e.id DESC LIMIT %s"
 )
 
@@ -41,7 +46,7 @@ def recently_viewed(shop: Shop, ctx: RecommendationContext) -> list[int]:
         if cached is recent_views.MISS:
             with connection.cursor() as cursor:
                 cursor.execute(_OWN_VIEWS, [shop.pk, ctx.visitor_id, shop.pk, ctx.visitor_id,
-                                            EventType.PRODUCT_VIEWED.value, SCAN])
+                                            EventType.PRODUCT_VIEWED.value, recent_since(RECENT_DAYS), SCAN])
                 rows = cursor.fetchall()
             linked = rows[0][1] if rows else eligibility.customer_of(shop, ctx)
             own = [product_id for product_id, _ in rows]
@@ -61,7 +66,8 @@ def _customer_history(shop: Shop, ctx: RecommendationContext, customer: int, exc
         visitors.add(ctx.visitor_id)
     who = Q(customer_id=customer) | Q(visitor_id__in=sorted(visitors)) if visitors else Q(customer_id=customer)
     views = (
-        Event.objects.for_shop(shop).filter(who, type=EventType.PRODUCT_VIEWED, product__isnull=False)
+        Event.objects.for_shop(shop).filter(who, type=EventType.PRODUCT_VIEWED, product__isnull=False,
+                                            created_at__gte=recent_since(RECENT_DAYS))
         .order_by("-created_at", "-pk").values_list("product_id", "created_at")[:SCAN]
     )
     last_view: dict[int, object] = {}

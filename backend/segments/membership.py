@@ -250,4 +250,7 @@ def full_pass(shop: Shop | int, now: datetime | None = None) -> dict[str, tuple[
     out = {}
     for segment in Segment.objects.for_shop(shop_id).filter(is_active=True):
         out[segment.slug] = evaluate_segment(segment, now)
+    from .due import refresh_shop
+
+    refresh_shop(shop_id, now)  # the pass is the moment every profile's next flip is known again
     return out

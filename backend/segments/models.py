@@ -51,7 +51,7 @@ class SegmentMembership(ShopScoped):
     since = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["segment", "profile"], name="segment_membership_once")]
+        constraints = [models.UniqueConstraint(fields=["shop", "segment", "profile"], name="segment_membership_once")]
         indexes = [models.Index(fields=["shop", "profile"])]
 
 

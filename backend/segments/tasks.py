@@ -16,13 +16,14 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from backend.customers.identities import link_new_customers, resolve_customer, resolve_visitor
 from backend.customers.models import Customer, CustomerProfile
 from backend.customers.profiles import prune_collection_views, refresh_order_facts, refresh_profile
 from backend.shops.models import Shop
 
-from . import membership, valuation
+from . import due, membership, valuation
 from .models import SegmentSettings
 from .presets import ensure_presets
 
@@ -42,6 +43,7 @@ def update_profile(profile: CustomerProfile) -> tuple[list[str], list[str]]:
         valuation.score_profile(profile, vip_top_percent=settings.vip_top_percent)
     else:  # an anonymous visitor has no purchase history to value: skip the fit lookup on the hot path
         valuation.ShopValuation(None).apply([profile], {}, settings.vip_top_percent)
+    due.stamp(profile)
     profile.save()
     return membership.update_profile_memberships(profile)
 
@@ -258,6 +260,48 @@ def full_pass_shop(shop_id: int) -> None:
 def full_pass_all_shops() -> None:
     for shop_id in Shop.objects.filter(state=Shop.State.INSTALLED).values_list("pk", flat=True):
         full_pass_shop.delay(shop_id)
+
+
+@shared_task(acks_late=True, **RETRY)
+def refresh_due_task(shop_id: int) -> int:
+    """Every profile's next time-based flip, recomputed (a segment's rules changed)."""
+    if not _shop_is_active(shop_id):
+        return 0
+    return due.refresh_shop(shop_id)
+
+
+def schedule_due_refresh(shop_id: int) -> None:
+    def send() -> None:
+        try:
+            refresh_due_task.delay(shop_id)
+        except Exception:  # broker down: the next full pass (refit, sync) recomputes every moment
+            logger.exception("could not schedule refresh_due for shop=%s", shop_id)
+
+    transaction.on_commit(send, robust=True)
+
+
+@shared_task(acks_late=True, **RETRY)
+def due_shop(shop_id: int, profile_ids: list[int], now_iso: str | None = None) -> int:
+    """Profiles of one shop whose time-based conditions have come due: only they are evaluated."""
+    from datetime import datetime
+
+    if not _shop_is_active(shop_id):
+        return 0
+    now = datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    return due.run_due(shop_id, profile_ids, now)
+
+
+@shared_task
+def due_all_shops(now_iso: str | None = None) -> int:
+    """Beat (work by need): one indexed scan finds the profiles due across every shop; one task per shop that
+    has any. A shop where no condition comes due gets no task at all."""
+    from datetime import datetime
+
+    now = datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    found = due.due_shops(now)
+    for shop_id, ids in found.items():
+        due_shop.delay(shop_id, ids, now.isoformat())
+    return sum(len(v) for v in found.values())
 
 
 @shared_task

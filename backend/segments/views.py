@@ -34,7 +34,7 @@ from backend.predictions import clv_choice
 from backend.shops.models import Shop
 from backend.storefront.pricing import babel_locale, format_price
 
-from . import membership
+from . import membership, tasks
 from .evaluator import to_q
 from .models import Segment
 from .presets import display_name, ensure_presets
@@ -237,6 +237,8 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                          {"name": segment.name, "rules": segment.rules, "is_active": segment.is_active})
             membership.forget_segments(shop)
             membership.evaluate_segment(segment)
+            # Its time-based conditions may wake profiles at new moments: recomputed off the request.
+            tasks.schedule_due_refresh(shop.pk)
             return redirect(link(request, f"/admin/segments/{segment.pk}/", lang, saved=1))
     return render(request, "segments/edit.html", {
         "id_token": getattr(request, "session_token", ""),

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from backend.catalog.models import Collection, Product
 from backend.core import outage
+from backend.core.replica import replica_reads
 from backend.experiments.runtime import Assignment, arm_for
 from backend.recommendations.registry import PERSONAL_WIDGETS
 
@@ -230,6 +231,7 @@ def _arm(shop_id: int, widget: str, visitor: str) -> Assignment | None:
 
 @csrf_exempt
 @require_http_methods(["GET", "OPTIONS"])
+@replica_reads
 def widget(request: HttpRequest, widget: str) -> HttpResponse:
     if widget not in _WIDGETS:
         return _json(404, {"error": "unknown widget"})
@@ -261,6 +263,7 @@ def widget(request: HttpRequest, widget: str) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET"])
+@replica_reads
 def proxy_widget(request: HttpRequest, widget: str) -> HttpResponse:
     """Reached through the shop's own domain, so no Origin or CORS: the app-proxy signature is the credential."""
     if widget not in _WIDGETS:

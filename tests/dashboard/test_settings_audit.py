@@ -69,18 +69,18 @@ def test_popup_campaign_save_is_audited(merchant, shop):
     assert entry.actor == "user:ana@example.com"
 
 
-def test_data_retention_deletes_old_events_after_the_rollup(shop, other_shop):
+def test_data_retention_deletes_old_events_in_the_daily_events_upkeep(shop, other_shop):
     from datetime import timedelta
 
-    from backend.dashboard.tasks import rollup_one_shop
     from backend.events.models import Event
+    from backend.events.tasks import maintain_events
     from tests.dashboard.factories import event, now
 
     ShopSettings.objects.create(shop=shop, data_retention_days=30)
     old = event(shop, "widget_impression", "v1", now() - timedelta(days=31))
     fresh = event(shop, "widget_impression", "v1", now() - timedelta(days=29))
     theirs = event(other_shop, "widget_impression", "v1", now() - timedelta(days=31))
-    rollup_one_shop(shop.pk)
+    maintain_events()
     assert list(Event.objects.for_shop(shop).values_list("pk", flat=True)) == [fresh.pk]
     assert Event.objects.for_shop(other_shop).filter(pk=theirs.pk).exists() and old.pk != fresh.pk
 

@@ -44,6 +44,7 @@ def sync_shop(self, shop_id: int, run_id: int) -> str:  # noqa: ANN001
 @shared_task(name="integrations.shopify.tasks.reconcile_shop", bind=True, acks_late=True,
              max_retries=3)
 def reconcile_shop_task(self, shop_id: int) -> dict:  # noqa: ANN001
+    from backend.upkeep.tasks import record_reconcile
     from integrations.shopify.reconcile import reconcile_shop
     from integrations.shopify.sync import current_run
 
@@ -51,12 +52,14 @@ def reconcile_shop_task(self, shop_id: int) -> dict:  # noqa: ANN001
     if shop is None or current_run(shop) is not None:
         return {}  # uninstalled, or its first sync is still running (it sets the cursors when done)
     try:
-        return reconcile_shop(shop)
+        applied = reconcile_shop(shop)
     except IntegrationError as exc:
         if exc.retryable and self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries, base=30, cap=600)) from exc
         logger.warning("reconcile shop=%s failed: %s", shop.domain, exc)
         return {}
+    record_reconcile(shop_id, sum(applied.values()))  # nothing missed by the webhooks: the next one can wait longer
+    return applied
 
 
 @shared_task(name="integrations.shopify.tasks.reconcile_all_shops")

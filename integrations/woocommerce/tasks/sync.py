@@ -7,7 +7,7 @@ from celery import shared_task
 
 from integrations.base.errors import IntegrationError
 
-__all__ = ["sync_after_connect", "sync_shop", "reconcile_woocommerce_shops"]
+__all__ = ["sync_after_connect", "sync_shop", "reconcile_woocommerce_shops", "reconcile_woocommerce_shop"]
 
 logger = logging.getLogger("personalize.woocommerce.tasks")
 
@@ -44,17 +44,33 @@ def sync_shop(run_id: int) -> str:
     return run_sync(run).status
 
 
+def _reconcile(shop) -> bool:  # noqa: ANN001 - a Shop
+    from backend.shops.models import SyncRun
+    from integrations.woocommerce.sync import start_sync
+
+    if SyncRun.objects.for_shop(shop).filter(status=SyncRun.Status.RUNNING).exists():
+        return False  # a sync is under way (its own task drives it); a second task would race it
+    run = start_sync(shop, kind="incremental")
+    sync_shop.delay(run.pk)
+    return True
+
+
+@shared_task(name="integrations.woocommerce.tasks.reconcile_woocommerce_shop", acks_late=True)
+def reconcile_woocommerce_shop(shop_id: int) -> bool:
+    """One store's incremental sync, when backend.upkeep says its reconciliation is due."""
+    from backend.shops.models import Shop
+
+    shop = Shop.objects.filter(pk=shop_id, platform=Shop.Platform.WOOCOMMERCE, state=Shop.State.INSTALLED).first()
+    return _reconcile(shop) if shop is not None else False
+
+
 @shared_task(name="integrations.woocommerce.tasks.reconcile_woocommerce_shops", acks_late=True)
 def reconcile_woocommerce_shops() -> int:
-    """Beat: an incremental sync per connected store heals any webhook WooCommerce failed to deliver."""
-    from backend.shops.models import Shop, SyncRun
-    from integrations.woocommerce.sync import start_sync
+    """Beat (PERIODIC_BY_NEED off): an incremental sync per connected store heals any webhook WooCommerce failed to
+    deliver."""
+    from backend.shops.models import Shop
 
     started = 0
     for shop in Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, state=Shop.State.INSTALLED):
-        if SyncRun.objects.for_shop(shop).filter(status=SyncRun.Status.RUNNING).exists():
-            continue  # a sync is under way (its own task drives it); a second task would race it
-        run = start_sync(shop, kind="incremental")
-        sync_shop.delay(run.pk)
-        started += 1
+        started += _reconcile(shop)
     return started
