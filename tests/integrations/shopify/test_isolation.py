@@ -255,6 +255,30 @@ def product_rules_signed_for_b_never_show_or_change_a(client, shop_a: Shop, shop
     assert list(ProductPreference.all_shops.values_list("product_id", "rebuyable")) == [(hat.pk, True)]
 
 
+@isolation_check("recommendations-audiences", "dashboard-sync-api")
+def audiences_and_sync_signed_for_b_never_show_or_change_a(client, shop_a: Shop, shop_b: Shop) -> None:
+    """Shop B's merchant sees neither A's audiences, A's tags nor A's sync, and cannot remove or overwrite them."""
+    from backend.customers.models import Customer
+    from backend.recommendations.models import AudienceMapping
+    from backend.shops.models import SyncRun
+    from tests.dashboard.factories import session_token
+
+    secret = "zz-secret-of-shop-a"
+    mapping = AudienceMapping.objects.create(shop=shop_a, value="women", customer_tag=f"{secret}-tag")
+    Customer.objects.create(shop=shop_a, platform_id="77", tags=[f"{secret}-customer-tag"])
+    SyncRun.objects.create(shop=shop_a, status=SyncRun.Status.FAILED, rows_done=7, rows_total=70)
+    before = snapshot(shop_a)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {session_token(shop_b)}"}
+    resp = client.get("/admin/audiences/", **auth)
+    assert resp.status_code == 200 and secret not in resp.content.decode()
+    assert client.post("/admin/audiences/", {"action": "remove", "audience": mapping.pk}, **auth).status_code == 404
+    # The same audience name in B is B's own audience, never A's row.
+    assert client.post("/admin/audiences/", {"action": "save", "value": "women", "customer_tag": "hijacked"},
+                       **auth).status_code == 302
+    assert client.get("/api/admin/sync", **auth).status_code == 404  # B has no sync; A's is not B's
+    assert snapshot(shop_a) == before
+
+
 # --- the walk ------------------------------------------------------------------------------------------------------
 
 
