@@ -68,7 +68,8 @@ def test_every_screen_walked(browser, live_server, screens, mode, lang):  # noqa
     labels = _nav_labels(lang)
     links: dict[str, str] = {}
     forms: list[tuple[str, dict]] = []
-    for path in screens:
+    # A widget preview is a frame inside the widgets screen, drawn without the shell: it has no nav to check.
+    for path in (p for p in screens if "/preview/" not in p):
         query = f"lang={lang}" + (f"&id_token={token}" if mode == "embedded" else "")
         page.goto(f"{live_server.url}{path}{'&' if '?' in path else '?'}{query}", wait_until="networkidle")
         where = f"{mode} {lang} {path}"
