@@ -98,7 +98,7 @@ class SentMember(ShopScoped):
     sent_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["audience", "profile_id"], name="sent_member_once")]
+        constraints = [models.UniqueConstraint(fields=["shop", "audience", "profile_id"], name="sent_member_once")]
 
 
 class AudienceRun(ShopScoped):

@@ -45,7 +45,7 @@ class EmailSend(ShopScoped):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "step"], condition=Q(run__isnull=False),
+        constraints = [models.UniqueConstraint(fields=["shop", "run", "step"], condition=Q(run__isnull=False),
                                                name="email_send_once_per_step")]
         indexes = [models.Index(fields=["shop", "profile", "sent_at"], name="email_send_cap"),
                    models.Index(fields=["shop", "recipe", "sent_at"], name="email_send_recipe")]
@@ -72,7 +72,7 @@ class EmailConversion(ShopScoped):
     ordered_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["order"], name="email_conversion_once")]
+        constraints = [models.UniqueConstraint(fields=["shop", "order"], name="email_conversion_once")]
         indexes = [models.Index(fields=["shop", "recipe", "ordered_at"])]
 
 

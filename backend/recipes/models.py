@@ -92,8 +92,9 @@ class RecipeRun(ShopScoped):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["recipe", "profile", "trigger_key"], name="recipe_run_trigger_once"),
-            models.UniqueConstraint(fields=["recipe", "profile"], condition=Q(state="active"),
+            models.UniqueConstraint(fields=["shop", "recipe", "profile", "trigger_key"],
+                                    name="recipe_run_trigger_once"),
+            models.UniqueConstraint(fields=["shop", "recipe", "profile"], condition=Q(state="active"),
                                     name="recipe_run_one_active"),
         ]
         indexes = [

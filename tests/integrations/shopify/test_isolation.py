@@ -269,11 +269,11 @@ def audiences_and_sync_signed_for_b_never_show_or_change_a(client, shop_a: Shop,
     SyncRun.objects.create(shop=shop_a, status=SyncRun.Status.FAILED, rows_done=7, rows_total=70)
     before = snapshot(shop_a)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {session_token(shop_b)}"}
-    resp = client.get("/admin/audiences/", **auth)
+    resp = client.get("/admin/audience-tags/", **auth)
     assert resp.status_code == 200 and secret not in resp.content.decode()
-    assert client.post("/admin/audiences/", {"action": "remove", "audience": mapping.pk}, **auth).status_code == 404
+    assert client.post("/admin/audience-tags/", {"action": "remove", "audience": mapping.pk}, **auth).status_code == 404
     # The same audience name in B is B's own audience, never A's row.
-    assert client.post("/admin/audiences/", {"action": "save", "value": "women", "customer_tag": "hijacked"},
+    assert client.post("/admin/audience-tags/", {"action": "save", "value": "women", "customer_tag": "hijacked"},
                        **auth).status_code == 302
     assert client.get("/api/admin/sync", **auth).status_code == 404  # B has no sync; A's is not B's
     assert snapshot(shop_a) == before
@@ -345,4 +345,137 @@ def widget_pickers_and_previews_signed_for_b_never_show_a(client, shop_a: Shop, 
     forged = signing.dumps({**data, "s": shop_a.pk}, salt=preview.SALT + "x", compress=True)
     assert client.get(f"/admin/widgets/preview/api/{forged}/widgets/bestsellers").status_code == 404
     assert client.post(f"{api}/events", "{}", content_type="text/plain").status_code == 204
+    assert snapshot(shop_a) == before
+
+
+@isolation_check("audiences-list", "audiences-update", "audiences-export")
+def ad_audiences_signed_for_b_never_show_run_or_export_a(client, shop_a: Shop, shop_b: Shop) -> None:
+    """Shop B's merchant sees neither A's audience nor A's ad account, cannot run, pause or export A's audience,
+    and cannot build an audience on A's ad connection."""
+    from backend.audiences.models import AdConnection, Audience
+    from backend.audiences.presets import create_from_preset
+    from tests.dashboard.factories import session_token
+
+    secret = "9876543210"  # A's ad account id: shown on A's screen only
+    connection = AdConnection.objects.create(shop=shop_a, platform="meta", account_id=secret, access_token="tok-a")
+    audience = create_from_preset("vip", connection)
+    Customer.objects.create(shop=shop_a, platform_id="601", email="zz-secret-buyer@example.org",
+                            accepts_marketing=True)
+    before = snapshot(shop_a)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {session_token(shop_b)}"}
+    resp = client.get("/admin/audiences/", **auth)
+    page = resp.content.decode()
+    assert resp.status_code == 200 and secret not in page and f"/admin/audiences/{audience.pk}/" not in page
+    for form in ({"action": "run"}, {"action": "pause"}, {"action": "refresh", "refresh_minutes": "60"}):
+        assert client.post(f"/admin/audiences/{audience.pk}/", form, **auth).status_code == 404, form
+    for fmt in ("meta", "google", "tiktok", "pinterest"):
+        resp = client.get(f"/admin/audiences/{audience.pk}/export/{fmt}.csv", **auth)
+        assert resp.status_code == 404, fmt
+    # A's connection id posted by B: refused, no audience made anywhere.
+    resp = client.post("/admin/audiences/", {"action": "create", "preset": "vip", "connection": connection.pk}, **auth)
+    assert resp.status_code == 400
+    assert not Audience.objects.for_shop(shop_b).exists()
+    assert snapshot(shop_a) == before
+
+
+@isolation_check("recipes-list", "recipes-edit", "recipes-preview")
+def recipes_signed_for_b_never_show_edit_or_preview_a(client, shop_a: Shop, shop_b: Shop) -> None:
+    """Shop B's merchant cannot see, toggle, edit, test-send or preview A's recipe, nor preview as A's customer."""
+    from backend.customers.identities import resolve_customer
+    from backend.recipes.models import Recipe
+    from backend.recipes.presets import enable_preset
+    from tests.dashboard.factories import session_token
+
+    recipe, _ = enable_preset(shop_a, "win-back")
+    Recipe.objects.for_shop(shop_a).filter(pk=recipe.pk).update(name="zz-secret recipe")
+    secret = "zz-secret-customer@example.org"
+    resolve_customer(Customer.objects.create(shop=shop_a, platform_id="701", email=secret, first_name="Zelda"))
+    mine, _ = enable_preset(shop_b, "win-back")
+    before = snapshot(shop_a)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {session_token(shop_b)}"}
+    resp = client.get("/admin/recipes/", **auth)
+    assert resp.status_code == 200 and "zz-secret" not in resp.content.decode()
+    assert client.post("/admin/recipes/", {"action": "toggle", "recipe": recipe.pk}, **auth).status_code == 404
+    assert client.get(f"/admin/recipes/{recipe.pk}/", **auth).status_code == 404
+    assert client.post(f"/admin/recipes/{recipe.pk}/", {"cooldown_hours": "1"}, **auth).status_code == 404
+    assert client.post(f"/admin/recipes/{recipe.pk}/", {"action": "test", "step": "0", "to": "b@example.org"},
+                       **auth).status_code == 404
+    assert client.get(f"/admin/recipes/{recipe.pk}/preview/", {"step": 0}, **auth).status_code == 404
+    # B's own recipe previewed "as" A's customer: A's customer is not found in B, nothing of theirs is shown.
+    resp = client.get(f"/admin/recipes/{mine.pk}/preview/", {"step": 0, "customer": secret}, **auth)
+    assert resp.status_code == 200 and "Zelda" not in resp.content.decode()
+    assert snapshot(shop_a) == before
+
+
+def _email_send(shop: Shop, email: str) -> tuple:
+    """A recipe run of `shop` for a customer with `email`, and the send of its first step."""
+    from backend.customers.identities import resolve_customer
+    from backend.emails.models import EmailSend
+    from backend.recipes.models import RecipeRun
+    from backend.recipes.presets import enable_preset
+
+    recipe, _ = enable_preset(shop, "win-back")
+    profile = resolve_customer(Customer.objects.create(shop=shop, platform_id="801", email=email,
+                                                       accepts_marketing=True))
+    run = RecipeRun.objects.create(shop=shop, recipe=recipe, profile=profile, trigger_key="t")
+    send = EmailSend.objects.create(shop=shop, run=run, recipe=recipe, profile=profile, to_email=email,
+                                    status=EmailSend.Status.SENT, language="en")
+    return profile, send
+
+
+@isolation_check("email-click", "email-unsubscribe")
+def email_tokens_signed_for_a_cannot_be_turned_on_b(client, shop_a: Shop, shop_b: Shop) -> None:
+    """A click or unsubscribe token names its shop and send inside the app's signature: re-aimed at B's send or
+    B's shop it is refused (4xx, nothing written), and used as issued it touches only A's rows."""
+    from django.core import signing
+
+    from backend.emails import consent, links
+    from backend.emails.models import EmailClick
+
+    email = "shared.shopper@example.org"  # a shopper of both shops
+    _pa, send_a = _email_send(shop_a, email)
+    _pb, send_b = _email_send(shop_b, email)
+    click_a = links.click_url(send_a.pk, "https://alpha.myshopify.com/products/x").rsplit("/", 1)[1]
+    data = signing.loads(click_a, salt=links.CLICK_SALT)
+    for forged in (signing.dumps({**data, "s": send_b.pk}, salt=links.CLICK_SALT + "x", compress=True),
+                   click_a[:-3] + ("abc" if not click_a.endswith("abc") else "xyz")):
+        assert client.get(f"/e/c/{forged}").status_code == 400
+    assert not EmailClick.all_shops.exists()
+    assert client.get(f"/e/c/{click_a}").status_code == 302
+    assert list(EmailClick.all_shops.values_list("shop_id", "send_id")) == [(shop_a.pk, send_a.pk)]
+
+    unsub_a = links.unsubscribe_token(shop_a.pk, email)
+    forged = signing.dumps({"h": shop_b.pk, "e": email}, salt=links.UNSUBSCRIBE_SALT + "x", compress=True)
+    assert client.post(f"/e/u/{forged}").status_code == 400
+    assert client.post(f"/e/u/{unsub_a[:-3]}xyz").status_code == 400
+    assert not consent.is_suppressed(shop_a.pk, email) and not consent.is_suppressed(shop_b.pk, email)
+    before_b = snapshot(shop_b)
+    assert client.post(f"/e/u/{unsub_a}").status_code == 200
+    assert consent.is_suppressed(shop_a.pk, email) and not consent.is_suppressed(shop_b.pk, email)
+    assert snapshot(shop_b) == before_b
+
+
+@isolation_check("email-open-feed", "email-open-image", "email-open-click")
+def open_blocks_keyed_for_b_never_read_a(client, shop_a: Shop, shop_b: Shop) -> None:
+    """B's public key with B's feed secret reads B's customers only; B's key with A's secret, A's key with B's
+    secret, and A's slot tokens under B's key (or B's under A's) are all refused."""
+    from urllib.parse import urlsplit
+
+    from backend.emails import openblocks
+
+    email = "zz-secret-opener@example.org"
+    profile_a, _send = _email_send(shop_a, email)
+    before = snapshot(shop_a)
+    for key, secret in ((shop_b.public_key, openblocks.feed_key(shop_a)),
+                        (shop_a.public_key, openblocks.feed_key(shop_b))):
+        assert client.get(f"/email/{key}/feed.json", {"key": secret, "email": email}).status_code == 403
+    resp = client.get(f"/email/{shop_b.public_key}/feed.json", {"key": openblocks.feed_key(shop_b), "email": email})
+    assert resp.status_code == 200 and resp.json() == {"products": []}  # A's customer is no one in B
+    token_a = openblocks.token(shop_a.pk, profile_a.pk)
+    assert client.get(f"/email/{shop_a.public_key}/0.png", {"t": token_a}).status_code == 200  # the control
+    for key, tok in ((shop_b.public_key, token_a), (shop_a.public_key, openblocks.token(shop_b.pk, profile_a.pk))):
+        assert client.get(f"/email/{key}/0.png", {"t": tok}).status_code == 400
+        assert client.get(f"/email/{key}/0/go", {"t": tok}).status_code == 400
+    go = client.get(f"/email/{shop_a.public_key}/0/go", {"t": token_a})
+    assert go.status_code == 302 and urlsplit(go["Location"]).hostname == shop_a.domain
     assert snapshot(shop_a) == before
