@@ -189,12 +189,15 @@ def reconcile(now: datetime) -> list[int]:
             reconcile_next_at=now + timedelta(seconds=row.spread * RECONCILE_BASE_SECONDS))
     due = list(ShopUpkeep.all_shops.filter(_installed(), reconcile_next_at__lte=now)
                .values_list("pk", "shop_id", "shop__platform", "reconcile_at", "reconcile_interval",
-                            "reconcile_applied"))
-    for pk, shop_id, platform, last, previous, applied in due:
+                            "reconcile_applied", "spread"))
+    for pk, shop_id, platform, last, previous, applied, spread in due:
         deliveries, failures = _health(shop_id, last)
         interval = next_interval(previous, deliveries=deliveries, failures=failures, applied=applied)
+        # A longer wait is shortened by up to half, by the shop's own slot: shops that backed off together (a
+        # deploy, an outage) drift apart instead of all coming due in the same quarter hour every four hours.
+        wait = interval if interval <= RECONCILE_BASE_SECONDS else interval * (1 - spread / 2)
         ShopUpkeep.all_shops.filter(pk=pk).update(reconcile_at=now, reconcile_interval=interval,
-                                                  reconcile_next_at=now + timedelta(seconds=interval),
+                                                  reconcile_next_at=now + timedelta(seconds=wait),
                                                   reconcile_applied=None)
         task = _reconcile_task(platform)
         if task is not None:

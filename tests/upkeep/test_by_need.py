@@ -109,8 +109,9 @@ def test_a_quiet_shop_costs_nothing_but_a_flip_lands_within_the_hour(reconciles)
     assert {s.slug: s.evaluated_at for s in Segment.objects.for_shop(shop)} == evaluated
     assert DailyRollup.objects.for_shop(shop).aggregate(m=Max("computed_at"))["m"] == rolled
     assert ClvFit.objects.for_shop(shop).count() == 1
-    # Reconciliation backed off (quiet, healthy webhooks) but never stopped: at most every 4 hours.
-    assert 5 <= len(reconciles) <= 8, reconciles
+    # Reconciliation backed off (quiet, healthy webhooks) but never stopped: every 2 to 4 hours (the shop's slot
+    # shortens its wait by up to half, so shops that backed off together drift apart) instead of 96 times a day.
+    assert 5 <= len(reconciles) <= 13, reconciles
     assert ShopUpkeep.objects.for_shop(shop).get().reconcile_interval == upkeep.RECONCILE_MAX_SECONDS
 
 
