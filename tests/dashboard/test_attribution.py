@@ -110,10 +110,14 @@ def test_rollup_job_feeds_the_analytics_page_and_csv(client, shop):
 
     mug = product(shop)
     t = now()
-    event(shop, EventType.WIDGET_IMPRESSION, "v1", t - timedelta(minutes=30))
-    event(shop, EventType.WIDGET_IMPRESSION, "v2", t - timedelta(minutes=30))
-    click(shop, "v1", mug, t - timedelta(minutes=20))
-    order(shop, "v1", [mug], t - timedelta(minutes=5))
+    # The activity must fall on today's UTC day (the row asserted below), also when the test runs just after
+    # midnight UTC: start at most 30 minutes back, never before 00:00, and keep impression < click < order <= now.
+    start = max(t - timedelta(minutes=30), t.replace(hour=0, minute=0, second=0, microsecond=0))
+    step = (t - start) / 4
+    event(shop, EventType.WIDGET_IMPRESSION, "v1", start + step)
+    event(shop, EventType.WIDGET_IMPRESSION, "v2", start + step)
+    click(shop, "v1", mug, start + 2 * step)
+    order(shop, "v1", [mug], start + 3 * step)
     ShopSettings.objects.create(shop=shop, attribution_window_days=3)
     assert rollup_one_shop(shop.pk) > 0
     today = DailyRollup.objects.for_shop(shop).get(day=t.date(), source_kind="widget", source_key="also_bought")
