@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from backend.catalog.models import Collection, Product
 from backend.core.rejections import reject
@@ -139,7 +139,7 @@ def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int 
     for reason in sorted({r["reason"] for r in outcome.rejected}):  # one log line per reason and batch
         reject("storefront_event", reason, shop_domain)
     if rows:
-        _insert(rows)
+        rows = _insert(rows, shop_domain)
         # "Continue shopping" reads a visitor's views from Redis: in step with the rows just stored.
         recent_views.pushed(shop_id, [(e.visitor_id, e.product_id) for e in rows
                                       if e.type == EventType.PRODUCT_VIEWED and e.product_id])
@@ -244,15 +244,53 @@ def _event(
     )
 
 
-def _insert(rows: list[Event]) -> None:
-    """One INSERT for the batch. On PostgreSQL the commit doesn't wait for the WAL flush: a database crash could
-    forget the last fraction of a second of page views (never corrupt or half-store a batch), and in exchange
-    ingestion isn't bound by disk syncs. Orders and everything else keep the default, durable commit."""
+def _insert(rows: list[Event], shop_domain: str = "") -> list[Event]:
+    """One INSERT for the batch; the rows stored. On PostgreSQL the commit doesn't wait for the WAL flush: a
+    database crash could forget the last fraction of a second of page views (never corrupt or half-store a batch),
+    and in exchange ingestion isn't bound by disk syncs. Orders and everything else keep the default, durable commit.
+
+    A product, collection or customer deleted (a webhook, a redaction) between the lookup and the commit fails the
+    batch's foreign keys (checked at commit). The rows are then stored as that delete would have left them had they
+    arrived a moment earlier (the reference emptied: on_delete=SET_NULL), not lost to a 500. A shop gone meanwhile
+    (uninstalled and erased) keeps nothing: a counted rejection."""
+    try:
+        _insert_once(rows)
+        return rows
+    except IntegrityError:
+        pass
+    from backend.customers.models import Customer
+    from backend.shops.models import Shop
+
+    shop_id = rows[0].shop_id
+    if not Shop.objects.filter(pk=shop_id).exists():
+        reject("storefront_event", "the shop was removed while its events arrived", shop_domain)
+        return []
+    for ref, model in (("product_id", Product), ("collection_id", Collection), ("customer_id", Customer)):
+        named = {getattr(r, ref) for r in rows} - {None}
+        alive = set(model.objects.for_shop(shop_id).filter(pk__in=named).values_list("pk", flat=True))
+        for row in rows:
+            if getattr(row, ref) is not None and getattr(row, ref) not in alive:
+                setattr(row, ref, None)
+    for row in rows:
+        row.pk = None  # ids handed out by the rolled-back insert are not ours to reuse
+    try:
+        _insert_once(rows)
+    except IntegrityError:
+        reject("storefront_event", "foreign keys failed twice in a row", shop_domain)
+        return []
+    return rows
+
+
+def _insert_once(rows: list[Event]) -> None:
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
+        _relaxed_commit()
         Event.objects.bulk_create(rows)
+
+
+def _relaxed_commit() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _stored(e: Event) -> hooks.StoredEvent:

@@ -277,3 +277,28 @@ def test_customer_redaction_anonymises_events_and_unlinks_visitors(client, shop)
     assert Event.objects.for_shop(shop).count() == 2  # still counted, no longer anyone's
     assert set(Event.objects.for_shop(shop).values_list("visitor_id", flat=True)) == {"", "someone-else"}
     assert not Event.objects.for_shop(shop).filter(customer=customer).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # foreign keys are checked at commit: the batch must really commit
+def test_a_product_deleted_while_its_view_arrives_keeps_the_batch(client, shop, monkeypatch):
+    """A delete webhook lands between the lookup and the insert: the batch is stored as the delete would have left
+    it a moment later (the view without its product), never a 500 that loses the other events."""
+    from backend.events import ingest
+
+    gone, kept = make_product(shop), make_product(shop)
+    resolve = ingest._ids
+
+    def resolve_then_delete(model, shop_id, platform_ids):
+        found = resolve(model, shop_id, platform_ids)
+        if model is ingest.Product:
+            type(gone).objects.for_shop(shop).filter(pk=gone.pk).delete()
+        return found
+
+    monkeypatch.setattr(ingest, "_ids", resolve_then_delete)
+    response = post(client, batch(shop, [
+        {"type": "product_viewed", "product": gone.platform_id},
+        {"type": "product_viewed", "product": kept.platform_id},
+    ]))
+    assert response.status_code == 202 and response.json()["accepted"] == 2
+    stored = list(Event.objects.for_shop(shop).order_by("pk").values_list("product_id", flat=True))
+    assert stored == [None, kept.pk]
