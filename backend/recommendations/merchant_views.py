@@ -136,8 +136,10 @@ def product_rules(request: HttpRequest) -> HttpResponse:
             return redirect(link(request, "/admin/product-rules/", lang, saved=1))
     # A refused form keeps what the merchant picked, as chips.
     post = request.POST if problem else None
-    picked = {f: chosen(shop, "product" if k == "p" else "collection", [v[:64] for v in post.getlist(f)[:MAX_TARGETS]] if post else [])
-              for f, k in (*PICKED.items(), ("rebuy_product", "p"))}
+    picked = {}
+    for field, kind in (*PICKED.items(), ("rebuy_product", "p")):
+        ids = [v[:64] for v in post.getlist(field)[:MAX_TARGETS]] if post else []
+        picked[field] = chosen(shop, "product" if kind == "p" else "collection", ids)
     rebuyable = (ProductPreference.objects.for_shop(shop).filter(rebuyable=True).select_related("product")
                  .order_by("product__title"))
     return render(request, "recommendations/product_rules.html", {
