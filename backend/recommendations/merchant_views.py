@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from backend.catalog.models import Collection, Product
+from backend.catalog.picker import chosen
 from backend.dashboard import audit
 from backend.dashboard.auth import merchant_view
 from backend.dashboard.language import page_lang
@@ -22,13 +23,22 @@ from backend.shops.models import Shop
 from .complementary import MAX_TARGETS, save_rule
 from .models import ComplementaryRule, ProductPreference
 
-MAX_CHOICES = 500  # products and collections offered in the pickers, by title
+# The add forms' pickers post platform ids, one hidden input per chosen item (templates/storefront/_picker.html).
+PICKED = {"source_product": "p", "source_collection": "c", "target_products": "p", "target_collections": "c"}
 
 
-def _ref(raw: str) -> tuple[str, int] | None:
-    """A picker value, "p:12" (product) or "c:5" (collection); anything else is None."""
-    kind, _sep, pk = raw[:24].partition(":")
-    return (kind, int(pk)) if kind in ("p", "c") and pk.isdecimal() and len(pk) <= 12 else None
+def _picked(shop: Shop, post, field: str, cap: int) -> list[tuple[str, int]] | None:
+    """A picker's items as refs ("p" | "c", pk) of `shop`, in the merchant's order; None when an id is not in this
+    shop's catalogue (another shop's, deleted meanwhile, or made up)."""
+    kind = PICKED[field]
+    ids = [v[:64] for v in post.getlist(field)[:cap] if v.strip()]
+    if not ids:
+        return []
+    model = Product if kind == "p" else Collection
+    pks = dict(model.objects.for_shop(shop).filter(platform_id__in=ids).values_list("platform_id", "pk"))
+    if any(i not in pks for i in ids):
+        return None
+    return [(kind, pks[i]) for i in dict.fromkeys(ids)]
 
 
 def _titles(shop: Shop, refs: list[tuple[str, int]]) -> list[str]:
@@ -42,26 +52,32 @@ def _titles(shop: Shop, refs: list[tuple[str, int]]) -> list[str]:
     return [(products if kind == "p" else collections).get(pk, "?") for kind, pk in refs]
 
 
-def _add_rule(shop: Shop, post) -> str:
-    """Save a rule from the form; the problem in the page's language, or "" when saved."""
-    source = _ref(post.get("source", ""))
-    targets = [t for t in (_ref(v) for v in post.getlist("targets")[:MAX_TARGETS + 1]) if t]
-    if source is None:
-        return _("Choose the product or collection the rule starts from.")
+def _add_rule(shop: Shop, post) -> tuple[str, tuple[str, int] | None, list[tuple[str, int]]]:
+    """Save a rule from the form: the problem in the page's language ("" when saved), its source and targets."""
+    sources = [_picked(shop, post, f, 2) for f in ("source_product", "source_collection")]
+    products = _picked(shop, post, "target_products", MAX_TARGETS + 1)
+    collections = _picked(shop, post, "target_collections", MAX_TARGETS + 1)
+    if None in (*sources, products, collections):  # an id from another shop or one deleted meanwhile
+        return _("One of the chosen products or collections is not in your catalogue."), None, []
+    chosen = sources[0] + sources[1]
+    targets = products + collections
+    if len(chosen) != 1:
+        return _("Choose the product or collection the rule starts from."), None, []
+    source = chosen[0]
     if not targets:
-        return _("Choose at least one product or collection to show with it.")
+        return _("Choose at least one product or collection to show with it."), source, []
     if len(targets) > MAX_TARGETS:
-        return _("At most %(n)s products and collections per rule.") % {"n": MAX_TARGETS}
+        return _("At most %(n)s products and collections per rule.") % {"n": MAX_TARGETS}, source, []
     if source in targets:
-        return _("A product or collection cannot complement itself.")
+        return _("A product or collection cannot complement itself."), source, []
     try:
         save_rule(shop, source_product=source[1] if source[0] == "p" else None,
                   source_collection=source[1] if source[0] == "c" else None,
                   target_products=[pk for kind, pk in targets if kind == "p"],
                   target_collections=[pk for kind, pk in targets if kind == "c"])
-    except ValidationError:  # an id from another shop or one deleted meanwhile
-        return _("One of the chosen products or collections is not in your catalogue.")
-    return ""
+    except ValidationError:  # deleted between the lookup and the save
+        return _("One of the chosen products or collections is not in your catalogue."), source, []
+    return "", source, targets
 
 
 def _rule_rows(shop: Shop) -> list[dict]:
@@ -83,12 +99,10 @@ def product_rules(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")[:32]
         if action == "add_rule":
-            problem = _add_rule(shop, request.POST)
+            problem, source, targets = _add_rule(shop, request.POST)
             if not problem:
-                source = _ref(request.POST.get("source", ""))
-                targets = [t for t in (_ref(v) for v in request.POST.getlist("targets")[:MAX_TARGETS]) if t]
                 audit.record(shop, request, "complementary_rule.added", "product_rules", None,
-                             {"source": ", ".join(_titles(shop, [source] if source else [])),
+                             {"source": ", ".join(_titles(shop, [source])),
                               "targets": ", ".join(_titles(shop, targets))})
         elif action == "remove_rule":
             raw = request.POST.get("rule", "")[:12]
@@ -100,8 +114,14 @@ def product_rules(request: HttpRequest) -> HttpResponse:
                          {"source": ", ".join(_titles(shop, [source]))}, None)
             rule.delete()
         elif action in ("add_rebuyable", "remove_rebuyable"):
-            raw = request.POST.get("product", "")[:12]
-            product = Product.objects.for_shop(shop).filter(pk=int(raw)).first() if raw.isdecimal() else None
+            # Added from the picker (the platform's id); removed from the list (our own id).
+            products = Product.objects.for_shop(shop)
+            if action == "add_rebuyable":
+                raw = request.POST.get("rebuy_product", "")[:64]
+                product = products.filter(platform_id=raw).first() if raw else None
+            else:
+                raw = request.POST.get("product", "")[:12]
+                product = products.filter(pk=int(raw)).first() if raw.isdecimal() else None
             if product is None:
                 problem = _("Choose a product from your catalogue.")
             else:
@@ -114,14 +134,18 @@ def product_rules(request: HttpRequest) -> HttpResponse:
             problem = _("Unknown action.")
         if not problem:
             return redirect(link(request, "/admin/product-rules/", lang, saved=1))
-    products = list(Product.objects.for_shop(shop).order_by("title").values_list("pk", "title")[:MAX_CHOICES])
-    collections = list(Collection.objects.for_shop(shop).order_by("title").values_list("pk", "title")[:MAX_CHOICES])
+    # A refused form keeps what the merchant picked, as chips.
+    post = request.POST if problem else None
+    picked = {}
+    for field, kind in (*PICKED.items(), ("rebuy_product", "p")):
+        ids = [v[:64] for v in post.getlist(field)[:MAX_TARGETS]] if post else []
+        picked[field] = chosen(shop, "product" if kind == "p" else "collection", ids)
     rebuyable = (ProductPreference.objects.for_shop(shop).filter(rebuyable=True).select_related("product")
                  .order_by("product__title"))
     return render(request, "recommendations/product_rules.html", {
         "lang": lang, "shop": shop, "id_token": getattr(request, "session_token", ""),
         "rules": _rule_rows(shop), "rebuyable": [(p.product_id, p.product.title) for p in rebuyable],
-        "products": products, "collections": collections, "problem": problem,
+        "picked": picked, "problem": problem,
         "saved": request.GET.get("saved") == "1", "max_targets": MAX_TARGETS,
     }, status=400 if problem else 200)
 

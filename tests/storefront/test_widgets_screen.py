@@ -38,3 +38,13 @@ def test_a_form_on_a_spanish_page_carries_the_language(client, shop):
     html = client.get(f"/admin/widgets/?lang=es&id_token={session_token(shop)}").content.decode()
     form = html.split('id="form-bestsellers"')[1].split("</form>")[0]
     assert '<input type="hidden" name="lang" value="es">' in form
+
+
+def test_the_screen_scripts_run_once_after_the_page_and_never_in_its_title(client, shop):
+    """The browser tab reads the screen's name (not script source), and the picker and preview scripts are on the
+    page once, after the pickers and frames they drive."""
+    html = client.get(f"/admin/widgets/?lang=es&id_token={session_token(shop)}").content.decode()
+    title = html[html.index("<title>") + 7:html.index("</title>")]
+    assert title.startswith("Widgets de la tienda") and "<" not in title, title[:80]
+    assert html.count("Pickers by title: an ARIA") == 1 and html.count("Live previews: each widget") == 1
+    assert html.index('data-picker') < html.index("Pickers by title: an ARIA")

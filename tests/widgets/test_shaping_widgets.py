@@ -1,6 +1,6 @@
 """Shaping a widget in headless Chromium, in es and en, on a desktop and a 390 px phone: products picked by title
 become chips, the live preview (the storefront script itself, in a frame) follows unsaved changes, and placement,
-layout and card style reach the demo store."""
+layout and card style reach the demo store; the product-rules screen picks by title with the same pickers."""
 from __future__ import annotations
 
 import pytest
@@ -163,14 +163,13 @@ def test_placement_layout_and_card_style_reach_the_demo_store(admin, live_server
     carousel = _geometry(admin, host)
     assert "pz-carousel" in carousel["classes"] and carousel["arrows"] == 2
     assert carousel["height"] == carousel["reserved"] and carousel["inside"]
-    # Cart: the merchant took also-bought off the cart, so the page has no also-bought box at all (not even an empty
-    # one); "Recommended for you" keeps its own place there, untouched by this widget's placement.
+    # Cart: the merchant took also-bought off the cart, so the page has no also-bought box (no empty box either);
+    # "Recommended for you" stays where it is placed.
     admin.locator("form[action$='/cart/add'] button[type=submit]").click()
     admin.wait_for_url(f"{shop}/cart")
     assert "Trail Jacket" in admin.locator("main").inner_text()
     assert admin.locator('[data-personalize-widget="also_bought"]').count() == 0
-    assert admin.locator("[data-personalize-widget]").count() == admin.locator(
-        '[data-personalize-widget="for_you"]').count()
+    assert admin.locator('[data-personalize-widget="for_you"]').count() == 1
     # Home: bestsellers as a one-row grid of compact cards, in the reserved box, nothing to scroll, no arrows.
     admin.goto(f"{shop}/?lang={lang}")
     host = '[data-personalize-widget="bestsellers"]'
@@ -249,3 +248,25 @@ def test_every_layout_and_card_style_shifts_no_layout(browser, live_server, stor
                 assert page.locator(f".pz-box.pz-{layout}.pz-st-{style}").count() >= 1, (layout, style, path)
                 assert page.evaluate("window.__cls") == 0, (layout, style, path)
             assert page.watch.page_errors == []
+
+
+@pytest.mark.parametrize(("lang", "size"), [("es", "phone")])
+def test_product_rules_are_picked_by_title(admin, live_server, store, lang, size):
+    """The product-rules screen uses the same pickers: a rule and a re-buyable product chosen by typing titles."""
+    from backend.recommendations.complementary import complementary_for
+
+    admin.goto(f"{live_server.url}/admin/product-rules/?lang={lang}")
+    _pick(admin, "source_product", "trail", "Trail Jacket")
+    _pick(admin, "target_products", "wool", "Wool Hat")
+    _pick(admin, "target_collections", "outd", "Outdoor")
+    admin.locator("#add-rule button[type=submit]").click()
+    admin.wait_for_selector("[role=status]")
+    assert admin.locator(".rule-list tr", has_text="Trail Jacket").locator("td").nth(1).inner_text() == \
+        "Wool Hat, Outdoor"
+    jacket, hat = store.products["trail-jacket"], store.products["wool-hat"]
+    assert complementary_for(store.shop, jacket.pk, 4)[0] == hat.pk
+    _pick(admin, "rebuy_product", "bott", "Water Bottle")
+    admin.locator("#add-rebuyable button[type=submit]").click()
+    admin.wait_for_selector("[role=status]")
+    assert "Water Bottle" in admin.locator("#rebuyable .rule-list").inner_text()
+    assert admin.evaluate("document.documentElement.scrollWidth") <= admin.width

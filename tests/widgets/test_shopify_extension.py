@@ -111,3 +111,17 @@ def test_the_cart_block_shows_what_goes_with_the_cart(page, live_server, store):
     assert set(shown[:2]) == {"Wool Hat", "Winter Gloves"}, shown  # bought with the jacket, not the bestsellers
     assert jacket.title not in shown
     assert page.watch.console_errors == [] and page.watch.page_errors == []
+
+
+@pytest.mark.parametrize(("page_type", "expected"), [
+    ("product", "product"), ("collection", "collection"), ("cart", "cart"), ("index", "home"),
+    ("search", None), ("page", None),
+])
+def test_every_block_names_the_page_type_its_placement_is_checked_against(page_type, expected):
+    """Liquid's request.page_type, as the widget API's `page` knows it; elsewhere no data-page (the script infers)."""
+    context = {"request": {"page_type": page_type}, "product": {"id": 42}, "collection": {"id": 7},
+               "cart": _cart(9001)}
+    for block in BLOCKS:
+        (tag,) = re.findall(r"<div [^>]*data-personalize-widget[^>]*>", render_block(block, **context))
+        pages = re.findall(r'data-page="([^"]*)"', tag)
+        assert pages == ([expected] if expected else []), (block, tag)

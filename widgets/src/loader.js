@@ -14,15 +14,40 @@ const WIDGETS = {
   for_you: () => import("./widgets/for_you.js"),
 };
 
-// Without data the reserved box stays, empty: collapsing it would shift whatever follows. Only a box wholly below
-// the viewport may collapse, and only with enough page left below that the browser need not pull the scroll
-// position back (which would move what the shopper sees).
+// Without data (an error, or a widget the merchant switched off on this page type) the box empties, and collapses
+// only when that moves nothing the shopper sees: at once when it lies wholly below the viewport with enough page
+// left below that the browser need not pull the scroll position back; else, kept empty while on screen, the first
+// time it is wholly off screen: below (the same rule), or above, with the scroll position moved by what the page
+// lost so the content in view stays put (browsers with scroll anchoring have already done it: the move is then 0).
 function hide(host) {
   host.dataset.pzState = "empty";
   host.replaceChildren();
+  if (collapseBelow(host) || !("IntersectionObserver" in window)) return;
+  const io = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) return;
+    if (collapseBelow(host) || collapseAbove(host)) io.disconnect();
+  });
+  io.observe(host);
+}
+
+function collapseBelow(host) {
   const box = host.getBoundingClientRect();
   const left = document.documentElement.scrollHeight - scrollY - innerHeight;
-  if (box.top >= innerHeight && left > 2 * box.height + 200) host.style.display = "none";
+  if (box.top < innerHeight || left <= 2 * box.height + 200) return false;
+  host.style.display = "none";
+  return true;
+}
+
+function collapseAbove(host) {
+  if (host.getBoundingClientRect().bottom > 0) return false;
+  // What the shopper looks at: the element at the middle of the viewport, below the box.
+  const seen = document.elementFromPoint(innerWidth / 2, innerHeight / 2);
+  if (!seen || host.contains(seen)) return false;
+  const before = seen.getBoundingClientRect().top;
+  host.style.display = "none";
+  const moved = seen.getBoundingClientRect().top - before;
+  if (moved) scrollBy({ top: moved, left: 0, behavior: "instant" });
+  return true;
 }
 
 function onSubmit(cfg, e) {

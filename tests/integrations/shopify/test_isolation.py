@@ -248,8 +248,9 @@ def product_rules_signed_for_b_never_show_or_change_a(client, shop_a: Shop, shop
     resp = client.get("/admin/product-rules/", **auth)
     assert resp.status_code == 200 and secret not in resp.content.decode()
     assert client.post("/admin/product-rules/", {"action": "remove_rule", "rule": rule.pk}, **auth).status_code == 404
-    for form in ({"action": "remove_rebuyable", "product": hat.pk}, {"action": "add_rebuyable", "product": jacket.pk},
-                 {"action": "add_rule", "source": f"p:{jacket.pk}", "targets": [f"p:{hat.pk}"]}):
+    for form in ({"action": "remove_rebuyable", "product": hat.pk},
+                 {"action": "add_rebuyable", "rebuy_product": jacket.platform_id},
+                 {"action": "add_rule", "source_product": jacket.platform_id, "target_products": [hat.platform_id]}):
         assert client.post("/admin/product-rules/", form, **auth).status_code == 400, form
     assert list(ComplementaryRule.all_shops.values_list("pk", flat=True)) == [rule.pk]
     assert list(ProductPreference.all_shops.values_list("product_id", "rebuyable")) == [(hat.pk, True)]

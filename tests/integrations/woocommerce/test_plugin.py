@@ -220,6 +220,27 @@ def test_block_theme_pages_get_their_widgets():
     assert widgets_in(run_harness("block-cart", {}, env={**os.environ, "PZ_PRODUCT": "0"})) == []
 
 
+def pages_in(html: str) -> list[str]:
+    """Each placeholder's data-page ('' when it prints none)."""
+    tags = re.findall(r"<div [^>]*data-personalize-widget[^>]*>", html)
+    return [(re.search(r'data-page="([^"]*)"', t) or [None, ""])[1] for t in tags]
+
+
+@needs_php
+def test_placeholders_name_the_page_type_the_merchants_placement_is_checked_against():
+    """WooCommerce's conditional tags say which page this is; other pages print no type (the script infers it)."""
+    base = {**os.environ, "PZ_PRODUCT": "0"}
+    assert pages_in(run_harness("block-product", CONFIG, env={**base, "PZ_PRODUCT": "4242"})) == ["product"] * 2
+    category = run_harness("block-category", CONFIG, env={**base, "PZ_CATEGORY": "15", "PZ_GRID": "101:Wool Hat"})
+    assert pages_in(category) == ["collection"]
+    assert pages_in(run_harness("block-cart", CONFIG, env={**base, "PZ_CART": "1"})) == ["cart"]
+    # A shortcode on the front page and on any other page (a blog post): home, then nothing.
+    home = run_harness("placeholders", CONFIG, env={**base, "PZ_FRONT": "1"}).splitlines()
+    assert pages_in(home[2]) == ["home"]
+    other = run_harness("placeholders", CONFIG, env=base).splitlines()
+    assert pages_in(other[2]) == [""] and "data-page" not in other[2]
+
+
 @needs_php
 def test_add_to_cart_is_recorded_for_every_path(tmp_path):
     """Store API (blocks) and AJAX adds are recorded server-side and handed to the script once, by the plugin's

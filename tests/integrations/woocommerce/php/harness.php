@@ -68,6 +68,8 @@ function get_current_user_id() { return $GLOBALS['pz_page']['user']; }
 function is_product() { return (bool) $GLOBALS['pz_page']['product']; }
 function get_the_ID() { return $GLOBALS['pz_page']['product']; }
 function is_product_category() { return (bool) $GLOBALS['pz_page']['category']; }
+function is_cart() { return (bool) getenv( 'PZ_CART' ); }
+function is_front_page() { return (bool) getenv( 'PZ_FRONT' ); }
 function get_queried_object_id() { return $GLOBALS['pz_page']['category'] ?: $GLOBALS['pz_page']['product']; }
 function determine_locale() { return 'es_ES'; }
 function get_woocommerce_currency() { return 'EUR'; }

@@ -246,7 +246,33 @@ class Personalize_Storefront {
 		if ( $collection ) {
 			$html .= ' data-collection="' . esc_attr( (string) $collection ) . '"';
 		}
+		$page = self::page_type();
+		if ( $page ) {
+			$html .= ' data-page="' . esc_attr( $page ) . '"';
+		}
 		return $html . ' data-limit="' . esc_attr( (string) $limit ) . '"></div>';
+	}
+
+	/**
+	 * The page type the merchant's widget placement is checked against: product | collection | cart | home, or ''
+	 * on any other page (the script then infers it from the page it runs on).
+	 *
+	 * @return string
+	 */
+	public static function page_type() {
+		if ( function_exists( 'is_product' ) && is_product() ) {
+			return 'product';
+		}
+		if ( function_exists( 'is_product_category' ) && is_product_category() ) {
+			return 'collection';
+		}
+		if ( function_exists( 'is_cart' ) && is_cart() ) {
+			return 'cart';
+		}
+		if ( function_exists( 'is_front_page' ) && is_front_page() ) {
+			return 'home';
+		}
+		return '';
 	}
 
 	/**
