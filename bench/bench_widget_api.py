@@ -10,7 +10,8 @@ server (`/api/storefront/ping`, same middleware) as the reference; full speed is
 Two request sets: "shared" is what a CDN could answer (also-bought on the 500 most viewed product pages,
 bestsellers overall and per collection); "mix" adds 10% personal "continue shopping" requests, which are never
 cached whole: each reads the visitor's recent views from Redis (events/recent_views.py; the events table only on
-a visitor's first request) over product cards a worker keeps a minute, joined from bytes serialised once per card.
+a visitor's first request) over product cards a worker keeps a minute (taken from Redis, formatted, when
+another worker read them), joined from bytes serialised once per card.
 Needs PostgreSQL and Redis on 127.0.0.1 (BENCH_PG_URL, BENCH_REDIS_URL); prints "skipped" without them.
 Usage: bench_widget_api.py [--duration 10] [--rate 500] [--quick]
 """

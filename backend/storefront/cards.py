@@ -1,24 +1,34 @@
 """Product cards: a product as a widget shows it (title, link, image, cheapest sellable price, stock), kept in each
-worker's memory for a few seconds.
+worker's memory for a few seconds and in the shared cache (one MGET answers a worker's misses).
 
 Every widget payload is a list of cards, and the same popular products appear in most lists, so a personal payload
 (built on every request: continue shopping) reads remembered cards instead of two queries each time. A stock or
 price change reaches personal widgets within CARD_TTL, the same minute a shared payload (and a CDN) may keep it:
 views.PUBLIC_TTL. Shared payloads are built from cards read afresh, which also refreshes the memory.
+
+A worker's miss (each worker holds only the cards it served this minute, and a visitor's recent views span the whole
+catalogue) was two queries plus Babel formatting, ~15x a hit: profiled, it was most of a personal request's cost.
+So a card read from the database goes to the shared cache too, with its item bytes for every locale already
+formatted, stamped with when it was read: whoever takes it keeps it only until CARD_TTL after that read, so the
+bound on stale stock is the same as before.
 """
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db.models import Prefetch
 
 from backend.catalog.models import Product, Variant
 
 from . import hotcache
 from .access import ShopInfo
+from .fields import LOCALES
 from .pricing import format_price
 
 CARD_TTL = 60.0  # seconds
@@ -119,11 +129,38 @@ def _card(product: Product) -> Card:
     )
 
 
-def cards(shop_id: int, pks: Iterable[int], reload: bool = False) -> dict[int, Card]:
+def _shared() -> bool:
+    """Only a Redis shared cache: the database cache of a small install would turn one read into several writes."""
+    return isinstance(caches["default"], RedisCache)
+
+
+def _shared_key(shop_id: int, pk: int) -> str:
+    return f"storefront:card:{shop_id}:{pk}"
+
+
+def _from_shared(shop_id: int, pks: list[int]) -> dict[int, Card]:
+    """The cards among `pks` another worker read from the database less than CARD_TTL ago (one MGET)."""
+    entries = hotcache.shared_get_many([_shared_key(shop_id, pk) for pk in pks])
+    now = time.time()
+    out: dict[int, Card] = {}
+    for pk in pks:
+        entry = entries.get(_shared_key(shop_id, pk))
+        if entry is None:
+            continue
+        read_at, card = entry
+        left = read_at + CARD_TTL - now
+        if left > 0:  # kept only until CARD_TTL after the database read, as if this worker had made it
+            hotcache.cards.set(f"{shop_id}:{pk}", card, left)
+            out[pk] = card
+    return out
+
+
+def cards(shop_id: int, pks: Iterable[int], reload: bool = False, shop: ShopInfo | None = None) -> dict[int, Card]:
     """Cards for the shop's products among `pks` (another shop's or a deleted product comes back not showable).
 
     `reload` reads them all from the database (and refreshes the memory): a shared payload, which is itself kept
-    for a minute, is built from fresh cards, so its stock is never older than PUBLIC_TTL.
+    for a minute, is built from fresh cards, so its stock is never older than PUBLIC_TTL. With `shop`, the cards
+    read from the database go to the shared cache with their items formatted in every locale.
     """
     wanted = list(dict.fromkeys(pks))
     found: dict[int, Card] = {}
@@ -134,7 +171,11 @@ def cards(shop_id: int, pks: Iterable[int], reload: bool = False) -> dict[int, C
             missing.append(pk)
         else:
             found[pk] = card
+    if missing and not reload and shop is not None and _shared():
+        found.update(_from_shared(shop_id, missing))
+        missing = [pk for pk in missing if pk not in found]
     if missing:
+        read_at = time.time()
         variants = Variant.objects.for_shop(shop_id).only(
             "product_id", "platform_id", "price", "compare_at_price", "inventory_quantity", "inventory_tracked",
             "available_for_sale",
@@ -147,13 +188,21 @@ def cards(shop_id: int, pks: Iterable[int], reload: bool = False) -> dict[int, C
             .prefetch_related(Prefetch("variants", queryset=variants))
         )
         loaded = {p.pk: _card(p) for p in products}
+        shared: dict[str, tuple[float, Card]] = {}
+        share = shop is not None and _shared()
         for pk in missing:
             card = loaded.get(pk) or Card(pk=pk)  # remembered too, so an unknown id costs one query per TTL
+            if share:
+                if card.showable:
+                    for locale in LOCALES:  # formatted once here (before other threads see it), not per worker
+                        card.item_json(shop, locale)
+                shared[_shared_key(shop_id, pk)] = (read_at, card)
             hotcache.cards.set(f"{shop_id}:{pk}", card, CARD_TTL)
             found[pk] = card
+        hotcache.shared_set_many(shared, CARD_TTL)
     return found
 
 
-def in_stock(shop_id: int, pks: Iterable[int]) -> set[int]:
+def in_stock(shop: ShopInfo, pks: Iterable[int]) -> set[int]:
     """The showable ones among `pks`: the engines' stock check when the widget API asks (see eligibility.keep)."""
-    return {pk for pk, card in cards(shop_id, pks).items() if card.showable}
+    return {pk for pk, card in cards(shop.id, pks, shop=shop).items() if card.showable}

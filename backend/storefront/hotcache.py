@@ -105,6 +105,27 @@ def shared_set(key: str, value: Any, ttl: float | None) -> None:
         health.cache_failed(exc)
 
 
+def shared_get_many(keys: list[str]) -> dict[str, Any]:
+    """cache.get_many (one MGET), {} when the cache is down: for what the database can also answer."""
+    if not keys or health.cache_known_down():
+        return {}
+    try:
+        return cache.get_many(keys)
+    except SHARED_CACHE_ERRORS as exc:
+        health.cache_failed(exc)
+        return {}
+
+
+def shared_set_many(entries: dict[str, Any], ttl: float | None) -> None:
+    """Best effort, like shared_set."""
+    if not entries or health.cache_known_down():
+        return
+    try:
+        cache.set_many(entries, ttl)
+    except SHARED_CACHE_ERRORS as exc:
+        health.cache_failed(exc)
+
+
 def shared_add(key: str, value: Any, ttl: float | None) -> bool:
     """cache.add, False when the cache is down (whoever asks "am I first?" is then not)."""
     if health.cache_known_down():

@@ -1,7 +1,7 @@
 """Builds a widget's payload: engine picks → merchant rules → products as the shopper will see them.
 
-Products come as cards (cards.py: two queries for those no worker has in memory), plus one query only when the rule
-excludes collections.
+Products come as cards (cards.py: one MGET, then two queries, for those this worker has not in memory), plus one
+query only when the rule excludes collections.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _engine_picks(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData, excl
         exclude=exclude,
         personal=req.personal,
         # Personal lists are built on every request: they check stock on remembered cards, shared ones in the db.
-        sellable=partial(in_stock, shop.id) if req.personal else None,
+        sellable=partial(in_stock, shop) if req.personal else None,
     )
     if req.widget == "also_bought" and req.cart_ids:
         # The cart's also-bought: each line's list, taken in turns so every product in the cart contributes.
@@ -90,7 +90,7 @@ def shown_cards(shop: ShopInfo, req: WidgetRequest, rule: WidgetRuleData) -> lis
     for pk in [*pinned, *picks]:
         if pk not in exclude and pk != req.product_id and pk not in order:
             order.append(pk)
-    shown = cards(shop.id, order, reload=not req.personal)
+    shown = cards(shop.id, order, reload=not req.personal, shop=shop)
     out: list[Card] = []
     for pk in order:
         card = shown[pk]

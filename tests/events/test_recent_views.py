@@ -127,3 +127,41 @@ def test_a_shops_redaction_drops_every_visitors_list(client, shop, products):
     redact_shop(shop.pk)
     assert recent_views.read(shop.pk, "v-4") is recent_views.MISS
     assert recent_views.read(shop.pk, "v-5") is recent_views.MISS
+
+
+def test_a_worker_without_the_cards_takes_them_from_redis_formatted_and_no_older_than_card_ttl(
+    client, shop, products, monkeypatch
+):
+    from backend.catalog.models import Product, Variant
+    from backend.storefront import cards, hotcache
+
+    a, b, *_ = products
+    view(client, shop, "v-9", a, b)
+
+    def items(locale: str) -> tuple[list[tuple[str, str]], int]:
+        res = client.get("/api/storefront/widgets/recently_viewed", {"key": shop.public_key, "visitor": "v-9",
+                                                                     "locale": locale}, HTTP_ORIGIN=ORIGIN, **UA)
+        assert res.status_code == 200, res.content
+        return [(i["title"], i["price_formatted"]) for i in res.json()["items"]]
+
+    def catalog_queries(run) -> tuple[object, int]:  # noqa: ANN001
+        tables = (Product._meta.db_table, Variant._meta.db_table)
+        with CaptureQueriesContext(connection) as ctx:
+            result = run()
+        return result, sum(any(f'"{t}"' in q["sql"] for t in tables) for q in ctx.captured_queries)
+
+    first_es, reads = catalog_queries(lambda: items("es"))
+    first_en = items("en")
+    assert [t for t, _ in first_es] == ["P1", "P0"] and reads == 2, "the first worker reads the catalogue"
+    assert first_es != first_en, "prices formatted per locale"
+    hotcache.cards.clear()  # another worker, which never held these cards
+    (again_es, reads), again_en = catalog_queries(lambda: items("es")), items("en")
+    assert (again_es, again_en, reads) == (first_es, first_en, 0), "the same cards, from Redis"
+    # A card read CARD_TTL ago is not taken from Redis: stock and prices stay as fresh as before.
+    a.title = "P0 renamed"
+    a.save(update_fields=["title"])
+    hotcache.cards.clear()
+    real_time = cards.time.time
+    monkeypatch.setattr(cards.time, "time", lambda: real_time() + cards.CARD_TTL + 1)
+    later, reads = catalog_queries(lambda: items("es"))
+    assert [t for t, _ in later] == ["P1", "P0 renamed"] and reads == 2
