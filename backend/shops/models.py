@@ -112,11 +112,20 @@ class SyncRun(ShopScoped):
 
     @property
     def current_stage(self) -> str:
-        """The first stage not done yet ("products", "orders"…), "" when none is left or none is recorded."""
-        for name, state in (self.stages or {}).items():
+        """The first stage not done yet ("products", "orders"…), "" when none is left or none is recorded.
+
+        In the order the syncs run them, not the stored order: PostgreSQL's jsonb keeps keys sorted by length, so
+        "orders" would come before "products"."""
+        stages = self.stages or {}
+        for name in sorted(stages, key=lambda n: SYNC_STAGE_ORDER.index(n) if n in SYNC_STAGE_ORDER else 99):
+            state = stages[name]
             if isinstance(state, dict) and state.get("state") != "done":
                 return str(name)
         return ""
+
+
+# Both platforms' syncs run their stages in this order (integrations/*/sync.py STAGES).
+SYNC_STAGE_ORDER = ("collections", "categories", "products", "customers", "orders")
 
 
 def _stage_fraction(state: dict) -> float:

@@ -5,6 +5,7 @@ and every cached widget payload built with the old rule are replaced at once.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 
 from django.core.cache import cache
@@ -97,8 +98,9 @@ def cache_version(shop_id: int) -> int:
             raise
         return held
     if version is None:
-        version = 1
+        version = _fresh_generation()
         hotcache.shared_add(f"storefront:ver:{shop_id}", version, None)
+        version = hotcache.shared_get(f"storefront:ver:{shop_id}") or version  # another worker's add won
     hotcache.versions.set(str(shop_id), int(version), hotcache.VERSION_TTL)
     return int(version)
 
@@ -109,8 +111,15 @@ def invalidate(shop_id: int) -> None:
     try:
         cache.incr(key)
     except ValueError:
-        cache.set(key, 2, timeout=None)
+        cache.set(key, _fresh_generation(), timeout=None)
     hotcache.versions.delete(str(shop_id))
+
+
+def _fresh_generation() -> int:
+    """A generation for a shop whose counter is gone (Redis restarted or flushed: it keeps nothing on disk).
+    Microseconds since the epoch: never one that a worker's memory could still hold rules or payloads for, as a
+    restart from 1 or 2 would be."""
+    return time.time_ns() // 1000
 
 
 def rule_for(shop: Shop | int, widget: str, version: int | None = None) -> WidgetRuleData:

@@ -87,3 +87,13 @@ def test_the_bar_moves_on_the_open_page(live_server):
         page.wait_for_selector(f"#sync-text:text-is('{words[1]} · 100%')")
         assert bar.get_attribute("aria-valuenow") == "100"
         assert page.locator("#sync .bar > span").evaluate("e => e.style.width") == "100%"
+
+
+def test_the_current_stage_follows_the_sync_order_not_the_stored_key_order():
+    """PostgreSQL's jsonb returns keys sorted by length ("orders" before "products"): the stage named is still the
+    first one the sync has not finished."""
+    stages = {"orders": {"state": "pending"}, "products": {"state": "downloading"},
+              "customers": {"state": "pending"}, "collections": {"state": "done"}}
+    assert SyncRun(stages=stages).current_stage == "products"
+    stages["products"]["state"] = "done"
+    assert SyncRun(stages=stages).current_stage == "customers"

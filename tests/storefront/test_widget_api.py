@@ -294,3 +294,19 @@ def test_stale_payload_served_at_once_then_rebuilt(client, shop, catalog, monkey
     rebuilds[0]()
     fresh = get(client, "bestsellers", key=shop.public_key)
     assert fresh.json()["items"][0]["title"] == "Renamed"
+
+
+@pytest.mark.django_db
+def test_a_lost_cache_counter_never_brings_back_an_old_generation(shop):
+    """Redis keeps nothing on disk: after a restart or a flush the shop's counter is gone. The next save must not
+    land on a generation a worker still holds rules and payloads for (a restart from 2 served the old layout)."""
+    from django.core.cache import cache
+
+    from backend.storefront.rules import cache_version
+
+    seen = {cache_version(shop.pk)}
+    invalidate(shop.pk)
+    seen.add(cache_version(shop.pk))
+    cache.delete(f"storefront:ver:{shop.pk}")  # the flush
+    invalidate(shop.pk)
+    assert cache_version(shop.pk) not in seen
