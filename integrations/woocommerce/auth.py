@@ -135,12 +135,7 @@ class Keys:
 
 
 def parse_callback(raw: bytes) -> Keys:
-    try:
-        data = parse_json(raw, max_bytes=MAX_REQUEST_BYTES, max_depth=4)
-    except JsonInputError as exc:
-        raise ConnectRefused(exc.reason) from exc
-    if not isinstance(data, dict):
-        raise ConnectRefused("body is not a JSON object")
+    data = _json_object(raw)
     token = str(data.get("user_id") or "")
     keys = Keys(str(data.get("key_id") or "")[:32], str(data.get("consumer_key") or ""),
                 str(data.get("consumer_secret") or ""), str(data.get("key_permissions") or ""), token)
@@ -275,11 +270,11 @@ def verify_plugin_request(raw: bytes, signature: str, store: str = "") -> tuple[
     if store:
         shop = _plugin_shop(store)
         _check_plugin_signature(shop, raw, signature)
-        data = _plugin_body(raw)
+        data = _json_object(raw)
         if _plugin_domain(data.get("store_url")) != shop.domain:
             raise ConnectRefused("store_url does not match X-Personalize-Store")
     else:
-        data = _plugin_body(raw)
+        data = _json_object(raw)
         shop = _plugin_shop(data.get("store_url"))
         _check_plugin_signature(shop, raw, signature)
     try:
@@ -312,7 +307,8 @@ def _check_plugin_signature(shop: Shop, raw: bytes, signature: str) -> None:
         raise ConnectRefused("bad signature")
 
 
-def _plugin_body(raw: bytes) -> dict:
+def _json_object(raw: bytes) -> dict:
+    """A wc-auth callback's or a plugin request's body: one JSON object under the size and depth caps."""
     try:
         data = parse_json(raw, max_bytes=MAX_REQUEST_BYTES, max_depth=4)
     except JsonInputError as exc:
