@@ -76,3 +76,30 @@ def _fresh_process_memos():
     forget_cache_probe()
     forget_counts()
     yield
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, gated and serial (tests/live_server.py explains why)."""
+    from tests.live_server import start_live_server
+
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = start_live_server(addr)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_quiet_before_flush(request):
+    """Opens the live server's gate for a test that uses it, and closes and drains it before the database flush.
+
+    Requesting transactional_db here sets it up first, so this fixture is torn down before the flush."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    gate = request.getfixturevalue("live_server").gate
+    gate.open()
+    yield
+    if not gate.close_and_drain():
+        pytest.fail("a live-server request was still running 15 s after the test ended")

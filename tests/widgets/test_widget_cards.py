@@ -112,13 +112,6 @@ HEADINGS = {"en": "Customers also bought", "es": "Los clientes también compraro
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_the_cart_page_shows_what_goes_with_the_cart(page, live_server, store, lang):
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        # Open problem, not a pass: on PostgreSQL the cart page's widget requests sometimes reach the live server
-        # only after ~12 s (logged as 404s once the test's shop is gone), in about one run in three. Under
-        # investigation; the SQLite run keeps asserting what the shopper sees here.
-        pytest.skip("intermittent ~12 s stall of the cart page's widget requests on PostgreSQL (open, see note)")
     page.goto(url(live_server, store, "products/trail-jacket", lang=lang))
     page.locator("form[action$='/cart/add'] button").click()
     page.wait_for_url("**/cart")
