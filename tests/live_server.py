@@ -6,14 +6,16 @@ Why each part:
   socket at a time sits on such an idle socket until the browser drops it (about 10 s) while the real request
   waits behind it: the "12 s stall" seen on the cart page.
 - The page's script fires beacons while it navigates, so requests overlap; SQLite's in-memory test database, shared
-  by the server's threads, fails on overlapping writes ("database table is locked"). Running the app itself
-  serially keeps the tests about the product on SQLite and PostgreSQL alike.
+  by the server's threads, fails on overlapping writes ("database table is locked"). Browser tests of the
+  storefront switch `serial` on to run the app one request at a time. It stays off elsewhere: a connect flow's
+  request waits on a stand-in that calls back into the app, which one-at-a-time would deadlock.
 - A beacon sent as a page closes can reach the server after its test ended, while pytest-django truncates the
   tables: on PostgreSQL the flush then fails (or the write lands in the next test). Closing the gate answers such
   late requests 503 without touching the database, and teardown waits for the ones already running.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
 
@@ -21,10 +23,11 @@ WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
 class GatedSerialApp:
-    """Wraps the live server's WSGI app: serial execution, a count of requests in flight, and an open/closed gate."""
+    """Wraps the live server's WSGI app: optional serial execution, a count of requests in flight, and a gate."""
 
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
+        self.serial = False
         self._serial = threading.Lock()
         self._state = threading.Condition()
         self._in_flight = 0
@@ -37,10 +40,10 @@ class GatedSerialApp:
                 return [b'{"error": "between tests"}']
             self._in_flight += 1
         try:
-            with self._serial:
+            with self._serial if self.serial else contextlib.nullcontext():
                 result = self.app(environ, start_response)
                 try:
-                    # Read the whole body inside the lock: a streamed response still runs queries as it iterates.
+                    # Read the whole body here: a streamed response still runs queries as it iterates.
                     return [b"".join(result)]
                 finally:
                     close = getattr(result, "close", None)

@@ -19,6 +19,18 @@ def page(browser):
         yield page
 
 
+@pytest.fixture(autouse=True)
+def _one_request_at_a_time(request):
+    """Beacons overlap page loads; the live server runs them one by one here (tests/live_server.py says why)."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    gate = request.getfixturevalue("live_server").gate
+    gate.serial = True
+    yield
+    gate.serial = False
+
+
 @pytest.fixture
 def store(live_server):
     from django.core.cache import cache
