@@ -124,31 +124,14 @@ function card(item, money, tr, platform) {
   return li;
 }
 
-// What a render hooks up beyond its own nodes (size watcher, click handler, impression observer) is undone by the
-// next render of the same placeholder: re-rendering never piles up listeners, nor keeps old lists alive.
-const undoers = new WeakMap();
-
-function remount(host) {
-  for (const undo of undoers.get(host) || []) undo();
-  const undo = [];
-  undoers.set(host, undo);
-  return (fn) => undo.push(fn);
-}
-
-// The list's own size, not the window's: one observer per list (a window listener where there is none).
-function onResize(list, fn, later) {
-  if ("ResizeObserver" in window) {
-    const ro = new ResizeObserver(() => fn());
-    ro.observe(list);
-    later(() => ro.disconnect());
-  } else {
-    addEventListener("resize", fn, { passive: true });
-    later(() => removeEventListener("resize", fn));
-  }
+// The list's own size, not the window's: one observer per list, which goes with the list when a render replaces
+// it (a window listener per render would pile up and keep every old list alive).
+function onResize(list, fn) {
+  new ResizeObserver(() => fn()).observe(list);
 }
 
 // Arrows and the edge fade follow the scroll position; both sides at once in the middle of the list.
-function carousel(list, prev, next, later) {
+function carousel(list, prev, next) {
   const update = () => {
     const max = list.scrollWidth - list.clientWidth - 2;
     const x = Math.abs(list.scrollLeft);
@@ -165,18 +148,18 @@ function carousel(list, prev, next, later) {
   prev.addEventListener("click", () => step(-1));
   next.addEventListener("click", () => step(1));
   list.addEventListener("scroll", update, { passive: true });
-  onResize(list, update, later);
+  onResize(list, update);
   update();
 }
 
 // A grid is one row that fills the width: the cards past the row are hidden (not only clipped), so neither the
 // keyboard nor a screen reader meets a card nobody can see. The row's height is the carousel's: no shift.
-function grid(list, later) {
+function grid(list) {
   const fit = () => {
     const cols = getComputedStyle(list).gridTemplateColumns.split(" ").length || 1;
     [...list.children].forEach((li, i) => (li.hidden = i >= cols));
   };
-  onResize(list, fit, later);
+  onResize(list, fit);
   fit();
 }
 
@@ -226,21 +209,19 @@ export async function renderList(host, ctx, name, params) {
   const box = el("div", `pz-box pz-${layout} pz-st-${style}`);
   box.append(head, list, status);
   prev.hidden = next.hidden = layout === "grid";
-  const later = remount(host);
   host.replaceChildren(box);
   host.dataset.pzState = "ready";
-  if (layout === "grid") grid(list, later);
-  else carousel(list, prev, next, later);
+  if (layout === "grid") grid(list);
+  else carousel(list, prev, next);
   // An experiment's arm is echoed on impressions: exposure is logged only when the arm was really seen.
   const arm = data.experiment ? { experiment: data.experiment, variant: data.variant } : {};
-  const onClick = (e) => {
+  // A property, not a listener: a render replaces the previous render's handler instead of adding one.
+  host.onclick = (e) => {
     const add = e.target.closest && e.target.closest("button[data-pz-add]");
     if (add) return onAdd(add, data.platform, name, arm, ctx, tr, status);
     const a = e.target.closest && e.target.closest("a[data-pz-product]");
     if (a) ctx.track("widget_click", { widget: name, product: a.dataset.pzProduct, ...arm }, true);
   };
-  host.addEventListener("click", onClick);
-  later(() => host.removeEventListener("click", onClick));
   const io = new IntersectionObserver((entries) => {
     if (entries.some((x) => x.isIntersecting)) {
       io.disconnect();
@@ -248,7 +229,6 @@ export async function renderList(host, ctx, name, params) {
     }
   }, { threshold: 0.5 });
   io.observe(host);
-  later(() => io.disconnect());
 }
 
 async function onAdd(btn, platform, widget, arm, ctx, tr, status) {
