@@ -51,6 +51,15 @@ def other_shop(db):
 
 
 @pytest.fixture
+def admin(client, shop):
+    """A test client signed in as the merchant of `shop`, for the admin screens."""
+    from tests.dashboard.factories import sign_in
+
+    sign_in(client, shop)
+    return client
+
+
+@pytest.fixture
 def own_cache_namespace(settings):
     """This test's cache keys under a prefix of their own, on the same backend (Redis in CI). Never flush instead:
     parallel test workers share the Redis db, and their shops reuse ids."""

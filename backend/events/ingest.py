@@ -141,7 +141,7 @@ def store_batch(shop_id: int, shop_domain: str, env: Envelope, customer_id: int 
     if rows:
         rows = _insert(rows, shop_domain)
         # "Continue shopping" reads a visitor's views from Redis: in step with the rows just stored.
-        recent_views.pushed(shop_id, [(e.visitor_id, e.product_id) for e in rows
+        recent_views.pushed(shop_id, [(e.visitor_id, e.product_id, e.created_at) for e in rows
                                       if e.type == EventType.PRODUCT_VIEWED and e.product_id])
     outcome.accepted = len(rows)
     if env.analytics and customer_id and env.visitor_id:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from backend.core import health
@@ -20,6 +21,11 @@ _CACHE_TTL = 30
 # Every personal widget request asks, so each worker keeps the answer a moment instead of a cache round trip each.
 _LOCAL_TTL = 1.0
 _local: dict[int, tuple[float, list[dict[str, Any]]]] = {}
+# (shop, experiment, salt, visitor) this worker has already recorded: a popup's hold-out arm is assigned on every
+# page's GET and a widget echoes its arm on every impression, but a visitor is exposed once (the row's unique
+# constraint keeps the first time); the memo spares the database the repeated writes.
+_recorded: dict[tuple[int, int, str, str], None] = {}
+_RECORDED_MAX = 100_000
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,9 @@ def forget_running(shop: Shop | int) -> None:
 
 
 def forget_local() -> None:
-    """Drop this process's memo (tests, which reuse shop ids across rolled-back transactions)."""
+    """Drop this process's memos (tests, which reuse shop ids across rolled-back transactions)."""
     _local.clear()
+    _recorded.clear()
 
 
 def arm_for(shop: Shop | int, target_kind: str, target_key: str, visitor_id: str) -> Assignment | None:
@@ -88,13 +95,14 @@ def arm_for(shop: Shop | int, target_kind: str, target_key: str, visitor_id: str
 
 
 def record_exposures(shop: Shop | int, seen: list[tuple[str, str, str, datetime | None]]) -> int:
-    """Record (experiment id, arm, visitor id, when) reported by the storefront on a real impression.
+    """Record (experiment id, arm, visitor id, when) reported by the storefront on a real impression, once per
+    visitor and experiment; returns how many were new to this worker.
 
     The storefront can't choose its arm: a report whose arm differs from the deterministic assignment is dropped.
     """
     shop_id = shop if isinstance(shop, int) else shop.pk
     running = {str(e["id"]): e for e in running_experiments(shop_id)}
-    rows = []
+    rows: dict[tuple[int, int, str, str], Exposure] = {}
     for experiment_id, arm, visitor_id, when in seen:
         exp = running.get(str(experiment_id))
         if exp is None or not visitor_id:
@@ -102,14 +110,17 @@ def record_exposures(shop: Shop | int, seen: list[tuple[str, str, str, datetime 
         arms = [Arm(a["key"], float(a.get("weight", 1))) for a in exp["arms"]]
         if assign(exp["salt"], visitor_id, arms) != arm:
             continue
-        rows.append(
-            Exposure(
-                shop_id=shop_id,
-                experiment_id=exp["id"],
-                arm=arm,
-                visitor_id=visitor_id,
-                first_exposed_at=when or timezone.now(),
-            )
-        )
-    Exposure.objects.bulk_create(rows, ignore_conflicts=True)
+        key = (shop_id, exp["id"], exp["salt"], visitor_id)
+        if key in _recorded or key in rows:
+            continue
+        rows[key] = Exposure(shop_id=shop_id, experiment_id=exp["id"], arm=arm, visitor_id=visitor_id,
+                             first_exposed_at=when or timezone.now())
+    if not rows:
+        return 0
+    Exposure.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    if len(_recorded) + len(rows) > _RECORDED_MAX:
+        _recorded.clear()
+    # Remembered once the rows are committed: a rolled-back write must not stop the next report from recording.
+    keys = list(rows)
+    transaction.on_commit(lambda: _recorded.update(dict.fromkeys(keys)))
     return len(rows)

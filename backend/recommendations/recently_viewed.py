@@ -15,7 +15,7 @@ from backend.shops.models import Shop
 
 # Views older than this do not count as "continue shopping"; the bound also lets PostgreSQL read only the newest
 # monthly partitions of the events table (backend/events/partitions.py) instead of probing every month's index.
-RECENT_DAYS = 90
+RECENT_DAYS = recent_views.DAYS  # the Redis copy of a visitor's views (events/recent_views.py) keeps the same bound
 SCAN = 300  # newest product views read per request: plenty for a list of at most 50 distinct products
 
 # The storefront asks this on every page of every shopper, so an anonymous visitor costs one round trip: their own
@@ -24,7 +24,7 @@ SCAN = 300  # newest product views read per request: plenty for a list of at mos
 # Table names come from model meta; every value is a bound parameter.
 _OWN_VIEWS = (
     f"SELECT e.product_id, (SELECT i.customer_id FROM {VisitorIdentity._meta.db_table} i"  # noqa: S608
-    " WHERE i.shop_id = %s AND i.visitor_id = %s)"
+    " WHERE i.shop_id = %s AND i.visitor_id = %s), e.created_at"
     f" FROM {Event._meta.db_table} e"
     " WHERE e.shop_id = %s AND e.visitor_id = %s AND e.type = %s AND e.product_id IS NOT NULL"
     " AND e.created_at >= %s"
@@ -49,8 +49,8 @@ def recently_viewed(shop: Shop, ctx: RecommendationContext) -> list[int]:
                                             EventType.PRODUCT_VIEWED.value, recent_since(RECENT_DAYS), SCAN])
                 rows = cursor.fetchall()
             linked = rows[0][1] if rows else eligibility.customer_of(shop, ctx)
-            own = [product_id for product_id, _ in rows]
-            recent_views.fill(shop.pk, ctx.visitor_id, own, linked)
+            own = [product_id for product_id, _, _ in rows]
+            recent_views.fill(shop.pk, ctx.visitor_id, [(product_id, at) for product_id, _, at in rows], linked)
         else:
             own, linked = cached
         if not linked:

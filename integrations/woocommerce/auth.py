@@ -58,8 +58,8 @@ class ConnectRefused(Exception):
 
 
 class NotConnected(ConnectRefused):
-    """A plugin request for a store we hold no keys for (disconnected from the app, or never connected): the plugin
-    stops its storefront output and deletes the keys it knows we used."""
+    """A plugin request signed with the secret of a connection the app ended (it holds no keys for the store now):
+    the plugin stops its storefront output and deletes the keys it knows we used."""
 
 
 def app_url(path: str) -> str:
@@ -207,6 +207,7 @@ def _save_shop(store_url: str, keys: Keys, status: dict) -> Shop:
     store.key_id = keys.key_id
     store.key_permissions = keys.permissions
     store.webhook_secret = store.webhook_secret or secrets.token_urlsafe(32)
+    store.ended_secret = ""
     store.connected_at = timezone.now()
     store.save()
     return shop
@@ -248,7 +249,8 @@ def disconnect(shop: Shop, erase_data: bool = False) -> None:
                 logger.info("could not delete webhook %s shop=%s: %s", hook_id, shop.domain, exc)
         delete_unused_coupons(shop, client)
     if store is not None:
-        WooStore.objects.for_shop(shop).filter(pk=store.pk).update(webhook_ids=[], webhook_secret="")
+        WooStore.objects.for_shop(shop).filter(pk=store.pk).update(
+            webhook_ids=[], webhook_secret="", ended_secret=shop.refresh_token or store.ended_secret)
     uninstall_shop(shop)
     if erase_data:
         from backend.shops.redaction import redact_shop
@@ -262,21 +264,23 @@ def plugin_signature(secret: str, body: bytes) -> str:
 
 
 def verify_plugin_request(raw: bytes, signature: str, store: str = "") -> tuple[Shop, dict]:
-    """The shop a signed plugin request speaks for, and its body; ConnectRefused otherwise.
+    """The shop a signed plugin request speaks for, and its body; ConnectRefused otherwise, NotConnected when it is
+    signed with the secret of a connection the app ended.
+
+    A caller that cannot sign hears the same "bad signature" for a connected store, a disconnected one and one we
+    never knew: the answer never tells a stranger which stores use the app.
 
     The plugin names its store in the `X-Personalize-Store` header, so the signature is checked before a byte of
     the body is parsed. Plugins older than that header name it only in the body: for them the body is parsed first,
     under the size and depth caps of backend.core.json_input, which make that parse safe for any bytes."""
     if store:
-        shop = _plugin_shop(store)
-        _check_plugin_signature(shop, raw, signature)
+        shop = _signed_by_plugin(_plugin_domain(store), raw, signature)
         data = _json_object(raw)
         if _plugin_domain(data.get("store_url")) != shop.domain:
             raise ConnectRefused("store_url does not match X-Personalize-Store")
     else:
         data = _json_object(raw)
-        shop = _plugin_shop(data.get("store_url"))
-        _check_plugin_signature(shop, raw, signature)
+        shop = _signed_by_plugin(_plugin_domain(data.get("store_url")), raw, signature)
     try:
         ts = int(data.get("timestamp"))
     except (TypeError, ValueError) as exc:
@@ -293,18 +297,26 @@ def _plugin_domain(store_url: object) -> str:
         raise ConnectRefused(f"store_url: {exc}") from exc
 
 
-def _plugin_shop(store_url: object) -> Shop:
-    shop = Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, domain=_plugin_domain(store_url)).first()
-    if shop is None or not shop.refresh_token:
+def _signed_by_plugin(domain: str, raw: bytes, signature: str) -> Shop:
+    """The connected shop whose plugin signed `raw`. Signed with the secret of a connection the app ended:
+    NotConnected. Anything else, whatever the store's state: the one ConnectRefused("bad signature")."""
+    # The same queries and both comparisons whatever the store's state: not even the time taken tells them apart.
+    shop = Shop.objects.filter(platform=Shop.Platform.WOOCOMMERCE, domain=domain).first()
+    store = WooStore.all_shops.filter(shop__platform=Shop.Platform.WOOCOMMERCE, shop__domain=domain).first()
+    live = _signature_matches(shop.refresh_token if shop is not None else "", raw, signature)
+    ended = _signature_matches(store.ended_secret if store is not None else "", raw, signature)
+    if live and shop is not None:
+        return shop
+    if ended:
         raise NotConnected("store not connected")
-    return shop
+    raise ConnectRefused("bad signature")
 
 
-def _check_plugin_signature(shop: Shop, raw: bytes, signature: str) -> None:
-    # Compared as bytes: a header with non-ASCII characters must be a mismatch, not a TypeError.
-    if not hmac.compare_digest(signature.strip().encode("utf-8", "replace"),
-                               plugin_signature(shop.refresh_token, raw).encode()):
-        raise ConnectRefused("bad signature")
+def _signature_matches(secret: str, raw: bytes, signature: str) -> bool:
+    # Compared as bytes: a header with non-ASCII characters must be a mismatch, not a TypeError. No secret: the
+    # HMAC is still computed (and can never match), to take the time a real comparison takes.
+    expected = plugin_signature(secret or "\0", raw).encode()
+    return hmac.compare_digest(signature.strip().encode("utf-8", "replace"), expected) and bool(secret)
 
 
 def _json_object(raw: bytes) -> dict:

@@ -51,6 +51,10 @@ class WooStore(ShopScoped):
     # One secret for every webhook we create on this store; X-WC-Webhook-Signature is verified with it.
     webhook_secret = EncryptedTextField(blank=True, default="")
     webhook_ids = models.JSONField(default=list, blank=True)
+    # The consumer secret of a connection the app ended (not its key: alone it opens no REST call). Kept only to
+    # verify the plugin's next signed request and answer it "disconnected" (410), so the plugin deletes the key;
+    # a caller that cannot sign gets the same 401 whether or not the store was ever connected.
+    ended_secret = EncryptedTextField(blank=True, default="")
     connected_at = models.DateTimeField(null=True, blank=True)
     # When the WordPress plugin last fetched its configuration (signed): it is installed, connected and putting the
     # storefront script on the store's pages. Home's checklist reads it.

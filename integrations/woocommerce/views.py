@@ -123,6 +123,7 @@ def _plugin_request(request: HttpRequest) -> tuple[Shop, dict] | JsonResponse:
     except auth.NotConnected as exc:
         reject("woocommerce_plugin", str(exc))
         # 410, not 401: the plugin tells "we forgot this store" (it then deletes our old keys) from a bad signature.
+        # Only a request signed with the ended connection's secret gets it: strangers all hear the same 401.
         return JsonResponse({"status": "disconnected", "reason": str(exc)}, status=410)
     except auth.ConnectRefused as exc:
         reject("woocommerce_plugin", str(exc))

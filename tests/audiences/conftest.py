@@ -24,18 +24,14 @@ def google_server():
 @pytest.fixture
 def meta(meta_server, settings):
     """The Meta stand-in with nothing held and no failures queued; the app's Graph URL points at it."""
-    meta_server.failures.clear()
-    meta_server.refusals.clear()
-    meta_server.requests.clear()
+    meta_server.reset()
     settings.META_GRAPH_URL = meta_server.url
     return meta_server
 
 
 @pytest.fixture
 def google(google_server, settings):
-    google_server.failures.clear()
-    google_server.refusals.clear()
-    google_server.requests.clear()
+    google_server.reset()
     settings.GOOGLE_DATAMANAGER_URL = google_server.url
     return google_server
 

@@ -14,16 +14,6 @@ from tests.storefront.factories import make_customer
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin(client, shop):
-    from backend.dashboard.auth import SESSION_KEY
-
-    session = client.session
-    session[SESSION_KEY] = shop.pk
-    session.save()
-    return client
-
-
 def test_the_screen_needs_a_signed_in_shop(client, shop):
     assert client.get("/admin/audiences/")["Location"].startswith("/admin/login/")
 

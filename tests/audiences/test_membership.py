@@ -95,12 +95,10 @@ def test_only_marketing_consent_counts_for_every_kind_of_audience(shop, connecti
 
 def test_the_audit_trail_reads_a_run_in_the_merchants_words(client, shop, meta_connection, meta):
     from backend.audiences.sync import sync_audience
-    from backend.dashboard.auth import SESSION_KEY
+    from tests.dashboard.factories import sign_in
 
     sync_audience(create_from_preset("vip", meta_connection))
-    session = client.session
-    session[SESSION_KEY] = shop.pk
-    session.save()
+    sign_in(client, shop)
     page = client.get("/admin/audit/?lang=es").content.decode()
     assert "Sincronizó un público publicitario" in page and "Clientes VIP" in page
     assert "Personas que tiene el destino" in page

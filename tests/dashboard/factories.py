@@ -29,6 +29,15 @@ def session_token(shop, secret: str | None = None, expires_in: int = 60, sub: st
     return jwt.encode(claims, secret or settings.SHOPIFY_API_SECRET, algorithm="HS256")
 
 
+def sign_in(client, shop) -> None:
+    """The merchant of `shop` signed in on this test client, as after a login link or the embedded admin."""
+    from backend.dashboard.auth import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = shop.pk
+    session.save()
+
+
 def member(shop, username: str = "ana@example.com", password: str = "correct horse 42"):  # noqa: S107
     user = get_user_model().objects.create_user(username=username, password=password)
     ShopMember.objects.create(shop=shop, user=user)

@@ -94,6 +94,28 @@ def test_a_list_trimmed_past_its_length_is_rebuilt_from_the_database(client, sho
     assert kept == ["P3", "P2"] and scans == 0, "then the newest KEEP from Redis"
 
 
+def test_views_older_than_the_window_leave_the_list_even_for_a_visitor_who_keeps_coming_back(client, shop,
+                                                                                           products, monkeypatch):
+    import time
+
+    a, b, c, *_ = products
+    view(client, shop, "v-6", a)
+    assert continue_shopping(client, shop, "v-6") == ["P0"]  # the whole history is in Redis now
+    real_time = time.time
+    for days in (45, 91):  # a visit every six weeks keeps the key alive; P0 turns 91 days old on the second
+        monkeypatch.setattr(time, "time", lambda days=days: real_time() + days * 86400)
+        view(client, shop, "v-6", b if days == 45 else c)
+    shown, scans = events_queries(lambda: continue_shopping(client, shop, "v-6"))
+    assert shown == ["P2", "P1"] and scans == 0, "the database reads no further back than 90 days: nor does Redis"
+    # Trimmed when written, not only skipped when read; and the key lapses on its own.
+    from django.core.cache import cache
+
+    key = cache.make_and_validate_key(f"rv:{shop.pk}:v-6")
+    raw = cache._cache.get_client(key).lrange(key, 0, -1)
+    assert len(raw) == 3 and raw[-1] == recent_views.SENTINEL
+    assert 0 < cache._cache.get_client(key).ttl(key) <= recent_views.TTL
+
+
 def test_stitching_switches_to_the_customers_history_across_devices(client, shop, products):
     a, b, c, *_ = products
     customer = make_customer(shop)

@@ -15,16 +15,6 @@ from tests.recommendations.factories import customer, order, product
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin(client, shop):
-    from backend.dashboard.auth import SESSION_KEY
-
-    session = client.session
-    session[SESSION_KEY] = shop.pk
-    session.save()
-    return client
-
-
 def test_screen_needs_a_signed_in_shop(client, shop):
     assert client.get("/admin/audience-tags/").status_code in (302, 401, 403)
     assert client.post("/admin/audience-tags/", {"action": "save", "value": "women"}).status_code in (302, 401, 403)

@@ -10,22 +10,9 @@ from backend.customers.models import MergeLog
 from backend.segments.models import Segment
 from backend.segments.tasks import update_profile
 from tests.customers.factories import make_customer, make_order
+from tests.dashboard.factories import sign_in
 
 pytestmark = pytest.mark.django_db
-
-
-def _sign_in(client, shop):
-    from backend.dashboard.auth import SESSION_KEY
-
-    session = client.session
-    session[SESSION_KEY] = shop.pk
-    session.save()
-
-
-@pytest.fixture
-def admin(client, shop):
-    _sign_in(client, shop)
-    return client
 
 
 def _buyers(shop, n_repeat=2, n_first=3):
@@ -87,7 +74,7 @@ def test_saving_a_segment_evaluates_it_and_other_shops_cannot_see_it(admin, shop
     refused = admin.post("/admin/segments/new/", {"name": "x", "rules": '{"all": []}'})
     assert refused.status_code == 400 and "must be a non-empty list" in refused.content.decode()
 
-    _sign_in(client, other_shop)
+    sign_in(client, other_shop)
     assert client.get(f"/admin/segments/{seg.pk}/").status_code == 404
 
 

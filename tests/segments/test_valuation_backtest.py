@@ -67,11 +67,9 @@ def test_a_shop_where_nobody_stops_buying_gets_another_model_and_is_told_why(sho
     assert 10 <= sum(p.value_tier == "vip" for p in profiles) <= 33
     assert fit.typical_gap_days == pytest.approx(28, abs=4)
     # The merchant is told why P(alive) is missing and what to read instead.
-    from backend.dashboard.auth import SESSION_KEY
+    from tests.dashboard.factories import sign_in
 
-    session = client.session
-    session[SESSION_KEY] = shop.pk
-    session.save()
+    sign_in(client, shop)
     gap = round(fit.typical_gap_days)
     en = client.get("/admin/segments/?lang=en").content.decode()
     assert ("Probability still active is not shown: the model that estimates it did not win the test. Use days "

@@ -130,3 +130,41 @@ def test_bestsellers_under_a_collection_grid_do_not_repeat_it(page, live_server,
     shown = [t.strip() for t in host.locator("li .pz-name").all_text_contents()]
     assert shown and shown[0] == "Water Bottle"
     assert not grid & set(shown), (grid, shown)
+
+
+# Counts the page's live window "resize" listeners (added and not removed).
+RESIZE_LISTENERS = """(() => {
+  const live = new Set();
+  const add = window.addEventListener, remove = window.removeEventListener;
+  window.addEventListener = function (type, fn, options) {
+    if (type === "resize") live.add(fn);
+    return add.call(this, type, fn, options);
+  };
+  window.removeEventListener = function (type, fn, options) {
+    if (type === "resize") live.delete(fn);
+    return remove.call(this, type, fn, options);
+  };
+  window.__resizeListeners = () => live.size;
+})();"""
+
+
+def test_a_widget_rendered_again_adds_no_listener_and_its_arrows_still_follow_the_width(page, live_server, store):
+    page.add_init_script(RESIZE_LISTENERS)
+    page.set_viewport_size({"width": WIDTHS["phone"], "height": 800})
+    page.goto(url(live_server, store, ""))
+    host = ready_widget(page, "bestsellers")
+    listeners = page.evaluate("window.__resizeListeners()")
+    for _ in range(3):  # rendered again in place, as when the theme editor reloads the section
+        host.evaluate("h => { delete h.dataset.pzState; document.dispatchEvent(new Event('shopify:section:load')); }")
+        page.wait_for_selector('[data-personalize-widget="bestsellers"][data-pz-state="ready"]')
+    assert page.evaluate("window.__resizeListeners()") == listeners, "one size watcher per widget, not per render"
+    nxt = host.get_by_role("button", name=WORDS["en"]["next"])
+    assert nxt.is_enabled()
+    # Wider: the arrows say again whether there is more to scroll to (all the cards may fit now).
+    page.set_viewport_size({"width": WIDTHS["desktop"], "height": 800})
+    page.wait_for_function("""h => {
+      const list = h.querySelector("ul.pz-list"), next = h.querySelectorAll(".pz-arrow")[1];
+      return (list.scrollWidth - list.clientWidth - 2 > Math.abs(list.scrollLeft)) === !next.disabled;
+    }""", arg=host.element_handle())
+    assert host.locator("ul.pz-list").count() == 1
+    assert page.watch.console_errors == [] and page.watch.page_errors == []

@@ -168,7 +168,7 @@ def test_plugin_config_and_disconnect(client, woo_shop, standin):
     stale = {**body, "timestamp": int(time.time()) - 3600}
     assert signed(client, "woocommerce-plugin-disconnect", woo_shop, stale).status_code == 401
     other = {**body, "store_url": "https://elsewhere.example"}
-    assert signed(client, "woocommerce-plugin-disconnect", woo_shop, other).status_code == 410  # not ours
+    assert signed(client, "woocommerce-plugin-disconnect", woo_shop, other).status_code == 401  # not ours
     woo_shop.refresh_from_db()
     assert woo_shop.is_active
 
@@ -179,6 +179,39 @@ def test_plugin_config_and_disconnect(client, woo_shop, standin):
     assert not woo_shop.is_active and woo_shop.access_token == "" and woo_shop.refresh_token == ""
     assert standin.webhooks == {}, "our webhooks are deleted from the store"
     assert WooStore.objects.for_shop(woo_shop).get().webhook_secret == ""
+
+
+@pytest.mark.django_db
+def test_a_caller_who_cannot_sign_never_learns_whether_a_store_is_connected(client, woo_shop, standin):
+    from integrations.woocommerce.auth import disconnect
+
+    woo_shop.refresh_from_db()
+    old_secret = woo_shop.refresh_token
+    url = reverse("woocommerce-plugin-config")
+
+    def stranger(store: str, with_header: bool) -> tuple[int, dict]:
+        raw = json.dumps({"store_url": store, "timestamp": int(time.time())}).encode()
+        headers = {"HTTP_X_PERSONALIZE_STORE": store} if with_header else {}
+        answer = client.post(url, raw, content_type="application/json", HTTP_X_PERSONALIZE_SIGNATURE="bm9wZQ==",
+                             **headers)
+        return answer.status_code, answer.json()
+
+    def plugin(secret: str) -> int:
+        raw = json.dumps({"store_url": standin.url, "timestamp": int(time.time())}).encode()
+        return client.post(url, raw, content_type="application/json", HTTP_X_PERSONALIZE_STORE=standin.url,
+                           HTTP_X_PERSONALIZE_SIGNATURE=plugin_signature(secret, raw)).status_code
+
+    refused = (401, {"status": "rejected", "reason": "bad signature"})
+    for with_header in (True, False):  # current plugins name their store in a header, older ones in the body
+        assert stranger(standin.url, with_header) == refused, "connected"
+        assert stranger("https://never-connected.example", with_header) == refused, "never connected"
+    assert plugin(old_secret) == 200
+    disconnect(woo_shop)  # the merchant pressed Disconnect in the app
+    for with_header in (True, False):
+        assert stranger(standin.url, with_header) == refused, "disconnected"
+    # The plugin itself, signing with the secret of the connection the app ended, is told: it deletes that key.
+    assert plugin(old_secret) == 410
+    assert plugin("cs_" + "0" * 40) == 401
 
 
 @pytest.mark.django_db

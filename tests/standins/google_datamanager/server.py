@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from google.ads import datamanager_v1 as dm
 from google.protobuf import json_format
+
+from ..ad_platform import AdStandin, JsonHandler
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_MEMBERS = 10_000
@@ -54,42 +53,14 @@ class UserList:
     members: set[tuple] = field(default_factory=set)  # one tuple of (kind, value...) identifiers per member
 
 
-class DataManagerStandin:
+class DataManagerStandin(AdStandin):
+    """A local Google Data Manager API for one Google Ads account's Customer Match user lists."""
+
+    url_variable = "GOOGLE_STANDIN_URL"
+
     def __init__(self, token: str = "google-standin-token", account_id: str = "1234567890"):
-        self.token = token
-        self.account_id = account_id
+        super().__init__(token, account_id, first_id=9000)
         self.lists: dict[str, UserList] = {}
-        self.requests: list[tuple[str, str, int]] = []
-        self.refusals: list[str] = []
-        self.failures: deque[int] = deque()
-        self.fail_after = 0  # member batches to accept before the queued failures start
-        self.lock = threading.Lock()
-        self._next_id = 9000
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> DataManagerStandin:
-        standin = self
-
-        class Handler(_Handler):
-            owner = standin
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def fail_next(self, *statuses: int, after: int = 0) -> None:
-        self.failures.extend(statuses)
-        self.fail_after = after
 
     def emails(self, list_id: str) -> set[str]:
         return {ident[1] for member in self.lists[list_id].members for ident in member if ident[0] == "email"}
@@ -140,8 +111,7 @@ class DataManagerStandin:
         if not 86_400 <= seconds <= MAX_DAYS * 86_400 or seconds % 86_400:
             raise _invalid("membership_duration must be whole days from 1 to 540")
         with self.lock:
-            self._next_id += 1
-            created = UserList(str(self._next_id), account, user_list.display_name, int(seconds // 86_400))
+            created = UserList(self.new_id(), account, user_list.display_name, int(seconds // 86_400))
             self.lists[created.id] = created
         return {"name": f"accountTypes/GOOGLE_ADS/accounts/{account}/userLists/{created.id}", "id": created.id,
                 "displayName": created.name, "membershipDuration": f"{int(seconds)}s"}
@@ -185,10 +155,7 @@ class DataManagerStandin:
                 raise _invalid(f"audience_members[{i}] needs 1 to {MAX_IDENTIFIERS} user identifiers")
             parsed.append(tuple(sorted(self._identifier(i, ident) for ident in identifiers)))
         with self.lock:
-            if self.failures and self.fail_after:
-                self.fail_after -= 1
-            elif self.failures:
-                status = self.failures.popleft()
+            if (status := self.next_failure()) is not None:
                 raise ApiError(status, "UNAVAILABLE" if status == 503 else "INTERNAL", "The service is unavailable.")
             if ingest:
                 target.members.update(parsed)
@@ -216,33 +183,22 @@ class DataManagerStandin:
         raise _invalid(f"audience_members[{i}]: empty user identifier")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     owner: DataManagerStandin
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _serve(self, method: str) -> None:
+    def serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
-            status, body = 413, ApiError(413, "INVALID_ARGUMENT", "Request payload size exceeds the limit").body()
-        else:
-            raw = self.rfile.read(length) if length else b""
-            try:
-                status, body = 200, self.owner.handle(method, self.path.split("?")[0], self.headers, raw)
-            except ApiError as exc:
-                self.owner.refusals.append(exc.message)
-                status, body = exc.code, exc.body()
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+            self.reply(413, ApiError(413, "INVALID_ARGUMENT", "Request payload size exceeds the limit").body())
+            return
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = self.owner.handle(method, self.path.split("?")[0], self.headers, raw)
+        except ApiError as exc:
+            self.owner.refusals.append(exc.message)
+            self.reply(exc.code, exc.body())
+            return
+        self.reply(200, body)
 
-    def do_GET(self) -> None:
-        self._serve("GET")
 
-    def do_POST(self) -> None:
-        self._serve("POST")
+DataManagerStandin.handler = _Handler

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from ..ad_platform import AdStandin, JsonHandler
 
 KNOWN_KEYS = {"EXTERN_ID", "EMAIL", "PHONE", "GEN", "DOBY", "DOBM", "DOBD", "LN", "FN", "FI", "CT", "ST", "ZIP",
               "MADID", "COUNTRY", "APPUID"}
@@ -61,46 +59,15 @@ class RemoteAudience:
     schema: tuple[str, ...] = ()
 
 
-class MetaStandin:
+class MetaStandin(AdStandin):
+    """A local Meta Graph API for one ad account's customer-list Custom Audiences."""
+
+    url_variable = "META_STANDIN_URL"
+
     def __init__(self, token: str = "meta-standin-token", account_id: str = "act_1001"):
-        self.token = token
-        self.account_id = account_id
+        super().__init__(token, account_id, first_id=23840000000000)
         self.audiences: dict[str, RemoteAudience] = {}
         self.sessions: dict[int, Session] = {}
-        self.requests: list[tuple[str, str, int]] = []  # (method, path, rows) of accepted user batches
-        self.refusals: list[str] = []
-        self.failures: deque[int] = deque()
-        self.fail_after = 0  # member batches to accept before the queued failures start
-        self.lock = threading.Lock()
-        self._next_id = 23840000000000
-        self._server: ThreadingHTTPServer | None = None
-
-    # ---- lifecycle
-    def start(self) -> MetaStandin:
-        standin = self
-
-        class Handler(_Handler):
-            owner = standin
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    # ---- what tests read and steer
-    def fail_next(self, *statuses: int, after: int = 0) -> None:
-        """The next user batches fail with these HTTP statuses (500: a temporary Graph error)."""
-        self.failures.extend(statuses)
-        self.fail_after = after
 
     def emails(self, audience_id: str) -> set[str]:
         audience = self.audiences[audience_id]
@@ -133,8 +100,7 @@ class MetaStandin:
         if params.get("customer_file_source") not in FILE_SOURCES:
             raise GraphError(400, 100, "(#100) customer_file_source must be one of " + ", ".join(sorted(FILE_SOURCES)))
         with self.lock:
-            self._next_id += 1
-            audience = RemoteAudience(str(self._next_id), account, name)
+            audience = RemoteAudience(self.new_id(), account, name)
             self.audiences[audience.id] = audience
         return {"id": audience.id}
 
@@ -173,10 +139,7 @@ class MetaStandin:
         with self.lock:
             if audience.schema and tuple(schema) != audience.schema:
                 raise GraphError(400, 100, "(#100) schema differs from this audience's earlier uploads")
-            if self.failures and self.fail_after:
-                self.fail_after -= 1
-            elif self.failures:
-                status = self.failures.popleft()
+            if (status := self.next_failure()) is not None:  # 500: a temporary Graph error
                 raise GraphError(status, 2, "An unexpected error has occurred. Please retry your request later.")
             audience.schema = tuple(schema)
             if method == "POST":
@@ -221,30 +184,18 @@ class MetaStandin:
                 "approximate_count_upper_bound": len(audience.rows)}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     owner: MetaStandin
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
-
-    def _reply(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _serve(self, method: str) -> None:
+    def serve(self, method: str) -> None:
         if len(self.path) > MAX_URL:
-            self._reply(414, {"error": {"message": "Request-URI Too Long", "code": 1}})
+            self.reply(414, {"error": {"message": "Request-URI Too Long", "code": 1}})
             return
         url = urlsplit(self.path)
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
-            self._reply(413, {"error": {"message": "Request Entity Too Large", "code": 1}})
+            self.reply(413, {"error": {"message": "Request Entity Too Large", "code": 1}})
             return
         if length:
             raw = self.rfile.read(length).decode("utf-8", "replace")
@@ -253,17 +204,11 @@ class _Handler(BaseHTTPRequestHandler):
             body = self.owner.handle(method, url.path, params)
         except GraphError as exc:
             self.owner.refusals.append(exc.message)
-            self._reply(exc.status, exc.body())
+            self.reply(exc.status, exc.body())
             return
         if "session_id" in body:
             self.owner.commit_session(json.loads(params["session"]))
-        self._reply(200, body)
+        self.reply(200, body)
 
-    def do_GET(self) -> None:
-        self._serve("GET")
 
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
+MetaStandin.handler = _Handler

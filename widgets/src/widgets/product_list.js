@@ -124,6 +124,12 @@ function card(item, money, tr, platform) {
   return li;
 }
 
+// The list's own size, not the window's: one observer per list, which goes with the list when a render replaces
+// it (a window listener per render would pile up and keep every old list alive).
+function onResize(list, fn) {
+  new ResizeObserver(() => fn()).observe(list);
+}
+
 // Arrows and the edge fade follow the scroll position; both sides at once in the middle of the list.
 function carousel(list, prev, next) {
   const update = () => {
@@ -142,7 +148,7 @@ function carousel(list, prev, next) {
   prev.addEventListener("click", () => step(-1));
   next.addEventListener("click", () => step(1));
   list.addEventListener("scroll", update, { passive: true });
-  addEventListener("resize", update, { passive: true });
+  onResize(list, update);
   update();
 }
 
@@ -153,7 +159,7 @@ function grid(list) {
     const cols = getComputedStyle(list).gridTemplateColumns.split(" ").length || 1;
     [...list.children].forEach((li, i) => (li.hidden = i >= cols));
   };
-  addEventListener("resize", fit, { passive: true });
+  onResize(list, fit);
   fit();
 }
 
@@ -209,12 +215,13 @@ export async function renderList(host, ctx, name, params) {
   else carousel(list, prev, next);
   // An experiment's arm is echoed on impressions: exposure is logged only when the arm was really seen.
   const arm = data.experiment ? { experiment: data.experiment, variant: data.variant } : {};
-  host.addEventListener("click", (e) => {
+  // A property, not a listener: a render replaces the previous render's handler instead of adding one.
+  host.onclick = (e) => {
     const add = e.target.closest && e.target.closest("button[data-pz-add]");
     if (add) return onAdd(add, data.platform, name, arm, ctx, tr, status);
     const a = e.target.closest && e.target.closest("a[data-pz-product]");
     if (a) ctx.track("widget_click", { widget: name, product: a.dataset.pzProduct, ...arm }, true);
-  });
+  };
   const io = new IntersectionObserver((entries) => {
     if (entries.some((x) => x.isIntersecting)) {
       io.disconnect();
