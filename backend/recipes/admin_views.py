@@ -185,11 +185,15 @@ def _after_words(minutes: int) -> str:
     return _("%(n)s min") % {"n": minutes}
 
 
-STEP_FIELDS = ("step_wait", "step_unit", "step_action", "step_template", "step_url", "step_campaign", "step_tiers")
+STEP_FIELDS = ("step_wait", "step_unit", "step_action", "step_template", "step_url", "step_campaign", "step_tiers",
+               "step_audience", "step_mode")
+OPTIONAL_STEP_FIELDS = ("step_audience", "step_mode")  # a form from before audience steps existed may lack them
 UNIT_MINUTES = {"hours": 60, "days": 24 * 60}
 MAX_CONDITIONS_BYTES = 16 * 1024
 ACTION_WORDS = {"email": gettext_lazy("Send an email"), "webhook": gettext_lazy("Call my URL (signed JSON)"),
-                "flow": gettext_lazy("Start a Shopify Flow")}
+                "flow": gettext_lazy("Start a Shopify Flow"),
+                "audience": gettext_lazy("Add to or remove from an ad audience")}
+MODE_WORDS = {"add": gettext_lazy("Add them"), "remove": gettext_lazy("Remove them")}
 TEMPLATE_WORDS = {"cart": gettext_lazy("Cart reminder"), "browse": gettext_lazy("Products they viewed"),
                   "order": gettext_lazy("Goes well with their order"), "winback": gettext_lazy("We miss you"),
                   "vip": gettext_lazy("Welcome to VIP"), "anniversary": gettext_lazy("Anniversary")}
@@ -202,14 +206,29 @@ def _default_tiers(template: str) -> list[dict]:
     return [dict(t) for t in (CART_TIERS if template in ("cart", "browse") else WINBACK_TIERS)]
 
 
+def _columns(post: dict) -> list[list[str]]:
+    columns = [post.getlist(name)[:20] for name in STEP_FIELDS]
+    steps = len(columns[0])
+    return [c if c or name not in OPTIONAL_STEP_FIELDS else [""] * steps for name, c in zip(STEP_FIELDS, columns,
+                                                                                             strict=True)]
+
+
+def _recipe_audiences(shop: Shop) -> list[tuple[int, str]]:
+    """The shop's ad audiences that recipe steps feed (the audiences screen creates them from a preset)."""
+    from backend.audiences.models import Audience
+
+    return list(Audience.objects.for_shop(shop).filter(source=Audience.Source.RECIPES).order_by("pk")
+                .values_list("pk", "name"))
+
+
 def _form_steps(post: dict) -> list[dict] | None:
     """The steps as the builder sent them (one value per step in each repeated field, in the order shown), in the
     stored shape; validated afterwards. None when the lists don't line up (not a form this page sends)."""
-    columns = [post.getlist(name)[:20] for name in STEP_FIELDS]
+    columns = _columns(post)
     if len({len(c) for c in columns}) != 1:
         return None
     steps = []
-    for wait, unit, action, template, url, campaign, tiers in zip(*columns, strict=True):
+    for wait, unit, action, template, url, campaign, tiers, audience, mode in zip(*columns, strict=True):
         try:
             minutes: int | None = round(float(wait) * UNIT_MINUTES.get(unit, 60))
         except (ValueError, OverflowError):  # "", "abc", "nan", "inf": refused by validation below
@@ -217,6 +236,8 @@ def _form_steps(post: dict) -> list[dict] | None:
         step: dict = {"after_minutes": minutes, "action": action}
         if action == "webhook":
             step["url"] = url
+        elif action == "audience":
+            step["audience"], step["mode"] = audience, mode
         elif action == "email":
             step["template"] = template
             if campaign.isdigit() and len(campaign) < 19:
@@ -244,6 +265,7 @@ def _step_rows(request: HttpRequest, recipe: Recipe, steps: list[dict]) -> list[
         rows.append({"n": n, "number": n + 1, "wait": wait, "unit": unit, "action": step.get("action", "email"),
                      "template": step.get("template", "cart"), "url": step.get("url", ""),
                      "campaign": code.get("campaign"), "tiers": json.dumps(code["tiers"]) if code.get("tiers") else "",
+                     "audience": step.get("audience"), "mode": step.get("mode", "add"),
                      "tier_words": _tier_words(code.get("tiers") or []),
                      "preview_href": link(request, f"/admin/recipes/{recipe.pk}/preview/", step=n)})
     return rows
@@ -256,11 +278,12 @@ def _tier_words(tiers: list[dict]) -> str:
 
 def _posted_rows(post: dict) -> list[dict]:
     """A refused form shown again as the merchant left it."""
-    columns = [post.getlist(name)[:20] for name in STEP_FIELDS]
+    def number(raw: str) -> int | None:
+        return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
     return [{"n": n, "number": n + 1, "wait": w, "unit": u, "action": a, "template": t, "url": url,
-             "campaign": int(c) if c.isdigit() and len(c) < 19 else None, "tiers": tiers,
-             "tier_words": ""}
-            for n, (w, u, a, t, url, c, tiers) in enumerate(zip(*columns, strict=False))]
+             "campaign": number(c), "tiers": tiers, "tier_words": "", "audience": number(aud), "mode": mode}
+            for n, (w, u, a, t, url, c, tiers, aud, mode) in enumerate(zip(*_columns(post), strict=False))]
 
 
 def _parse_conditions(raw: str) -> tuple[object, list[str]]:
@@ -302,6 +325,9 @@ def _save_recipe(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
     campaigns = set(Campaign.objects.for_shop(shop).values_list("pk", flat=True))
     if any((s.get("code") or {}).get("campaign") not in (None, *campaigns) for s in clean["steps"]):
         errors.append(_("Choose one of your popup campaigns for the codes."))
+    audiences = {pk for pk, _name in _recipe_audiences(shop)}
+    if any(s["action"] == "audience" and s["audience"] not in audiences for s in clean["steps"]):
+        errors.append(_("Choose one of your ad audiences fed by automations (create one in Ad audiences)."))
     if errors:
         return errors
     before = _snapshot(recipe)
@@ -361,7 +387,8 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "units": [("hours", _("hours")), ("days", _("days"))],
         "cooldown": request.POST.get("cooldown_hours") if refused else recipe.cooldown_hours,
         "blank": {"wait": "", "unit": "hours", "action": "email", "template": "cart", "url": "", "campaign": None,
-                  "tiers": "", "tier_words": ""},
+                  "tiers": "", "tier_words": "", "audience": None, "mode": "add"},
+        "audiences": _recipe_audiences(shop), "modes": list(MODE_WORDS.items()),
         "action": f"/admin/recipes/{recipe.pk}/",
         "back_href": link(request, "/admin/recipes/"), "test_email": settings_for(shop).test_email},
         status=400 if refused else 200)

@@ -15,7 +15,7 @@ from .models import Recipe
 MAX_STEPS = 6
 MAX_AFTER_MINUTES = 365 * 24 * 60
 EXITS = ("ordered", "carted")
-ACTIONS = ("email", "webhook", "flow")
+ACTIONS = ("email", "webhook", "flow", "audience")
 
 
 class RecipeError(ValueError):
@@ -71,6 +71,15 @@ def validate_steps(steps: Any) -> list[dict]:
             if not url.startswith("https://") or len(url) > 1000:
                 errors.append(_("%(where)s: the address to call must start with https://") % {"where": where})
             clean.append({"after_minutes": after, "action": "webhook", "url": url[:1000]})
+            continue
+        if step.get("action") == "audience":  # which audience is the shop's: checked by the screen and the engine
+            audience = str(step.get("audience", ""))
+            if not audience.isdigit() or len(audience) > 18 or step.get("mode") not in ("add", "remove"):
+                errors.append(_("%(where)s: choose an audience fed by automations, and whether to add or remove.")
+                              % {"where": where})
+                continue
+            clean.append({"after_minutes": after, "action": "audience", "audience": int(audience),
+                          "mode": step["mode"]})
             continue
         if step.get("action") == "flow":  # the app's Shopify Flow trigger: nothing to configure
             clean.append({"after_minutes": after, "action": "flow"})

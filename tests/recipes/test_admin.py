@@ -109,7 +109,8 @@ def test_the_builder_saves_conditions_and_reordered_steps(merchant, shop):
 
 
 @pytest.mark.parametrize(("lang", "sentences"), [
-    ("es", ["Condiciones: Condición 2, valor: debe ser un número", "Paso 3: la dirección a la que llamar debe empezar por",
+    ("es", ["Condiciones: Condición 2, valor: debe ser un número",
+            "Paso 3: la dirección a la que llamar debe empezar por",
             "Paso 1: la espera debe ser un número entero."]),
     ("en", ["Conditions: Condition 2, value: must be a number", "Step 3: the address to call must start with",
             "Step 1: the wait must be a whole number."]),
