@@ -102,6 +102,10 @@ def test_the_builder_saves_conditions_and_reordered_steps(merchant, shop):
         {"after_minutes": 3 * 24 * 60, "action": "flow"}]
     entry = AuditEntry.objects.for_shop(shop).filter(action="recipe.saved").get()
     assert entry.before["conditions"] == {} and entry.after["conditions"] == rule
+    # Only an email step has an email to preview or test: the others are a 400 and a reason, never a 500.
+    assert merchant.get(f"/admin/recipes/{recipe.pk}/preview/", {"step": 0}).status_code == 400
+    test = merchant.post(f"/admin/recipes/{recipe.pk}/", {"action": "test", "step": "2", "to": "a@shop.test"})
+    assert "Choose a step." in test.content.decode()
     # No rows in the builder: everyone again.
     assert merchant.post(f"/admin/recipes/{recipe.pk}/", _form(recipe, conditions='{"all": []}')).status_code == 302
     recipe.refresh_from_db()
