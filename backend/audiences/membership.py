@@ -1,6 +1,7 @@
 """Who is in an audience now, and when each recency member's time runs out.
 
-A segment audience is the segment's members. A recency audience ("viewed a product / a collection / added to cart
+A segment audience is the segment's members; a "fed by automations" one is whoever recipe steps put in.
+A recency audience ("viewed a product / a collection / added to cart
 in the last N days and no order since") is computed from stored events at `now`: each person's latest such event,
 kept while it is younger than N days and newer than their last order. They leave at `latest event + N days`, so the
 sync schedules its next run for the earliest such moment (the 2-day audience loses a shopper on day 3, not a day
@@ -21,7 +22,7 @@ from backend.events.models import Event
 from backend.segments.models import SegmentMembership
 
 from .contacts import CHUNK, consenting
-from .models import Audience
+from .models import Audience, RecipeMember
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,12 @@ def current(audience: Audience, now: datetime) -> Membership:
             segment_id=audience.segment_id).values("profile_id")
         ids = list(CustomerProfile.objects.for_shop(audience.shop_id).filter(
             pk__in=in_segment, is_active=True, accepts_marketing=True).order_by("pk").values_list("pk", flat=True))
+        return Membership(ids, None)
+    if audience.source == Audience.Source.RECIPES:
+        # Whoever the recipes' steps put in, still active and accepting marketing (a step never overrides consent).
+        added = RecipeMember.objects.for_shop(audience.shop_id).filter(audience=audience).values("profile_id")
+        ids = list(CustomerProfile.objects.for_shop(audience.shop_id).filter(
+            pk__in=added, is_active=True, accepts_marketing=True).order_by("pk").values_list("pk", flat=True))
         return Membership(ids, None)
     ids, next_leave = _recency(audience, now)
     return Membership(ids, next_leave)

@@ -42,6 +42,7 @@ class Audience(ShopScoped):
     class Source(models.TextChoices):
         SEGMENT = "segment", "Segment"
         RECENCY = "recency", "Recency rule"
+        RECIPES = "recipes", "Fed by automations"  # who the recipes' audience steps added (RecipeMember)
 
     class Activity(models.TextChoices):
         PRODUCT_VIEWED = "product_viewed", "Viewed a product"
@@ -129,3 +130,17 @@ class AudienceRun(ShopScoped):
 
     class Meta:
         indexes = [models.Index(fields=["shop", "audience", "-started_at"])]
+
+
+class RecipeMember(ShopScoped):
+    """A person an automation's step put in a "fed by automations" audience (another step may take them out).
+
+    The next sync sends the audience the difference, as for any source; consent is checked again there."""
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="recipe_members")
+    profile_id = models.BigIntegerField()
+    recipe_id = models.BigIntegerField(null=True, blank=True)  # which recipe added them (for the merchant's reading)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "audience", "profile_id"], name="recipe_member_once")]

@@ -18,6 +18,7 @@ class AudiencePreset:
     days: int = 7
     buyers: bool = False
     segment_preset: str = ""  # a segments.presets key: the audience follows that segment
+    recipes: bool = False  # fed by automations: recipe steps add and remove people
 
 
 PRESETS: dict[str, AudiencePreset] = {
@@ -37,6 +38,8 @@ PRESETS: dict[str, AudiencePreset] = {
                                         "exclude", buyers=True, days=30),
     "vip": AudiencePreset("VIP customers", "Clientes VIP", "target", segment_preset="vip"),
     "lapsed": AudiencePreset("Lapsed customers", "Clientes inactivos", "target", segment_preset="lapsed"),
+    "from-automations": AudiencePreset("Added by automations", "Añadidos por automatizaciones", "target",
+                                       recipes=True),
 }
 
 
@@ -63,6 +66,8 @@ def create_from_preset(key: str, connection: AdConnection, lang: str = "en") -> 
         ensure_presets(shop_id)
         audience.source = Audience.Source.SEGMENT
         audience.segment = Segment.objects.for_shop(shop_id).get(preset=preset.segment_preset)
+    elif preset.recipes:
+        audience.source = Audience.Source.RECIPES
     else:
         audience.source = Audience.Source.RECENCY
         audience.activity = preset.activity

@@ -18,7 +18,7 @@ from backend.shops.redaction import CustomerRef, customers_of
 from .destinations.google import normalize as google_normalize
 from .destinations.meta import normalize as meta_normalize
 from .hashing import sha256_hex
-from .models import SentMember
+from .models import RecipeMember, SentMember
 
 
 def _profiles(shop: Shop, ref: CustomerRef) -> set[int]:
@@ -38,6 +38,8 @@ def _profiles(shop: Shop, ref: CustomerRef) -> set[int]:
 
 def redact_from_destinations(shop: Shop, ref: CustomerRef) -> None:
     profile_ids = sorted(_profiles(shop, ref))
+    # What automations put them in goes too, so no later sync sends them again.
+    RecipeMember.objects.for_shop(shop).filter(profile_id__in=profile_ids).delete()
     if not profile_ids or not SentMember.objects.for_shop(shop).filter(profile_id__in=profile_ids).exists():
         return
     from .tasks import purge_people

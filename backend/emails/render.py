@@ -16,7 +16,7 @@ from backend.shops.models import Shop
 
 from . import blocks, links
 
-TEMPLATES = ("cart", "browse", "order", "winback", "vip")
+TEMPLATES = ("cart", "browse", "order", "winback", "vip", "anniversary")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,12 @@ def _copy(kind: str, shop_name: str, has_code: bool) -> dict[str, str]:
             "subject": _("Welcome to our VIP customers, from %(shop)s"),
             "headline": _("You are one of our best customers"),
             "body": _("Thank you for shopping with us. Here are picks we think you will love."),
+            "items_title": "", "cta": _("Visit the shop"),
+        },
+        "anniversary": {
+            "subject": _("A date to celebrate, from %(shop)s"),
+            "headline": _("Happy anniversary"),
+            "body": _("Thank you for being with us. Here are picks we think you will love."),
             "items_title": "", "cta": _("Visit the shop"),
         },
     }[kind]

@@ -6,6 +6,8 @@ Acts for the signed-in shop (screen_shop, as the popups screens); a recipe id fr
 """
 from __future__ import annotations
 
+import json
+
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -13,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
+from backend.core.json_input import parse_json
 from backend.customers.identities import normalise_email
 from backend.customers.models import CustomerProfile, Identity
 from backend.dashboard import audit
@@ -25,6 +28,10 @@ from backend.emails.render import Rendered, render_email
 from backend.events.models import Event, EventType
 from backend.orders.models import Order
 from backend.popups.models import Campaign
+from backend.segments.models import Segment
+from backend.segments.presets import display_name as segment_name
+from backend.segments.presets import ensure_presets
+from backend.segments.views import builder_context
 from backend.shops.models import Shop
 from backend.storefront.pricing import format_price
 
@@ -41,7 +48,9 @@ TRIGGER_WORDS = {
     Recipe.Trigger.DAYS_SINCE_LAST_ORDER: gettext_lazy("Days since the last order reached"),
     Recipe.Trigger.SEGMENT_ENTERED: gettext_lazy("A customer enters a segment"),
     Recipe.Trigger.SEGMENT_LEFT: gettext_lazy("A customer leaves a segment"),
+    Recipe.Trigger.DATE_PROPERTY: gettext_lazy("A date of the customer comes round"),
 }
+DATE_WORDS = {"first_order_at": gettext_lazy("Their first order"), "first_seen_at": gettext_lazy("Their first visit")}
 LABELS = {
     "quiet_start_hour": gettext_lazy("From hour"), "quiet_end_hour": gettext_lazy("To hour"),
     "cap_emails": gettext_lazy("At most this many emails to one person"),
@@ -71,7 +80,7 @@ def _recipe(shop: Shop, pk: int) -> Recipe:
 
 def _snapshot(recipe: Recipe) -> dict:
     return {"enabled": recipe.enabled, "steps": recipe.steps, "cooldown_hours": recipe.cooldown_hours,
-            "trigger_config": recipe.trigger_config}
+            "trigger_config": recipe.trigger_config, "conditions": recipe.conditions, "exit_when": recipe.exit_when}
 
 
 def _settings_snapshot(row: RecipeSettings) -> dict:
@@ -176,21 +185,157 @@ def _after_words(minutes: int) -> str:
     return _("%(n)s min") % {"n": minutes}
 
 
-def _form_steps(recipe: Recipe, post: dict) -> list[dict]:
-    """The recipe's steps with the hours and code campaign the form sent (validated afterwards)."""
+STEP_FIELDS = ("step_wait", "step_unit", "step_action", "step_template", "step_url", "step_campaign", "step_tiers",
+               "step_audience", "step_mode")
+OPTIONAL_STEP_FIELDS = ("step_audience", "step_mode")  # a form from before audience steps existed may lack them
+UNIT_MINUTES = {"hours": 60, "days": 24 * 60}
+MAX_CONDITIONS_BYTES = 16 * 1024
+ACTION_WORDS = {"email": gettext_lazy("Send an email"), "webhook": gettext_lazy("Call my URL (signed JSON)"),
+                "flow": gettext_lazy("Start a Shopify Flow"),
+                "audience": gettext_lazy("Add to or remove from an ad audience")}
+MODE_WORDS = {"add": gettext_lazy("Add them"), "remove": gettext_lazy("Remove them")}
+TEMPLATE_WORDS = {"cart": gettext_lazy("Cart reminder"), "browse": gettext_lazy("Products they viewed"),
+                  "order": gettext_lazy("Goes well with their order"), "winback": gettext_lazy("We miss you"),
+                  "vip": gettext_lazy("Welcome to VIP"), "anniversary": gettext_lazy("Anniversary")}
+EXIT_WORDS = {"ordered": gettext_lazy("They place an order"), "carted": gettext_lazy("They add to cart")}
+
+
+def _default_tiers(template: str) -> list[dict]:
+    from .presets import CART_TIERS, WINBACK_TIERS
+
+    return [dict(t) for t in (CART_TIERS if template in ("cart", "browse") else WINBACK_TIERS)]
+
+
+def _columns(post: dict) -> list[list[str]]:
+    columns = [post.getlist(name)[:20] for name in STEP_FIELDS]
+    steps = len(columns[0])
+    return [c if c or name not in OPTIONAL_STEP_FIELDS else [""] * steps for name, c in zip(STEP_FIELDS, columns,
+                                                                                             strict=True)]
+
+
+def _recipe_audiences(shop: Shop) -> list[tuple[int, str]]:
+    """The shop's ad audiences that recipe steps feed (the audiences screen creates them from a preset)."""
+    from backend.audiences.models import Audience
+
+    return list(Audience.objects.for_shop(shop).filter(source=Audience.Source.RECIPES).order_by("pk")
+                .values_list("pk", "name"))
+
+
+def _form_steps(post: dict) -> list[dict] | None:
+    """The steps as the builder sent them (one value per step in each repeated field, in the order shown), in the
+    stored shape; validated afterwards. None when the lists don't line up (not a form this page sends)."""
+    columns = _columns(post)
+    if len({len(c) for c in columns}) != 1:
+        return None
     steps = []
-    for n, step in enumerate(recipe.steps):
-        hours = post.get(f"step_{n}_hours", "")
+    for wait, unit, action, template, url, campaign, tiers, audience, mode in zip(*columns, strict=True):
         try:
-            minutes = round(float(hours) * 60)
+            minutes: int | None = round(float(wait) * UNIT_MINUTES.get(unit, 60))
         except (ValueError, OverflowError):  # "", "abc", "nan", "inf": refused by validation below
-            minutes = -1
-        new = {**step, "after_minutes": minutes}
-        if "code" in step:
-            campaign = post.get(f"step_{n}_campaign", "")
-            new["code"] = {**step["code"], "campaign": int(campaign) if campaign.isdigit() else None}
-        steps.append(new)
+            minutes = None
+        step: dict = {"after_minutes": minutes, "action": action}
+        if action == "webhook":
+            step["url"] = url
+        elif action == "audience":
+            step["audience"], step["mode"] = audience, mode
+        elif action == "email":
+            step["template"] = template
+            if campaign.isdigit() and len(campaign) < 19:
+                try:
+                    kept = json.loads(tiers[:2000]) if tiers else None
+                except (ValueError, RecursionError):  # not what the page put there: the template's tiers
+                    kept = None
+                step["code"] = {"campaign": int(campaign), "tiers": kept or _default_tiers(template)}
+        steps.append(step)
     return steps
+
+
+def _wait_of(minutes: int) -> tuple[str, str]:
+    """A stored offset as the builder shows it: whole days in days, anything else in hours."""
+    if minutes and minutes % (24 * 60) == 0:
+        return str(minutes // (24 * 60)), "days"
+    return f"{minutes / 60:g}", "hours"
+
+
+def _step_rows(request: HttpRequest, recipe: Recipe, steps: list[dict]) -> list[dict]:
+    rows = []
+    for n, step in enumerate(steps):
+        wait, unit = _wait_of(int(step.get("after_minutes", 0)))
+        code = step.get("code") or {}
+        rows.append({"n": n, "number": n + 1, "wait": wait, "unit": unit, "action": step.get("action", "email"),
+                     "template": step.get("template", "cart"), "url": step.get("url", ""),
+                     "campaign": code.get("campaign"), "tiers": json.dumps(code["tiers"]) if code.get("tiers") else "",
+                     "audience": step.get("audience"), "mode": step.get("mode", "add"),
+                     "is_email": "template" in step, "tier_words": _tier_words(code.get("tiers") or []),
+                     "preview_href": link(request, f"/admin/recipes/{recipe.pk}/preview/", step=n)})
+    return rows
+
+
+def _tier_words(tiers: list[dict]) -> str:
+    return ", ".join(_("%(pct)s %% from %(value)s") % {"pct": f"{t['percent']:g}", "value": f"{t['min_value']:g}"}
+                     for t in tiers if isinstance(t, dict) and "percent" in t and "min_value" in t)
+
+
+def _posted_rows(post: dict) -> list[dict]:
+    """A refused form shown again as the merchant left it."""
+    def number(raw: str) -> int | None:
+        return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+    return [{"n": n, "number": n + 1, "wait": w, "unit": u, "action": a, "template": t, "url": url,
+             "campaign": number(c), "tiers": tiers, "tier_words": "", "audience": number(aud), "mode": mode}
+            for n, (w, u, a, t, url, c, tiers, aud, mode) in enumerate(zip(*_columns(post), strict=False))]
+
+
+def _parse_conditions(raw: str) -> tuple[object, list[str]]:
+    if not raw.strip():
+        return {}, []
+    try:
+        return parse_json(raw, max_bytes=MAX_CONDITIONS_BYTES, what="conditions"), []
+    except (ValueError, RecursionError):  # JsonInputError and JSONDecodeError are ValueErrors
+        return {}, [_("Conditions: the rule could not be read; fix it under Advanced or add the conditions again.")]
+
+
+def _save_recipe(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
+    """The builder's form checked and saved (audited); the refusals as sentences, or [] once saved."""
+    post = request.POST
+    config = dict(recipe.trigger_config)
+    errors: list[str] = []
+    if recipe.trigger == Recipe.Trigger.DAYS_SINCE_LAST_ORDER:
+        days = post.get("days", "")
+        config["days"] = int(days) if days.isdigit() and len(days) < 6 else -1
+    if recipe.trigger in (Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT):
+        slug = post.get("segment", "")[:60]
+        if not Segment.objects.for_shop(shop).filter(slug=slug).exists():
+            errors.append(_("Choose one of your segments."))
+        config["segment"] = slug
+    if recipe.trigger == Recipe.Trigger.DATE_PROPERTY:
+        offset = post.get("offset_days", "").strip()
+        config = {"property": post.get("date_property", ""), "yearly": post.get("yearly") == "on",
+                  "offset_days": int(offset) if offset.lstrip("-").isdigit() and len(offset) < 6 else None}
+    conditions, bad = _parse_conditions(post.get("conditions", ""))
+    errors += bad
+    steps = _form_steps(post)
+    if steps is None:
+        return [*errors, _("The steps sent are incomplete: reload the page and try again.")]
+    exits = [e for e in post.getlist("exit_when") if e in EXIT_WORDS]
+    try:
+        clean = validate_recipe(recipe.trigger, config, conditions, exits, steps, post.get("cooldown_hours", ""))
+    except RecipeError as refused:
+        return errors + refused.errors
+    campaigns = set(Campaign.objects.for_shop(shop).values_list("pk", flat=True))
+    if any((s.get("code") or {}).get("campaign") not in (None, *campaigns) for s in clean["steps"]):
+        errors.append(_("Choose one of your popup campaigns for the codes."))
+    audiences = {pk for pk, _name in _recipe_audiences(shop)}
+    if any(s["action"] == "audience" and s["audience"] not in audiences for s in clean["steps"]):
+        errors.append(_("Choose one of your ad audiences fed by automations (create one in Ad audiences)."))
+    if errors:
+        return errors
+    before = _snapshot(recipe)
+    for name in ("steps", "trigger_config", "conditions", "exit_when", "cooldown_hours"):
+        setattr(recipe, name, clean[name])
+    recipe.save()
+    audit.record(shop, request, "recipe.saved", f"recipe:{recipe.key}", before, _snapshot(recipe))
+    return []
 
 
 @csrf_unless_session_token
@@ -203,42 +348,50 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
     recipe = _recipe(shop, pk)
     errors: list[str] = []
     notice = ""
+    refused = False
     if request.method == "POST" and request.POST.get("action") == "test":
         notice, errors = _send_test(request, shop, recipe)
     elif request.method == "POST":
-        before = _snapshot(recipe)
-        config = dict(recipe.trigger_config)
-        if recipe.trigger == Recipe.Trigger.DAYS_SINCE_LAST_ORDER:
-            days = request.POST.get("days", "")
-            config["days"] = int(days) if days.isdigit() and len(days) < 6 else -1
-        try:
-            clean = validate_recipe(recipe.trigger, config, recipe.conditions, recipe.exit_when,
-                                    _form_steps(recipe, request.POST), request.POST.get("cooldown_hours", ""))
-        except RecipeError as bad:
-            errors = bad.errors
-        else:
-            campaigns = set(Campaign.objects.for_shop(shop).values_list("pk", flat=True))
-            if any((s.get("code") or {}).get("campaign") not in (None, *campaigns) for s in clean["steps"]):
-                errors = [_("Choose one of your popup campaigns for the codes.")]
-            else:
-                recipe.steps, recipe.trigger_config = clean["steps"], clean["trigger_config"]
-                recipe.cooldown_hours = clean["cooldown_hours"]
-                recipe.save()
-                audit.record(shop, request, "recipe.saved", f"recipe:{recipe.key}", before, _snapshot(recipe))
-                return HttpResponseRedirect(link(request, f"/admin/recipes/{recipe.pk}/", saved=1))
-    steps = []
-    for n, step in enumerate(recipe.steps):
-        steps.append({"n": n, "number": n + 1, "hours": request.POST.get(f"step_{n}_hours") if errors else
-                      f"{step['after_minutes'] / 60:g}", "template": step["template"], "has_code": "code" in step,
-                      "campaign": (step.get("code") or {}).get("campaign"),
-                      "preview_href": link(request, f"/admin/recipes/{recipe.pk}/preview/", step=n)})
+        errors = _save_recipe(request, shop, recipe)
+        if not errors:
+            return HttpResponseRedirect(link(request, f"/admin/recipes/{recipe.pk}/", saved=1))
+        refused = True
+    if refused:
+        steps = _posted_rows(request.POST)
+        rule_text = request.POST.get("conditions", "")[:MAX_CONDITIONS_BYTES]
+        exits = [e for e in request.POST.getlist("exit_when") if e in EXIT_WORDS]
+    else:
+        steps = _step_rows(request, recipe, recipe.steps)
+        rule_text = json.dumps(recipe.conditions or {"all": []}, indent=2)
+        exits = recipe.exit_when
+    segment_trigger = recipe.trigger in (Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT)
+    if segment_trigger:
+        ensure_presets(shop)
+    segments = [(s.slug, segment_name(s, lang)) for s in Segment.objects.for_shop(shop).order_by("pk")] \
+        if segment_trigger else []
     return render(request, "recipes/edit.html", {
+        **builder_context(shop, lang, rule_text),
         "shop": shop, "lang": lang, "title": display_name(recipe), "name": display_name(recipe), "recipe": recipe,
-        "steps": steps, "errors": errors,
+        "steps": steps, "saved_steps": _step_rows(request, recipe, recipe.steps), "errors": errors,
         "trigger": TRIGGER_WORDS.get(recipe.trigger, recipe.trigger), "notice": notice,
         "saved": request.GET.get("saved") == "1", "campaigns": Campaign.objects.for_shop(shop).order_by("name"),
-        "days": recipe.trigger_config.get("days"), "action": f"/admin/recipes/{recipe.pk}/",
-        "back_href": link(request, "/admin/recipes/"), "test_email": settings_for(shop).test_email})
+        "days": request.POST.get("days") if refused and "days" in recipe.trigger_config
+        else recipe.trigger_config.get("days"),
+        "date_trigger": recipe.trigger == Recipe.Trigger.DATE_PROPERTY, "date_properties": list(DATE_WORDS.items()),
+        "date_config": {"property": request.POST.get("date_property"), "offset_days": request.POST.get("offset_days"),
+                        "yearly": request.POST.get("yearly") == "on"} if refused else recipe.trigger_config,
+        "segments": segments, "segment": request.POST.get("segment") if refused else
+        recipe.trigger_config.get("segment"),
+        "actions": list(ACTION_WORDS.items()), "templates": list(TEMPLATE_WORDS.items()),
+        "exits": [(k, w, k in exits) for k, w in EXIT_WORDS.items()],
+        "units": [("hours", _("hours")), ("days", _("days"))],
+        "cooldown": request.POST.get("cooldown_hours") if refused else recipe.cooldown_hours,
+        "blank": {"wait": "", "unit": "hours", "action": "email", "template": "cart", "url": "", "campaign": None,
+                  "tiers": "", "tier_words": "", "audience": None, "mode": "add"},
+        "audiences": _recipe_audiences(shop), "modes": list(MODE_WORDS.items()),
+        "action": f"/admin/recipes/{recipe.pk}/",
+        "back_href": link(request, "/admin/recipes/"), "test_email": settings_for(shop).test_email},
+        status=400 if refused else 200)
 
 
 def sample_context(shop: Shop, template: str, profile: CustomerProfile | None) -> dict:
@@ -289,7 +442,8 @@ def _send_test(request: HttpRequest, shop: Shop, recipe: Recipe) -> tuple[str, l
         step_index = int(raw) if raw.isdigit() else -1
         if step_index < 0:
             raise IndexError
-        recipe.steps[step_index]  # noqa: B018 - the index must exist
+        if "template" not in recipe.steps[step_index]:  # only an email step has an email to show
+            raise IndexError
     except (ValueError, IndexError):
         return "", [_("Choose a step.")]
     if not to:
@@ -317,7 +471,8 @@ def recipe_preview(request: HttpRequest, pk: int) -> HttpResponse:
         step_index = int(raw) if raw.isdigit() else -1
         if step_index < 0:
             raise IndexError
-        recipe.steps[step_index]  # noqa: B018
+        if "template" not in recipe.steps[step_index]:  # only an email step has an email to show
+            raise IndexError
     except (ValueError, IndexError):
         return HttpResponse(_("No such step."), status=400, content_type="text/plain")
     customer = request.GET.get("customer", "")[:320]

@@ -15,7 +15,7 @@ from .models import Recipe
 MAX_STEPS = 6
 MAX_AFTER_MINUTES = 365 * 24 * 60
 EXITS = ("ordered", "carted")
-ACTIONS = ("email", "webhook", "flow")
+ACTIONS = ("email", "webhook", "flow", "audience")
 
 
 class RecipeError(ValueError):
@@ -72,6 +72,15 @@ def validate_steps(steps: Any) -> list[dict]:
                 errors.append(_("%(where)s: the address to call must start with https://") % {"where": where})
             clean.append({"after_minutes": after, "action": "webhook", "url": url[:1000]})
             continue
+        if step.get("action") == "audience":  # which audience is the shop's: checked by the screen and the engine
+            audience = str(step.get("audience", ""))
+            if not audience.isdigit() or len(audience) > 18 or step.get("mode") not in ("add", "remove"):
+                errors.append(_("%(where)s: choose an audience fed by automations, and whether to add or remove.")
+                              % {"where": where})
+                continue
+            clean.append({"after_minutes": after, "action": "audience", "audience": int(audience),
+                          "mode": step["mode"]})
+            continue
         if step.get("action") == "flow":  # the app's Shopify Flow trigger: nothing to configure
             clean.append({"after_minutes": after, "action": "flow"})
             continue
@@ -92,6 +101,18 @@ def validate_steps(steps: Any) -> list[dict]:
     return clean
 
 
+def condition_errors(exc: RuleError) -> list[str]:
+    """The rule tree's problems as sentences in the page's language, placed in words ("condition 2, value")."""
+    from django.utils.translation import get_language
+
+    from backend.segments.views import error_place
+
+    lang = "es" if (get_language() or "en").startswith("es") else "en"
+    places = [error_place(e["path"]) for e in exc.errors]
+    return [_("Conditions: %(where)s: %(why)s") % {"where": place[:1].upper() + place[1:], "why": e[lang]}
+            for place, e in zip(places, exc.errors, strict=True)]
+
+
 def validate_recipe(trigger: str, trigger_config: Any, conditions: Any, exit_when: Any, steps: Any,
                     cooldown_hours: Any) -> dict:
     errors: list[str] = []
@@ -105,12 +126,21 @@ def validate_recipe(trigger: str, trigger_config: Any, conditions: Any, exit_whe
     if trigger in (Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT) and not str(
             config.get("segment", "")).strip():
         errors.append(_("Choose the segment whose new members enter the recipe."))
+    if trigger == Recipe.Trigger.DATE_PROPERTY:
+        from .triggers import DATE_PROPERTIES
+
+        offset = config.get("offset_days")
+        if config.get("property") not in DATE_PROPERTIES:
+            errors.append(_("Choose the date the recipe counts from."))
+        if not isinstance(offset, int) or isinstance(offset, bool) or not -365 <= offset <= 365:
+            errors.append(_("The days before or after the date must be between -365 and 365."))
+        config = {"property": config.get("property"), "offset_days": offset, "yearly": bool(config.get("yearly"))}
     rule: dict = {}
-    if conditions:
+    if conditions and conditions not in ({"all": []}, {"any": []}):  # the builder with no rows: everyone
         try:
             rule = validate_rule(conditions)
         except RuleError as exc:
-            errors.append(_("Conditions: %(why)s") % {"why": exc})
+            errors += condition_errors(exc)
     exits = [e for e in (exit_when or []) if e in EXITS] if isinstance(exit_when, list) else []
     try:
         cooldown = int(cooldown_hours)

@@ -197,6 +197,8 @@ def advance(run_id: int, now: datetime | None = None) -> str:
         return webhook_step(shop, run, step, profile, now)
     if step.get("action") == "flow":
         return flow_step(shop, run, profile, now)
+    if step.get("action") == "audience":
+        return audience_step(shop, run, step, profile, now)
     outcome = email_step(shop, run, step, profile, settings, now)
     if outcome == EXITED:
         _finish(run, RecipeRun.State.EXITED, "no consent", now)
@@ -270,3 +272,29 @@ def flow_step(shop: Shop, run: RecipeRun, profile: CustomerProfile, now: datetim
 def run_attempts(run: RecipeRun) -> int:
     return EmailSend.objects.for_shop(run.shop_id).filter(run=run, step=run.step).values_list(
         "attempts", flat=True).first() or 0
+
+
+def audience_step(shop: Shop, run: RecipeRun, step: dict, profile: CustomerProfile, now: datetime) -> str:
+    """Put the person in (or take them out of) a "fed by automations" ad audience. Only the membership row is
+    written here, and the audience made due: its own beat job sends the difference to the platform, with its
+    retries and ledger. Someone without marketing consent is never added (the sync checks consent again)."""
+    from backend.audiences.models import Audience, RecipeMember
+
+    audience = Audience.objects.for_shop(shop).filter(pk=step.get("audience") or 0,
+                                                      source=Audience.Source.RECIPES).first()
+    members = RecipeMember.objects.for_shop(shop).filter(audience=audience, profile_id=profile.pk)
+    outcome = DONE
+    if audience is None:
+        logger.warning("recipe %s step %s: audience %s is gone", run.recipe_id, run.step, step.get("audience"))
+    elif step.get("mode") == "remove":
+        outcome = SENT if members.delete()[0] else DONE
+    elif profile.accepts_marketing and profile.is_active:
+        # Idempotent: a second delivery of the step finds the row already there.
+        RecipeMember.objects.bulk_create([RecipeMember(shop=shop, audience=audience, profile_id=profile.pk,
+                                                       recipe_id=run.recipe_id, added_at=now)],
+                                         ignore_conflicts=True)
+        outcome = SENT
+    if outcome == SENT:
+        Audience.objects.for_shop(shop).filter(pk=audience.pk).update(next_run_at=now)
+    _move_on(run, now)
+    return outcome

@@ -42,11 +42,13 @@ class Recipe(ShopScoped):
         DAYS_SINCE_LAST_ORDER = "days_since_last_order", "Days since last order"
         SEGMENT_ENTERED = "segment_entered", "Segment entered"
         SEGMENT_LEFT = "segment_left", "Segment left"
+        DATE_PROPERTY = "date_property", "Date property"
 
     key = models.SlugField(max_length=60)  # the preset's key, or the merchant's own
     name = models.CharField(max_length=120)
     trigger = models.CharField(max_length=30, choices=Trigger.choices)
-    # Trigger settings: days_since_last_order {"days": 60}; segment_entered / segment_left {"segment": "<slug>"}.
+    # Trigger settings: days_since_last_order {"days": 60}; segment_entered / segment_left {"segment": "<slug>"};
+    # date_property {"property": "first_order_at", "offset_days": -7, "yearly": true} (triggers.date_property_ids).
     trigger_config = models.JSONField(default=dict, blank=True)
     conditions = models.JSONField(default=dict, blank=True)  # a segment rule tree; {} = everyone
     # Checked before every step: "ordered" (an order since the run began), "carted" (added to cart since).

@@ -49,6 +49,9 @@ PRESETS: dict[str, Preset] = {
     "vip-welcome": Preset(_("Welcome to VIP"), Recipe.Trigger.SEGMENT_ENTERED, [
         {"after_minutes": 0, "action": "email", "template": "vip"},
     ], trigger_config={"segment": "vip"}, cooldown_hours=24 * 365),
+    "first-order-anniversary": Preset(_("First order anniversary"), Recipe.Trigger.DATE_PROPERTY, [
+        {"after_minutes": 0, "action": "email", "template": "anniversary"},
+    ], trigger_config={"property": "first_order_at", "offset_days": 0, "yearly": True}, cooldown_hours=24 * 300),
 }
 
 

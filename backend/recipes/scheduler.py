@@ -45,11 +45,12 @@ def dispatch_due(now: datetime | None = None, limit: int = MAX_PER_BEAT) -> int:
 
 
 def scan_all(now: datetime | None = None) -> int:
-    """Scanned triggers of every enabled recipe (days since the last order, segment entered)."""
+    """Scanned triggers of every enabled recipe (days since the last order, segment entered/left, a date)."""
     from .triggers import scan
 
     started = 0
     for recipe in Recipe.all_shops.filter(enabled=True, trigger__in=[
-            Recipe.Trigger.DAYS_SINCE_LAST_ORDER, Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT]):
+            Recipe.Trigger.DAYS_SINCE_LAST_ORDER, Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT,
+            Recipe.Trigger.DATE_PROPERTY]):
         started += scan(recipe, now)
     return started

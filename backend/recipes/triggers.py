@@ -6,6 +6,7 @@ A person is in at most one active run of a recipe (a partial unique index), the 
 """
 from __future__ import annotations
 
+import calendar
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -203,6 +204,47 @@ def on_orders_recorded(sender: object, shop_id: int, order_ids: list[int], bulk:
 
 # ------------------------------------------------------------------ scans
 
+# Dates a recipe can count from: the profile column each one reads.
+DATE_PROPERTIES = ("first_order_at", "first_seen_at")
+MAX_SCAN_DAYS = 400  # a scan after a long outage catches up at most this far back
+
+
+def date_property_ids(recipe: Recipe, since: datetime, now: datetime) -> list[tuple[str, list[int]]]:
+    """Who reaches "N days before/after a date property" (or its yearly anniversary) on each of the shop's local
+    days in (since, now]: [(trigger key, profile ids)], one entry per day. A day is handed out once its local
+    midnight has passed, so a beat every few minutes sees each day once; the key names the day, so a run
+    never starts twice for the same date."""
+    from backend.shops.models import Shop
+
+    from .timing import shop_zone
+
+    config = recipe.trigger_config
+    column = config.get("property")
+    if column not in DATE_PROPERTIES:
+        return []
+    offset = timedelta(days=int(config.get("offset_days", 0)))
+    yearly = bool(config.get("yearly"))
+    zone = shop_zone(Shop.objects.filter(pk=recipe.shop_id).values_list("timezone", flat=True).first() or "")
+    last = now.astimezone(zone).date()
+    day = max(since.astimezone(zone).date(), last - timedelta(days=MAX_SCAN_DAYS)) + timedelta(days=1)
+    profiles = CustomerProfile.objects.for_shop(recipe.shop_id).filter(is_active=True)
+    out = []
+    with timezone.override(zone):  # dates of the column as the shop's calendar has them
+        while day <= last:
+            target = day - offset  # the property's date (or anniversary) that is reached today
+            if yearly:
+                dates = Q(**{f"{column}__month": target.month, f"{column}__day": target.day})
+                if target.month == 2 and target.day == 28 and not calendar.isleap(target.year):
+                    dates |= Q(**{f"{column}__month": 2, f"{column}__day": 29})  # 29 February, in other years
+                found = profiles.filter(dates, **{f"{column}__year__lt": target.year})
+            else:
+                found = profiles.filter(**{f"{column}__date": target})
+            ids = list(found.values_list("pk", flat=True))
+            if ids:
+                out.append((f"date:{column}:{offset.days}:{target.isoformat()}", ids))
+            day += timedelta(days=1)
+    return out
+
 
 def scan(recipe: Recipe, now: datetime | None = None) -> int:
     """Scanned triggers since the recipe's cursor: who crossed "N days since the last order", who entered the
@@ -217,6 +259,10 @@ def scan(recipe: Recipe, now: datetime | None = None) -> int:
         ids = list(profiles.filter(last_order_at__gt=since - days, last_order_at__lte=now - days)
                    .values_list("pk", flat=True))
         key = f"lapse:{int(days.days)}:{now.date().isoformat()}"
+    elif recipe.trigger == Recipe.Trigger.DATE_PROPERTY:
+        started = sum(enter_many(recipe, ids, key, now=now) for key, ids in date_property_ids(recipe, since, now))
+        Recipe.objects.for_shop(recipe.shop_id).filter(pk=recipe.pk).update(scan_cursor=now)
+        return started
     elif recipe.trigger in (Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT):
         change = (SegmentMembershipChange.Change.ENTERED if recipe.trigger == Recipe.Trigger.SEGMENT_ENTERED
                   else SegmentMembershipChange.Change.LEFT)

@@ -160,6 +160,13 @@ def error_place(path: str) -> str:
     return f"{where}, {part}" if part else where
 
 
+def builder_context(shop: Shop, lang: str, rule_text: str) -> dict:
+    """What the rule builder partial (templates/segments/_rules.html) needs, for any screen that edits a rule."""
+    return {"rule_text": rule_text, "words": _js_words(lang), "fields": fields_catalog(lang),
+            "currency": _currency_mark(shop, lang), "collections": _collection_choices(shop),
+            "op_words": {op: words[1 if lang == "es" else 0] for op, words in OP_WORDS.items()}}
+
+
 @merchant_view
 @require_GET
 def segment_list(request: HttpRequest) -> HttpResponse:
@@ -241,13 +248,11 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             tasks.schedule_due_refresh(shop.pk)
             return redirect(link(request, f"/admin/segments/{segment.pk}/", lang, saved=1))
     return render(request, "segments/edit.html", {
+        **builder_context(shop, lang, rule_text),
         "id_token": getattr(request, "session_token", ""),
-        "words": _js_words(lang), "lang": lang, "shop": shop, "segment": segment, "name": name, "rule_text": rule_text,
+        "lang": lang, "shop": shop, "segment": segment, "name": name,
         # RuleError's problems come in both languages; the view's own are already in the page's.
         "errors": [{"path": error_place(e["path"]), "text": e.get("text") or e[lang]} for e in errors],
-        "fields": fields_catalog(lang), "currency": _currency_mark(shop, lang),
-        "collections": _collection_choices(shop),
-        "op_words": {op: words[1 if lang == "es" else 0] for op, words in OP_WORDS.items()},
         "saved": request.GET.get("saved") == "1",
         "display_name": display_name(segment, lang) if segment else "",
     }, status=400 if errors else 200)

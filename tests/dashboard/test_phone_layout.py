@@ -54,6 +54,7 @@ def screens(live_server):
     from backend.recipes.presets import enable_preset
 
     recipe, _ = enable_preset(shop, "abandoned-cart")
+    dated, _ = enable_preset(shop, "first-order-anniversary")
     member(shop)
     from backend.audiences.models import AdConnection, Audience
 
@@ -64,6 +65,7 @@ def screens(live_server):
                             last_run_at=timezone.now(), last_result="failed",
                             last_error="Google 503: The service is unavailable. Please retry later, nothing was lost")
     yield ["/admin/audiences/", "/admin/recipes/", f"/admin/recipes/{recipe.pk}/",
+           f"/admin/recipes/{dated.pk}/",
            "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
            "/admin/", "/admin/widgets/", "/admin/widgets/preview/bestsellers/", "/admin/segments/",
            "/admin/segments/new/", f"/admin/segments/{segment.pk}/",

@@ -149,6 +149,12 @@ def stocked(shop):
     from tests.popups.factories import make_campaign
 
     make_campaign(shop, name="Regalo de salida", email_capture=True)
+    from backend.recipes.presets import enable_preset
+
+    for preset in ("abandoned-cart", "first-order-anniversary"):  # the builder, with and without a date trigger
+        recipe, _ = enable_preset(shop, preset)
+    recipe.conditions = {"all": [{"field": "orders_count", "op": "gte", "value": 1}]}
+    recipe.save()
     audit.record(shop, "shopify:7", "widget_rule.update", "widget:bestsellers",
                  {"widget": "bestsellers", "enabled": True, "algorithm": "units_7d", "min_stock": 0},
                  {"widget": "bestsellers", "enabled": False, "algorithm": "revenue_30d", "min_stock": 2})
@@ -231,6 +237,7 @@ def test_every_admin_screen_in_spanish_shows_no_english(client, stocked, mode):
         assert path in pages, f"{path} not reached from the navigation"
     assert sum(p.startswith("/admin/experiments/") for p in pages) >= 3  # list + draft + running detail
     assert sum(p.startswith("/admin/popups/") for p in pages) >= 3  # list + new + the campaign's editor
+    assert sum(p.startswith("/admin/recipes/") for p in pages) >= 3  # list + each recipe's builder
     assert sum(p.startswith("/admin/widgets/preview/") for p in pages) == 3  # each storefront widget's preview
     data = _data_words(stocked)
     leaks = {path: english_in(html, words, data) for path, html in pages.items()}
@@ -271,6 +278,20 @@ def test_pages_a_form_answers_with_stay_spanish(client, stocked):
     text = visible_text(segment)
     assert "all[1]" not in text and "Condición 2, valor" in text
     assert english_in(segment, words, data) == []
+
+    from backend.recipes.models import Recipe
+
+    recipe = Recipe.objects.for_shop(stocked).get(key="abandoned-cart")
+    refused = client.post(f"/admin/recipes/{recipe.pk}/", {
+        "id_token": session_token(stocked), "lang": "es", "cooldown_hours": "x",
+        "conditions": '{"all": [{"field": "orders_count", "op": "gte", "value": "x"}]}',
+        "step_wait": ["1", ""], "step_unit": ["hours", "days"], "step_action": ["email", "webhook"],
+        "step_template": ["cart", ""], "step_url": ["", "ftp://x"], "step_campaign": ["", ""],
+        "step_tiers": ["", ""]})
+    assert refused.status_code == 400
+    text = visible_text(refused.content.decode())
+    assert "all[0]" not in text and "Condiciones: Condición 1, valor" in text and "Paso 2:" in text
+    assert english_in(refused.content.decode(), words, data) == []
 
     from tests.popups.factories import COPY
 
