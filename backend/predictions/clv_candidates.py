@@ -217,6 +217,7 @@ STATIONARY_EXCLUDED = ("age", "purchase_days", "orders", "spent", "spent_365", "
 GBM_FEATURES = tuple(f for f in FEATURES if f not in STATIONARY_EXCLUDED)
 # Shares of the naive baseline blended into the boosted prediction, one chosen on the newest training window.
 NAIVE_SHARES = (0.0, 0.25, 0.5, 0.75)
+EVEN_MIX = 0.5
 
 
 # Domain knowledge as a constraint, not a tuned knob: more past spend or orders never predicts less future spend,
@@ -423,14 +424,25 @@ def blend(model: np.ndarray, naive: np.ndarray, share: float) -> np.ndarray:
     return total * ((1 - share) * model / total + share * naive / float(naive.sum()))
 
 
-def _naive_share(boosted: np.ndarray, naive: np.ndarray, actual: np.ndarray) -> float:
-    """How much of the naive baseline to blend in, by the backtest's merit on the newest window (ties: less).
-    Trees trained on a few thin windows are noisy where the baseline is steady; the mix often ranks better than
-    either alone, and a shop whose own history says so gets it."""
+def _naive_share(boosted: np.ndarray, naive: np.ndarray, actual: np.ndarray, resamples: int = 30) -> float:
+    """How much of the naive baseline to blend in, judged on the newest training window by a model that never saw it.
+    Trees trained on a few thin windows are noisy where the baseline is steady, and one window's best share is
+    noisy too: the one-standard-error rule keeps, among the shares whose merit is within a bootstrap standard error
+    of the best, the one nearest an even mix (equal weights are what a forecast combination falls back on when the
+    evidence for others is weak). A large shop's window is precise enough to move it; a young shop's is not."""
     from .backtest import score  # the backtest imports this module: import at call time
 
-    merits = [round(score(blend(boosted, naive, w), actual).merit, 4) for w in NAIVE_SHARES]
-    return NAIVE_SHARES[int(np.argmax(merits))]
+    mixes = [blend(boosted, naive, w) for w in NAIVE_SHARES]
+    merits = np.array([score(m, actual).merit for m in mixes])
+    best = int(np.argmax(merits))
+    rng = np.random.default_rng(0)  # the same shop's data gives the same choice on every refit
+    gaps = np.zeros((resamples, len(NAIVE_SHARES)))
+    for r in range(resamples):
+        pick = rng.integers(0, len(actual), len(actual))
+        m = np.array([score(mix[pick], actual[pick]).merit for mix in mixes])
+        gaps[r] = m[best] - m
+    near = merits >= merits[best] - gaps.std(axis=0)
+    return min((abs(w - EVEN_MIX), -merits[k], w) for k, w in enumerate(NAIVE_SHARES) if near[k])[2]
 
 
 CANDIDATES = ("bgnbd_gg", "gbm", "naive", "last_period")
