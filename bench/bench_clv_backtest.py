@@ -1,7 +1,9 @@
 """Which lifetime-value model should a shop trust? The per-shop backtest on CDNOW and UCI Online Retail (issue 13).
 
 For each data set and cut date the app sees only the orders up to the cut. It runs its own backtest (holds out its
-last 90 days, fits every candidate on what came before, scores them) and picks a model. Then every candidate,
+last 90 days, fits every candidate on what came before, scores them) and picks a model. The backtest is nested:
+whatever a candidate chooses for itself (the boosted model's rounds and its share of the naive baseline) is chosen
+inside its fit, on its own newest training window, so the held-out window only scores. Then every candidate,
 refitted on everything up to the cut, predicts each customer's spend over the next HORIZON days and is compared
 with what they really spent. Goals (issue 13): the chosen model beats the naive baseline on Spearman and on top-20 %
 revenue capture, and its total predicted revenue is within +-10 % of the actual total.

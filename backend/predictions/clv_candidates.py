@@ -388,9 +388,17 @@ class GradientBoosted(Fitted):
             # saw it, so the backtest scoring this model on the window after has not chosen anything itself.
             probe_money = _from_target(best, target) * smear
             share = _naive_share(probe_money, Naive().predict(log, cuts[0], horizon).value, y_new)
-            return cls(model, horizon, rounds, share, names, target=target, smear=smear)
+            fitted = cls(model, horizon, rounds, share, names, target=target, smear=smear)
+        # The blend's exchange rate between naive money and the model's, fixed at fit time over the whole shop, so
+        # one profile scored alone gets exactly what it gets among all the others.
+        fitted.naive_scale = 1.0
+        if share > 0:
+            own = fitted.predict(log, today, horizon, blended=False).value.sum()
+            base = Naive().predict(log, today, horizon).value.sum()
+            fitted.naive_scale = float(own / base) if base > 0 and own > 0 else 0.0
+        return fitted
 
-    def predict(self, log: OrderLog, today: int, horizon: int) -> Prediction:
+    def predict(self, log: OrderLog, today: int, horizon: int, blended: bool = True) -> Prediction:
         # Models stored before the seasonal features carry no names: they were trained on the first twenty.
         names = getattr(self, "features", FEATURES_V1)
         ids, x = features(log, today, self.horizon, names)
@@ -401,8 +409,11 @@ class GradientBoosted(Fitted):
         # Trained for one horizon; other horizons scale linearly (the 365-day figure is a rough extrapolation).
         value = value * horizon / self.horizon
         share = getattr(self, "naive_share", 0.0)
-        if share > 0:
-            value = blend(value, Naive().predict(log, today, horizon).value, share)
+        if share > 0 and blended:
+            # Naive for the model's own horizon, scaled the same way, so the mix keeps the model's level. Models
+            # stored before the exchange rate mixed raw money (rate 1).
+            naive = Naive().predict(log, today, self.horizon).value * horizon / self.horizon
+            value = (1 - share) * value + share * getattr(self, "naive_scale", 1.0) * naive
         return Prediction(ids, value)
 
 
@@ -417,7 +428,8 @@ def _from_target(t: np.ndarray, target: str) -> np.ndarray:
 def blend(model: np.ndarray, naive: np.ndarray, share: float) -> np.ndarray:
     """The naive baseline mixed into the model's ranking at the model's own level. Each side is taken as shares of
     its total first: naive's level can be far off (a one-order customer's whole spend counts as a habit), and a raw
-    average would carry that error into the shop's forecast."""
+    average would carry that error into the shop's forecast. (A fitted model fixes the rate between the two totals
+    when it is fitted: `GradientBoosted.naive_scale`.)"""
     total = float(model.sum())
     if share <= 0 or total <= 0 or naive.sum() <= 0:
         return model
