@@ -410,9 +410,8 @@ class GradientBoosted(Fitted):
         value = value * horizon / self.horizon
         share = getattr(self, "naive_share", 0.0)
         if share > 0 and blended:
-            # Naive for the model's own horizon, scaled the same way, so the mix keeps the model's level. Models
-            # stored before the exchange rate mixed raw money (rate 1).
-            naive = Naive().predict(log, today, self.horizon).value * horizon / self.horizon
+            # Models stored before the exchange rate mixed raw money (rate 1).
+            naive = Naive().predict(log, today, horizon).value
             value = (1 - share) * value + share * getattr(self, "naive_scale", 1.0) * naive
         return Prediction(ids, value)
 
