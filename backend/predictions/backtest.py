@@ -64,7 +64,7 @@ class Outcome:
     score: Score | None = None
     unusable_en: str = ""
     unusable_es: str = ""
-    naive_share: float | None = None  # gbm only: the share of the naive baseline blended in that scored best
+    naive_share: float | None = None  # gbm only: the share of the naive baseline it blends in (chosen in its fit)
 
 
 @dataclass
@@ -109,10 +109,8 @@ def backtest_clv(log: cands.OrderLog, today: int, holdout: int = HOLDOUT_DAYS,
             pred = fitted.predict(seen, cut, holdout)
             if not np.array_equal(pred.customers, customers):
                 raise ValueError("the candidate did not predict every customer")
-            share = None
-            if isinstance(fitted, cands.GradientBoosted):
-                share, value = _blend(fitted, seen, cut, holdout, actual)
-                pred.value = value
+            # The blend was chosen inside the fit, on a window before the cut: nothing is chosen on the scored one.
+            share = fitted.naive_share if isinstance(fitted, cands.GradientBoosted) else None
             scored = score(pred.value, actual, time.perf_counter() - started)
         except cands.Unusable as why:
             result.outcomes.append(Outcome(name, unusable_en=why.en, unusable_es=why.es))
@@ -125,20 +123,3 @@ def backtest_clv(log: cands.OrderLog, today: int, holdout: int = HOLDOUT_DAYS,
         result.outcomes.append(Outcome(name, scored, naive_share=share))
     result.chosen = choose(result.outcomes)
     return result
-
-
-def _blend(fitted: cands.GradientBoosted, seen: cands.OrderLog, cut: int, holdout: int,
-           actual: np.ndarray) -> tuple[float, np.ndarray]:
-    """The boosted model blended with the naive baseline, the share chosen by this backtest (a tie: more of the
-    baseline). Picking among four shares on the held-out window flatters the blend a little; the share the model
-    chose on its own newest training window is one of them, so it never scores worse than that."""
-    own = fitted.naive_share
-    fitted.naive_share = 0.0
-    try:
-        boosted = fitted.predict(seen, cut, holdout).value
-    finally:
-        fitted.naive_share = own
-    naive = cands.Naive().predict(seen, cut, holdout).value
-    merits = [(round(score((1 - w) * boosted + w * naive, actual).merit, 6), w) for w in cands.NAIVE_SHARES]
-    best = max(merits)[1]
-    return best, (1 - best) * boosted + best * naive

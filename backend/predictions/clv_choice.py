@@ -62,8 +62,6 @@ def choose(shop_id: int, log: cands.OrderLog, today: date, holdout: int = backte
     for outcome in ranked:
         try:
             fitted = cands.fit_candidate(outcome.name, log, day, holdout)
-            if outcome.naive_share is not None and isinstance(fitted, cands.GradientBoosted):
-                fitted.naive_share = outcome.naive_share  # the blend the backtest scored, not the refit's guess
             break
         except cands.Unusable as why:  # fine on the older data, not on all of it
             skipped.append((outcome.name, f"on the full history, {why.en}", f"con todo el historial, {why.es}"))

@@ -169,20 +169,29 @@ def test_a_model_stored_before_the_seasonal_features_still_scores():
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     old.model = HistGradientBoostingRegressor(max_iter=5).fit(x, np.arange(len(ids), dtype=float))
-    del old.naive_share, old.features  # what an older pickle carries
+    del old.naive_share, old.features, old.target, old.smear  # what an older pickle carries
     assert len(old.predict(log, TODAY - 90, 90).value) == len(ids)
 
 
-def test_the_backtest_picks_how_much_naive_baseline_the_boosted_model_blends_in():
+def test_the_blend_is_chosen_before_the_cut_and_the_backtest_only_scores_it():
     log = _log_from_bgnbd(clv.BgNbdParams(r=0.8, alpha=20.0, a=0.8, b=2.5), 400, seed=5)
     result = backtest.backtest_clv(log, TODAY)
     gbm = result.outcome("gbm")
     assert gbm.naive_share in cands.NAIVE_SHARES
     assert result.as_metrics()["gbm"]["naive_share"] == gbm.naive_share
-    # The chosen share scores at least as well as the pure model on the held-out window.
+    # The model fitted on the orders before the cut alone, served as fitted, is exactly what was scored: the
+    # held-out window chose no share (a choice made on it would flatter the score).
     seen, cut = log.upto(TODAY - 90), TODAY - 90
-    pure = cands.fit_candidate("gbm", seen, cut, 90)
-    pure.naive_share = 0.0
+    fitted = cands.fit_candidate("gbm", seen, cut, 90)
+    assert fitted.naive_share == gbm.naive_share
     later = log.spend_between(cut, TODAY)
     actual = np.array([later.get(c, 0.0) for c in np.unique(seen.customer).tolist()])
-    assert gbm.score.merit >= backtest.score(pure.predict(seen, cut, 90).value, actual).merit - 1e-9
+    assert backtest.score(fitted.predict(seen, cut, 90).value, actual).merit == pytest.approx(gbm.score.merit)
+
+
+def test_blending_in_the_baseline_moves_ranks_not_the_forecast_total():
+    model, naive = np.array([10.0, 5.0, 5.0]), np.array([0.0, 300.0, 0.0])
+    mixed = cands.blend(model, naive, 0.5)
+    assert mixed.sum() == pytest.approx(20.0)  # the model's total, whatever naive's level
+    assert mixed.tolist() == pytest.approx([5.0, 12.5, 2.5])
+    assert cands.blend(model, np.zeros(3), 0.5).tolist() == model.tolist()
