@@ -114,6 +114,26 @@ def _copy_load(connection, ids: list[int], total: int, now: datetime, chunk: int
     return loaded, time.perf_counter() - t0
 
 
+def _profile_refresh(ids: list[int], rng: random.Random, probes: int, now: datetime) -> None:
+    """A profile refresh's event read (customers.profiles._apply_events) for a visitor, whole history (no running
+    totals yet, or identities changed) and the usual case: totals one day old, only the events after their edge."""
+    from backend.customers.models import CustomerProfile
+    from backend.customers.profiles import _apply_events
+
+    whole, bounded = [], []
+    for _ in range(probes):
+        shop_id, visitor = rng.choice(ids), f"v{rng.randrange(VISITORS_PER_SHOP)}"
+        profile = CustomerProfile(shop_id=shop_id)
+        t = time.perf_counter()
+        _apply_events(profile, [], [visitor], 30, now - timedelta(days=1))
+        whole.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        _apply_events(profile, [], [visitor], 30, now)
+        bounded.append(time.perf_counter() - t)
+    print(f"  {'profile refresh events, whole history':<48} {_ms(whole)}")
+    print(f"  {'profile refresh events, after the totals edge':<48} {_ms(bounded)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=20_000_000)
@@ -216,6 +236,7 @@ def main() -> None:
     probe("recently viewed, no time bound (every partition)", everything)
     probe("popup frequency cap (1 day)", cap)
     probe("rollup: one shop-day of widget counts", rollup_day)
+    _profile_refresh(ids, rng, args.probes, now)
 
     with connection.cursor() as cur:
         bounds = sorted(b for b in partitions.partitions(cur).values() if b is not None)
