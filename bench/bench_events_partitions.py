@@ -113,7 +113,8 @@ def _copy_load(connection, ids: list[int], total: int, now: datetime, chunk: int
         t1 = time.perf_counter()
         cur.execute("SET maintenance_work_mem TO '256MB'")
         for _, ddl in indexes:
-            cur.execute(ddl)
+            # The catalog writes a partitioned index as "ON ONLY" (the parent alone): build it on every partition.
+            cur.execute(ddl.replace(" ON ONLY ", " ON ", 1))
         print(f"  COPY {t1 - t0:.0f} s, index build {time.perf_counter() - t1:.0f} s", flush=True)
         cur.execute("ANALYZE events_event")
     return loaded, time.perf_counter() - t0
