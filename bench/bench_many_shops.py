@@ -323,6 +323,7 @@ def after(ids: list[int], active_pct: float, hours: int, rng: random.Random, led
     active = set(rng.sample(ids, max(1, int(len(ids) * active_pct / 100))))
     start = timezone.now().replace(second=0, microsecond=0)
     hourly: list[dict] = []
+    reconciled: list[int] = []  # shops reconciled at each minute tick (the herd, or its absence)
     seq = [0]
     calls_before = CALLS[0]
     for hour in range(hours):
@@ -334,7 +335,7 @@ def after(ids: list[int], active_pct: float, hours: int, rng: random.Random, led
         for minute in range(1, 61):
             now = t_hour + timedelta(minutes=minute)
             with measured(costs, "tick_minute"):
-                upkeep.tick_minute(now.isoformat())
+                reconciled.append(upkeep.tick_minute(now.isoformat())["reconcile"])
             if minute % 5 == 0:
                 with measured(costs, "tick_five_minutes"):
                     upkeep.tick_five_minutes(now.isoformat())
@@ -350,7 +351,7 @@ def after(ids: list[int], active_pct: float, hours: int, rng: random.Random, led
         ledger.by_task.clear()
         print(f"  after: hour {hour:2d}  {cpu:7.2f} CPU-s  {db:7.2f} DB-s  platform calls {hourly[-1]['calls']:5d}  "
               f"tasks {hourly[-1]['tasks']}", flush=True)
-    return {"hourly": hourly, "active": active}
+    return {"hourly": hourly, "active": active, "reconciled": reconciled}
 
 
 CALLS = [0]
@@ -473,6 +474,13 @@ def report(ids, groups, old, new, ledger, hours) -> None:  # noqa: ANN001
           f"{sum(idle_tasks) / max(1, len(idle_tasks)):.1f} tasks/day)")
     print(f"after, per active shop per day: mean {sum(busy) / max(1, len(busy)):.2f} CPU-s, "
           f"max {max(busy, default=0):.2f}")
+    per_minute = new["reconciled"]
+    steady = per_minute[len(per_minute) // 3:]  # once the back-off has reached its cap (4 h doublings)
+    quarters = [sum(steady[i:i + 15]) for i in range(0, len(steady) - 14, 15)]
+    print(f"reconciliations: before {n} shops at the same minute every 15 min; after (staggered back-off, from "
+          f"hour {hours // 3}): per minute mean {sum(steady) / max(1, len(steady)):.1f}, "
+          f"peak {max(steady, default=0)}; per quarter hour min {min(quarters, default=0)}, "
+          f"max {max(quarters, default=0)}")
     hourly_cpu = [h["cpu"] for h in new["hourly"]]
     print("after, CPU-s per simulated hour: " + " ".join(f"{c:.1f}" for c in hourly_cpu))
     goal_idle = (max(idle, default=0) < 1.0)

@@ -80,6 +80,9 @@ class CustomerProfile(ShopScoped):
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_cart_at = models.DateTimeField(null=True, blank=True)
+    # Running totals of the events above up to a moment (profiles.refresh_profile), so a refresh reads only the
+    # recent partitions; null: recount from every partition on the next refresh.
+    event_totals = models.JSONField(null=True, blank=True, editable=False)
 
     # Consent: marketing from the platform; analytics from the storefront's consent state; with when.
     accepts_marketing = models.BooleanField(default=False)

@@ -6,6 +6,7 @@ by backend.segments.valuation against the shop's stored breakpoints.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -90,8 +91,47 @@ def _apply_orders(profile: CustomerProfile, customer_ids: list[int]) -> None:
     profile.channels = "|" + "|".join(channels) + "|" if channels else ""
 
 
+# Events are counted into running totals up to this far behind the refresh: the storefront may stamp an event up to
+# a day in the past (events.ingest.MAX_AGE_MS), so nothing can still arrive before `now - SETTLED_AFTER`.
+SETTLED_AFTER = timedelta(days=2)
+# A session already seen this close before the totals' edge is not counted again when it goes on after the edge.
+# Sessions are per tab (sessionStorage): a tab resumed after a week idle counts as a new visit.
+SESSION_LOOKBACK = timedelta(days=7)
+
+
+def _fingerprint(customer_ids: list[int], visitor_ids: list[str]) -> str:
+    """Whose events the totals count: a link or a merge changes it, and then the totals are recounted whole."""
+    raw = ",".join(map(str, sorted(customer_ids))) + "|" + ",".join(sorted(visitor_ids))
+    return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+
+
+def _when(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    return max((m for m in moments if m is not None), default=None)
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((m for m in moments if m is not None), default=None)
+
+
 def _apply_events(profile: CustomerProfile, customer_ids: list[int], visitor_ids: list[str],
                   viewed_window_days: int, now: datetime) -> None:
+    """Lifetime engagement facts from running totals plus a read of only the events after the totals' edge.
+
+    profile.event_totals holds the aggregates of the profile's events created before `until` (which trails the
+    refresh by SETTLED_AFTER). A refresh reads events from `until` on, so PostgreSQL scans the partitions since the
+    previous refresh (usually one), and rolls the totals forward. Totals are kept rather than re-read because
+    counts and first-seen need the whole history, which is what partitioning must stop reading. The totals are
+    recounted from every partition when the profile's identities change (a link or a merge brings a visitor's
+    older events). Counts are lifetime: retention dropping old partitions does not lower them.
+    """
     try:
         from backend.events.models import Event
     except ImportError:  # events arrive with the storefront API; profiles work from orders alone before that
@@ -101,19 +141,45 @@ def _apply_events(profile: CustomerProfile, customer_ids: list[int], visitor_ids
     events = Event.objects.for_shop(profile.shop_id).filter(
         Q(visitor_id__in=visitor_ids) | Q(customer_id__in=customer_ids)
     )
-    agg = events.aggregate(
+    fingerprint = _fingerprint(customer_ids, visitor_ids)
+    base = profile.event_totals or {}
+    if base.get("ids") != fingerprint:
+        base = {}
+    edge = _when(base.get("until"))  # None: no totals yet, read everything
+    settle = max(now - SETTLED_AFTER, edge) if edge else now - SETTLED_AFTER
+    recent = events.filter(created_at__gte=edge) if edge else events
+    settled = Q(created_at__lt=settle)
+    agg = recent.aggregate(
         n=Count("id"),
-        sessions=Count("session_id", distinct=True, filter=~Q(session_id="")),
+        n_settled=Count("id", filter=settled),
         first=Min("created_at"),
         last=Max("created_at"),
+        last_settled=Max("created_at", filter=settled),
         cart=Max("created_at", filter=Q(type="added_to_cart")),
+        cart_settled=Max("created_at", filter=Q(type="added_to_cart") & settled),
         collection=Max("created_at", filter=Q(type="collection_viewed")),
     )
-    profile.events_count = agg["n"] or 0
-    profile.sessions_count = agg["sessions"] or 0
-    profile.first_seen_at = agg["first"]
-    profile.last_seen_at = agg["last"]
-    profile.last_cart_at = agg["cart"]
+    # Sessions by their first event in sight: those that began before the edge are in the totals already.
+    sessions = events.exclude(session_id="")
+    if edge:
+        sessions = sessions.filter(created_at__gte=edge - SESSION_LOOKBACK)
+    starts = [first for _, first in sessions.values("session_id").annotate(first=Min("created_at"))
+              .values_list("session_id", "first")]
+    new_sessions = [s for s in starts if edge is None or s >= edge]
+
+    profile.events_count = base.get("n", 0) + (agg["n"] or 0)
+    profile.sessions_count = base.get("sessions", 0) + len(new_sessions)
+    profile.first_seen_at = _earliest(_when(base.get("first")), agg["first"])
+    profile.last_seen_at = _latest(_when(base.get("last")), agg["last"])
+    profile.last_cart_at = _latest(_when(base.get("cart")), agg["cart"])
+    profile.event_totals = {
+        "ids": fingerprint, "until": settle.isoformat(),
+        "n": base.get("n", 0) + (agg["n_settled"] or 0),
+        "sessions": base.get("sessions", 0) + sum(1 for s in new_sessions if s < settle),
+        "first": _iso(_earliest(_when(base.get("first")), agg["first"] if agg["n_settled"] else None)),
+        "last": _iso(_latest(_when(base.get("last")), agg["last_settled"])),
+        "cart": _iso(_latest(_when(base.get("cart")), agg["cart_settled"])),
+    }
     # The storefront stores visitor ids only with analytics consent, so events under one mean it was given.
     if visitor_ids and profile.events_count and profile.analytics_consent is not True:
         profile.analytics_consent = True
@@ -121,9 +187,10 @@ def _apply_events(profile: CustomerProfile, customer_ids: list[int], visitor_ids
 
     since = now - timedelta(days=viewed_window_days)
     if agg["collection"] is None or agg["collection"] < since:
-        return  # no collection viewed inside the window: nothing to write (most shoppers, most events)
+        return  # no collection viewed inside the window since the last refresh: nothing to write (most shoppers)
+    # Views before the edge were written by an earlier refresh (rows persist): only the recent read is upserted.
     viewed = dict(
-        events.filter(type="collection_viewed", collection_id__isnull=False, created_at__gte=since)
+        recent.filter(type="collection_viewed", collection_id__isnull=False, created_at__gte=since)
         .values("collection_id").annotate(last=Max("created_at")).values_list("collection_id", "last")
     )
     # Views that fall out of the window need no delete here: every reader compares last_viewed_at with its own

@@ -16,6 +16,12 @@ GLOBAL = {
     "integrations_woocommerce.ConnectRequest": "a wc-auth round trip before its shop exists (looked up by token)",
 }
 PROJECT = ("backend.", "integrations.")
+# Tables outside the project a shop table may point to, each with its reason. Under Citus a foreign key from a
+# distributed table must reach a reference table or a co-located table, never a coordinator-only one.
+FOREIGN_TARGETS = {
+    "shops.Shop": "the reference table",
+    "auth.User": "a merchant's login (dashboard.ShopMember): README's one-time step drops that one constraint",
+}
 
 
 def _project_models() -> list[type[models.Model]]:
@@ -76,6 +82,28 @@ def test_every_unique_constraint_includes_shop_id():
             if column not in cols:
                 bad.append(f"{_label(model)}: {what} {cols}")
     assert not bad, "unique constraints without shop_id (Citus cannot enforce them per shard): " + "; ".join(bad)
+
+
+def test_every_shop_table_has_a_plain_id_primary_key():
+    """README's one-time Citus step turns each primary key into (shop_id, id) (events: (shop_id, id, created_at),
+    its partition key): that step is one uniform statement only while every shop table's key is its own `id`."""
+    odd = [f"{_label(m)}: {m._meta.pk.column}" for m in _project_models()
+           if _label(m) not in GLOBAL and m._meta.pk.column != "id"]
+    assert not odd, "shop tables whose primary key is not `id`: " + ", ".join(odd)
+
+
+def test_foreign_keys_from_shop_tables_stay_in_the_shop_or_reach_a_listed_table():
+    shop_tables = {_label(m) for m in _project_models() if _label(m) not in GLOBAL}
+    bad = []
+    for model in _project_models():
+        if _label(model) not in shop_tables:
+            continue
+        for f in model._meta.concrete_fields:
+            if f.is_relation and f.related_model is not None and f.db_constraint:
+                target = _label(f.related_model)
+                if target not in shop_tables and target not in FOREIGN_TARGETS:
+                    bad.append(f"{_label(model)}.{f.name} -> {target}")
+    assert not bad, "foreign keys from shop tables to tables neither per shop nor listed: " + "; ".join(bad)
 
 
 def test_global_tables_still_exist():
