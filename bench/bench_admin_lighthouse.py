@@ -6,7 +6,7 @@ for it is Total Blocking Time, the proxy Lighthouse and web.dev recommend, with 
 
 Starts the app itself (runserver, fresh seeded SQLite db in a temp dir, as bench_lighthouse does), signs a merchant
 in through a one-time link and passes the session cookie to Lighthouse. `--runs N` per screen (median; CLS worst run),
-`--desktop` for the desktop preset, `--lang es` for the Spanish screens.
+`--desktop` for the desktop preset, `--lang es` for the Spanish screens, `--screens widgets,home` for some only.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import argparse
 import http.cookiejar
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,7 +78,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--desktop", action="store_true")
     parser.add_argument("--lang", choices=["en", "es"], default="en")
+    parser.add_argument("--screens", default=",".join(SCREENS),
+                        help="comma-separated screen names to measure (default: all), e.g. --screens widgets")
+    parser.add_argument("--keep", type=Path, help="copy each run's Lighthouse JSON report into this folder")
     args = parser.parse_args()
+    wanted = [name.strip() for name in args.screens.split(",") if name.strip()]
+    if unknown := [name for name in wanted if name not in SCREENS]:
+        parser.error(f"unknown screens {unknown}; known: {', '.join(SCREENS)}")
     ensure_tools()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-admin-lh-") as tmp_name:
@@ -88,9 +95,15 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             cookie = sign_in(base, env)
-            for name, path in SCREENS.items():
+            for name in wanted:
+                path = SCREENS[name]
                 runs = [lighthouse(f"{base}{path}?lang={args.lang}", tmp / f"{name}{i}.json", args.desktop, cookie)
                         for i in range(args.runs)]
+                if args.keep:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    for i in range(args.runs):
+                        kept = args.keep / f"{name.replace(' ', '_')}-{args.lang}-{i}.json"
+                        shutil.copy(tmp / f"{name}{i}.json", kept)
                 rows.append((name, {
                     "lcp": statistics.median(r["lcp"] for r in runs),
                     "cls": max(r["cls"] for r in runs),

@@ -1,6 +1,7 @@
 """A placeholder the theme prints on a page type where the merchant switched the widget off (a Shopify app block
 knows nothing of the app's placement): the widget API answers "off", and the reserved box empties without moving
-anything the shopper sees, then collapses once it is off screen, again without a shift."""
+anything the shopper sees, then collapses once it is off screen, again without a shift: also on a browser without
+scroll anchoring, with a sticky bar across the middle of the screen."""
 from __future__ import annotations
 
 import urllib.request
@@ -14,9 +15,26 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("widgets-browser")]
 HOST = '[data-personalize-widget="also_bought"]'
 # The rest of a long theme page below the widgets (reviews, footer): room to scroll the box out of view.
 BELOW = '<section id="below" style="height:2400px">More from the shop</section>'
+# Chromium scrolls the page back by itself when content above the viewport goes (scroll anchoring); Safari before
+# 18 does not, nor does any page that turns it off, as this style does. The bar sits in the middle of the screen
+# at any scroll (a theme's sticky announcement or "add to cart" bar): it never moves when the page does.
+NO_ANCHORING = "<style>*{overflow-anchor:none}</style>"
+STICKY_BAR = ('<div id="bar" style="position:sticky;top:50vh;height:48px;z-index:5;background:#111;color:#fff">'
+              "Free shipping over 50 €</div>")
 
 
 def test_a_widget_switched_off_on_this_page_type_empties_then_collapses_without_a_shift(page, live_server, store):
+    _collapses_without_a_shift(page, live_server, store)
+
+
+def test_without_scroll_anchoring_and_a_sticky_bar_mid_screen_the_collapse_above_still_moves_nothing(
+        page, live_server, store):
+    _collapses_without_a_shift(page, live_server, store, head=NO_ANCHORING, top=STICKY_BAR)
+    # The bar stayed in the middle of the screen: what the loader must not take for the content in view.
+    assert page.evaluate("Math.round(document.querySelector('#bar').getBoundingClientRect().top)") == 360
+
+
+def _collapses_without_a_shift(page, live_server, store, head: str = "", top: str = "") -> None:
     from backend.storefront.models import WidgetRule
     from backend.storefront.rules import invalidate
 
@@ -24,7 +42,8 @@ def test_a_widget_switched_off_on_this_page_type_empties_then_collapses_without_
     with urllib.request.urlopen(product_url, timeout=10) as response:  # the page as the theme prints it
         html = response.read().decode()
     assert f'{HOST[1:-1]} data-page="product"' in html
-    html = html.replace("</main>", BELOW + "</main>", 1)
+    html = html.replace("</main>", BELOW + "</main>", 1).replace("</head>", head + "</head>", 1)
+    html = html.replace("<body>", "<body>" + top, 1)
     # The merchant leaves also-bought on collections, cart and home only.
     WidgetRule.objects.for_shop(store.shop).update_or_create(
         shop=store.shop, widget="also_bought", defaults={"placements": ["collection", "cart", "home"]})
@@ -53,9 +72,11 @@ def test_a_widget_switched_off_on_this_page_type_empties_then_collapses_without_
     assert page.locator(HOST).is_visible() and page.evaluate("window.__cls") == 0
 
     # Scrolled past it: the box collapses while above the viewport, and what the shopper reads does not move.
-    page.evaluate(f"window.scrollBy(0, document.querySelector('{HOST}').getBoundingClientRect().bottom + 200)")
-    page.wait_for_timeout(100)
-    before = page.evaluate("document.querySelector('#below').getBoundingClientRect().top")
+    # Where the text below lies, read in the same turn as the scroll: before the loader can see the box go by.
+    before = page.evaluate(f"""() => {{
+        window.scrollBy(0, document.querySelector('{HOST}').getBoundingClientRect().bottom + 200);
+        return document.querySelector('#below').getBoundingClientRect().top;
+    }}""")
     page.wait_for_function(f"getComputedStyle(document.querySelector('{HOST}')).display === 'none'")
     page.wait_for_timeout(300)
     assert page.evaluate("document.querySelector('#below').getBoundingClientRect().top") == before

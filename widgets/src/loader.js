@@ -18,7 +18,7 @@ const WIDGETS = {
 // only when that moves nothing the shopper sees: at once when it lies wholly below the viewport with enough page
 // left below that the browser need not pull the scroll position back; else, kept empty while on screen, the first
 // time it is wholly off screen: below (the same rule), or above, with the scroll position moved by what the page
-// lost so the content in view stays put (browsers with scroll anchoring have already done it: the move is then 0).
+// lost above the viewport (browsers with scroll anchoring have already done it: the move is then 0).
 function hide(host) {
   host.dataset.pzState = "empty";
   host.replaceChildren();
@@ -38,14 +38,25 @@ function collapseBelow(host) {
   return true;
 }
 
+// Where the content after the box lies, measured so that the box's going moves it by exactly what the page lost:
+// the first element after the box in the page's flow (fractional pixels), else the distance to the page's end.
+// Never the element in the middle of the screen: it may be a sticky or fixed bar, which does not move.
+function flowAfter(host) {
+  for (let el = host; el && el !== document.body; el = el.parentElement)
+    for (let next = el.nextElementSibling; next; next = next.nextElementSibling)
+      if (next.getClientRects().length && !/fixed|sticky|absolute/.test(getComputedStyle(next).position))
+        return () => next.getBoundingClientRect().top;
+  return () => (document.scrollingElement || document.documentElement).scrollHeight - scrollY;
+}
+
 function collapseAbove(host) {
   if (host.getBoundingClientRect().bottom > 0) return false;
-  // What the shopper looks at: the element at the middle of the viewport, below the box.
-  const seen = document.elementFromPoint(innerWidth / 2, innerHeight / 2);
-  if (!seen || host.contains(seen)) return false;
-  const before = seen.getBoundingClientRect().top;
+  const at = flowAfter(host);
+  const before = at();
   host.style.display = "none";
-  const moved = seen.getBoundingClientRect().top - before;
+  // Browsers without scroll anchoring (or pages that turn it off) leave what is in view to move up by the removed
+  // height: scroll back by as much. With anchoring the browser has already scrolled and the move is 0.
+  const moved = at() - before;
   if (moved) scrollBy({ top: moved, left: 0, behavior: "instant" });
   return true;
 }
