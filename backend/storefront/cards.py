@@ -2,12 +2,12 @@
 worker's memory for a few seconds and in the shared cache (one MGET answers a worker's misses).
 
 Every widget payload is a list of cards, and the same popular products appear in most lists, so a personal payload
-(built on every request: continue shopping) reads remembered cards instead of two queries each time. A stock or
+(built on every request: continue shopping) reads remembered cards instead of a query each time. A stock or
 price change reaches personal widgets within CARD_TTL, the same minute a shared payload (and a CDN) may keep it:
 views.PUBLIC_TTL. Shared payloads are built from cards read afresh, which also refreshes the memory.
 
 A worker's miss (each worker holds only the cards it served this minute, and a visitor's recent views span the whole
-catalogue) was two queries plus Babel formatting, ~15x a hit: profiled, it was most of a personal request's cost.
+catalogue) was a catalogue read plus Babel formatting, ~15x a hit: profiled, it was most of a personal request's cost.
 So a card read from the database goes to the shared cache too, with its item bytes for every locale already
 formatted, stamped with when it was read: whoever takes it keeps it only until CARD_TTL after that read, so the
 bound on stale stock is the same as before.
