@@ -2,12 +2,12 @@
 worker's memory for a few seconds and in the shared cache (one MGET answers a worker's misses).
 
 Every widget payload is a list of cards, and the same popular products appear in most lists, so a personal payload
-(built on every request: continue shopping) reads remembered cards instead of two queries each time. A stock or
+(built on every request: continue shopping) reads remembered cards instead of a query each time. A stock or
 price change reaches personal widgets within CARD_TTL, the same minute a shared payload (and a CDN) may keep it:
 views.PUBLIC_TTL. Shared payloads are built from cards read afresh, which also refreshes the memory.
 
 A worker's miss (each worker holds only the cards it served this minute, and a visitor's recent views span the whole
-catalogue) was two queries plus Babel formatting, ~15x a hit: profiled, it was most of a personal request's cost.
+catalogue) was a catalogue read plus Babel formatting, ~15x a hit: profiled, it was most of a personal request's cost.
 So a card read from the database goes to the shared cache too, with its item bytes for every locale already
 formatted, stamped with when it was read: whoever takes it keeps it only until CARD_TTL after that read, so the
 bound on stale stock is the same as before.
@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.db.models import Prefetch
+from django.db import connections, router
 
 from backend.catalog.models import Product, Variant
 
@@ -85,9 +85,8 @@ class Card:
         return cached
 
 
-def _stock(product: Product) -> tuple[bool, float]:
+def _stock(product: Product, variants: list[Variant]) -> tuple[bool, float]:
     """(sellable now, units on hand); untracked or oversold-allowed stock counts as unlimited."""
-    variants = list(product.variants.all())
     if not product.available_for_sale:
         return False, 0
     if not variants:
@@ -103,8 +102,8 @@ def _stock(product: Product) -> tuple[bool, float]:
     return units > 0, units
 
 
-def _card(product: Product) -> Card:
-    variants = list(product.variants.all())
+def _card(product: Product, variants: list[Variant]) -> Card:
+    """The card of a product and its variants: model rows, or the plain rows _load reads (same attribute names)."""
     sellable_variants = [
         v for v in variants if v.available_for_sale and (v.inventory_quantity > 0 or not v.inventory_tracked)
     ]
@@ -114,7 +113,7 @@ def _card(product: Product) -> Card:
     compare = cheapest.compare_at_price if cheapest else None
     if compare is not None and (price is None or compare <= price):
         compare = None  # a "was" price no higher than the price is not a discount
-    sellable, units = _stock(product)
+    sellable, units = _stock(product, variants)
     return Card(
         pk=product.pk,
         platform_id=product.platform_id,
@@ -127,6 +126,59 @@ def _card(product: Product) -> Card:
         showable=sellable and product.status == "active" and product.deleted_at is None,
         units=units,
     )
+
+
+# One statement for the products and their variants. It was the ORM's two (products, then a prefetch of variants)
+# with model instances: on a personal request whose cards are nowhere yet, compiling and instantiating cost more
+# than the database's answer. Table names come from model meta; every value is a bound parameter.
+_PRODUCT_COLUMNS = ("pk", "platform_id", "title", "handle", "url", "image_url", "available_for_sale",
+                    "total_inventory", "status", "deleted_at")
+_VARIANT_COLUMNS = ("pk", "platform_id", "price", "compare_at_price", "inventory_quantity", "inventory_tracked",
+                    "available_for_sale")
+_CARDS_SQL = (
+    f"SELECT p.id, p.platform_id, p.title, p.handle, p.url, p.image_url, p.available_for_sale,"  # noqa: S608
+    " p.total_inventory, p.status, p.deleted_at, v.id, v.platform_id, v.price, v.compare_at_price,"
+    " v.inventory_quantity, v.inventory_tracked, v.available_for_sale"
+    f' FROM "{Product._meta.db_table}" p LEFT JOIN "{Variant._meta.db_table}" v'
+    " ON v.product_id = p.id AND v.shop_id = %s"
+    " WHERE p.shop_id = %s AND p.id IN ({pks})"
+)
+
+
+class _Row:
+    """A product or variant as _card reads it, without a model instance."""
+
+    __slots__ = (*{*_PRODUCT_COLUMNS, *_VARIANT_COLUMNS},)
+
+    def __init__(self, columns: tuple[str, ...], values: tuple) -> None:  # noqa: ANN001
+        for name, value in zip(columns, values, strict=True):
+            setattr(self, name, value)
+
+
+def _money(value: object) -> Decimal | None:
+    """A money column as the ORM gives it: a 2-place Decimal (SQLite hands back a float or a string)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _load(shop_id: int, pks: list[int]) -> dict[int, Card]:
+    """The cards of the shop's products among `pks`, read in one query (absent ones are left out)."""
+    products: dict[int, _Row] = {}
+    variants: dict[int, list[_Row]] = {}
+    with connections[router.db_for_read(Product)].cursor() as cursor:
+        cursor.execute(_CARDS_SQL.format(pks=", ".join(["%s"] * len(pks))), [shop_id, shop_id, *pks])
+        rows = cursor.fetchall()
+    for row in rows:
+        pk = row[0]
+        if pk not in products:
+            products[pk] = _Row(_PRODUCT_COLUMNS, row[:10])
+            variants[pk] = []
+        if row[10] is not None:
+            variant = _Row(_VARIANT_COLUMNS, row[10:])
+            variant.price, variant.compare_at_price = _money(variant.price), _money(variant.compare_at_price)
+            variants[pk].append(variant)
+    return {pk: _card(product, variants[pk]) for pk, product in products.items()}
 
 
 def _shared() -> bool:
@@ -176,18 +228,7 @@ def cards(shop_id: int, pks: Iterable[int], reload: bool = False, shop: ShopInfo
         missing = [pk for pk in missing if pk not in found]
     if missing:
         read_at = time.time()
-        variants = Variant.objects.for_shop(shop_id).only(
-            "product_id", "platform_id", "price", "compare_at_price", "inventory_quantity", "inventory_tracked",
-            "available_for_sale",
-        )
-        products = (
-            Product.objects.for_shop(shop_id)
-            .filter(pk__in=missing)
-            .only("platform_id", "title", "handle", "url", "image_url", "available_for_sale", "total_inventory",
-                  "status", "deleted_at")
-            .prefetch_related(Prefetch("variants", queryset=variants))
-        )
-        loaded = {p.pk: _card(p) for p in products}
+        loaded = _load(shop_id, missing)
         shared: dict[str, tuple[float, Card]] = {}
         share = shop is not None and _shared()
         for pk in missing:

@@ -1,6 +1,6 @@
 """Builds a widget's payload: engine picks → merchant rules → products as the shopper will see them.
 
-Products come as cards (cards.py: one MGET, then two queries, for those this worker has not in memory), plus one
+Products come as cards (cards.py: one MGET, then one query, for those this worker has not in memory), plus one
 query only when the rule excludes collections.
 """
 from __future__ import annotations
