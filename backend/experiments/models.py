@@ -40,15 +40,25 @@ class Experiment(ShopScoped):
     # The always-valid p-value per arm at the last read: it may only fall, so each read continues from here.
     last_p_values = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Results count only visitors first exposed from this moment (null: from the start). Set once, by migration
+    # 0003, on popup experiments whose hold-out was counted at page load before the "would have shown" rule.
+    counts_from = models.DateTimeField(null=True, blank=True)
 
 
 class Exposure(ShopScoped):
-    """Logged only when the arm was actually shown to the visitor (a widget impression or popup shown)."""
+    """Logged only when the arm was actually shown to the visitor (a widget impression or popup shown), or for a
+    popup's hold-out, when the popup would have appeared (the storefront's "would have shown" report)."""
+
+    class Source(models.TextChoices):
+        SHOWN = "shown", "Shown"  # a widget impression or a popup shown
+        WOULD_SHOW = "would_show", "Would have shown"  # a popup hold-out at the moment its trigger fired
+        PAGE_LOAD = "page_load", "Page load (old rule)"  # a popup hold-out before the cut-over: not counted
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="exposures")
     arm = models.CharField(max_length=50)
     visitor_id = models.CharField(max_length=64)
     first_exposed_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.SHOWN)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "experiment", "visitor_id"], name="exposure_once")]

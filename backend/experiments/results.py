@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
 from backend.events.models import VisitorIdentity
 from backend.orders.evidence import visitor_id_of
 from backend.orders.models import Order
@@ -63,14 +65,30 @@ def _visitor_outcomes(experiment: Experiment, exposures: dict[str, tuple[str, da
     return revenue
 
 
+def counted_exposures(experiment: Experiment) -> QuerySet[Exposure]:
+    """The exposures the results count: never a hold-out counted at page load (the old, biased rule), and on an
+    experiment that had such rows, only visitors first exposed from the cut-over on, in every arm alike."""
+    rows = Exposure.objects.for_shop(experiment.shop_id).filter(experiment=experiment).exclude(
+        source=Exposure.Source.PAGE_LOAD)
+    if experiment.counts_from is not None:
+        rows = rows.filter(first_exposed_at__gte=experiment.counts_from)
+    return rows
+
+
+def left_out(experiment: Experiment) -> int:
+    """How many recorded exposures the results leave out under `counted_exposures` (0 for a fair experiment)."""
+    if experiment.counts_from is None:
+        return 0
+    total = Exposure.objects.for_shop(experiment.shop_id).filter(experiment=experiment).count()
+    return total - counted_exposures(experiment).count()
+
+
 def experiment_results(experiment: Experiment, locale: str = "en") -> ExperimentResult:
     arm_keys = [a["key"] for a in experiment.arms]
     weights = [float(a.get("weight", 1)) for a in experiment.arms]
     exposures = {
         v: (arm, at)
-        for v, arm, at in Exposure.objects.for_shop(experiment.shop_id)
-        .filter(experiment=experiment)
-        .values_list("visitor_id", "arm", "first_exposed_at")
+        for v, arm, at in counted_exposures(experiment).values_list("visitor_id", "arm", "first_exposed_at")
     }
     revenue = _visitor_outcomes(experiment, exposures)
     per_arm: dict[str, list[float]] = {k: [0, 0.0, 0.0, 0, Decimal(0)] for k in arm_keys}

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.core import health
@@ -21,9 +21,9 @@ _CACHE_TTL = 30
 # Every personal widget request asks, so each worker keeps the answer a moment instead of a cache round trip each.
 _LOCAL_TTL = 1.0
 _local: dict[int, tuple[float, list[dict[str, Any]]]] = {}
-# (shop, experiment, salt, visitor) this worker has already recorded: a popup's hold-out arm is assigned on every
-# page's GET and a widget echoes its arm on every impression, but a visitor is exposed once (the row's unique
-# constraint keeps the first time); the memo spares the database the repeated writes.
+# (shop, experiment, salt, visitor) this worker has already recorded: a widget echoes its arm on every impression
+# (and a popup's hold-out may report from several tabs), but a visitor is exposed once (the row's unique constraint
+# keeps the first time); the memo spares the database the repeated writes.
 _recorded: dict[tuple[int, int, str, str], None] = {}
 _RECORDED_MAX = 100_000
 
@@ -98,7 +98,8 @@ def record_exposures(shop: Shop | int, seen: list[tuple[str, str, str, datetime 
     """Record (experiment id, arm, visitor id, when) reported by the storefront on a real impression, once per
     visitor and experiment; returns how many were new to this worker.
 
-    The storefront can't choose its arm: a report whose arm differs from the deterministic assignment is dropped.
+    The storefront can't choose its arm: a report whose arm differs from the deterministic assignment is dropped,
+    and so is one naming a popup's hold-out arm (nothing was shown: only `record_would_show` counts that arm).
     """
     shop_id = shop if isinstance(shop, int) else shop.pk
     running = {str(e["id"]): e for e in running_experiments(shop_id)}
@@ -108,7 +109,7 @@ def record_exposures(shop: Shop | int, seen: list[tuple[str, str, str, datetime 
         if exp is None or not visitor_id:
             continue
         arms = [Arm(a["key"], float(a.get("weight", 1))) for a in exp["arms"]]
-        if assign(exp["salt"], visitor_id, arms) != arm:
+        if assign(exp["salt"], visitor_id, arms) != arm or is_popup_holdout(exp, arm):
             continue
         key = (shop_id, exp["id"], exp["salt"], visitor_id)
         if key in _recorded or key in rows:
@@ -124,3 +125,38 @@ def record_exposures(shop: Shop | int, seen: list[tuple[str, str, str, datetime 
     keys = list(rows)
     transaction.on_commit(lambda: _recorded.update(dict.fromkeys(keys)))
     return len(rows)
+
+
+def is_popup_holdout(exp: dict[str, Any], arm: str) -> bool:
+    """A popup experiment's arm that never shows the popup."""
+    config = next((a.get("config") or {} for a in exp["arms"] if a["key"] == arm), {})
+    return exp["target_kind"] == "popup" and config.get("show") is False
+
+
+def record_would_show(shop_id: int, experiment_id: str, arm: str, visitor_id: str, campaign_key: str) -> str:
+    """Expose a popup hold-out visitor at the moment the popup would have appeared: "new", "already" (counted
+    before), "not_running" (no running experiment with that id on that campaign) or "not_holdout" (the visitor's
+    arm, as assigned now, is not that hold-out arm).
+
+    A row the old rule wrote at page load (source page_load, not counted) becomes this exposure, timed now: the
+    unique constraint allows one row per visitor, and the old time says nothing about when the popup would show.
+    """
+    exp = next((e for e in running_experiments(shop_id) if str(e["id"]) == experiment_id), None)
+    if exp is None or exp["target_kind"] != "popup" or exp["target_key"] != campaign_key or not exp["arms"]:
+        return "not_running"
+    arms = [Arm(a["key"], float(a.get("weight", 1))) for a in exp["arms"]]
+    if assign(exp["salt"], visitor_id, arms) != arm or not is_popup_holdout(exp, arm):
+        return "not_holdout"
+    now = timezone.now()
+    rows = Exposure.objects.for_shop(shop_id).filter(experiment_id=exp["id"], visitor_id=visitor_id)
+    if rows.filter(source=Exposure.Source.PAGE_LOAD).update(source=Exposure.Source.WOULD_SHOW, first_exposed_at=now):
+        return "new"
+    if rows.exists():
+        return "already"
+    try:
+        with transaction.atomic():  # a savepoint: two tabs reporting at once meet at the unique constraint
+            Exposure.objects.create(shop_id=shop_id, experiment_id=exp["id"], arm=arm, visitor_id=visitor_id,
+                                    first_exposed_at=now, source=Exposure.Source.WOULD_SHOW)
+    except IntegrityError:
+        return "already"
+    return "new"

@@ -11,6 +11,8 @@ import math
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,7 +29,7 @@ from backend.storefront.names import options as algorithm_options
 
 from .forms import MAX_ARMS, ExperimentInvalid, arms_from_form, clean_experiment, error_lines, popup_keys
 from .models import Experiment
-from .results import experiment_results
+from .results import experiment_results, left_out
 from .runtime import forget_running
 
 MAX_BODY = 32 * 1024
@@ -130,6 +132,8 @@ def results_json(exp: Experiment, lang: str) -> dict:
     return {
         "id": exp.pk, "name": exp.name, "status": exp.status, "metric": res.metric, "winner": exp.winner,
         "srm": {"p_value": res.srm.p_value, "mismatch": res.srm.mismatch, "observed": list(res.srm.observed)},
+        # Visitors first exposed before this (the old page-load hold-out rule) are not counted; null: none were.
+        "counts_from": exp.counts_from.isoformat() if exp.counts_from else None, "left_out": left_out(exp),
         "arms": [{
             "arm": a.arm, "visitors": a.visitors, "conversions": a.conversions, "revenue": str(a.revenue),
             "difference": a.comparison.difference if a.comparison else None,
@@ -237,6 +241,7 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         fewest = min(a["visitors"] for a in data["arms"]) if data["arms"] else 0
         progress = {"fewest": fewest, "planned": planned, "percent": min(100, round(100 * fewest / planned))}
     srm_text = ""
+    counting_text = _counting_text(exp)
     if data and data["srm"]["mismatch"]:
         srm_text = _("Sample ratio mismatch: visitors are not split as configured (p = %(p)s). Check the setup "
                      "before trusting these results.") % {"p": f"{data['srm']['p_value']:.2g}"}
@@ -248,6 +253,7 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     error = request.GET.get("error", "")[:200]
     return page(request, "experiments/detail.html", _("Experiments"), {
         "lang": lang, "exp": exp, "data": data, "srm_text": srm_text, "progress": progress,
+        "counting_text": counting_text,
         "target": target_label(exp.target_kind, exp.target_key, campaign_names(request.shop)),
         "days": _days(exp), "arms": [{"key": a["key"], "weight": a.get("weight", 1),
                                       "config": _config_words(exp, a.get("config") or {})} for a in exp.arms],
@@ -256,6 +262,24 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "promoted": request.GET.get("promoted") == "1",
         "error": str(REFUSALS.get(error, _("That could not be done.") if error else "")),
     })
+
+
+def _has_popup_holdout(exp: Experiment) -> bool:
+    return exp.target_kind == "popup" and any((a.get("config") or {}).get("show") is False for a in exp.arms)
+
+
+def _counting_text(exp: Experiment) -> str:
+    """How a popup hold-out is counted, and, on an experiment begun under the old rule, what the results leave
+    out: the merchant must not compare numbers recorded two ways without being told."""
+    if exp.counts_from is not None:
+        return _("Results count visitors from %(date)s on. Before then, hold-out visitors were counted as soon as a "
+                 "page loaded, not when the popup would have appeared, so the variants were not comparable: "
+                 "%(n)s visitors recorded earlier are left out.") % {
+            "date": date_format(localtime(exp.counts_from), "Y-m-d H:i"), "n": left_out(exp)}
+    if _has_popup_holdout(exp):
+        return _("Hold-out visitors are counted when the popup would have appeared for them (the moment the other "
+                 "variants' visitors see it), not when a page loads.")
+    return ""
 
 
 def _config_words(exp: Experiment, config: dict) -> list[str]:

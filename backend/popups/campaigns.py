@@ -315,15 +315,17 @@ class Choice:
     offer: Offer
     copy_override: dict | None
     experiment: dict | None
+    holdout: bool = False  # the shopper's arm never shows this popup (see holdout.py)
 
 
 def choose(shop_id: int, campaign: Campaign, shopper: Shopper, now: datetime, *,
            frequency: bool = True) -> Choice | None:
     """This campaign's offer for this shopper (targeting, conversion/frequency suppression, experiment arm), or None.
 
-    A hold-out arm is never shown, so its exposure is recorded here, at assignment: nothing on the page would.
+    A hold-out arm's choice says so (`holdout`): it is never shown, and not counted here either. The page reports
+    when the popup would have appeared (holdout.py), as the shown arm's exposure is the popup shown.
     """
-    from backend.experiments.runtime import arm_for, record_exposures
+    from backend.experiments.runtime import arm_for
 
     if not targets(campaign, set(shopper.keys)):
         return None
@@ -334,8 +336,7 @@ def choose(shop_id: int, campaign: Campaign, shopper: Shopper, now: datetime, *,
     if arm is None:
         return Choice(campaign, offer, None, None)
     if arm.config.get("show") is False:
-        record_exposures(shop_id, [(str(arm.experiment_id), arm.arm, shopper.visitor_id, now)])
-        return None
+        return Choice(campaign, offer, None, {"id": str(arm.experiment_id), "arm": arm.arm}, holdout=True)
     offer = parse_offer(arm.config.get("offer"), f"experiment:{arm.arm}") or offer
     copy_override = arm.config.get("copy") if isinstance(arm.config.get("copy"), dict) else None
     return Choice(campaign, offer, copy_override, {"id": str(arm.experiment_id), "arm": arm.arm})
@@ -354,7 +355,9 @@ def decide(shop_id: int, shopper: Shopper, now: datetime | None = None, *, ip: s
 
     It names the campaign and offer but never a code: the script claims one (codes.claim) when it shows the popup.
     A campaign whose claim would be refused now (no visitor id for a unique code, the pool dry, a budget spent) is
-    passed over, so no shopper is shown an offer that can't be kept.
+    passed over, so no shopper is shown an offer that can't be kept. A hold-out visitor passes over their campaign
+    the same way (eligibility alike in both arms), and the answer carries `holdout`: the campaign's trigger and a
+    token to report when the popup would have appeared; with no other campaign, `campaign` is null.
     """
     now = now or timezone.now()
     campaigns = [c for c in active_campaigns(shop_id) if in_schedule(c, now)]
@@ -363,12 +366,31 @@ def decide(shop_id: int, shopper: Shopper, now: datetime | None = None, *, ip: s
     _with_keys(shop_id, shopper)
     if opted_out(shop_id, shopper):
         return None
+    holdout: dict | None = None
     for campaign in campaigns:
         choice = choose(shop_id, campaign, shopper, now)
         if choice is None or not codes.claimable(campaign, choice.offer, shopper.visitor_id, ip, now):
             continue
-        return as_json(choice, shopper.locale)
-    return None
+        if choice.holdout:
+            holdout = holdout or holdout_json(shop_id, choice, shopper.visitor_id)
+            continue
+        answer = as_json(choice, shopper.locale)
+        return {**answer, "holdout": holdout} if holdout else answer
+    return {"campaign": None, "holdout": holdout} if holdout else None
+
+
+def holdout_json(shop_id: int, choice: Choice, visitor_id: str) -> dict:
+    """What the page needs to report "would have shown": the campaign's trigger and cap, no offer, no copy."""
+    from .holdout import sign
+
+    campaign, experiment = choice.campaign, choice.experiment or {}
+    return {
+        "campaign": {"id": campaign.pk, "widget": campaign.widget},
+        "experiment": experiment,
+        "trigger": {"min_seconds": campaign.min_seconds, "mobile": campaign.mobile_enabled},
+        "cap": {"scope": campaign.cap, "days": campaign.cap_days if campaign.cap == Campaign.Cap.DAYS else 0},
+        "token": sign(shop_id, campaign.pk, experiment.get("id", ""), experiment.get("arm", ""), visitor_id),
+    }
 
 
 def as_json(choice: Choice, locale: str) -> dict:
@@ -393,4 +415,5 @@ def choice_for_claim(shop_id: int, campaign_id: int, shopper: Shopper, now: date
     _with_keys(shop_id, shopper)
     if opted_out(shop_id, shopper):
         return None
-    return choose(shop_id, campaign, shopper, now, frequency=False)
+    choice = choose(shop_id, campaign, shopper, now, frequency=False)
+    return None if choice is None or choice.holdout else choice  # a hold-out is never shown, so never claims

@@ -5,6 +5,8 @@
 `POST /api/storefront/popup/consent`    an email given with explicit consent (text/plain JSON: no preflight)
 `POST /api/storefront/popup/claim`      the shopper's code, claimed when the popup is shown (after consent when the
                                         campaign asks for an email); budgeted per visitor, address and campaign
+`POST /api/storefront/popup/exposure`   a hold-out visitor's "would have shown now" (holdout.py): the only way that
+                                        arm is counted as exposed; budgeted as the event beacons are
 (each POST also behind the app proxy under `/api/storefront/proxy/popup/...`)
 
 Answers are personal (`private, no-store`); bad input is a 4xx with a reason, never a 500.
@@ -41,6 +43,8 @@ from backend.storefront.fields import LOCALES, VISITOR_ID, matches
 
 from .campaigns import Shopper, as_json, choice_for_claim, decide, localized_copy
 from .codes import ClaimRefused, campaign_offers, claim
+from .holdout import ExposureRefused, parse_report
+from .holdout import record as record_holdout
 from .models import Campaign, Consent
 
 NO_STORE = {"Cache-Control": "private, no-store", "Vary": "Origin"}
@@ -126,6 +130,8 @@ def _refusals_as_json(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[
             return _json(bad.status, {"error": bad.reason})
         except ConsentThrottled as throttled:
             return _json(429, {"error": "too many attempts, try later"}, {"Retry-After": str(throttled.retry_after)})
+        except ExposureRefused as refused:
+            return _json(refused.status, {"error": refused.reason})
 
     return wrapped
 
@@ -305,3 +311,47 @@ def claim_code(request: HttpRequest) -> HttpResponse:
 def proxy_claim_code(request: HttpRequest) -> HttpResponse:
     """The same through the app proxy: its signed query names the shop (and the logged-in customer)."""
     return _claim(request, verify_proxy(request), _read_body(request), {})
+
+
+def _exposure(request: HttpRequest, caller: Caller, data: object, cors: dict[str, str]) -> HttpResponse:
+    """Count a hold-out visitor's "would have shown now" once; every refusal is a 4xx with its reason."""
+    from backend.events.outage_budget import ResilientBudget
+
+    shop = caller.shop
+    if is_bot(request.headers.get("User-Agent", "")):
+        reject("popup_exposure", "bot user agent", shop.domain)
+        return _json(403, {"error": "crawlers and scripts are not counted"}, cors)
+    visitor = data.get("visitor") if isinstance(data, dict) else ""
+    # One report spends one event of the beacons' own budgets (per address, per visitor), before any check.
+    allowed, retry_after = ResilientBudget(shop.id, client_ip(request, caller.via_proxy),
+                                           visitor if matches(VISITOR_ID, visitor) else "").events(1)
+    if not allowed:
+        reject("popup_exposure", "rate limited", shop.domain)
+        return _json(429, {"error": "rate limited"}, {**cors, "Retry-After": str(retry_after)})
+    try:
+        report = parse_report(data)
+        new = record_holdout(shop.id, report)
+    except ExposureRefused as refused:
+        reject("popup_exposure", refused.reason, shop.domain)
+        return _json(refused.status, {"error": refused.reason}, cors)
+    return _json(201 if new else 200, {"exposure": "recorded" if new else "already recorded"}, cors)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+@_refusals_as_json
+def exposure(request: HttpRequest) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return _preflight(request, "POST")
+    data = _read_body(request)
+    key = data.get("key", "") if isinstance(data, dict) else ""
+    caller, origin = _public_caller(request, key if isinstance(key, str) else "")
+    return _exposure(request, caller, data, cors_headers(origin, "POST"))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+@_refusals_as_json
+def proxy_exposure(request: HttpRequest) -> HttpResponse:
+    """The same through the app proxy: its signed query names the shop."""
+    return _exposure(request, verify_proxy(request), _read_body(request), {})
