@@ -120,50 +120,6 @@ def test_another_shops_campaign_cannot_be_claimed(client, shop, other_shop):
     assert assigned(other_shop) == 0
 
 
-def test_a_hold_out_arm_is_recorded_as_exposed_when_assigned(client, shop):
-    from backend.experiments.models import Experiment, Exposure
-
-    campaign = make_campaign(shop)
-    Experiment.objects.create(shop=shop, name="hold out", target_kind="popup", target_key=str(campaign.pk),
-                              status="running", salt="s", arms=[{"key": "holdout", "weight": 1,
-                                                                 "config": {"show": False}}])
-    fill_pool(campaign)
-    shown = client.get("/api/storefront/popup", {"key": shop.public_key, "visitor": "held-visitor"})
-    assert shown.json() == {"campaign": None}
-    exposure = Exposure.objects.for_shop(shop).get()
-    assert (exposure.arm, exposure.visitor_id) == ("holdout", "held-visitor")
-    assert claim(client, shop, campaign, "held-visitor").status_code == 404
-
-
-def test_a_hold_out_visitor_is_exposed_once_however_many_pages_ask(client, shop,
-                                                                    django_capture_on_commit_callbacks):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from backend.experiments.models import Experiment, Exposure
-
-    campaign = make_campaign(shop)
-    Experiment.objects.create(shop=shop, name="hold out", target_kind="popup", target_key=str(campaign.pk),
-                              status="running", salt="s", arms=[{"key": "holdout", "weight": 1,
-                                                                 "config": {"show": False}}])
-    fill_pool(campaign)
-    table = Exposure._meta.db_table
-
-    def page(visitor: str) -> int:
-        """One storefront page asking for its popup; how many writes to the exposures it cost."""
-        with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
-            shown = client.get("/api/storefront/popup", {"key": shop.public_key, "visitor": visitor})
-        assert shown.json() == {"campaign": None}
-        return sum(table in q["sql"] and q["sql"].lstrip().upper().startswith("INSERT") for q in ctx.captured_queries)
-
-    assert page("held-visitor") == 1
-    first = Exposure.objects.for_shop(shop).get().first_exposed_at
-    assert [page("held-visitor") for _ in range(3)] == [0, 0, 0], "recorded once, not on every page"
-    assert page("another-visitor") == 1
-    held = Exposure.objects.for_shop(shop).get(visitor_id="held-visitor")
-    assert held.first_exposed_at == first and Exposure.objects.for_shop(shop).count() == 2
-
-
 def test_a_campaign_that_needs_a_cart_hands_out_its_code_when_shown(client, shop):
     """The popup was shown because the page had a cart; the claim does not say so again (it 404'd before)."""
     campaign = make_campaign(shop, require_cart=True)

@@ -4,6 +4,8 @@
 // overlay (nothing on the page moves). "Get my code" copies the code and applies it to the cart.
 // Desktop: the pointer leaves through the top edge while moving up. Mobile: a fast scroll up, or coming back
 // to the tab. Never in the first second, never before the campaign's minimum time, never twice a session.
+// A hold-out visitor (an experiment's arm that shows nothing) gets the same watch; when it fires, the page reports
+// "would have shown now" (POST /popup/exposure) and shows nothing: the only moment that arm counts as exposed.
 // Nothing is imported from core/: what the loader already has comes through ctx, so the loader stays one request
 // (a shared chunk would be a second one before any widget).
 let identity = () => ({});
@@ -261,16 +263,28 @@ function show(ctx, data, offer) {
   (email || cta).focus();
 }
 
-function watch(ctx, data) {
+// The hold-out's counterpart of show(): remembered as shown (the same cap, so later pages behave as after a popup),
+// reported with the token the popup answer signed. keepalive: the shopper may be leaving right now.
+function wouldShow(ctx, held) {
+  const { cfg } = ctx;
+  const visitor = identity().visitor;
+  remember(held);
+  if (!visitor) return;
+  const body = JSON.stringify({
+    key: cfg.key, campaign: held.campaign.id, experiment: held.experiment.id, arm: held.experiment.arm, visitor,
+    token: held.token,
+  });
+  fetch(cfg.api + "/popup/exposure", { method: "POST", body, keepalive: true, credentials: "omit" }).catch(() => {});
+}
+
+function watch(data, act) {
   const wait = Math.max(1000, data.trigger.min_seconds * 1000);
   const ready = () => performance.now() >= wait;
   let fired = false;
   const fire = () => {
     if (fired || !ready() || store("sessionStorage")?.getItem(SHOWN)) return;
     fired = true;
-    // Without an email step the code is claimed now, as the popup opens; a refused claim shows nothing.
-    if (data.email_capture) show(ctx, data, null);
-    else claim(ctx, data).then((offer) => show(ctx, data, offer), () => {});
+    act();
   };
   // Desktop: leaving through the top edge while moving up (toward the tabs or the address bar).
   let lastY = -1;
@@ -314,9 +328,14 @@ export default function popup(ctx) {
   return fetch(cfg.api + "/popup?" + q, { credentials: "omit" })
     .then((r) => (r.ok ? r.json() : null))
     .then((data) => {
-      if (!data || !data.campaign) ctx.popupDeclined(cart);
+      const held = data && data.holdout;
+      if (!data || (!data.campaign && !held)) ctx.popupDeclined(cart);
+      if (held && held.token && held.trigger && !(readCap()[held.campaign.id] > Date.now()))
+        watch(held, () => wouldShow(ctx, held));
       if (!data || !data.campaign || readCap()[data.campaign.id] > Date.now()) return;
-      watch(ctx, data);
+      // Without an email step the code is claimed now, as the popup opens; a refused claim shows nothing.
+      watch(data, () => (data.email_capture ? show(ctx, data, null)
+        : claim(ctx, data).then((offer) => show(ctx, data, offer), () => {})));
     })
     .catch(() => {});
 }
