@@ -8,16 +8,17 @@ def mark_page_load_holdouts(apps, schema_editor):
     """Until now a popup's hold-out was exposed on page load, its shown arm only when the popup appeared. Those
     hold-out rows are kept but marked page_load (never counted), and every arm of such an experiment is counted
     only from now, so the results never mix the two rules."""
-    Experiment = apps.get_model("experiments", "Experiment")
-    Exposure = apps.get_model("experiments", "Exposure")
+    # The plain base managers: this job spans every shop (and the models' own manager insists on one).
+    experiments = apps.get_model("experiments", "Experiment")._base_manager
+    exposures = apps.get_model("experiments", "Exposure")._base_manager
     now = timezone.now()
-    for exp in Experiment.objects.filter(target_kind="popup", started_at__isnull=False).iterator():
+    for exp in experiments.filter(target_kind="popup", started_at__isnull=False).iterator():
         holdouts = [a.get("key") for a in exp.arms or [] if (a.get("config") or {}).get("show") is False]
         if not holdouts:
             continue
-        marked = Exposure.objects.filter(experiment_id=exp.pk, arm__in=holdouts).update(source="page_load")
-        if marked or Exposure.objects.filter(experiment_id=exp.pk).exists():
-            Experiment.objects.filter(pk=exp.pk).update(counts_from=now)
+        marked = exposures.filter(experiment_id=exp.pk, arm__in=holdouts).update(source="page_load")
+        if marked or exposures.filter(experiment_id=exp.pk).exists():
+            experiments.filter(pk=exp.pk).update(counts_from=now)
 
 
 class Migration(migrations.Migration):
