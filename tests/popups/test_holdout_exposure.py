@@ -81,7 +81,8 @@ def test_a_hold_out_visitor_is_counted_only_after_would_have_shown_and_only_once
     assert Exposure.objects.for_shop(shop).get().first_exposed_at == row.first_exposed_at
     # A hold-out never shows, so it never gets a code either.
     claim = client.post("/api/storefront/popup/claim", json.dumps(
-        {"key": shop.public_key, "campaign": campaign.pk, "visitor": visitor, "locale": "en"}), content_type="text/plain")
+        {"key": shop.public_key, "campaign": campaign.pk, "visitor": visitor, "locale": "en"}),
+        content_type="text/plain")
     assert claim.status_code == 404
 
 
@@ -207,3 +208,22 @@ def test_a_page_load_row_of_the_old_rule_becomes_the_exposure_when_the_popup_wou
     assert response.status_code == 201
     row = Exposure.objects.for_shop(shop).get()
     assert row.source == Exposure.Source.WOULD_SHOW
+
+
+def test_through_the_app_proxy_the_signed_query_names_the_shop(client, shop, setup, settings):
+    from urllib.parse import urlencode
+
+    from .test_api import _proxy_query
+
+    _campaign, exp = setup
+    visitor = visitor_in(exp, "holdout")
+    answer = client.get("/api/storefront/proxy/popup",
+                        _proxy_query(shop.domain, settings.SHOPIFY_API_SECRET, visitor=visitor, locale="en")).json()
+    body = json.dumps(from_answer(answer["holdout"], visitor))
+    forged = urlencode(_proxy_query(shop.domain, "not-the-secret"))
+    refused = client.post(f"/api/storefront/proxy/popup/exposure?{forged}", body, content_type="text/plain")
+    assert refused.status_code == 401 and "app proxy signature rejected" in refused.json()["error"]
+    assert not Exposure.all_shops.exists()
+    signed = urlencode(_proxy_query(shop.domain, settings.SHOPIFY_API_SECRET))
+    ok = client.post(f"/api/storefront/proxy/popup/exposure?{signed}", body, content_type="text/plain")
+    assert ok.status_code == 201 and Exposure.objects.for_shop(shop).get().visitor_id == visitor
