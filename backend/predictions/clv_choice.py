@@ -51,7 +51,10 @@ def _reasons(result: backtest.ClvBacktest, name: str, skipped: list[tuple[str, s
     return "; ".join(en)[:500], "; ".join(es)[:500]
 
 
-def choose(shop_id: int, log: cands.OrderLog, today: date, holdout: int = backtest.HOLDOUT_DAYS) -> Choice:
+def choose(shop_id: int, log: cands.OrderLog, today: date, holdout: int | None = None,
+           horizon: int = backtest.HOLDOUT_DAYS) -> Choice:
+    """Backtest on `holdout` days (by default scaled to the shop's history), refit the winner on everything for
+    windows of `horizon` days."""
     started = time.perf_counter()
     day = today.toordinal()
     result = backtest.backtest_clv(log, day, holdout)
@@ -61,7 +64,7 @@ def choose(shop_id: int, log: cands.OrderLog, today: date, holdout: int = backte
     ranked = [ranked[0]] + sorted(ranked[1:], key=lambda o: -o.score.merit)
     for outcome in ranked:
         try:
-            fitted = cands.fit_candidate(outcome.name, log, day, holdout)
+            fitted = cands.fit_candidate(outcome.name, log, day, horizon)
             break
         except cands.Unusable as why:  # fine on the older data, not on all of it
             skipped.append((outcome.name, f"on the full history, {why.en}", f"con todo el historial, {why.es}"))

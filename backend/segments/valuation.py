@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from backend.customers.models import CustomerProfile, Identity
 from backend.customers.profiles import write_fields
+from backend.predictions import backtest, clv_choice, model_store
 from backend.predictions import clv_candidates as cands
-from backend.predictions import clv_choice, model_store
 from backend.predictions.backtest import HOLDOUT_DAYS
 
 from . import clv
@@ -210,7 +210,7 @@ def latest_fit(shop_id: int) -> ClvFit | None:
 
 
 def _returning_in_holdout(log: cands.OrderLog, today: int) -> bool:
-    cut = today - HOLDOUT_DAYS
+    cut = today - backtest.holdout_for(log, today)  # the window the shop's backtest will hold out
     before = set(log.upto(cut).customer.tolist())
     return any(spent > 0 for customer, spent in log.spend_between(cut, today).items() if customer in before)
 
@@ -244,8 +244,9 @@ def fit_shop(shop_id: int, now: datetime | None = None) -> ClvFit:
         reason_es = f"solo {span:.0f} días de historial (el modelo necesita {need_span})"
     elif not _returning_in_holdout(log, today.toordinal()):
         # Nothing to test against: every candidate would score zero and the tie would rank nobody.
-        reason = f"no returning customer ordered in the last {HOLDOUT_DAYS} days, so no prediction can be tested"
-        reason_es = (f"ningún cliente recurrente pidió en los últimos {HOLDOUT_DAYS} días, así que no se puede "
+        days = backtest.holdout_for(log, today.toordinal())
+        reason = f"no returning customer ordered in the last {days} days, so no prediction can be tested"
+        reason_es = (f"ningún cliente recurrente pidió en los últimos {days} días, así que no se puede "
                      "probar ninguna predicción")
     if not reason:
         choice = clv_choice.choose(shop_id, log, today)

@@ -195,3 +195,48 @@ def test_blending_in_the_baseline_moves_ranks_not_the_forecast_total():
     assert mixed.sum() == pytest.approx(20.0)  # the model's total, whatever naive's level
     assert mixed.tolist() == pytest.approx([5.0, 12.5, 2.5])
     assert cands.blend(model, np.zeros(3), 0.5).tolist() == model.tolist()
+
+
+def _log_spanning(days: int) -> cands.OrderLog:
+    """Steady buyers whose first order in the shop was `days` days before TODAY."""
+    log = _log_of_steady_buyers(60, seed=7)
+    keep = log.day > TODAY - days
+    return cands.OrderLog.build(np.r_[999, log.customer[keep]], np.r_[TODAY - days, log.day[keep]],
+                                np.r_[25.0, log.amount[keep]])
+
+
+def test_a_young_shop_holds_out_a_third_of_its_history_and_an_older_one_a_quarter_year():
+    # Six months of orders: fitted on three and tested on three, the candidates would learn from half the shop.
+    assert backtest.holdout_for(_log_spanning(180), TODAY) == 60
+    assert backtest.holdout_for(_log_spanning(219), TODAY) == 73
+    assert backtest.holdout_for(_log_spanning(400), TODAY) == 90
+    assert backtest.holdout_for(_log_spanning(50), TODAY) == 30  # never less than a month
+    assert backtest.holdout_for(_log_spanning(400), TODAY - 280) == 40  # only the history up to the day counts
+    result = backtest.backtest_clv(_log_spanning(180), TODAY, names=("naive", "last_period"))
+    assert (result.cut, result.end) == (TODAY - 60, TODAY)
+    assert backtest.backtest_clv(_log_spanning(180), TODAY, 90, names=("naive",)).cut == TODAY - 90
+
+
+def test_the_blend_keeps_the_models_total_at_every_horizon(monkeypatch):
+    # Half the customers arrived in the last four months: their naive money is not linear in the horizon (a
+    # customer younger than the horizon counts as that old), so one rate taken at 90 days moved the 150-day total.
+    old = _log_from_bgnbd(clv.BgNbdParams(r=0.8, alpha=20.0, a=0.8, b=2.5), 300, seed=8)
+    rng = np.random.default_rng(8)
+    new_ids = np.repeat(np.arange(1000, 1300), 2)
+    new_days = TODAY - rng.integers(0, 120, len(new_ids))
+    log = cands.OrderLog.build(np.r_[old.customer, new_ids], np.r_[old.day, new_days],
+                               np.r_[old.amount, rng.uniform(10, 80, len(new_ids))])
+    monkeypatch.setattr(cands, "_naive_share", lambda *a, **k: 0.5)  # a blend, whatever this shop's window says
+    fitted = cands.fit_candidate("gbm", log, TODAY, 90)
+    assert fitted.naive_share == 0.5
+    for h in (30, 90, 150, 365):
+        pure = fitted.predict(log, TODAY, h, blended=False).value.sum()
+        assert fitted.predict(log, TODAY, h).value.sum() == pytest.approx(pure, rel=1e-9)
+    assert fitted.naive_rate(150) != pytest.approx(fitted.naive_rate(90), rel=0.01)
+    # The rate is fixed when fitted: one customer scored alone gets what it gets among all the others.
+    full = fitted.predict(log, TODAY, 150)
+    alone = fitted.predict(log.only([1005]), TODAY, 150)
+    assert alone.value[0] == pytest.approx(full.value[full.customers.tolist().index(1005)])
+    # A model stored before one rate per horizon blends with its single rate.
+    del fitted.naive_scales
+    assert fitted.naive_rate(150) == fitted.naive_scale

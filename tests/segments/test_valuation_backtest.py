@@ -155,3 +155,27 @@ def test_a_shop_whose_customers_all_went_quiet_gets_rfm_tiers_and_the_reason(sho
                              "ninguna predicción")
     tiers = [p.value_tier for p in CustomerProfile.objects.for_shop(shop)]
     assert tiers.count("vip") < 0.2 * len(tiers)
+
+
+def test_a_young_shop_tests_on_a_third_of_its_history_and_says_how_many_days(shop, client):
+    # Seven months of subscribers: holding out the last quarter would leave the candidates four months to learn
+    # from, so the backtest holds out a third of the history (70 of 210 days) and the sentence says so.
+    rng = random.Random(13)
+    plan = {0: [(210.0, 40.0), (180.0, 40.0), (150.0, 40.0), (100.0, 40.0), (40.0, 40.0), (5.0, 40.0)]}
+    for i in range(1, 220):
+        day, orders = rng.uniform(120, 209), []
+        while day > 0:
+            orders.append((day, rng.uniform(20, 60) * (1 + i % 3)))
+            day -= rng.uniform(21, 35)
+        plan[i] = orders
+    _orders(shop, plan)
+    refit_shop(shop.pk)
+    fit = ClvFit.objects.for_shop(shop).get()
+    assert fit.method != ClvFit.Method.RFM, fit.reason
+    assert (fit.backtest.end - fit.backtest.cut).days == 70
+    assert "on the held-out 70 days" in fit.backtest.reason
+    assert "en los 70 días reservados" in fit.backtest.reason_es
+    from tests.dashboard.factories import sign_in
+
+    sign_in(client, shop)
+    assert "on the held-out 70 days" in client.get("/admin/segments/?lang=en").content.decode()
