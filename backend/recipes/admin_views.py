@@ -7,6 +7,7 @@ Acts for the signed-in shop (screen_shop, as the popups screens); a recipe id fr
 from __future__ import annotations
 
 import json
+import unicodedata
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -202,7 +203,10 @@ def _create_recipe(request: HttpRequest, shop: Shop) -> tuple[Recipe | None, lis
     """A recipe from scratch: the trigger and name the merchant chose, switched off and without steps until its
     builder saves some. Audited; (None, refusals) when the form is refused."""
     trigger = request.POST.get("trigger", "")
-    name = " ".join(request.POST.get("name", "").split())  # control characters and runs of spaces: one space
+    # Runs of spaces become one; control and format characters (NUL, bidi overrides) go.
+    words = ("".join(c for c in word if unicodedata.category(c)[0] != "C")
+             for word in request.POST.get("name", "")[:MAX_NAME * 4].split())
+    name = " ".join(w for w in words if w)
     errors = []
     if trigger not in Recipe.Trigger.values:
         errors.append(_("Choose what starts the automation."))
@@ -210,7 +214,8 @@ def _create_recipe(request: HttpRequest, shop: Shop) -> tuple[Recipe | None, lis
         errors.append(_("Give the automation a name."))
     elif len(name) > MAX_NAME:
         errors.append(_("The name can be at most %(n)s characters.") % {"n": MAX_NAME})
-    elif any(name.casefold() == display_name(r).casefold() for r in Recipe.objects.for_shop(shop)):
+    elif any(name.casefold() in (r.name.casefold(), display_name(r).casefold())
+             for r in Recipe.objects.for_shop(shop)):
         errors.append(_("You already have an automation called “%(name)s”.") % {"name": name})
     if errors:
         return None, errors
