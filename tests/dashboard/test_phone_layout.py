@@ -65,7 +65,7 @@ def screens(live_server):
                             last_run_at=timezone.now(), last_result="failed",
                             last_error="Google 503: The service is unavailable. Please retry later, nothing was lost")
     yield ["/admin/audiences/", "/admin/recipes/", f"/admin/recipes/{recipe.pk}/",
-           f"/admin/recipes/{dated.pk}/",
+           f"/admin/recipes/{dated.pk}/", "/admin/recipes/new/",
            "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
            "/admin/", "/admin/widgets/", "/admin/widgets/preview/bestsellers/", "/admin/segments/",
            "/admin/segments/new/", f"/admin/segments/{segment.pk}/",
