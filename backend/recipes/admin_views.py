@@ -287,6 +287,7 @@ STEP_FIELDS = ("step_wait", "step_unit", "step_action", "step_template", "step_u
                "step_audience", "step_mode")
 OPTIONAL_STEP_FIELDS = ("step_audience", "step_mode")  # a form from before audience steps existed may lack them
 UNIT_MINUTES = {"hours": 60, "days": 24 * 60}
+MAX_STEPS_SHOWN = 10
 TIER_SLOTS = MAX_TIERS  # tier rows each step shows (and posts): blank ones are not used
 MAX_CONDITIONS_BYTES = 16 * 1024
 ACTION_WORDS = {"email": gettext_lazy("Send an email"), "webhook": gettext_lazy("Call my URL (signed JSON)"),
@@ -398,6 +399,26 @@ def _tier_words(tiers: list[dict]) -> str:
     return ", ".join(_("%(pct)s %% from %(value)s") % {"pct": number_words(t["percent"]),
                                                       "value": number_words(t["min_value"])}
                      for t in tiers if isinstance(t, dict) and "percent" in t and "min_value" in t)
+
+
+def steps_words(steps: list) -> str:
+    """A recipe's steps as the Activity screen reads them: "1 h: Send an email (Cart reminder), code 10 % from 0"."""
+    parts = []
+    for step in steps[:MAX_STEPS_SHOWN]:
+        if not isinstance(step, dict):
+            continue
+        try:
+            when = _after_words(int(step.get("after_minutes") or 0))
+        except (TypeError, ValueError, OverflowError):
+            when = "?"
+        what = str(ACTION_WORDS.get(step.get("action"), step.get("action")))
+        if step.get("template"):
+            what += f" ({TEMPLATE_WORDS.get(step['template'], step['template'])})"
+        code = step.get("code") if isinstance(step.get("code"), dict) else {}
+        if code.get("campaign") and isinstance(code.get("tiers"), list):
+            what += ", " + _("code %(tiers)s") % {"tiers": _tier_words(code["tiers"])}
+        parts.append(f"{when}: {what}")
+    return "; ".join(parts) or "—"
 
 
 def _tier_rows(tiers: list[dict]) -> list[dict]:

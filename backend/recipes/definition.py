@@ -26,9 +26,12 @@ class RecipeError(ValueError):
         self.errors = errors
 
 
-def number_words(value: float) -> str:
+def number_words(value: Any) -> str:
     """A tier's number as typed (no exponent, no trailing zeros): 1000000, 12.5."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    try:
+        return f"{float(value):.2f}".rstrip("0").rstrip(".")
+    except (TypeError, ValueError, OverflowError):  # an old or odd stored value: shown as it is
+        return str(value)[:20]
 
 
 def _tiers(raw: Any, where: str, errors: list[str]) -> list[dict]:

@@ -294,3 +294,27 @@ def test_embedded_new_recipe_keeps_the_session_token(client, shop):
     assert created.status_code == 302 and "id_token=" in created["Location"] and "lang=es" in created["Location"]
     builder = client.get(created["Location"]).content.decode()
     assert "Segmento" in builder and 'name="segment"' in builder
+
+
+@pytest.mark.parametrize(("lang", "sentences"), [
+    ("es", ["Cambió una automatización", "Automatización «Mis tramos»", "Creó una automatización",
+            "Activó una automatización", "código 10 % desde 0, 20 % desde 150", "Pasos: — → 1 d: Enviar un correo"]),
+    ("en", ["Changed an automation", "Automation “Mis tramos”", "Created an automation", "Turned on an automation",
+            "code 10 % from 0, 20 % from 150", "Steps: — → 1 d: Send an email"]),
+])
+def test_the_activity_screen_reads_recipe_changes_in_words(merchant, shop, lang, sentences):
+    from tests.dashboard.test_translations import visible_text
+
+    campaign = make_campaign(shop, name="Despedida")
+    merchant.post("/admin/recipes/new/", {"trigger": "cart_abandoned", "name": "Mis tramos"})
+    recipe = Recipe.objects.for_shop(shop).get()
+    form = {**_form(recipe), "step_wait": ["24"], "step_unit": ["hours"], "step_action": ["email"],
+            "step_template": ["cart"], "step_url": [""], "step_campaign": [str(campaign.pk)], "step_tiers": [""]}
+    form["tier_min"], form["tier_percent"] = _rows([("0", "10"), ("150", "20")])
+    assert merchant.post(f"/admin/recipes/{recipe.pk}/", form).status_code == 302
+    assert merchant.post(f"/admin/recipes/{recipe.pk}/", {"action": "toggle"}).status_code == 302
+    text = visible_text(merchant.get("/admin/audit/", {"lang": lang}).content.decode()).replace(" :", ":")
+    for sentence in sentences:
+        assert sentence in text, sentence
+    for raw in ("recipe.saved", "recipe:custom", "after_minutes", "{", "True"):
+        assert raw not in text, raw
