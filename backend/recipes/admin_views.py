@@ -179,6 +179,10 @@ def _toggle(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
         except RecipeError as refused:
             return [_("“%(name)s” cannot be turned on yet: %(why)s") % {"name": name, "why": why}
                     for why in refused.errors]
+        # A campaign's offers may have changed since the builder saved: a tier it has no codes for gives none.
+        pools = _tier_pool_errors(shop, recipe.steps)
+        if pools:
+            return [_("“%(name)s” cannot be turned on yet: %(why)s") % {"name": name, "why": why} for why in pools]
         # Scanned triggers start from now (as a preset turned on does): no backlog of everyone who lapsed while off.
         recipe.enabled_at = recipe.scan_cursor = timezone.now()
     recipe.enabled = not recipe.enabled
@@ -195,7 +199,9 @@ NEW_TRIGGER_CONFIG: dict[str, dict] = {
     Recipe.Trigger.SEGMENT_LEFT: {"segment": ""},
     Recipe.Trigger.DATE_PROPERTY: {"property": "first_order_at", "offset_days": 0, "yearly": True},
 }
-NEW_EXITS = {Recipe.Trigger.CART_ABANDONED: ["ordered"], Recipe.Trigger.BROWSE_ABANDONED: ["ordered", "carted"]}
+# As the presets with these triggers: an order ends a reminder or a win-back (an order-placed run keeps going).
+NEW_EXITS = {Recipe.Trigger.CART_ABANDONED: ["ordered"], Recipe.Trigger.BROWSE_ABANDONED: ["ordered", "carted"],
+             Recipe.Trigger.DAYS_SINCE_LAST_ORDER: ["ordered"]}
 MAX_NAME = 120
 
 
@@ -229,7 +235,7 @@ def _create_recipe(request: HttpRequest, shop: Shop) -> tuple[Recipe | None, lis
                 recipe = Recipe.objects.create(
                     shop=shop, key=key, name=name, trigger=trigger, enabled=False, steps=[],
                     trigger_config=dict(NEW_TRIGGER_CONFIG.get(trigger, {})),
-                    exit_when=list(NEW_EXITS.get(trigger, ["ordered"])))
+                    exit_when=list(NEW_EXITS.get(trigger, [])))
         except IntegrityError:  # the same key created meanwhile: the next number
             continue
         audit.record(shop, request, "recipe.created", f"recipe:{recipe.key}", None,

@@ -318,3 +318,21 @@ def test_the_activity_screen_reads_recipe_changes_in_words(merchant, shop, lang,
         assert sentence in text, sentence
     for raw in ("recipe.saved", "recipe:custom", "after_minutes", "{", "True"):
         assert raw not in text, raw
+
+
+def test_turning_on_rechecks_the_tiers_against_the_campaigns_codes(merchant, shop, cart):
+    from backend.popups.models import Campaign
+
+    campaign = make_campaign(shop, name="Despedida")
+    assert merchant.post(f"/admin/recipes/{cart.pk}/", _form(
+        cart, {1: [("0", "10"), ("150", "20")]}, step_campaign=["", str(campaign.pk), ""])).status_code == 302
+    assert merchant.post("/admin/recipes/", {"action": "toggle", "recipe": cart.pk}).status_code == 302  # off
+    # The campaign no longer offers 10 %: its tier would never get a code, so the recipe stays off until fixed.
+    Campaign.objects.for_shop(shop).filter(pk=campaign.pk).update(
+        offer_rules=[{"when": "tier:vip", "kind": "percent", "value": 20}], default_offer={})
+    refused = merchant.post("/admin/recipes/?lang=es", {"action": "toggle", "recipe": cart.pk})
+    assert refused.status_code == 400
+    assert "«Carrito abandonado» todavía no se puede activar: Paso 2: «Despedida» no tiene códigos del 10 %" in \
+        refused.content.decode()
+    cart.refresh_from_db()
+    assert not cart.enabled
