@@ -26,6 +26,12 @@ ACTIONS = {
     "segment.saved": gettext_lazy("Saved a segment"),
     "profile.unmerged": gettext_lazy("Split a merged customer profile"),
     "popup_campaign.saved": gettext_lazy("Saved a popup campaign"),
+    "recipe.created": gettext_lazy("Created an automation"),
+    "recipe.saved": gettext_lazy("Changed an automation"),
+    "recipe.enabled": gettext_lazy("Turned on an automation"),
+    "recipe.disabled": gettext_lazy("Turned off an automation"),
+    "recipe.test_sent": gettext_lazy("Sent a test of an automation's email"),
+    "recipes.settings_saved": gettext_lazy("Changed the rules for every automation"),
     "gdpr_export.download": gettext_lazy("Downloaded a customer's data export"),
     "complementary_rule.added": gettext_lazy("Added a product rule"),
     "complementary_rule.removed": gettext_lazy("Removed a product rule"),
@@ -75,6 +81,12 @@ FIELDS = {
     "format": gettext_lazy("Format"),
     # audiences
     "customer_tag": gettext_lazy("Customer tag"), "product_tag": gettext_lazy("Product tag"),
+}
+# An automation's fields (its "enabled" is not a widget's).
+RECIPE_FIELDS = {
+    "enabled": gettext_lazy("On"), "steps": gettext_lazy("Steps"), "conditions": gettext_lazy("Conditions"),
+    "exit_when": gettext_lazy("Stop the automation when"), "trigger_config": gettext_lazy("What starts it"),
+    "cooldown_hours": gettext_lazy("Cool-down before the same person can enter again (hours)"),
 }
 _STATUS = {"draft": gettext_lazy("Draft"), "running": gettext_lazy("Running"), "stopped": gettext_lazy("Stopped"),
            "active": gettext_lazy("Active"), "paused": gettext_lazy("Paused"), "done": gettext_lazy("Done"),
@@ -147,6 +159,12 @@ def _names(shop: Shop, entries: list[AuditEntry]) -> dict[str, str]:
     if keys.get("segment"):
         for slug, name in Segment.objects.for_shop(shop).filter(slug__in=keys["segment"]).values_list("slug", "name"):
             names[f"segment:{slug}"] = name
+    if keys.get("recipe"):
+        from backend.recipes.admin_views import display_name as recipe_name
+        from backend.recipes.models import Recipe
+
+        for recipe in Recipe.objects.for_shop(shop).filter(key__in=keys["recipe"]).only("key", "name"):
+            names[f"recipe:{recipe.key}"] = recipe_name(recipe)
     return names
 
 
@@ -175,6 +193,10 @@ def target_words(target: str, names: dict[str, str]) -> str:
         return _("%(platform)s ad account") % {"platform": {"meta": "Meta", "google": "Google"}.get(key, key)}
     if kind == "audience_mapping":
         return _("Audience “%(name)s”") % {"name": key}
+    if kind == "recipe":
+        return _("Automation “%(name)s”") % {"name": name} if name else _("A deleted automation")
+    if target == "recipes:settings":
+        return _("Rules for every automation")
     if target == "product_rules":
         return _("Product rules")
     if target == "settings":
@@ -206,7 +228,15 @@ def value_words(field: str, value: Any, widget: str = "", lang: str = "en") -> s
         return str(_METRICS.get(str(value), value))
     if field == "target" and isinstance(value, str):
         return target_words(value, {})
-    if field == "rules" and isinstance(value, dict):
+    if field == "steps" and isinstance(value, list):
+        from backend.recipes.admin_views import steps_words
+
+        return steps_words(value)
+    if field == "exit_when" and isinstance(value, list):
+        from backend.recipes.admin_views import EXIT_WORDS
+
+        return ", ".join(str(EXIT_WORDS.get(v, v)) for v in value)
+    if field in ("rules", "conditions") and isinstance(value, dict):
         from backend.segments.rules import RuleError, summarize, validate
 
         try:
@@ -231,7 +261,8 @@ def _changes(entry: AuditEntry, lang: str) -> list[Change]:
     after = entry.after if isinstance(entry.after, dict) else {}
     widget = str(after.get("widget") or before.get("widget") or entry.target.partition(":")[2])
     fields = [k for k in dict.fromkeys([*before, *after]) if k not in _HIDDEN and before.get(k) != after.get(k)]
-    return [Change(str(FIELDS.get(k, k.replace("_", " "))), value_words(k, before.get(k), widget, lang),
+    words = {**FIELDS, **RECIPE_FIELDS} if entry.action.startswith("recipe") else FIELDS
+    return [Change(str(words.get(k, k.replace("_", " "))), value_words(k, before.get(k), widget, lang),
                    value_words(k, after.get(k), widget, lang)) for k in fields]
 
 

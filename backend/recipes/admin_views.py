@@ -7,9 +7,14 @@ Acts for the signed-in shop (screen_shop, as the popups screens); a recipe id fr
 from __future__ import annotations
 
 import json
+import unicodedata
+from decimal import Decimal
 
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -36,7 +41,7 @@ from backend.shops.models import Shop
 from backend.storefront.pricing import format_price
 
 from . import reports
-from .definition import RecipeError, validate_recipe
+from .definition import MAX_TIERS, RecipeError, number_words, validate_recipe
 from .engine import settings_for
 from .models import Recipe, RecipeSettings
 from .presets import PRESETS, enable_preset
@@ -130,18 +135,14 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(link(request, "/admin/recipes/"))
         if action == "toggle":
             raw = request.POST.get("recipe", "")
-            recipe = _recipe(shop, int(raw) if raw.isdigit() and len(raw) < 19 else 0)
-            before = _snapshot(recipe)
-            recipe.enabled = not recipe.enabled
-            recipe.save(update_fields=["enabled", "updated_at"])
-            audit.record(shop, request, "recipe.enabled" if recipe.enabled else "recipe.disabled",
-                         f"recipe:{recipe.key}", before, _snapshot(recipe))
-            return HttpResponseRedirect(link(request, "/admin/recipes/"))
-        if action == "settings":
+            errors = _toggle(request, shop, _recipe(shop, int(raw) if raw.isdigit() and len(raw) < 19 else 0))
+            if not errors:
+                return HttpResponseRedirect(link(request, "/admin/recipes/"))
+        elif action == "settings":
             errors = _save_settings(request, shop)
             if not errors:
                 return HttpResponseRedirect(link(request, "/admin/recipes/", saved=1))
-        elif action not in ("enable_preset", "toggle"):
+        elif action != "enable_preset":
             errors = [_("Unknown action.")]
     results = reports.last_days(shop)
     recipes = list(Recipe.objects.for_shop(shop).order_by("pk"))
@@ -159,7 +160,110 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
     return render(request, "recipes/list.html", {
         "shop": shop, "lang": lang, "title": _("Automations"), "rows": rows, "presets": presets,
         "settings": settings_for(shop), "errors": errors, "saved": request.GET.get("saved") == "1",
-        "currency": shop.currency, "action": "/admin/recipes/", "esp": _esp_snippets(shop)})
+        "currency": shop.currency, "action": "/admin/recipes/", "esp": _esp_snippets(shop),
+        "new_href": link(request, "/admin/recipes/new/")}, status=400 if errors else 200)
+
+
+def _toggle(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
+    """On becomes off; off becomes on only for a recipe the engine can run (one from scratch has no steps until
+    its builder saves some). Audited; the refusal as sentences."""
+    before = _snapshot(recipe)
+    if not recipe.enabled:
+        name = display_name(recipe)
+        if not recipe.steps:
+            return [_("“%(name)s” has no steps yet: add at least one in its builder and save before turning it "
+                      "on.") % {"name": name}]
+        try:
+            validate_recipe(recipe.trigger, recipe.trigger_config, recipe.conditions, recipe.exit_when,
+                            recipe.steps, recipe.cooldown_hours)
+        except RecipeError as refused:
+            return [_("“%(name)s” cannot be turned on yet: %(why)s") % {"name": name, "why": why}
+                    for why in refused.errors]
+        # A campaign's offers may have changed since the builder saved: a tier it has no codes for gives none.
+        pools = _tier_pool_errors(shop, recipe.steps)
+        if pools:
+            return [_("“%(name)s” cannot be turned on yet: %(why)s") % {"name": name, "why": why} for why in pools]
+        # Scanned triggers start from now (as a preset turned on does): no backlog of everyone who lapsed while off.
+        recipe.enabled_at = recipe.scan_cursor = timezone.now()
+    recipe.enabled = not recipe.enabled
+    recipe.save(update_fields=["enabled", "enabled_at", "scan_cursor", "updated_at"])
+    audit.record(shop, request, "recipe.enabled" if recipe.enabled else "recipe.disabled",
+                 f"recipe:{recipe.key}", before, _snapshot(recipe))
+    return []
+
+
+# What a recipe from scratch starts with, per trigger: settings its builder shows and the merchant then edits.
+NEW_TRIGGER_CONFIG: dict[str, dict] = {
+    Recipe.Trigger.DAYS_SINCE_LAST_ORDER: {"days": 60},
+    Recipe.Trigger.SEGMENT_ENTERED: {"segment": ""},
+    Recipe.Trigger.SEGMENT_LEFT: {"segment": ""},
+    Recipe.Trigger.DATE_PROPERTY: {"property": "first_order_at", "offset_days": 0, "yearly": True},
+}
+# As the presets with these triggers: an order ends a reminder or a win-back (an order-placed run keeps going).
+NEW_EXITS = {Recipe.Trigger.CART_ABANDONED: ["ordered"], Recipe.Trigger.BROWSE_ABANDONED: ["ordered", "carted"],
+             Recipe.Trigger.DAYS_SINCE_LAST_ORDER: ["ordered"]}
+MAX_NAME = 120
+
+
+def _create_recipe(request: HttpRequest, shop: Shop) -> tuple[Recipe | None, list[str]]:
+    """A recipe from scratch: the trigger and name the merchant chose, switched off and without steps until its
+    builder saves some. Audited; (None, refusals) when the form is refused."""
+    trigger = request.POST.get("trigger", "")
+    # Runs of spaces become one; control and format characters (NUL, bidi overrides) go.
+    words = ("".join(c for c in word if unicodedata.category(c)[0] != "C")
+             for word in request.POST.get("name", "")[:MAX_NAME * 4].split())
+    name = " ".join(w for w in words if w)
+    errors = []
+    if trigger not in Recipe.Trigger.values:
+        errors.append(_("Choose what starts the automation."))
+    if not name:
+        errors.append(_("Give the automation a name."))
+    elif len(name) > MAX_NAME:
+        errors.append(_("The name can be at most %(n)s characters.") % {"n": MAX_NAME})
+    elif any(name.casefold() in (r.name.casefold(), display_name(r).casefold())
+             for r in Recipe.objects.for_shop(shop)):
+        errors.append(_("You already have an automation called “%(name)s”.") % {"name": name})
+    if errors:
+        return None, errors
+    base = f"custom-{slugify(name)[:40].strip('-') or 'recipe'}"  # "custom-": never a preset's key
+    for n in range(1, 1000):
+        key = base if n == 1 else f"{base}-{n}"
+        if Recipe.objects.for_shop(shop).filter(key=key).exists():
+            continue
+        try:
+            with transaction.atomic():
+                recipe = Recipe.objects.create(
+                    shop=shop, key=key, name=name, trigger=trigger, enabled=False, steps=[],
+                    trigger_config=dict(NEW_TRIGGER_CONFIG.get(trigger, {})),
+                    exit_when=list(NEW_EXITS.get(trigger, [])))
+        except IntegrityError:  # the same key created meanwhile: the next number
+            continue
+        audit.record(shop, request, "recipe.created", f"recipe:{recipe.key}", None,
+                     {"name": recipe.name, "trigger": recipe.trigger, **_snapshot(recipe)})
+        return recipe, []
+    return None, [_("Too many automations with this name: choose another.")]
+
+
+@csrf_unless_session_token
+@require_http_methods(["GET", "POST"])
+def recipe_new(request: HttpRequest) -> HttpResponse:
+    """A recipe from scratch: what starts it and its name; then its builder, where the steps are added."""
+    shop = _shop(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    lang = page_lang(request, shop)
+    errors: list[str] = []
+    if request.method == "POST":
+        recipe, errors = _create_recipe(request, shop)
+        if recipe is not None:
+            return HttpResponseRedirect(link(request, f"/admin/recipes/{recipe.pk}/", created=1))
+    chosen = request.POST.get("trigger", "")
+    return render(request, "recipes/new.html", {
+        "shop": shop, "lang": lang, "title": _("New automation"), "errors": errors,
+        "triggers": [(value, word, value == chosen) for value, word in TRIGGER_WORDS.items()],
+        "name": request.POST.get("name", "")[:MAX_NAME * 2], "max_name": MAX_NAME,
+        "action": "/admin/recipes/new/", "back_href": link(request, "/admin/recipes/")},
+        status=400 if errors else 200)
 
 
 def _esp_snippets(shop: Shop) -> dict[str, str]:
@@ -189,6 +293,8 @@ STEP_FIELDS = ("step_wait", "step_unit", "step_action", "step_template", "step_u
                "step_audience", "step_mode")
 OPTIONAL_STEP_FIELDS = ("step_audience", "step_mode")  # a form from before audience steps existed may lack them
 UNIT_MINUTES = {"hours": 60, "days": 24 * 60}
+MAX_STEPS_SHOWN = 10
+TIER_SLOTS = MAX_TIERS  # tier rows each step shows (and posts): blank ones are not used
 MAX_CONDITIONS_BYTES = 16 * 1024
 ACTION_WORDS = {"email": gettext_lazy("Send an email"), "webhook": gettext_lazy("Call my URL (signed JSON)"),
                 "flow": gettext_lazy("Start a Shopify Flow"),
@@ -221,14 +327,35 @@ def _recipe_audiences(shop: Shop) -> list[tuple[int, str]]:
                 .values_list("pk", "name"))
 
 
+def _tier_chunks(post: dict, steps: int) -> list[list[tuple[str, str]] | None] | None:
+    """Each step's tier rows as typed ((from value, percent) × TIER_SLOTS per step, in step order); None for every
+    step when the form has no tier rows (the hidden JSON then counts), None overall when they don't line up."""
+    mins, pcts = post.getlist("tier_min")[:20 * TIER_SLOTS + 1], post.getlist("tier_percent")[:20 * TIER_SLOTS + 1]
+    if not mins and not pcts:
+        return [None] * steps
+    if len(mins) != steps * TIER_SLOTS or len(pcts) != steps * TIER_SLOTS:
+        return None
+    rows = [(m.strip()[:30], p.strip()[:30]) for m, p in zip(mins, pcts, strict=True)]
+    return [rows[n * TIER_SLOTS:(n + 1) * TIER_SLOTS] for n in range(steps)]
+
+
+def _typed_tiers(rows: list[tuple[str, str]]) -> list[dict]:
+    """The filled tier rows (an empty row is one not used); a half-filled row is kept for validation to refuse."""
+    return [{"min_value": low, "percent": pct} for low, pct in rows if low or pct]
+
+
 def _form_steps(post: dict) -> list[dict] | None:
     """The steps as the builder sent them (one value per step in each repeated field, in the order shown), in the
     stored shape; validated afterwards. None when the lists don't line up (not a form this page sends)."""
     columns = _columns(post)
     if len({len(c) for c in columns}) != 1:
         return None
+    chunks = _tier_chunks(post, len(columns[0]))
+    if chunks is None:
+        return None
     steps = []
-    for wait, unit, action, template, url, campaign, tiers, audience, mode in zip(*columns, strict=True):
+    for (wait, unit, action, template, url, campaign, tiers, audience, mode), typed in zip(
+            zip(*columns, strict=True), chunks, strict=True):
         try:
             minutes: int | None = round(float(wait) * UNIT_MINUTES.get(unit, 60))
         except (ValueError, OverflowError):  # "", "abc", "nan", "inf": refused by validation below
@@ -240,7 +367,9 @@ def _form_steps(post: dict) -> list[dict] | None:
             step["audience"], step["mode"] = audience, mode
         elif action == "email":
             step["template"] = template
-            if campaign.isdigit() and len(campaign) < 19:
+            if campaign.isdigit() and len(campaign) < 19 and typed is not None:
+                step["code"] = {"campaign": int(campaign), "tiers": _typed_tiers(typed)}
+            elif campaign.isdigit() and len(campaign) < 19:
                 try:
                     kept = json.loads(tiers[:2000]) if tiers else None
                 except (ValueError, RecursionError):  # not what the page put there: the template's tiers
@@ -267,13 +396,42 @@ def _step_rows(request: HttpRequest, recipe: Recipe, steps: list[dict]) -> list[
                      "campaign": code.get("campaign"), "tiers": json.dumps(code["tiers"]) if code.get("tiers") else "",
                      "audience": step.get("audience"), "mode": step.get("mode", "add"),
                      "is_email": "template" in step, "tier_words": _tier_words(code.get("tiers") or []),
+                     "tier_rows": _tier_rows(code.get("tiers") or _default_tiers(step.get("template", "cart"))),
                      "preview_href": link(request, f"/admin/recipes/{recipe.pk}/preview/", step=n)})
     return rows
 
 
 def _tier_words(tiers: list[dict]) -> str:
-    return ", ".join(_("%(pct)s %% from %(value)s") % {"pct": f"{t['percent']:g}", "value": f"{t['min_value']:g}"}
+    return ", ".join(_("%(pct)s %% from %(value)s") % {"pct": number_words(t["percent"]),
+                                                      "value": number_words(t["min_value"])}
                      for t in tiers if isinstance(t, dict) and "percent" in t and "min_value" in t)
+
+
+def steps_words(steps: list) -> str:
+    """A recipe's steps as the Activity screen reads them: "1 h: Send an email (Cart reminder), code 10 % from 0"."""
+    parts = []
+    for step in steps[:MAX_STEPS_SHOWN]:
+        if not isinstance(step, dict):
+            continue
+        try:
+            when = _after_words(int(step.get("after_minutes") or 0))
+        except (TypeError, ValueError, OverflowError):
+            when = "?"
+        what = str(ACTION_WORDS.get(step.get("action"), step.get("action")))
+        if step.get("template"):
+            what += f" ({TEMPLATE_WORDS.get(step['template'], step['template'])})"
+        code = step.get("code") if isinstance(step.get("code"), dict) else {}
+        if code.get("campaign") and isinstance(code.get("tiers"), list):
+            what += ", " + _("code %(tiers)s") % {"tiers": _tier_words(code["tiers"])}
+        parts.append(f"{when}: {what}")
+    return "; ".join(parts) or "—"
+
+
+def _tier_rows(tiers: list[dict]) -> list[dict]:
+    """A step's tiers as the builder's TIER_SLOTS rows (blank rows to add tiers in)."""
+    rows = [{"min_value": number_words(t["min_value"]), "percent": number_words(t["percent"])}
+            for t in tiers[:TIER_SLOTS] if isinstance(t, dict) and "percent" in t and "min_value" in t]
+    return rows + [{"min_value": "", "percent": ""}] * (TIER_SLOTS - len(rows))
 
 
 def _posted_rows(post: dict) -> list[dict]:
@@ -281,9 +439,16 @@ def _posted_rows(post: dict) -> list[dict]:
     def number(raw: str) -> int | None:
         return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
-    return [{"n": n, "number": n + 1, "wait": w, "unit": u, "action": a, "template": t, "url": url,
-             "campaign": number(c), "tiers": tiers, "tier_words": "", "audience": number(aud), "mode": mode}
-            for n, (w, u, a, t, url, c, tiers, aud, mode) in enumerate(zip(*_columns(post), strict=False))]
+    columns = _columns(post)
+    typed = _tier_chunks(post, len(columns[0])) or []
+    rows = [{"n": n, "number": n + 1, "wait": w, "unit": u, "action": a, "template": t, "url": url,
+             "campaign": number(c), "tiers": tiers, "tier_words": "", "audience": number(aud), "mode": mode,
+             "tier_rows": _tier_rows(_default_tiers(t))}
+            for n, (w, u, a, t, url, c, tiers, aud, mode) in enumerate(zip(*columns, strict=False))]
+    for row, chunk in zip(rows, typed, strict=False):
+        if chunk:
+            row["tier_rows"] = [{"min_value": low, "percent": pct} for low, pct in chunk]
+    return rows
 
 
 def _parse_conditions(raw: str) -> tuple[object, list[str]]:
@@ -325,6 +490,8 @@ def _save_recipe(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
     campaigns = set(Campaign.objects.for_shop(shop).values_list("pk", flat=True))
     if any((s.get("code") or {}).get("campaign") not in (None, *campaigns) for s in clean["steps"]):
         errors.append(_("Choose one of your popup campaigns for the codes."))
+    else:
+        errors += _tier_pool_errors(shop, clean["steps"])
     audiences = {pk for pk, _name in _recipe_audiences(shop)}
     if any(s["action"] == "audience" and s["audience"] not in audiences for s in clean["steps"]):
         errors.append(_("Choose one of your ad audiences fed by automations (create one in Ad audiences)."))
@@ -338,6 +505,49 @@ def _save_recipe(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
     return []
 
 
+def _percent_pools(campaign: Campaign) -> list[Decimal]:
+    """The percents a campaign's unique-code pools hold (only those are ever refilled, so a tier must use one)."""
+    from backend.popups.codes import campaign_offers
+    from backend.popups.offers import PERCENT
+
+    return sorted(o.value for o in campaign_offers(campaign) if o.kind == PERCENT)
+
+
+def _campaign_choices(shop: Shop) -> list[dict]:
+    """The shop's campaigns for the step's code, each with the percents its pools hold (what a tier can give)."""
+    choices = []
+    for campaign in Campaign.objects.for_shop(shop).order_by("name"):
+        held = ", ".join(f"{number_words(float(v))} %" for v in _percent_pools(campaign))
+        unique = campaign.code_mode == Campaign.CodeMode.UNIQUE
+        choices.append({"pk": campaign.pk, "name": f"{campaign.name} ({held})" if unique and held else campaign.name})
+    return choices
+
+
+def _tier_pool_errors(shop: Shop, steps: list[dict]) -> list[str]:
+    """Each tier's percent must be one the step's campaign has codes for: any other is never given out."""
+    errors = []
+    for n, step in enumerate(steps, start=1):
+        code = step.get("code") or {}
+        campaign = Campaign.objects.for_shop(shop).filter(pk=code.get("campaign") or 0).first()
+        if campaign is None or campaign.code_mode != Campaign.CodeMode.UNIQUE:
+            continue  # a shared code is the same whatever the tier
+        held = _percent_pools(campaign)
+        where = _("Step %(n)s") % {"n": n}
+        if not held:
+            errors.append(_("%(where)s: “%(campaign)s” has no percent-off codes; choose a campaign that offers a "
+                            "percent off.") % {"where": where, "campaign": campaign.name})
+            continue
+        missing = [t["percent"] for t in code.get("tiers") or []
+                   if Decimal(str(t["percent"])).quantize(Decimal("0.01")) not in held]
+        if missing:
+            errors.append(_("%(where)s: “%(campaign)s” has no codes for %(missing)s; its codes are for %(held)s. "
+                            "Use those percents, or add the percent to the campaign's offers.") % {
+                "where": where, "campaign": campaign.name,
+                "missing": ", ".join(f"{number_words(m)} %" for m in missing),
+                "held": ", ".join(f"{number_words(float(v))} %" for v in held)})
+    return errors
+
+
 @csrf_unless_session_token
 @require_http_methods(["GET", "POST"])
 def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -347,10 +557,16 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lang = page_lang(request, shop)
     recipe = _recipe(shop, pk)
     errors: list[str] = []
-    notice = ""
-    refused = False
+    notice = _("Created and switched off: add its steps, save, then turn it on.") \
+        if request.GET.get("created") == "1" else ""
+    refused = toggle_refused = False
     if request.method == "POST" and request.POST.get("action") == "test":
         notice, errors = _send_test(request, shop, recipe)
+    elif request.method == "POST" and request.POST.get("action") == "toggle":
+        errors = _toggle(request, shop, recipe)
+        if not errors:
+            return HttpResponseRedirect(link(request, f"/admin/recipes/{recipe.pk}/"))
+        toggle_refused = True
     elif request.method == "POST":
         errors = _save_recipe(request, shop, recipe)
         if not errors:
@@ -361,7 +577,8 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
         rule_text = request.POST.get("conditions", "")[:MAX_CONDITIONS_BYTES]
         exits = [e for e in request.POST.getlist("exit_when") if e in EXIT_WORDS]
     else:
-        steps = _step_rows(request, recipe, recipe.steps)
+        # A recipe from scratch has no steps yet: its builder starts with one blank step to fill in.
+        steps = _step_rows(request, recipe, recipe.steps) or [{**_blank_step(), "n": 0, "number": 1}]
         rule_text = json.dumps(recipe.conditions or {"all": []}, indent=2)
         exits = recipe.exit_when
     segment_trigger = recipe.trigger in (Recipe.Trigger.SEGMENT_ENTERED, Recipe.Trigger.SEGMENT_LEFT)
@@ -374,7 +591,7 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "shop": shop, "lang": lang, "title": display_name(recipe), "name": display_name(recipe), "recipe": recipe,
         "steps": steps, "saved_steps": _step_rows(request, recipe, recipe.steps), "errors": errors,
         "trigger": TRIGGER_WORDS.get(recipe.trigger, recipe.trigger), "notice": notice,
-        "saved": request.GET.get("saved") == "1", "campaigns": Campaign.objects.for_shop(shop).order_by("name"),
+        "saved": request.GET.get("saved") == "1", "campaigns": _campaign_choices(shop),
         "days": request.POST.get("days") if refused and "days" in recipe.trigger_config
         else recipe.trigger_config.get("days"),
         "date_trigger": recipe.trigger == Recipe.Trigger.DATE_PROPERTY, "date_properties": list(DATE_WORDS.items()),
@@ -386,12 +603,17 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "exits": [(k, w, k in exits) for k, w in EXIT_WORDS.items()],
         "units": [("hours", _("hours")), ("days", _("days"))],
         "cooldown": request.POST.get("cooldown_hours") if refused else recipe.cooldown_hours,
-        "blank": {"wait": "", "unit": "hours", "action": "email", "template": "cart", "url": "", "campaign": None,
-                  "tiers": "", "tier_words": "", "audience": None, "mode": "add"},
+        "blank": _blank_step(),
         "audiences": _recipe_audiences(shop), "modes": list(MODE_WORDS.items()),
         "action": f"/admin/recipes/{recipe.pk}/",
         "back_href": link(request, "/admin/recipes/"), "test_email": settings_for(shop).test_email},
-        status=400 if refused else 200)
+        status=400 if refused or toggle_refused else 200)
+
+
+def _blank_step() -> dict:
+    return {"wait": "", "unit": "hours", "action": "email", "template": "cart", "url": "", "campaign": None,
+            "tiers": "", "tier_words": "", "audience": None, "mode": "add",
+            "tier_rows": _tier_rows(_default_tiers("cart"))}
 
 
 def sample_context(shop: Shop, template: str, profile: CustomerProfile | None) -> dict:

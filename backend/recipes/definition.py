@@ -16,6 +16,8 @@ MAX_STEPS = 6
 MAX_AFTER_MINUTES = 365 * 24 * 60
 EXITS = ("ordered", "carted")
 ACTIONS = ("email", "webhook", "flow", "audience")
+MAX_TIERS = 5
+MAX_TIER_VALUE = 1_000_000
 
 
 class RecipeError(ValueError):
@@ -24,25 +26,53 @@ class RecipeError(ValueError):
         self.errors = errors
 
 
+def number_words(value: Any) -> str:
+    """A tier's number as typed (no exponent, no trailing zeros): 1000000, 12.5."""
+    try:
+        return f"{float(value):.2f}".rstrip("0").rstrip(".")
+    except (TypeError, ValueError, OverflowError):  # an old or odd stored value: shown as it is
+        return str(value)[:20]
+
+
 def _tiers(raw: Any, where: str, errors: list[str]) -> list[dict]:
-    """Code tiers by cart value: [{"min_value": 0, "percent": 10}, ...] ascending, each 1-90 %."""
-    if not isinstance(raw, list) or not raw or len(raw) > 5:
+    """Code tiers by value: [{"min_value": 0, "percent": 10}, ...], each 1-90 %, stored ascending. The engine gives
+    the highest tier reached and the lowest one below that, so the lowest starts at 0; a bigger value never gets a
+    smaller percent, and no two tiers start at the same value."""
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_TIERS:
         errors.append(_("%(where)s: a code needs one to five tiers.") % {"where": where})
         return []
     tiers = []
     for tier in raw:
         try:
-            low = Decimal(str(tier.get("min_value", 0)))
-            pct = Decimal(str(tier.get("percent")))
+            low = Decimal(str(tier.get("min_value", 0))[:30].replace(",", "."))
+            pct = Decimal(str(tier.get("percent"))[:30].replace(",", "."))
         except (AttributeError, InvalidOperation, TypeError):
             errors.append(_("%(where)s: each tier needs a minimum cart value and a percent.") % {"where": where})
             return []
-        if low < 0 or not Decimal(0) < pct <= 90:
+        if not (low.is_finite() and pct.is_finite()) or low < 0 or not 1 <= pct <= 90:
             errors.append(_("%(where)s: a percent between 1 and 90, and a minimum value of 0 or more.")
                           % {"where": where})
             return []
-        tiers.append({"min_value": float(low), "percent": float(pct)})
-    return sorted(tiers, key=lambda t: t["min_value"])
+        if low > MAX_TIER_VALUE:
+            errors.append(_("%(where)s: a tier's minimum value must be at most 1,000,000.") % {"where": where})
+            return []
+        tiers.append({"min_value": float(round(low, 2)), "percent": float(round(pct, 2))})
+    tiers.sort(key=lambda t: (t["min_value"], t["percent"]))
+    if tiers[0]["min_value"] != 0:
+        errors.append(_("%(where)s: the lowest tier must start at 0 (everyone below the next tier gets it).")
+                      % {"where": where})
+        return []
+    for lower, higher in zip(tiers, tiers[1:], strict=False):
+        value = number_words(higher["min_value"])
+        if higher["min_value"] == lower["min_value"]:
+            errors.append(_("%(where)s: two tiers start at the same value (%(value)s).")
+                          % {"where": where, "value": value})
+            return []
+        if higher["percent"] < lower["percent"]:
+            errors.append(_("%(where)s: the tier from %(value)s gives less than the tier below it; the percent must "
+                            "not go down as the value goes up.") % {"where": where, "value": value})
+            return []
+    return tiers
 
 
 def validate_steps(steps: Any) -> list[dict]:

@@ -55,6 +55,11 @@ def screens(live_server):
 
     recipe, _ = enable_preset(shop, "abandoned-cart")
     dated, _ = enable_preset(shop, "first-order-anniversary")
+    from backend.recipes.models import Recipe
+
+    scratch = Recipe.objects.create(shop=shop, key="custom-bienvenida", trigger="segment_entered", steps=[],
+                                    name="Bienvenida a quienes entran en compradores frecuentes de temporada alta",
+                                    trigger_config={"segment": ""})
     member(shop)
     from backend.audiences.models import AdConnection, Audience
 
@@ -65,7 +70,7 @@ def screens(live_server):
                             last_run_at=timezone.now(), last_result="failed",
                             last_error="Google 503: The service is unavailable. Please retry later, nothing was lost")
     yield ["/admin/audiences/", "/admin/recipes/", f"/admin/recipes/{recipe.pk}/",
-           f"/admin/recipes/{dated.pk}/",
+           f"/admin/recipes/{dated.pk}/", "/admin/recipes/new/", f"/admin/recipes/{scratch.pk}/",
            "/admin/popups/", "/admin/popups/new/", f"/admin/popups/{campaign.pk}/",
            "/admin/", "/admin/widgets/", "/admin/widgets/preview/bestsellers/", "/admin/segments/",
            "/admin/segments/new/", f"/admin/segments/{segment.pk}/",

@@ -238,6 +238,7 @@ def test_every_admin_screen_in_spanish_shows_no_english(client, stocked, mode):
     assert sum(p.startswith("/admin/experiments/") for p in pages) >= 3  # list + draft + running detail
     assert sum(p.startswith("/admin/popups/") for p in pages) >= 3  # list + new + the campaign's editor
     assert sum(p.startswith("/admin/recipes/") for p in pages) >= 3  # list + each recipe's builder
+    assert "/admin/recipes/new/" in pages  # a recipe from scratch
     assert sum(p.startswith("/admin/widgets/preview/") for p in pages) == 3  # each storefront widget's preview
     data = _data_words(stocked)
     leaks = {path: english_in(html, words, data) for path, html in pages.items()}
@@ -292,6 +293,11 @@ def test_pages_a_form_answers_with_stay_spanish(client, stocked):
     text = visible_text(refused.content.decode())
     assert "all[0]" not in text and "Condiciones: Condición 1, valor" in text and "Paso 2:" in text
     assert english_in(refused.content.decode(), words, data) == []
+    new = client.post("/admin/recipes/new/", {"id_token": session_token(stocked), "lang": "es", "trigger": "x",
+                                              "name": ""})
+    text = visible_text(new.content.decode())
+    assert new.status_code == 400 and "Ponle un nombre" in text and "Elige qué inicia" in text
+    assert english_in(new.content.decode(), words, data) == []
 
     from tests.popups.factories import COPY
 

@@ -92,3 +92,64 @@ def test_a_merchant_in_spanish_adds_a_condition_and_a_step_and_saves(browser, li
     assert Recipe.objects.for_shop(shop).get().steps[1]["url"] == "https://hooks.tienda.test/recuperar"
     assert errors == []
     context.close()
+
+
+def test_a_merchant_in_spanish_starts_a_recipe_from_scratch_with_a_tiered_code(browser, live_server, shop):
+    """From the list: a new automation (trigger, name), its first step an email with codes tiered by value; she
+    edits a tier and adds one, saves, reloads and finds them; then turns it on. All on a 390 px phone."""
+    from tests.popups.factories import make_campaign
+
+    campaign = make_campaign(shop, name="Despedida")  # pools for 10 % and 20 %
+    context, page, errors = _open(browser, live_server.url, shop)
+    page.goto(f"{live_server.url}/admin/recipes/?lang=es")
+    page.click("#new-recipe")
+    page.wait_for_selector("text=Qué la inicia")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.locator("input[name=trigger]").count() == len(Recipe.Trigger.values)
+    page.check("input[name=trigger][value=cart_abandoned]")
+    page.fill("#recipe-name", "Carrito con código")
+    page.click("#create-recipe")
+    page.wait_for_selector("text=Creada y desactivada")
+    recipe = Recipe.objects.for_shop(shop).get()
+    assert not recipe.enabled and recipe.steps == []
+
+    step = page.locator("#steps > li").first
+    step.locator("input[name=step_wait]").fill("24")
+    assert not step.locator(".tiers").is_visible()  # tiers show once a campaign gives the codes
+    step.locator("select[name=step_campaign]").select_option(str(campaign.pk))
+    assert step.locator(".tiers legend").text_content() == "Porcentaje de descuento según el valor"
+    assert step.locator("input[name=tier_min]").nth(1).input_value() == "100"
+    # The template's 5 / 10 / 15 % are not all in the campaign's pools: she makes them 10 and 20, from 150.
+    step.locator("input[name=tier_percent]").nth(0).fill("10")
+    step.locator("input[name=tier_min]").nth(1).fill("150")
+    step.locator("input[name=tier_percent]").nth(1).fill("20")
+    step.locator("input[name=tier_min]").nth(2).fill("")
+    step.locator("input[name=tier_percent]").nth(2).fill("")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.click("#save-recipe")
+    page.wait_for_selector("text=Guardado.")
+    recipe.refresh_from_db()
+    assert recipe.steps == [{"after_minutes": 24 * 60, "action": "email", "template": "cart",
+                             "code": {"campaign": campaign.pk, "tiers": [{"min_value": 0.0, "percent": 10.0},
+                                                                         {"min_value": 150.0, "percent": 20.0}]}}]
+
+    page.reload()
+    step = page.locator("#steps > li").first
+    assert step.locator("select[name=step_campaign]").input_value() == str(campaign.pk)
+    assert [step.locator("input[name=tier_min]").nth(n).input_value() for n in range(3)] == ["0", "150", ""]
+    assert [step.locator("input[name=tier_percent]").nth(n).input_value() for n in range(3)] == ["10", "20", ""]
+
+    # A percent the campaign has no codes for is refused in Spanish, with what she typed kept.
+    step.locator("input[name=tier_percent]").nth(1).fill("25")
+    page.click("#save-recipe")
+    page.wait_for_selector("#errors")
+    assert "Paso 1: «Despedida» no tiene códigos del 25 %" in page.locator("#errors").text_content()
+    assert page.locator("#steps > li").first.locator("input[name=tier_percent]").nth(1).input_value() == "25"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    page.click("#toggle-form button")
+    page.wait_for_selector("#toggle-form .on")
+    recipe.refresh_from_db()
+    assert recipe.enabled and recipe.steps[0]["code"]["tiers"][1]["percent"] == 20.0
+    assert errors == []
+    context.close()

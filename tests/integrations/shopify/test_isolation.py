@@ -296,7 +296,13 @@ def test_every_view_is_public_or_has_an_isolation_check():
     assert not (set(CHECKS) & (set(PUBLIC) | set(PENDING)))
 
 
-@pytest.mark.parametrize("check", sorted({fn.__name__ for fn in CHECKS.values()}))
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One case per registered check, counted once the whole module has run: checks registered below this test
+    (a decorator argument here would see only those above it) are cases too."""
+    if metafunc.function.__name__ == "test_shop_b_credentials_cannot_reach_shop_a":
+        metafunc.parametrize("check", sorted({fn.__name__ for fn in CHECKS.values()}))
+
+
 def test_shop_b_credentials_cannot_reach_shop_a(check, client, db, eager_celery):
     shop_a = make_shop("alpha.myshopify.com")
     shop_b = make_shop("beta.myshopify.com")
@@ -379,9 +385,10 @@ def ad_audiences_signed_for_b_never_show_run_or_export_a(client, shop_a: Shop, s
     assert snapshot(shop_a) == before
 
 
-@isolation_check("recipes-list", "recipes-edit", "recipes-preview")
+@isolation_check("recipes-list", "recipes-new", "recipes-edit", "recipes-preview")
 def recipes_signed_for_b_never_show_edit_or_preview_a(client, shop_a: Shop, shop_b: Shop) -> None:
-    """Shop B's merchant cannot see, toggle, edit, test-send or preview A's recipe, nor preview as A's customer."""
+    """Shop B's merchant cannot see, toggle, edit, test-send or preview A's recipe, nor preview as A's customer; a
+    recipe B starts from scratch is B's, and A's names are no clash for it."""
     from backend.customers.identities import resolve_customer
     from backend.recipes.models import Recipe
     from backend.recipes.presets import enable_preset
@@ -405,6 +412,12 @@ def recipes_signed_for_b_never_show_edit_or_preview_a(client, shop_a: Shop, shop
     # B's own recipe previewed "as" A's customer: A's customer is not found in B, nothing of theirs is shown.
     resp = client.get(f"/admin/recipes/{mine.pk}/preview/", {"step": 0, "customer": secret}, **auth)
     assert resp.status_code == 200 and "Zelda" not in resp.content.decode()
+    resp = client.get("/admin/recipes/new/", **auth)
+    assert resp.status_code == 200 and "zz-secret" not in resp.content.decode()
+    created = client.post("/admin/recipes/new/", {"trigger": "order_placed", "name": "zz-secret recipe"}, **auth)
+    assert created.status_code == 302
+    assert Recipe.objects.for_shop(shop_b).filter(name="zz-secret recipe", enabled=False).exists()
+    assert client.post(f"/admin/recipes/{recipe.pk}/", {"action": "toggle"}, **auth).status_code == 404
     assert snapshot(shop_a) == before
 
 
