@@ -35,7 +35,7 @@ from backend.segments.views import builder_context
 from backend.shops.models import Shop
 from backend.storefront.pricing import format_price
 
-from . import reports
+from . import reports, tag_views
 from .definition import RecipeError, validate_recipe
 from .engine import settings_for
 from .models import Recipe, RecipeSettings
@@ -131,12 +131,15 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
         if action == "toggle":
             raw = request.POST.get("recipe", "")
             recipe = _recipe(shop, int(raw) if raw.isdigit() and len(raw) < 19 else 0)
-            before = _snapshot(recipe)
-            recipe.enabled = not recipe.enabled
-            recipe.save(update_fields=["enabled", "updated_at"])
-            audit.record(shop, request, "recipe.enabled" if recipe.enabled else "recipe.disabled",
-                         f"recipe:{recipe.key}", before, _snapshot(recipe))
-            return HttpResponseRedirect(link(request, "/admin/recipes/"))
+            # A recipe that tags customers is not switched on without the platform's permission (tagging.py).
+            errors = tag_views.toggle_refusal(shop, recipe, display_name(recipe))
+            if not errors:
+                before = _snapshot(recipe)
+                recipe.enabled = not recipe.enabled
+                recipe.save(update_fields=["enabled", "updated_at"])
+                audit.record(shop, request, "recipe.enabled" if recipe.enabled else "recipe.disabled",
+                             f"recipe:{recipe.key}", before, _snapshot(recipe))
+                return HttpResponseRedirect(link(request, "/admin/recipes/"))
         if action == "settings":
             errors = _save_settings(request, shop)
             if not errors:
@@ -159,7 +162,8 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
     return render(request, "recipes/list.html", {
         "shop": shop, "lang": lang, "title": _("Automations"), "rows": rows, "presets": presets,
         "settings": settings_for(shop), "errors": errors, "saved": request.GET.get("saved") == "1",
-        "currency": shop.currency, "action": "/admin/recipes/", "esp": _esp_snippets(shop)})
+        "currency": shop.currency, "action": "/admin/recipes/", "esp": _esp_snippets(shop)},
+        status=400 if errors else 200)
 
 
 def _esp_snippets(shop: Shop) -> dict[str, str]:
@@ -186,14 +190,17 @@ def _after_words(minutes: int) -> str:
 
 
 STEP_FIELDS = ("step_wait", "step_unit", "step_action", "step_template", "step_url", "step_campaign", "step_tiers",
-               "step_audience", "step_mode")
-OPTIONAL_STEP_FIELDS = ("step_audience", "step_mode")  # a form from before audience steps existed may lack them
+               "step_audience", "step_mode", "step_tag", "step_tag_mode")
+# A form from before audience or tag steps existed may lack their fields.
+OPTIONAL_STEP_FIELDS = ("step_audience", "step_mode", "step_tag", "step_tag_mode")
 UNIT_MINUTES = {"hours": 60, "days": 24 * 60}
 MAX_CONDITIONS_BYTES = 16 * 1024
 ACTION_WORDS = {"email": gettext_lazy("Send an email"), "webhook": gettext_lazy("Call my URL (signed JSON)"),
                 "flow": gettext_lazy("Start a Shopify Flow"),
-                "audience": gettext_lazy("Add to or remove from an ad audience")}
+                "audience": gettext_lazy("Add to or remove from an ad audience"),
+                "tag": gettext_lazy("Tag the customer in my store")}
 MODE_WORDS = {"add": gettext_lazy("Add them"), "remove": gettext_lazy("Remove them")}
+TAG_MODE_WORDS = {"add": gettext_lazy("Add the tag"), "remove": gettext_lazy("Remove the tag")}
 TEMPLATE_WORDS = {"cart": gettext_lazy("Cart reminder"), "browse": gettext_lazy("Products they viewed"),
                   "order": gettext_lazy("Goes well with their order"), "winback": gettext_lazy("We miss you"),
                   "vip": gettext_lazy("Welcome to VIP"), "anniversary": gettext_lazy("Anniversary")}
@@ -228,7 +235,8 @@ def _form_steps(post: dict) -> list[dict] | None:
     if len({len(c) for c in columns}) != 1:
         return None
     steps = []
-    for wait, unit, action, template, url, campaign, tiers, audience, mode in zip(*columns, strict=True):
+    for wait, unit, action, template, url, campaign, tiers, audience, mode, tag, tag_mode in zip(*columns,
+                                                                                               strict=True):
         try:
             minutes: int | None = round(float(wait) * UNIT_MINUTES.get(unit, 60))
         except (ValueError, OverflowError):  # "", "abc", "nan", "inf": refused by validation below
@@ -238,6 +246,8 @@ def _form_steps(post: dict) -> list[dict] | None:
             step["url"] = url
         elif action == "audience":
             step["audience"], step["mode"] = audience, mode
+        elif action == "tag":
+            step["tag"], step["mode"] = tag[:1000], tag_mode
         elif action == "email":
             step["template"] = template
             if campaign.isdigit() and len(campaign) < 19:
@@ -266,6 +276,7 @@ def _step_rows(request: HttpRequest, recipe: Recipe, steps: list[dict]) -> list[
                      "template": step.get("template", "cart"), "url": step.get("url", ""),
                      "campaign": code.get("campaign"), "tiers": json.dumps(code["tiers"]) if code.get("tiers") else "",
                      "audience": step.get("audience"), "mode": step.get("mode", "add"),
+                     "tag": step.get("tag", ""), "tag_mode": step.get("mode", "add"),
                      "is_email": "template" in step, "tier_words": _tier_words(code.get("tiers") or []),
                      "preview_href": link(request, f"/admin/recipes/{recipe.pk}/preview/", step=n)})
     return rows
@@ -282,8 +293,10 @@ def _posted_rows(post: dict) -> list[dict]:
         return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
     return [{"n": n, "number": n + 1, "wait": w, "unit": u, "action": a, "template": t, "url": url,
-             "campaign": number(c), "tiers": tiers, "tier_words": "", "audience": number(aud), "mode": mode}
-            for n, (w, u, a, t, url, c, tiers, aud, mode) in enumerate(zip(*_columns(post), strict=False))]
+             "campaign": number(c), "tiers": tiers, "tier_words": "", "audience": number(aud), "mode": mode,
+             "tag": tag[:300], "tag_mode": tag_mode}
+            for n, (w, u, a, t, url, c, tiers, aud, mode, tag, tag_mode) in enumerate(zip(*_columns(post),
+                                                                                          strict=False))]
 
 
 def _parse_conditions(raw: str) -> tuple[object, list[str]]:
@@ -328,6 +341,7 @@ def _save_recipe(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
     audiences = {pk for pk, _name in _recipe_audiences(shop)}
     if any(s["action"] == "audience" and s["audience"] not in audiences for s in clean["steps"]):
         errors.append(_("Choose one of your ad audiences fed by automations (create one in Ad audiences)."))
+    errors += tag_views.save_refusal(shop, recipe, clean["steps"])
     if errors:
         return errors
     before = _snapshot(recipe)
@@ -387,7 +401,8 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "units": [("hours", _("hours")), ("days", _("days"))],
         "cooldown": request.POST.get("cooldown_hours") if refused else recipe.cooldown_hours,
         "blank": {"wait": "", "unit": "hours", "action": "email", "template": "cart", "url": "", "campaign": None,
-                  "tiers": "", "tier_words": "", "audience": None, "mode": "add"},
+                  "tiers": "", "tier_words": "", "audience": None, "mode": "add", "tag": "", "tag_mode": "add"},
+        "tag_modes": list(TAG_MODE_WORDS.items()), **tag_views.screen(request, shop, recipe, steps),
         "audiences": _recipe_audiences(shop), "modes": list(MODE_WORDS.items()),
         "action": f"/admin/recipes/{recipe.pk}/",
         "back_href": link(request, "/admin/recipes/"), "test_email": settings_for(shop).test_email},
