@@ -164,7 +164,7 @@ def test_platform_outages_are_retried_with_back_off_then_recorded_failed(standin
     # The client itself retries 5 times per attempt; every attempt of the step meets a 503.
     standin.fail_graphql(shop.domain, 503, count=5 * tagging.TAG_ATTEMPTS)
     waits = []
-    for attempt in range(1, tagging.TAG_ATTEMPTS):
+    for _attempt in range(1, tagging.TAG_ATTEMPTS):
         assert engine.advance(run.pk, now=now) == engine.WAITING
         run.refresh_from_db()
         waits.append(round((run.next_due_at - now).total_seconds() / 60))

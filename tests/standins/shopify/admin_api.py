@@ -467,7 +467,11 @@ def change_tags(state: ShopState, info: GraphQLResolveInfo, name: str, target: s
         current = list(store.customer_fields(c)["tags"])
         lowered = {t.lower() for t in current}
         if name == "tagsAdd":
-            fresh = [t for t in dict.fromkeys(tags) if t.lower() not in lowered]
+            fresh = []
+            for t in tags:  # the first spelling of each new tag wins, within the request too
+                if t.lower() not in lowered:
+                    lowered.add(t.lower())
+                    fresh.append(t)
             if len(current) + len(fresh) > TAGS_PER_RESOURCE:
                 return _tag_error(["tags"], f"Tags cannot be more than {TAGS_PER_RESOURCE}")
             updated = current + fresh
