@@ -1,6 +1,7 @@
 """Recipes a merchant turns on in one click; each one's timing stays editable afterwards (admin_views)."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -61,7 +62,7 @@ def enable_preset(shop: Shop, key: str) -> tuple[Recipe, bool]:
     recipe, created = Recipe.objects.for_shop(shop).get_or_create(
         shop=shop, key=key, defaults={
             "name": str(preset.name), "trigger": preset.trigger, "trigger_config": dict(preset.trigger_config),
-            "exit_when": list(preset.exit_when), "steps": [dict(s) for s in preset.steps],
+            "exit_when": list(preset.exit_when), "steps": copy.deepcopy(preset.steps),
             "cooldown_hours": preset.cooldown_hours})
     if not recipe.enabled:
         recipe.enabled = True
