@@ -7,7 +7,8 @@ write access). What a merchant would expect, and what this does:
   the platform's grant (Shopify: authorize again with the extra scope; WooCommerce: connect again read/write).
   Saving the steps of a recipe that is off is allowed, so nothing typed is lost.
 - If the permission goes away after that (a key made read-only, a scope revoked), the step waits with the status
-  "waiting for permission", looks again every SCOPE_RECHECK, and is recorded failed with that reason after
+  "waiting for permission", looks again every SCOPE_RECHECK (on Shopify asking which scopes it grants, in case
+  the merchant granted it in Shopify's admin), and is recorded failed with that reason after
   SCOPE_PATIENCE; the run then goes on with its next step. Nothing is dropped without a record.
 - Platform failures (timeouts, 5xx, throttling the client could not wait out) are tried again with back-off, at
   most TAG_ATTEMPTS times, then recorded failed with the last error. A refusal retrying cannot fix (no such
@@ -125,6 +126,25 @@ def learn_scopes(shop: Shop) -> None:
     logger.warning("shop=%s lacks the write permission for customer tags; granted now: %s", shop.domain, fresh)
 
 
+def recheck_scopes(shop: Shop) -> None:
+    """A Shopify merchant may grant the scope outside our grant page (the admin's optional-scopes prompt): while
+    steps wait, ask Shopify what it grants, at most once per SCOPE_RECHECK per shop. WooCommerce has no call
+    that reports a key's permission; its grant is recorded when the store is connected again (auth.accept_keys)."""
+    if shop.platform != Shop.Platform.SHOPIFY or not cache.add(f"recipes:scopes:{shop.pk}", 1,
+                                                                 int(SCOPE_RECHECK.total_seconds())):
+        return
+    from integrations.shopify import customer_tags
+
+    try:
+        fresh = ",".join(customer_tags.granted_scopes(shop))[:1000]
+    except IntegrationError as exc:
+        logger.info("could not read access scopes shop=%s: %s", shop.domain, exc)
+        return
+    if fresh and fresh != shop.scopes:
+        Shop.objects.filter(pk=shop.pk).update(scopes=fresh)
+        shop.scopes = fresh
+
+
 def _close(write: TagWrite, status: str, reason: str, now: datetime) -> None:
     TagWrite.objects.for_shop(write.shop_id).filter(pk=write.pk).update(status=status, reason=reason[:300],
                                                                          finished_at=now)
@@ -160,6 +180,8 @@ def tag_step(shop: Shop, run: RecipeRun, step: dict, profile: CustomerProfile, n
         _close(write, TagWrite.Status.SKIPPED, "no customer record in the store (a visitor or a guest)", now)
         _move_on(run, now)
         return DONE
+    if not has_write_scope(shop) and write.status == TagWrite.Status.WAITING_SCOPE:
+        recheck_scopes(shop)
     if not has_write_scope(shop):
         return _wait_for_scope(run, write, now)
     lock = f"recipes:tag:{shop.pk}:{platform_id}"

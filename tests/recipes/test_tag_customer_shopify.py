@@ -205,3 +205,23 @@ def test_a_scope_lost_after_switching_on_makes_the_step_wait_then_fail_with_the_
     write.refresh_from_db()
     assert write.status == TagWrite.Status.FAILED and "not granted" in write.reason
     assert "VIP cliente" not in tags_on_platform(standin, shop, 5)
+
+
+def test_a_scope_granted_on_shopifys_side_is_noticed_at_the_next_check(standin, standin_shop, tag_recipe):
+    """The merchant may grant an optional scope in Shopify's admin, not through our page: a waiting step asks
+    Shopify (accessScopes) at its next check, records the answer and goes through."""
+    shop = standin_shop
+    Recipe.objects.for_shop(shop).filter(pk=tag_recipe.pk).update(enabled=True)  # on before the scope was lost
+    tag_recipe.refresh_from_db()
+    ana = store_customer(standin, shop, 2, "ana2@example.com")
+    now = timezone.now()
+    run = triggers.enter(tag_recipe, resolve_customer(ana), "entered:1", {}, now=now - timedelta(minutes=1))
+    requests_before = standin.shops[shop.domain].graphql_requests
+    assert engine.advance(run.pk, now=now) == engine.WAITING  # the recorded grant lacks it: Shopify not asked
+    assert standin.shops[shop.domain].graphql_requests == requests_before
+    held = standin.oauth.tokens[shop.access_token]
+    held.scopes = held.scopes | {"write_customers"}  # granted in Shopify's admin, on the token we hold
+    assert engine.advance(run.pk, now=now + tagging.SCOPE_RECHECK) == engine.SENT
+    shop.refresh_from_db()
+    assert "write_customers" in shop.scopes.split(",")
+    assert "VIP cliente" in tags_on_platform(standin, shop, 2)
