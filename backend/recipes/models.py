@@ -54,7 +54,8 @@ class Recipe(ShopScoped):
     # Checked before every step: "ordered" (an order since the run began), "carted" (added to cart since).
     exit_when = models.JSONField(default=list, blank=True)
     # [{"after_minutes": 60, "action": "email", "template": "cart", "code": {...}}] or
-    # {"after_minutes": 0, "action": "webhook", "url": "https://..."}; times from the trigger.
+    # {"after_minutes": 0, "action": "webhook", "url": "https://..."} or {..., "action": "tag", "tag": "vip",
+    # "mode": "add"} (tagging.py); times from the trigger.
     steps = models.JSONField(default=list)
     cooldown_hours = models.PositiveIntegerField(default=24 * 7)  # no new run sooner after the last one began
     webhook_secret = models.CharField(max_length=64, default=_secret)  # signs "call my URL" steps (webhooks.py)
