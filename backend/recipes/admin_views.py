@@ -40,7 +40,7 @@ from backend.segments.views import builder_context
 from backend.shops.models import Shop
 from backend.storefront.pricing import format_price
 
-from . import reports
+from . import reports, tag_views
 from .definition import MAX_TIERS, RecipeError, number_words, validate_recipe
 from .engine import settings_for
 from .models import Recipe, RecipeSettings
@@ -170,6 +170,10 @@ def _toggle(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
     before = _snapshot(recipe)
     if not recipe.enabled:
         name = display_name(recipe)
+        # A recipe that tags customers is not switched on without the platform's permission (tagging.py).
+        refused_tags = tag_views.toggle_refusal(shop, recipe, name)
+        if refused_tags:
+            return refused_tags
         if not recipe.steps:
             return [_("“%(name)s” has no steps yet: add at least one in its builder and save before turning it "
                       "on.") % {"name": name}]
@@ -290,16 +294,19 @@ def _after_words(minutes: int) -> str:
 
 
 STEP_FIELDS = ("step_wait", "step_unit", "step_action", "step_template", "step_url", "step_campaign", "step_tiers",
-               "step_audience", "step_mode")
-OPTIONAL_STEP_FIELDS = ("step_audience", "step_mode")  # a form from before audience steps existed may lack them
+               "step_audience", "step_mode", "step_tag", "step_tag_mode")
+# A form from before audience or tag steps existed may lack their fields.
+OPTIONAL_STEP_FIELDS = ("step_audience", "step_mode", "step_tag", "step_tag_mode")
 UNIT_MINUTES = {"hours": 60, "days": 24 * 60}
 MAX_STEPS_SHOWN = 10
 TIER_SLOTS = MAX_TIERS  # tier rows each step shows (and posts): blank ones are not used
 MAX_CONDITIONS_BYTES = 16 * 1024
 ACTION_WORDS = {"email": gettext_lazy("Send an email"), "webhook": gettext_lazy("Call my URL (signed JSON)"),
                 "flow": gettext_lazy("Start a Shopify Flow"),
-                "audience": gettext_lazy("Add to or remove from an ad audience")}
+                "audience": gettext_lazy("Add to or remove from an ad audience"),
+                "tag": gettext_lazy("Tag the customer in my store")}
 MODE_WORDS = {"add": gettext_lazy("Add them"), "remove": gettext_lazy("Remove them")}
+TAG_MODE_WORDS = {"add": gettext_lazy("Add the tag"), "remove": gettext_lazy("Remove the tag")}
 TEMPLATE_WORDS = {"cart": gettext_lazy("Cart reminder"), "browse": gettext_lazy("Products they viewed"),
                   "order": gettext_lazy("Goes well with their order"), "winback": gettext_lazy("We miss you"),
                   "vip": gettext_lazy("Welcome to VIP"), "anniversary": gettext_lazy("Anniversary")}
@@ -354,7 +361,7 @@ def _form_steps(post: dict) -> list[dict] | None:
     if chunks is None:
         return None
     steps = []
-    for (wait, unit, action, template, url, campaign, tiers, audience, mode), typed in zip(
+    for (wait, unit, action, template, url, campaign, tiers, audience, mode, tag, tag_mode), typed in zip(
             zip(*columns, strict=True), chunks, strict=True):
         try:
             minutes: int | None = round(float(wait) * UNIT_MINUTES.get(unit, 60))
@@ -365,6 +372,8 @@ def _form_steps(post: dict) -> list[dict] | None:
             step["url"] = url
         elif action == "audience":
             step["audience"], step["mode"] = audience, mode
+        elif action == "tag":
+            step["tag"], step["mode"] = tag[:1000], tag_mode
         elif action == "email":
             step["template"] = template
             if campaign.isdigit() and len(campaign) < 19 and typed is not None:
@@ -395,6 +404,7 @@ def _step_rows(request: HttpRequest, recipe: Recipe, steps: list[dict]) -> list[
                      "template": step.get("template", "cart"), "url": step.get("url", ""),
                      "campaign": code.get("campaign"), "tiers": json.dumps(code["tiers"]) if code.get("tiers") else "",
                      "audience": step.get("audience"), "mode": step.get("mode", "add"),
+                     "tag": step.get("tag", ""), "tag_mode": step.get("mode", "add"),
                      "is_email": "template" in step, "tier_words": _tier_words(code.get("tiers") or []),
                      "tier_rows": _tier_rows(code.get("tiers") or _default_tiers(step.get("template", "cart"))),
                      "preview_href": link(request, f"/admin/recipes/{recipe.pk}/preview/", step=n)})
@@ -443,8 +453,8 @@ def _posted_rows(post: dict) -> list[dict]:
     typed = _tier_chunks(post, len(columns[0])) or []
     rows = [{"n": n, "number": n + 1, "wait": w, "unit": u, "action": a, "template": t, "url": url,
              "campaign": number(c), "tiers": tiers, "tier_words": "", "audience": number(aud), "mode": mode,
-             "tier_rows": _tier_rows(_default_tiers(t))}
-            for n, (w, u, a, t, url, c, tiers, aud, mode) in enumerate(zip(*columns, strict=False))]
+             "tag": tag[:300], "tag_mode": tag_mode, "tier_rows": _tier_rows(_default_tiers(t))}
+            for n, (w, u, a, t, url, c, tiers, aud, mode, tag, tag_mode) in enumerate(zip(*columns, strict=False))]
     for row, chunk in zip(rows, typed, strict=False):
         if chunk:
             row["tier_rows"] = [{"min_value": low, "percent": pct} for low, pct in chunk]
@@ -495,6 +505,7 @@ def _save_recipe(request: HttpRequest, shop: Shop, recipe: Recipe) -> list[str]:
     audiences = {pk for pk, _name in _recipe_audiences(shop)}
     if any(s["action"] == "audience" and s["audience"] not in audiences for s in clean["steps"]):
         errors.append(_("Choose one of your ad audiences fed by automations (create one in Ad audiences)."))
+    errors += tag_views.save_refusal(shop, recipe, clean["steps"])
     if errors:
         return errors
     before = _snapshot(recipe)
@@ -604,6 +615,7 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "units": [("hours", _("hours")), ("days", _("days"))],
         "cooldown": request.POST.get("cooldown_hours") if refused else recipe.cooldown_hours,
         "blank": _blank_step(),
+        "tag_modes": list(TAG_MODE_WORDS.items()), **tag_views.screen(request, shop, recipe, steps),
         "audiences": _recipe_audiences(shop), "modes": list(MODE_WORDS.items()),
         "action": f"/admin/recipes/{recipe.pk}/",
         "back_href": link(request, "/admin/recipes/"), "test_email": settings_for(shop).test_email},
@@ -612,7 +624,7 @@ def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _blank_step() -> dict:
     return {"wait": "", "unit": "hours", "action": "email", "template": "cart", "url": "", "campaign": None,
-            "tiers": "", "tier_words": "", "audience": None, "mode": "add",
+            "tiers": "", "tier_words": "", "audience": None, "mode": "add", "tag": "", "tag_mode": "add",
             "tier_rows": _tier_rows(_default_tiers("cart"))}
 
 

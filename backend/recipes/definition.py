@@ -15,9 +15,10 @@ from .models import Recipe
 MAX_STEPS = 6
 MAX_AFTER_MINUTES = 365 * 24 * 60
 EXITS = ("ordered", "carted")
-ACTIONS = ("email", "webhook", "flow", "audience")
+ACTIONS = ("email", "webhook", "flow", "audience", "tag")
 MAX_TIERS = 5
 MAX_TIER_VALUE = 1_000_000
+TAG_MAX_LENGTH = 255  # Shopify's limit on one tag (WooCommerce keeps ours in a meta value, no tighter limit)
 
 
 class RecipeError(ValueError):
@@ -111,6 +112,14 @@ def validate_steps(steps: Any) -> list[dict]:
             clean.append({"after_minutes": after, "action": "audience", "audience": int(audience),
                           "mode": step["mode"]})
             continue
+        if step.get("action") == "tag":
+            tag, problem = clean_tag(step.get("tag"))
+            if problem or step.get("mode") not in ("add", "remove"):
+                errors.append(_("%(where)s: %(why)s") % {"where": where, "why": problem or _(
+                    "choose whether to add or remove the tag.")})
+                continue
+            clean.append({"after_minutes": after, "action": "tag", "tag": tag, "mode": step["mode"]})
+            continue
         if step.get("action") == "flow":  # the app's Shopify Flow trigger: nothing to configure
             clean.append({"after_minutes": after, "action": "flow"})
             continue
@@ -129,6 +138,21 @@ def validate_steps(steps: Any) -> list[dict]:
     if errors:
         raise RecipeError(errors)
     return clean
+
+
+def clean_tag(raw: Any) -> tuple[str, str]:
+    """(the tag, "") or ("", why not): one tag, 1 to 255 characters, no comma (the platforms read a comma as two
+    tags), no control characters. Spaces at the ends are dropped, as the platforms drop them."""
+    tag = str(raw or "").strip() if isinstance(raw, str | int) else ""
+    if not tag:
+        return "", _("write the tag.")
+    if len(tag) > TAG_MAX_LENGTH:
+        return "", _("a tag has at most %(n)s characters.") % {"n": TAG_MAX_LENGTH}
+    if "," in tag:
+        return "", _("one tag only, without commas (a comma would make two tags).")
+    if any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in tag):
+        return "", _("the tag has characters that cannot be stored.")
+    return tag, ""
 
 
 def condition_errors(exc: RuleError) -> list[str]:

@@ -199,6 +199,10 @@ def advance(run_id: int, now: datetime | None = None) -> str:
         return flow_step(shop, run, profile, now)
     if step.get("action") == "audience":
         return audience_step(shop, run, step, profile, now)
+    if step.get("action") == "tag":
+        from .tagging import tag_step
+
+        return tag_step(shop, run, step, profile, now)
     outcome = email_step(shop, run, step, profile, settings, now)
     if outcome == EXITED:
         _finish(run, RecipeRun.State.EXITED, "no consent", now)

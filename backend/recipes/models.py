@@ -54,7 +54,8 @@ class Recipe(ShopScoped):
     # Checked before every step: "ordered" (an order since the run began), "carted" (added to cart since).
     exit_when = models.JSONField(default=list, blank=True)
     # [{"after_minutes": 60, "action": "email", "template": "cart", "code": {...}}] or
-    # {"after_minutes": 0, "action": "webhook", "url": "https://..."}; times from the trigger.
+    # {"after_minutes": 0, "action": "webhook", "url": "https://..."} or {..., "action": "tag", "tag": "vip",
+    # "mode": "add"} (tagging.py); times from the trigger.
     steps = models.JSONField(default=list)
     cooldown_hours = models.PositiveIntegerField(default=24 * 7)  # no new run sooner after the last one began
     webhook_secret = models.CharField(max_length=64, default=_secret)  # signs "call my URL" steps (webhooks.py)
@@ -103,3 +104,35 @@ class RecipeRun(ShopScoped):
             models.Index(fields=["state", "next_due_at"], name="recipe_run_due"),
             models.Index(fields=["recipe", "profile", "-started_at"], name="recipe_run_latest"),
         ]
+
+
+class TagWrite(ShopScoped):
+    """One tag step of one run on the platform (add or remove a customer tag): what was asked, how it went.
+
+    The row is the step's record and its guard: a step that is done or failed is never sent again, whatever
+    re-delivers the run; one still going carries its attempts, so back-off survives a worker restart. Holds no
+    personal data (the customer is looked up at each attempt, so a redacted one is not tagged later)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"  # the platform failed; tried again with back-off
+        WAITING_SCOPE = "waiting_scope", "Waiting for permission"  # the shop has not granted the write scope
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"  # given up, with the reason
+        SKIPPED = "skipped", "Skipped"  # nobody to tag on the platform (a visitor, a guest, a redacted customer)
+
+    recipe = models.ForeignKey(Recipe, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(RecipeRun, on_delete=models.CASCADE, related_name="+")
+    step = models.PositiveSmallIntegerField()
+    tag = models.CharField(max_length=255)
+    mode = models.CharField(max_length=6)  # add | remove
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    waiting_since = models.DateTimeField(null=True, blank=True)  # first found without the scope
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "run", "step"], name="tag_write_once")]
+        indexes = [models.Index(fields=["recipe", "status"], name="tag_write_by_recipe")]

@@ -43,6 +43,15 @@ class Forbidden(IntegrationError):
     """403: the app lacks a scope or the shop is locked."""
 
 
+class MissingScope(Forbidden):
+    """The platform refused for want of a permission the merchant has not granted (Shopify's ACCESS_DENIED, a
+    WooCommerce key without write permission); `scope` names it. Retrying cannot help until it is granted."""
+
+    def __init__(self, message: str, *, scope: str = "", **kw) -> None:  # noqa: ANN003
+        super().__init__(message, **kw)
+        self.scope = scope
+
+
 class NotFound(IntegrationError):
     """404: the resource or the shop is gone."""
 

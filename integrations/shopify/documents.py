@@ -277,3 +277,28 @@ mutation FlowTriggerReceive($handle: String, $payload: JSON) {
   }
 }
 """
+
+# Customer tags (integrations/shopify/customer_tags.py). Both need write_customers on a Customer GID; `tags` is a
+# list whose strings Shopify also splits on commas (we send one tag, comma-free).
+TAGS_ADD = """
+mutation TagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+"""
+
+TAGS_REMOVE = """
+mutation TagsRemove($id: ID!, $tags: [String!]!) {
+  tagsRemove(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+"""
+
+# The scopes this installation holds, as Shopify records them (not as we last asked for them).
+ACCESS_SCOPES = """
+query AccessScopes { currentAppInstallation { accessScopes { handle } } }
+"""

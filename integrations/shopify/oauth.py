@@ -36,6 +36,9 @@ STATE_KEY = "shopify:oauth-state:{}"
 # Least privilege: catalog and stock to recommend, customers and orders to learn and segment; the one write scope
 # is for the exit-intent popups' single-use discount codes (documents.DISCOUNT_CODE_*_CREATE).
 SCOPES = ("read_products", "read_inventory", "read_customers", "read_orders", "write_discounts")
+# Asked only when a feature needs them (shopify.app.toml's optional_scopes): writing customer tags from a recipe
+# step (customer_tags.py). The merchant grants them by authorizing again (views_install.grant_scopes).
+OPTIONAL_SCOPES = ("write_customers",)
 
 
 class OAuthError(Exception):
@@ -118,10 +121,12 @@ def spend_state(state: str | None, domain: str) -> None:
         raise OAuthError("state was issued for another shop", 400)
 
 
-def authorize_url(domain: str, state: str) -> str:
+def authorize_url(domain: str, state: str, extra_scopes: tuple[str, ...] = ()) -> str:
+    """Shopify's authorize page for the install scopes plus `extra_scopes` (each one of OPTIONAL_SCOPES)."""
+    extra = tuple(s for s in extra_scopes if s in OPTIONAL_SCOPES and s not in SCOPES)
     query = urlencode({
         "client_id": settings.SHOPIFY_API_KEY,
-        "scope": ",".join(SCOPES),
+        "scope": ",".join(SCOPES + extra),
         "redirect_uri": f"{settings.APP_URL}/shopify/callback",
         "state": state,
     })

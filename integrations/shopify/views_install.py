@@ -20,12 +20,13 @@ from django.views.decorators.http import require_GET
 from shopify_app import app_home_patch_id_token, verify_app_home_req
 
 from backend.core.rejections import reject
-from backend.dashboard.auth import BadToken, token_shop_domain
+from backend.dashboard.auth import BadToken, screen_shop, token_shop_domain
 from backend.dashboard.framing import allow_shopify_admin, valid_shop_domain
 from backend.shops.install import install_shop
 from backend.shops.models import Shop
 
 from .oauth import (
+    OPTIONAL_SCOPES,
     OAuthError,
     app_config,
     authorize_url,
@@ -59,6 +60,22 @@ def install(request: HttpRequest) -> HttpResponse:
     except OAuthError as exc:
         return _refuse("shopify_install", exc, request.GET.get("shop", "")[:255])
     return HttpResponseRedirect(authorize_url(domain, issue_state(domain)))
+
+
+@require_GET
+def grant_scopes(request: HttpRequest) -> HttpResponse:
+    """A signed-in merchant asks to grant an optional scope (?scope=write_customers, for recipes that tag
+    customers): off to Shopify's authorize page for the install scopes plus that one, with a single-use state.
+    Shopify comes back to `callback`, verified exactly as an install, and the token's answer records what was
+    granted (install_shop → store_token). Opened at the top level (target=_top): the admin frames our pages."""
+    shop = screen_shop(request)
+    if isinstance(shop, HttpResponse):
+        return shop
+    scope = request.GET.get("scope", "")[:64]
+    if shop.platform != Shop.Platform.SHOPIFY or scope not in OPTIONAL_SCOPES:
+        return _refuse("shopify_grant", OAuthError("unknown scope or not a Shopify shop", 400), shop.domain)
+    logger.info("scope grant asked shop=%s scope=%s", shop.domain, scope)
+    return HttpResponseRedirect(authorize_url(shop.domain, issue_state(shop.domain), extra_scopes=(scope,)))
 
 
 @require_GET

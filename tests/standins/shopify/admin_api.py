@@ -345,7 +345,10 @@ def _resolve_query_root(state: ShopState, info: GraphQLResolveInfo, args: dict[s
         return nodes
     if name == "currentAppInstallation":
         return {"id": APP_INSTALLATION_GID, "metafields": [
-            {"namespace": ns, "key": key, **mf} for (ns, key), mf in state.app_metafields.items()]}
+            {"namespace": ns, "key": key, **mf} for (ns, key), mf in state.app_metafields.items()],
+            # What the calling token was granted: how an app learns its scopes from Shopify itself.
+            "accessScopes": [{"handle": s, "description": f"Allows {s.replace('_', ' ', 1)}"}
+                             for s in sorted(info.context["scopes"])]}
     if name == "currentBulkOperation":
         op = state.bulk.current(args.get("type") or "QUERY")
         return op.as_graphql() if op else None
@@ -373,6 +376,8 @@ def _resolve_mutation_root(state: ShopState, info: GraphQLResolveInfo, args: dic
         return set_metafields(state, args["metafields"], info.context["version"])
     if name == "flowTriggerReceive":
         return flow_trigger_receive(state, args.get("handle"), args.get("payload"))
+    if name in ("tagsAdd", "tagsRemove"):
+        return change_tags(state, info, name, str(args["id"]), list(args["tags"]))
     raise GraphQLError(f"The stand-in does not implement the mutation {name}.",
                        extensions={"code": "NOT_IMPLEMENTED"})
 
@@ -415,6 +420,70 @@ def flow_trigger_receive(state: ShopState, handle: Any, payload: Any) -> dict[st
             return {"userErrors": [{"field": ["payload", key], "message": f"{key} must be a string"}]}
     state.flow_triggers.append((str(handle), payload))
     return {"userErrors": []}
+
+
+# tagsAdd / tagsRemove: the write scope each taggable type needs (the stand-in stores tags on customers only).
+TAG_SCOPES = {"Customer": "write_customers", "Order": "write_orders", "DraftOrder": "write_draft_orders",
+              "Product": "write_products", "Article": "write_content", "DiscountNode": "write_discounts"}
+TAG_MAX_LENGTH = 255
+TAGS_PER_RESOURCE = 250
+
+
+def split_tags(values: list[Any]) -> list[str]:
+    """Shopify reads each string as a comma-separated list: "a, b" is two tags; blanks are dropped."""
+    return [t for value in values for t in (part.strip() for part in str(value).split(",")) if t]
+
+
+def _tag_error(field: list[str], message: str) -> dict[str, Any]:
+    return {"node": None, "userErrors": [{"field": field, "message": message}]}
+
+
+def change_tags(state: ShopState, info: GraphQLResolveInfo, name: str, target: str, raw: list[Any]) -> Any:
+    """tagsAdd / tagsRemove as documented: the id's type decides the write scope (ACCESS_DENIED without it, as
+    for any field); an id of no taggable resource, or of none that exists, is a userError on `id`; every string
+    is split on commas and trimmed; a tag is at most 255 characters and a resource holds at most 250. Tags
+    compare case-insensitively (adding "VIP" to "vip" changes nothing; removing "VIP" removes "vip")."""
+    hit = state.store.index_from_gid(target)
+    kind = hit[0] if hit else (target.split("/")[3] if target.count("/") >= 4 else "")
+    needed = TAG_SCOPES.get(kind)
+    if needed and not has_scope(info.context["scopes"], needed):
+        raise GraphQLError(f"Access denied for {name} field. Required access: `{needed}` access scope.",
+                           extensions={"code": "ACCESS_DENIED", "documentation":
+                                       "https://shopify.dev/api/usage/access-scopes",
+                                       "requiredAccess": f"`{needed}` access scope."})
+    if kind in TAG_SCOPES and kind != "Customer":
+        raise GraphQLError(f"The stand-in does not keep tags on {kind}.", extensions={"code": "NOT_IMPLEMENTED"})
+    store = state.store
+    if kind != "Customer" or not hit or not store.valid_index("customers", hit[1]) \
+            or store.customer_fields(hit[1]).get("redacted"):
+        return _tag_error(["id"], "Resource not found")
+    tags = split_tags(raw)
+    if not tags:
+        return _tag_error(["tags"], "Tags can't be blank")
+    if any(len(t) > TAG_MAX_LENGTH for t in tags):
+        return _tag_error(["tags"], f"Tags is too long (maximum is {TAG_MAX_LENGTH} characters)")
+    c = hit[1]
+    with store.lock:  # read-modify-write of one customer's tags: two mutations at once must not lose one
+        current = list(store.customer_fields(c)["tags"])
+        lowered = {t.lower() for t in current}
+        if name == "tagsAdd":
+            fresh = []
+            for t in tags:  # the first spelling of each new tag wins, within the request too
+                if t.lower() not in lowered:
+                    lowered.add(t.lower())
+                    fresh.append(t)
+            if len(current) + len(fresh) > TAGS_PER_RESOURCE:
+                return _tag_error(["tags"], f"Tags cannot be more than {TAGS_PER_RESOURCE}")
+            updated = current + fresh
+        else:
+            gone = {t.lower() for t in tags}
+            updated = [t for t in current if t.lower() not in gone]
+        changed = updated != current
+        if changed:
+            store.update_customer(c, tags=updated)
+    if changed and state.on_customer_changed is not None:
+        state.on_customer_changed(c)  # Shopify sends customers/update when the tags change
+    return {"node": store.customer(c), "userErrors": []}
 
 
 APP_INSTALLATION_GID = gid("AppInstallation", 1)

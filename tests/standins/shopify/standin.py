@@ -55,6 +55,8 @@ class ShopState:
     app_metafields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # Flow triggers the app fired (flowTriggerReceive): (handle, payload), in order.
     flow_triggers: list[tuple[str, Any]] = field(default_factory=list)
+    # Called with a customer index after a mutation changed that customer (the stand-in sends customers/update).
+    on_customer_changed: Any = None
     bulk: BulkOperations = field(init=False)
 
 
@@ -168,6 +170,8 @@ class ShopifyStandin:
         state = ShopState(domain, store, LeakyBucket(self.bucket_size, self.restore_rate), installed=installed)
         state.bulk = BulkOperations(state, self._bulk_url, lambda op, s=state: self._bulk_finished(s, op),
                                     duration=self.bulk_duration)
+        state.on_customer_changed = lambda c, d=domain: self.send_webhook(
+            d, "customers/update", wh.customer_payload(self.store(d), c))
         self.shops[domain] = state
         return state
 

@@ -132,6 +132,10 @@ class WooStandin:
         self._faults: list[int] = []
         self._ids = itertools.count(1)
         self._auth_nonces: set[str] = set()
+        # WordPress users whose keys authenticate but who may not edit customers (no `edit_users`): a shop
+        # manager demoted, say. WooCommerce's permission check answers them woocommerce_rest_cannot_edit.
+        self.users_who_cannot_edit: set[str] = set()
+        self._meta_ids = itertools.count(9001)
         self._lock = threading.RLock()
         self._outbox: queue.Queue = queue.Queue()
         self._modified_cache: dict[tuple[str, int], str] = {}
@@ -370,9 +374,13 @@ class WooStandin:
                 raise ApiError(status, "internal_server_error", "There has been a critical error on this website.")
         key = self.authenticate(method, API_PREFIX + route, query, headers)
         self.throttle(key.consumer_key)
+        # WC_REST_Authentication::check_permissions: a key's read/write permission, before any controller.
         if method != "GET" and key.permissions == "read":
             raise ApiError(401, "woocommerce_rest_authentication_error",
                            "The API key provided does not have write permissions.")
+        if method == "GET" and key.permissions == "write":
+            raise ApiError(401, "woocommerce_rest_authentication_error",
+                           "The API key provided does not have read permissions.")
         data = {}
         if body:
             try:
@@ -391,6 +399,9 @@ class WooStandin:
             return self._page(list(s.categories.values()), query)
         if method == "GET" and route == "products/tags":
             return self._page(list(s.tags.values()), query)
+        m = re.fullmatch(r"customers/(\d+)", route)
+        if m and method in {"PUT", "POST", "PATCH"}:
+            return self._update_customer(key, int(m[1]), data)
         for resource, getter in (("products", s.get_product), ("customers", s.get_customer),
                                  ("orders", s.get_order)):
             if method == "GET" and route == resource:
@@ -450,6 +461,51 @@ class WooStandin:
                     self.webhooks.pop(hook["id"], None)
                 return 200, self._public_hook(hook), {}
         raise ApiError(404, "rest_no_route", "No route was found matching the URL and request method.")
+
+    def _update_customer(self, key: ApiKey, cid: int, data: dict) -> tuple:
+        """PUT /customers/<id> as WC_REST_Customers_Controller does it: the user behind the key must be allowed
+        to edit users (else 403 woocommerce_rest_cannot_edit), the id must be a customer (else 400 "Invalid
+        resource ID."), and `meta_data` entries update by key (or by meta id), leaving every other meta entry as
+        it was: protected keys (a leading underscore) are skipped, and a null value deletes the entry
+        (WC_Data::save_meta_data). Name fields are applied; other fields this stand-in does not model are ignored."""
+        if key.user_id in self.users_who_cannot_edit:
+            raise ApiError(403, "woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.")
+        if not isinstance(data, dict):
+            raise ApiError(400, "rest_invalid_json", "Invalid JSON body passed.")
+        with self._lock:
+            current = self.store.get_customer(cid)
+            if current is None:
+                raise ApiError(400, "woocommerce_rest_invalid_id", "Invalid resource ID.")
+            meta = [dict(m) for m in current.get("meta_data") or []]
+            updates = data.get("meta_data", [])
+            if not isinstance(updates, list) or not all(
+                    isinstance(u, dict) and isinstance(u.get("key"), str) and u["key"] for u in updates):
+                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): meta_data")
+            for update in updates:
+                self._apply_meta(meta, update)
+            fields = {k: str(data[k]) for k in ("first_name", "last_name") if isinstance(data.get(k), str)}
+            updated = self.store.update_customer(cid, meta_data=meta, **fields)
+        return 200, updated, {}
+
+    def _apply_meta(self, meta: list[dict], update: dict) -> None:
+        """WC_Data::update_meta_data then save_meta_data, on one customer's list."""
+        meta_key, value = update["key"], update.get("value")
+        if meta_key.startswith("_"):
+            return  # is_protected_meta(): the REST controller skips internal keys
+        if "id" in update:
+            same = [m for m in meta if m["id"] == update["id"]]
+        else:
+            same = [m for m in meta if m["key"] == meta_key]
+            for extra in same[1:]:  # update_meta_data by key keeps one entry and deletes the others
+                meta.remove(extra)
+            same = same[:1]
+        if value is None:
+            for m in same:
+                meta.remove(m)
+        elif same:
+            same[0].update(key=meta_key, value=value)
+        elif "id" not in update:
+            meta.append({"id": next(self._meta_ids), "key": meta_key, "value": value})
 
     def _create_coupon(self, data: dict) -> tuple:
         """POST /coupons as WooCommerce validates it: a code unique in the store (case-insensitive), a known
