@@ -180,6 +180,60 @@ def popup_claims_with_b_credentials_never_take_a_code_of_a(client, shop_a: Shop,
     assert snapshot(shop_a) == before
 
 
+@isolation_check("storefront-popup-exposure", "storefront-proxy-popup-exposure")
+def holdout_reports_with_b_credentials_never_count_in_a(client, shop_a: Shop, shop_b: Shop) -> None:
+    """A hold-out report for shop A's experiment, with A's own valid token, sent under shop B's public key or an
+    app-proxy request signed for B: refused, and no exposure of A is written."""
+    import json
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+
+    from backend.experiments.models import Experiment
+    from backend.experiments.runtime import forget_running
+    from backend.popups.holdout import sign
+    from tests.popups.conftest import BROWSER_UA
+    from tests.popups.factories import make_campaign
+    from tests.popups.test_api import _proxy_query
+    from tests.popups.test_holdout_exposure import ARMS, visitor_in
+
+    campaign = make_campaign(shop_a)
+    exp = Experiment.objects.create(shop=shop_a, name="popup or not", target_kind="popup",
+                                    target_key=str(campaign.pk), status="running", salt="s1", arms=ARMS)
+    forget_running(shop_a)
+    visitor = visitor_in(exp, "holdout")
+    body = {"campaign": campaign.pk, "experiment": str(exp.pk), "arm": "holdout", "visitor": visitor,
+            "token": sign(shop_a.pk, campaign.pk, str(exp.pk), "holdout", visitor)}
+    before = snapshot(shop_a)
+    resp = client.post("/api/storefront/popup/exposure", json.dumps({"key": shop_b.public_key, **body}),
+                       content_type="text/plain", HTTP_USER_AGENT=BROWSER_UA)
+    assert 400 <= resp.status_code < 500 and resp.status_code != 429, resp.content
+    signed = urlencode(_proxy_query(shop_b.domain, settings.SHOPIFY_API_SECRET))
+    resp = client.post(f"/api/storefront/proxy/popup/exposure?{signed}", json.dumps(body), content_type="text/plain",
+                       HTTP_USER_AGENT=BROWSER_UA)
+    assert 400 <= resp.status_code < 500 and resp.status_code != 429, resp.content
+    assert snapshot(shop_a) == before
+    # The same report under A's own key is counted: the refusals above were about the credential, not the body.
+    resp = client.post("/api/storefront/popup/exposure", json.dumps({"key": shop_a.public_key, **body}),
+                       content_type="text/plain", HTTP_USER_AGENT=BROWSER_UA)
+    assert resp.status_code == 201, resp.content
+
+
+@isolation_check("shopify-grant")
+def scope_grant_signed_for_b_only_ever_asks_for_b(client, shop_a: Shop, shop_b: Shop) -> None:
+    """Shop B's merchant asking to grant a scope, even naming shop A in the query, is sent to B's authorize page."""
+    from tests.dashboard.factories import session_token
+
+    before = snapshot(shop_a)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {session_token(shop_b)}"}
+    resp = client.get("/shopify/grant", {"scope": "write_customers", "shop": shop_a.domain}, **auth)
+    assert resp.status_code == 302, resp.status_code
+    assert resp["Location"].startswith(f"https://{shop_b.domain}/admin/oauth/authorize"), resp["Location"]
+    assert shop_a.domain not in resp["Location"]
+    assert client.get("/shopify/grant", {"scope": "write_customers", "shop": shop_a.domain}).status_code == 401
+    assert snapshot(shop_a) == before
+
+
 MERCHANT_SCREENS = (
     "storefront-widgets-admin", "storefront-widget-rule-api", "customers-merges", "segments-list", "segments-edit",
     "segments-new", "segments-preview", "dashboard-home", "dashboard-analytics", "dashboard-analytics-recompute",
