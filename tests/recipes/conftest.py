@@ -108,3 +108,12 @@ def _fresh_lists():
     yield
     forget()
     hotcache.clear()
+
+
+@pytest.fixture
+def merchant(client, shop):
+    """The shop's merchant, signed in to the admin through a login link (the session cookie carries on)."""
+    from backend.dashboard.auth import login_token
+
+    assert client.get("/admin/recipes/", {"token": login_token(shop)}).status_code == 302
+    return client

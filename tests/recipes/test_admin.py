@@ -8,7 +8,6 @@ import re
 import pytest
 
 from backend.customers.identities import resolve_customer
-from backend.dashboard.auth import login_token
 from backend.dashboard.models import AuditEntry
 from backend.events.models import Event, EventType
 from backend.recipes.models import Recipe
@@ -16,12 +15,6 @@ from tests.recipes.conftest import html_part
 from tests.recipes.factories import customer, product
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def merchant(client, shop):
-    assert client.get("/admin/recipes/", {"token": login_token(shop)}).status_code == 302
-    return client
 
 
 def test_closed_without_a_merchant_session(client, shop):

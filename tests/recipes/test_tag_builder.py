@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from backend.dashboard.auth import login_token
 from backend.dashboard.models import AuditEntry
 from backend.recipes.models import Recipe
 from tests.recipes.test_admin import _form
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def merchant(client, shop):
-    assert client.get("/admin/recipes/", {"token": login_token(shop)}).status_code == 302
-    return client
 
 
 @pytest.fixture

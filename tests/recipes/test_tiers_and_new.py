@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from backend.dashboard.auth import login_token
 from backend.dashboard.models import AuditEntry
 from backend.recipes.models import Recipe
 from tests.dashboard.factories import session_token
@@ -17,12 +16,6 @@ pytestmark = pytest.mark.django_db
 SLOTS = 5
 # make_campaign's pools: 20 % (VIP), 10 % (returning), free shipping (new).
 TIERED = [{"min_value": 0, "percent": 10}, {"min_value": 150, "percent": 20}]
-
-
-@pytest.fixture
-def merchant(client, shop):
-    assert client.get("/admin/recipes/", {"token": login_token(shop)}).status_code == 302
-    return client
 
 
 @pytest.fixture
