@@ -465,7 +465,9 @@ def total_level(fitted: GradientBoosted, log: OrderLog, today: int) -> dict[int,
     Why: the boosted total alone swung -19 % .. +21 % across cut dates (a few training windows fix its level), and
     its errors and the anchor's are not the same ones, so their mean is steadier than either (the equal-weight
     forecast combination; the backtest's own total errors did not track the real ones, so they do not weigh it).
-    bench_clv_backtest --cuts all: cuts with the total within +-10 % went from ... to ... ."""
+    Equal weights, not fitted ones: two data sets cannot tell weights apart. bench_clv_backtest --cuts all (28
+    cuts, CDNOW and UCI Online Retail): chosen model's total within +-10 % at 19 cuts instead of 15, mean |error|
+    6.7 % instead of 10.9 %, worst -16 % instead of +35 %."""
     grid = sorted({*SCALE_HORIZONS, fitted.horizon})
     _, anchor = anchor_totals(log, today, grid)
     own = fitted.predict(log, today, fitted.horizon, leveled=False).value.sum()
