@@ -399,14 +399,23 @@ class GradientBoosted(Fitted):
         # the 90-day rate, -10.9 % with the 150-day one, the pure model's own total).
         fitted.naive_scale, fitted.naive_scales = 1.0, {}
         if share > 0:
-            own = fitted.predict(log, today, horizon, blended=False).value.sum()
+            own = fitted.predict(log, today, horizon, blended=False, leveled=False).value.sum()
             grid = sorted({*SCALE_HORIZONS, horizon})
             base = _naive_totals(log, today, grid)
             # The pure model scales linearly with the horizon, so its total at h is own * h / horizon.
             fitted.naive_scales = {h: float(own * h / horizon / b) if b > 0 and own > 0 else 0.0
                                    for h, b in zip(grid, base, strict=True)}
             fitted.naive_scale = fitted.naive_scales[horizon]
+        fitted.level_scales = total_level(fitted, log, today)
         return fitted
+
+    def level(self, horizon: int) -> float:
+        """What the shop total is multiplied by at `horizon` days (`total_level`; 1 for models stored before)."""
+        scales = getattr(self, "level_scales", None)
+        if not scales:
+            return 1.0
+        days = sorted(scales)
+        return float(np.interp(horizon, days, [scales[d] for d in days]))
 
     def naive_rate(self, horizon: int) -> float:
         """Naive money to the model's money at `horizon` days, as fixed when fitted (interpolated between the
@@ -417,7 +426,9 @@ class GradientBoosted(Fitted):
         days = sorted(scales)
         return float(np.interp(horizon, days, [scales[d] for d in days]))
 
-    def predict(self, log: OrderLog, today: int, horizon: int, blended: bool = True) -> Prediction:
+    def predict(self, log: OrderLog, today: int, horizon: int, blended: bool = True,
+                leveled: bool = True) -> Prediction:
+        """`blended`: with the naive share mixed in; `leveled`: at the shop total of `total_level`."""
         # Models stored before the seasonal features carry no names: they were trained on the first twenty.
         names = getattr(self, "features", FEATURES_V1)
         ids, x = features(log, today, self.horizon, names)
@@ -432,7 +443,39 @@ class GradientBoosted(Fitted):
             # Models stored before the exchange rate mixed raw money (rate 1).
             naive = Naive().predict(log, today, horizon).value
             value = (1 - share) * value + share * self.naive_rate(horizon) * naive
+        if leveled:
+            value = value * self.level(horizon)
         return Prediction(ids, value)
+
+
+def anchor_totals(log: OrderLog, today: int, horizons: list[int]) -> tuple[str, list[float]]:
+    """The shop total at each horizon from a model built on different assumptions than the boosted trees: BG/NBD +
+    Gamma-Gamma when it is usable on this shop (a population model of buying and dropping out), else the naive
+    baseline (each customer keeps their past rate)."""
+    try:
+        bg = BgNbdGammaGamma.fit(log, today)
+    except Unusable:
+        return "naive", _naive_totals(log, today, horizons)
+    return "bgnbd_gg", [float(np.nansum(bg.predict(log, today, h).value)) for h in horizons]
+
+
+def total_level(fitted: GradientBoosted, log: OrderLog, today: int) -> dict[int, float]:
+    """Per horizon, the factor that moves the boosted model's shop total to the mean of its own and the anchor's
+    (`anchor_totals`). Scaling every customer alike keeps the ranking; only the forecast total changes.
+    Why: the boosted total alone swung -19 % .. +21 % across cut dates (a few training windows fix its level), and
+    its errors and the anchor's are not the same ones, so their mean is steadier than either (the equal-weight
+    forecast combination; the backtest's own total errors did not track the real ones, so they do not weigh it).
+    Equal weights, not fitted ones: two data sets cannot tell weights apart. bench_clv_backtest --cuts all (28
+    cuts, CDNOW and UCI Online Retail): chosen model's total within +-10 % at 19 cuts instead of 15, mean |error|
+    6.7 % instead of 10.9 %, worst -16 % instead of +35 %."""
+    grid = sorted({*SCALE_HORIZONS, fitted.horizon})
+    _, anchor = anchor_totals(log, today, grid)
+    own = fitted.predict(log, today, fitted.horizon, leveled=False).value.sum()
+    levels = {}
+    for h, a in zip(grid, anchor, strict=True):
+        mine = own * h / fitted.horizon
+        levels[h] = float((mine + a) / 2 / mine) if mine > 0 and a > 0 and np.isfinite(a) else 1.0
+    return levels
 
 
 def _naive_totals(log: OrderLog, today: int, horizons: list[int]) -> list[float]:

@@ -230,8 +230,8 @@ def test_the_blend_keeps_the_models_total_at_every_horizon(monkeypatch):
     fitted = cands.fit_candidate("gbm", log, TODAY, 90)
     assert fitted.naive_share == 0.5
     for h in (30, 90, 150, 365):
-        pure = fitted.predict(log, TODAY, h, blended=False).value.sum()
-        assert fitted.predict(log, TODAY, h).value.sum() == pytest.approx(pure, rel=1e-9)
+        pure = fitted.predict(log, TODAY, h, blended=False, leveled=False).value.sum()
+        assert fitted.predict(log, TODAY, h, leveled=False).value.sum() == pytest.approx(pure, rel=1e-9)
     assert fitted.naive_rate(150) != pytest.approx(fitted.naive_rate(90), rel=0.01)
     # The rate is fixed when fitted: one customer scored alone gets what it gets among all the others.
     full = fitted.predict(log, TODAY, 150)
@@ -240,3 +240,41 @@ def test_the_blend_keeps_the_models_total_at_every_horizon(monkeypatch):
     # A model stored before one rate per horizon blends with its single rate.
     del fitted.naive_scales
     assert fitted.naive_rate(150) == fitted.naive_scale
+
+
+def _totals(fitted: cands.GradientBoosted, log: cands.OrderLog, h: int) -> tuple[float, float]:
+    return (fitted.predict(log, TODAY, h).value.sum(), fitted.predict(log, TODAY, h, leveled=False).value.sum())
+
+
+def test_the_shop_total_is_the_mean_of_the_boosted_models_and_bgnbds_where_customers_drop_out():
+    log = _log_from_bgnbd(clv.BgNbdParams(r=0.8, alpha=20.0, a=0.8, b=2.5), 500, seed=9)
+    fitted = cands.fit_candidate("gbm", log, TODAY, 90)
+    bg = cands.fit_candidate("bgnbd_gg", log, TODAY, 90)
+    assert cands.anchor_totals(log, TODAY, [90])[0] == "bgnbd_gg"
+    for h in (30, 90, 150, 365):
+        served, own = _totals(fitted, log, h)
+        assert served == pytest.approx((own + bg.predict(log, TODAY, h).value.sum()) / 2, rel=0.01)
+    # Every customer moves by the same factor: who ranks above whom, and so the tiers, stay the model's.
+    leveled, raw = fitted.predict(log, TODAY, 150).value, fitted.predict(log, TODAY, 150, leveled=False).value
+    assert np.allclose(leveled, raw * fitted.level(150))
+    assert fitted.level(150) != pytest.approx(1.0, abs=1e-3)
+    # Fixed when fitted: one customer scored alone gets what it gets among all the others.
+    full = fitted.predict(log, TODAY, 150)
+    one = int(full.customers[np.argmax(full.value)])
+    assert fitted.predict(log.only([one]), TODAY, 150).value[0] == pytest.approx(full.value.max())
+
+
+def test_where_bgnbd_sees_nobody_leave_the_shop_total_leans_on_the_naive_baseline():
+    log = _log_of_steady_buyers(300, seed=10)
+    fitted = cands.fit_candidate("gbm", log, TODAY, 90)
+    assert cands.anchor_totals(log, TODAY, [90])[0] == "naive"
+    served, own = _totals(fitted, log, 150)
+    assert served == pytest.approx((own + cands.Naive().predict(log, TODAY, 150).value.sum()) / 2, rel=0.01)
+
+
+def test_a_model_stored_before_the_shop_level_keeps_its_own_total():
+    log = _log_of_steady_buyers(200, seed=11)
+    fitted = cands.fit_candidate("gbm", log, TODAY, 90)
+    del fitted.level_scales  # what an older pickle carries
+    served, own = _totals(fitted, log, 150)
+    assert fitted.level(150) == 1.0 and served == own
