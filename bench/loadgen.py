@@ -63,6 +63,7 @@ async def run(args: argparse.Namespace) -> dict:
     requests = [build(args.method, f"{args.host}:{args.port}", paths[i % len(paths)], bodies[i % len(bodies)],
                       args.header) for i in range(max(len(paths), len(bodies)))]
     latencies: list[float] = []
+    lags: list[float] = []  # scheduled start -> the request's first byte written: the load generator's own delay
     statuses: dict[int, int] = {}
     state = {"sent": 0, "errors": 0, "accepted": 0, "next": 0}
     queue: asyncio.Queue[float | None] = asyncio.Queue()
@@ -83,6 +84,7 @@ async def run(args: argparse.Namespace) -> dict:
                 return
             index = state["next"]
             state["next"] += 1
+            lags.append(time.perf_counter() - scheduled)
             try:
                 status, body = await asyncio.wait_for(conn.request(requests[index % len(requests)]), args.timeout)
                 statuses[status] = statuses.get(status, 0) + 1
@@ -126,6 +128,7 @@ async def run(args: argparse.Namespace) -> dict:
         "sent": state["sent"], "ok": ok, "errors": state["errors"], "statuses": statuses, "elapsed": round(elapsed, 2),
         "rps": round(len(done) / elapsed, 1), "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
         "max_ms": round(1000 * done[-1], 2) if done else 0.0, "accepted": state["accepted"],
+        "send_lag_p99_ms": round(1000 * sorted(lags)[int(0.99 * len(lags))], 2) if lags else 0.0,
     }
 
 
