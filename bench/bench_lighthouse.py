@@ -70,7 +70,7 @@ def ensure_tools() -> None:
         sys.exit("Debian's chromium is missing: make chromium")
     subprocess.run(["make", "-s", "widgets"], cwd=ROOT, check=True)
     if not LH_BIN.exists():
-        npm = shutil.which("npm") or sys.exit("npm is missing")
+        npm = shutil.which("npm") or sys.exit("npm is missing: make node")
         subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=LH_DIR, check=True)
 
 
