@@ -12,6 +12,9 @@ shared payload (also-bought) the worker holds in memory, what 90 % of the widget
 Needs PostgreSQL and Redis on 127.0.0.1 (BENCH_PG_URL, BENCH_REDIS_URL); prints "skipped" without them.
 Measured on a shared 2-core machine at load average 12-15 (1500 requests per state): cold 12.0 -> 6.0 ms when the
 cards' catalogue read became one hand-written query; warm ~1.6-2.2 and redis ~2.7-3.0 ms, ping ~0.5 ms.
+At load 6-8 (widget routes tried first): ping 0.13, shared 0.24, warm 0.58, redis 0.76, cold 2.6 ms. Through
+gunicorn (bench_widget_api's "server CPU ms/req") the bare view costs 0.6-1.0 ms: most of a cheap request's cost is
+gthread's dispatch (poller thread -> pool thread -> back through a pipe, the socket re-registered each time).
 Usage: bench_personal_path.py [--requests 3000] [--profile warm redis cold ping] [--keep | --reuse]
 """
 from __future__ import annotations
