@@ -84,6 +84,9 @@ def main() -> None:
         print(f"payloads: {len(shared)} built in {time.perf_counter() - t0:.1f}s, {1000 * cpu / len(shared):.1f} ms "
               f"server CPU each (p50 {warm['p50_ms']} ms, p99 {warm['p99_ms']} ms per cache miss); rebuilt once a "
               f"minute that is {cpu / 60:.0%} of one core in steady state")
+        # Steady state is also every worker having served the pages before (their page ids and the payloads, held
+        # in memory a few seconds): each page asked a few times over 16 connections, which spread over the workers.
+        harness.load(server.port, shared, concurrency=16, count=3 * len(shared), duration=1)
 
     try:
         fresh_payloads()  # also: every worker has opened its DB and Redis connections
