@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench widgets chromium php plugin migrate clean messages
+.PHONY: setup demo test test-fast lint bench widgets node chromium php plugin migrate clean messages
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -38,7 +38,13 @@ messages: $(STAMP)
 plugin: $(STAMP)
 	$(PY) -m integrations.woocommerce.plugin_build dist
 
-widgets:
+# Debian's Node.js and npm: the widgets' build and the Lighthouse bench (bench/lighthouse/) install from npm's registry.
+node:
+	@command -v npm >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+
+widgets: node
 	@if [ -f widgets/package.json ]; then \
 	  cd widgets && { [ -d node_modules ] || npm ci --no-audit --no-fund --silent; } && npm run --silent build; \
 	fi

@@ -3,10 +3,11 @@ from django.urls import include, path
 from backend.core.health import healthz
 
 urlpatterns = [
+    # First: the widget API is most of the traffic, and Django tries the patterns in order on every request.
+    path("api/storefront/", include("backend.storefront.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("integrations.shopify.urls")),
     path("", include("integrations.woocommerce.urls")),
-    path("api/storefront/", include("backend.storefront.urls")),
     path("", include("backend.storefront.admin_urls")),
     path("", include("backend.catalog.admin_urls")),
     path("", include("backend.dashboard.urls")),
