@@ -34,6 +34,8 @@ def test_app_embed_loads_the_script_once_in_head_with_shop_context():
     text = (EXTENSION / "blocks" / "app-embed.liquid").read_text()
     assert _schema("app-embed")["target"] == "head"
     assert text.count("<script") == 1 and 'type="module"' in text and "'personalize.js' | asset_url" in text
+    # Low priority: Lighthouse's simulation counts a high-priority script as render-blocking (a later first paint).
+    assert '<script type="module" fetchpriority="low"' in text
     for attribute in ("data-shop", "data-locale", "data-currency", "data-customer", "data-key", "data-api"):
         assert attribute in text
 

@@ -159,6 +159,9 @@ class Personalize_Storefront {
 		$collection = function_exists( 'is_product_category' ) && is_product_category() ? (string) get_queried_object_id() : '';
 		return array(
 			'type'              => 'module',
+			// A module script is fetched at high priority, which Lighthouse counts as render-blocking (a later first
+			// paint in its simulation): low keeps it off the first paint's path; it still runs once parsed.
+			'fetchpriority'     => 'low',
 			'src'               => $src,
 			'data-personalize'  => '',
 			'data-api'          => isset( $config['api_url'] ) ? (string) $config['api_url'] : '',
