@@ -290,6 +290,8 @@ def test_a_celery_worker_killed_mid_sync_leaves_a_task_that_resumes(standin, set
         "SHOPIFY_STANDIN_URL": standin.base_url, "SHOPIFY_API_KEY": settings.SHOPIFY_API_KEY,
         "SHOPIFY_API_SECRET": settings.SHOPIFY_API_SECRET, "SHOPIFY_SYNC_BATCH_SIZE": "10",
         "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+        # libpq names the worker's sessions, so the cleanup below ends only theirs (not the live server's).
+        "PGAPPNAME": queue[:63],
     }
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - the worker writes it until the finally below
     worker = subprocess.Popen(
@@ -331,7 +333,7 @@ def test_a_celery_worker_killed_mid_sync_leaves_a_task_that_resumes(standin, set
         log.close()
         with connection.cursor() as c:  # the killed child's session may linger; the test DB must be droppable
             c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                      "WHERE datname = current_database() AND application_name = %s", [queue[:63]])
 
 
 def test_sync_shop_command_runs_a_full_sync_with_a_progress_bar(standin, standin_shop, settings, capsys):
